@@ -1,0 +1,51 @@
+# Matterflow — the two commands a newcomer needs are `make run` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+FLASK := $(VENV)/bin/flask --app webapp
+STAMP := $(VENV)/.installed
+VENDOR := static/vendor/htmx.min.js static/vendor/Sortable.min.js
+
+.PHONY: run test setup vendor db bench lint format browser-deps clean
+
+setup: $(STAMP) $(VENDOR)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+$(VENDOR): package.json
+	npm install --no-audit --no-fund --silent
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
+	cp node_modules/sortablejs/Sortable.min.js static/vendor/Sortable.min.js
+
+db: setup
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo --if-empty
+
+run: db
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+# Debian's Chromium drives the browser tests; Playwright never downloads a browser here.
+browser-deps:
+	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
+
+lint: setup
+	$(VENV)/bin/ruff check webapp tests
+	$(VENV)/bin/ruff format --check webapp tests
+
+format: setup
+	$(VENV)/bin/ruff format webapp tests
+	$(VENV)/bin/ruff check --fix webapp tests
+
+test: setup browser-deps lint
+	$(PY) -m tests.run_suite
+
+bench: setup
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor instance

@@ -1,0 +1,49 @@
+"""Matterflow: a workflow engine for law firms."""
+
+from typing import Any
+
+from flask import Flask
+
+from webapp.config import Config
+
+
+def create_app(config: type | dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, template_folder="../templates", static_folder="../static")
+    app.config.from_object(Config)
+    if isinstance(config, dict):
+        app.config.update(config)
+    elif config is not None:
+        app.config.from_object(config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from webapp.auth import register_auth
+    from webapp.extensions import csrf, db, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    csrf.init_app(app)
+    register_auth(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            from webapp.services.base import configure_sqlite
+
+            configure_sqlite(db.engine)
+
+
+def register_blueprints(app: Flask) -> None:
+    from webapp.api import register_api
+    from webapp.web import register_web
+
+    register_api(app)
+    register_web(app)
+
+
+def register_commands(app: Flask) -> None:
+    from webapp.cli import register_cli
+
+    register_cli(app)

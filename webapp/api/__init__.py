@@ -1,0 +1,67 @@
+"""JSON API under /api/v1: parse a pydantic body, call one service, return a pydantic model."""
+
+from typing import Any
+
+from flask import Blueprint, Flask, g, jsonify, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from webapp.engine.errors import (
+    Conflict,
+    DomainError,
+    Invalid,
+    NotAllowed,
+    NotFound,
+    TooLarge,
+    Unprocessable,
+)
+from webapp.extensions import csrf
+
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(api)
+
+STATUS = {Invalid: 400, NotAllowed: 403, NotFound: 404, Conflict: 409, TooLarge: 413, Unprocessable: 422}
+PUBLIC_ENDPOINTS = {"api.esign_webhook", "api.payment_webhook", "api.upload_webhook"}
+
+
+def error_response(status: int, code: str, message: str, details: Any = None) -> Any:
+    response = jsonify({"error": {"code": code, "message": message, "details": details}})
+    response.status_code = status
+    return response
+
+
+def status_of(error: DomainError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+@api.before_request
+def require_authentication() -> Any:
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if not current_user.is_authenticated:
+        return error_response(401, "unauthorized", "Sign in or send an API token (Authorization: Bearer …).")
+    if getattr(g, "token_auth", False) or request.method in ("GET", "HEAD", "OPTIONS"):
+        return None
+    # A browser session must prove the request comes from our pages.
+    csrf.protect()
+    return None
+
+
+@api.errorhandler(DomainError)
+def domain_error(error: DomainError) -> Any:
+    return error_response(status_of(error), error.code, error.message, error.details)
+
+
+@api.errorhandler(CSRFError)
+def csrf_error(error: CSRFError) -> Any:
+    return error_response(400, "csrf_failed", "The CSRF token is missing or invalid (send X-CSRFToken).")
+
+
+def register_api(app: Flask) -> None:
+    from webapp.api import matters, steps, templates, instances, webhooks, docs  # noqa: F401
+
+    app.register_blueprint(api)
+    app.register_blueprint(docs.docs)

@@ -1,0 +1,253 @@
+"""Request and response bodies of the JSON API (camelCase on the wire)."""
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from webapp.engine.definition import StepDefinition
+
+
+class Schema(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, from_attributes=True, extra="forbid"
+    )
+
+
+class ErrorDetail(Schema):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorBody(Schema):
+    error: ErrorDetail
+
+
+# --- matters -----------------------------------------------------------------
+
+
+class MemberOut(Schema):
+    user_id: int
+    name: str
+    email: str
+    role: str
+
+
+class MatterOut(Schema):
+    id: int
+    reference: str
+    title: str
+    status: str
+    owner_id: int
+    members: list[MemberOut]
+    created_at: datetime
+
+
+class MatterList(Schema):
+    items: list[MatterOut]
+    total: int
+
+
+class MatterIn(Schema):
+    reference: str = Field(min_length=1, max_length=50)
+    title: str = Field(min_length=1, max_length=300)
+    owner_id: int | None = None
+
+
+class MemberIn(Schema):
+    user_id: int
+    role: Literal["ADMIN", "LAWYER", "PARALEGAL", "CLIENT"]
+
+
+# --- templates ---------------------------------------------------------------
+
+
+class TemplateStepOut(StepDefinition):
+    model_config = ConfigDict(extra="ignore", from_attributes=True)
+    id: int
+    order: int
+
+
+class TemplateOut(Schema):
+    id: int
+    key: str
+    version: int
+    status: str
+    checksum: str | None
+    name: str
+    description: str
+    steps: list[TemplateStepOut]
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None
+
+
+class TemplateSummary(Schema):
+    id: int
+    key: str
+    version: int
+    status: str
+    checksum: str | None
+    name: str
+    description: str
+    step_count: int
+    updated_at: datetime
+
+
+class TemplateList(Schema):
+    items: list[TemplateSummary]
+    total: int
+
+
+class TemplateIn(Schema):
+    key: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]{0,99}$")
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=4000)
+    steps: list[StepDefinition] = Field(default_factory=list)
+
+
+class TemplatePatch(Schema):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=4000)
+    steps: list[StepDefinition] | None = None
+
+
+class InstantiateIn(Schema):
+    matter_id: int
+    title: str | None = Field(default=None, max_length=300)
+    parameters: dict[str, Any] | None = None
+    request_id: str | None = Field(default=None, max_length=200)
+
+
+class WorkflowCreateIn(Schema):
+    workflow_id: int = Field(description="The id of a published template version")
+    matter_id: int
+    title: str | None = Field(default=None, max_length=300)
+    parameters: dict[str, Any] | None = None
+    request_id: str | None = Field(default=None, max_length=200)
+
+
+# --- instances ---------------------------------------------------------------
+
+
+class InstanceStepOut(Schema):
+    id: int
+    key: str
+    order: int
+    title: str
+    action_type: str
+    action_config: dict[str, Any]
+    role_scope: str
+    required: bool
+    depends_on: list[str] | None
+    condition: str | None
+    on_failure: str | None
+    action_state: str
+    action_data: dict[str, Any]
+    assigned_to_id: int | None
+    claimed_by_id: int | None
+    attempt: int
+    due_at: datetime | None
+    started_at: datetime | None
+    completed_at: datetime | None
+
+
+class InstanceOut(Schema):
+    id: int
+    matter_id: int
+    template_id: int | None
+    template_version: int
+    title: str
+    status: str
+    current_step: int
+    context: dict[str, Any]
+    step_data: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    steps: list[InstanceStepOut]
+
+
+class InstanceSummary(Schema):
+    id: int
+    matter_id: int
+    template_id: int | None
+    template_version: int
+    title: str
+    status: str
+    current_step: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class InstanceList(Schema):
+    items: list[InstanceSummary]
+    total: int
+
+
+class InstancePatch(Schema):
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    status: str | None = Field(
+        default=None, description="Target status: Running (start or resume), Paused, Cancelled"
+    )
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class InstanceStepIn(StepDefinition):
+    order: int | None = Field(default=None, ge=1)
+    assigned_to_id: int | None = None
+
+
+class InstanceStepPatch(Schema):
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    action_config: dict[str, Any] | None = None
+    role_scope: Literal["ADMIN", "LAWYER", "PARALEGAL", "CLIENT"] | None = None
+    required: bool | None = None
+    depends_on: list[str] | None = None
+    condition: str | None = None
+    on_failure: str | None = None
+    due_in: str | None = None
+    assigned_to_id: int | None = None
+
+
+class ReorderIn(Schema):
+    step_ids: list[int] = Field(min_length=1)
+
+
+class EventOut(Schema):
+    id: int
+    event_type: str
+    step_id: int | None
+    actor_id: int | None
+    old_status: str | None
+    new_status: str | None
+    payload: dict[str, Any]
+    created_at: datetime
+
+
+class EventList(Schema):
+    items: list[EventOut]
+    total: int
+
+
+# --- steps -------------------------------------------------------------------
+
+
+class ReasonIn(Schema):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class CompleteIn(BaseModel):
+    """The handler's payload: CHECKLIST {checkedItems}, APPROVAL_LAWYER {approved, comment?}."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class SkipIn(Schema):
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class Health(Schema):
+    status: str
+    database: str

@@ -1,0 +1,63 @@
+"""ORM rows to API models. Clients get only the steps scoped to them."""
+
+from typing import Any
+
+from flask import jsonify
+
+from webapp.api import schemas as s
+from webapp.models import Matter, User, WorkflowInstance, WorkflowTemplate
+from webapp.services.instances import visible_steps
+
+
+def respond(model: Any, status: int = 200) -> Any:
+    response = jsonify(model.model_dump(mode="json", by_alias=True))
+    response.status_code = status
+    return response
+
+
+def matter_out(matter: Matter) -> s.MatterOut:
+    return s.MatterOut(
+        id=matter.id,
+        reference=matter.reference,
+        title=matter.title,
+        status=matter.status,
+        owner_id=matter.owner_id,
+        members=[s.MemberOut(user_id=m.user_id, name=m.user.name, email=m.user.email, role=m.role)
+                 for m in matter.members],
+        created_at=matter.created_at,
+    )
+
+
+def template_out(template: WorkflowTemplate) -> s.TemplateOut:
+    return s.TemplateOut.model_validate(template)
+
+
+def template_summary(template: WorkflowTemplate) -> s.TemplateSummary:
+    return s.TemplateSummary(
+        id=template.id, key=template.key, version=template.version, status=template.status,
+        checksum=template.checksum, name=template.name, description=template.description,
+        step_count=len(template.steps), updated_at=template.updated_at,
+    )
+
+
+def instance_out(instance: WorkflowInstance, user: User) -> s.InstanceOut:
+    steps = [s.InstanceStepOut.model_validate(step) for step in visible_steps(instance, user)]
+    return s.InstanceOut(
+        id=instance.id, matter_id=instance.matter_id, template_id=instance.template_id,
+        template_version=instance.template_version, title=instance.title, status=instance.status,
+        current_step=instance.current_step, context=instance.context or {},
+        step_data=_visible_step_data(instance, user, steps),
+        created_at=instance.created_at, updated_at=instance.updated_at, steps=steps,
+    )
+
+
+def _visible_step_data(instance: WorkflowInstance, user: User, steps: list[s.InstanceStepOut]) -> dict:
+    data = instance.step_data or {}
+    if user.role != "CLIENT":
+        return data
+    keys = {step.key for step in steps}
+    return {k: v for k, v in data.items() if k in keys}
+
+
+def instance_summary(instance: WorkflowInstance) -> s.InstanceSummary:
+    return s.InstanceSummary.model_validate(instance)

@@ -1,0 +1,41 @@
+"""Provider webhooks, authenticated by HMAC signature instead of a session or token."""
+
+from flask import jsonify, request
+
+from webapp.api import api
+from webapp.api.spec import endpoint
+from webapp.engine.errors import Invalid
+from webapp.services import providers, steps
+
+TAG = "Webhooks"
+
+
+def _reference(payload: dict, field: str) -> str:
+    value = payload.get(field)
+    if not isinstance(value, str) or not value:
+        raise Invalid(f"The webhook body needs {field}.")
+    return value
+
+
+@endpoint(api, "/webhooks/esign/<provider>", "POST", summary="E-signature provider events",
+          tag=TAG, auth=False)
+def esign_webhook(provider: str):
+    payload = providers.verify(request.get_data(), request.headers.get(providers.SIGNATURE_HEADER))
+    instance = steps.complete_from_provider(_reference(payload, "sessionId"), payload)
+    return jsonify({"received": True, "instanceId": instance.id, "status": instance.status})
+
+
+@endpoint(api, "/webhooks/payments/<provider>", "POST", summary="Payment provider events", tag=TAG,
+          auth=False)
+def payment_webhook(provider: str):
+    payload = providers.verify(request.get_data(), request.headers.get(providers.SIGNATURE_HEADER))
+    instance = steps.complete_from_provider(_reference(payload, "intentId"), payload)
+    return jsonify({"received": True, "instanceId": instance.id, "status": instance.status})
+
+
+@endpoint(api, "/webhooks/uploads/<provider>", "POST", summary="Upload provider events", tag=TAG,
+          auth=False)
+def upload_webhook(provider: str):
+    payload = providers.verify(request.get_data(), request.headers.get(providers.SIGNATURE_HEADER))
+    raise Invalid(f"Upload provider {provider!r} is not configured; uploads go through the step.",
+                  {"event": payload.get("event")})

@@ -1,0 +1,48 @@
+"""flask commands: seed-demo, create-user, create-token."""
+
+import click
+from flask import Flask
+
+from webapp.engine.errors import DomainError
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("seed-demo")
+    @click.option("--if-empty", is_flag=True, help="Only seed a database with no firm yet.")
+    def seed_demo_command(if_empty: bool) -> None:
+        """Create the demo firm, people, matter, template and running instance."""
+        from webapp.services.seed import database_is_empty, seed_demo
+
+        if if_empty and not database_is_empty():
+            click.echo("Database already has data; demo seed skipped.")
+            return
+        seed_demo()
+        click.echo("Demo data created: sign in as lawyer@demo.test / demo-password.")
+
+    @app.cli.command("create-user")
+    @click.argument("email")
+    @click.option("--name", required=True)
+    @click.option("--role", type=click.Choice(["ADMIN", "LAWYER", "PARALEGAL", "CLIENT"]), required=True)
+    @click.option("--org-id", type=int, default=1, show_default=True)
+    @click.password_option()
+    def create_user_command(email: str, name: str, role: str, org_id: int, password: str) -> None:
+        """Create a person in a firm."""
+        from webapp.services.auth import create_user
+
+        try:
+            user = create_user(org_id, email, name, role, password)
+        except DomainError as error:
+            raise click.ClickException(error.message) from None
+        click.echo(f"Created {user.email} ({user.role}).")
+
+    @app.cli.command("create-token")
+    @click.argument("email")
+    @click.option("--name", default="api", help="A label for the token.")
+    def create_token_command(email: str, name: str) -> None:
+        """Print a new API token for EMAIL (shown once; only its hash is stored)."""
+        from webapp.services.auth import create_token
+
+        try:
+            click.echo(create_token(email, name))
+        except DomainError as error:
+            raise click.ClickException(error.message) from None

@@ -1,0 +1,122 @@
+"""The workflow definition language: steps as data, shared by the API, import/export
+and the builder. Pydantic models give validation and the JSON Schema in one place."""
+
+import hashlib
+import json
+import re
+from datetime import timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.alias_generators import to_camel
+
+from webapp.engine.roles import Role
+
+SCHEMA_VERSION = 1
+KEY_PATTERN = r"^[a-z][a-z0-9_]{0,99}$"
+
+
+class CamelModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class RetryPolicy(CamelModel):
+    max_attempts: int = Field(default=3, ge=1, le=20)
+    backoff_seconds: float = Field(default=2.0, ge=0, le=3600)
+    backoff_factor: float = Field(default=2.0, ge=1, le=10)
+
+
+class StepDefinition(CamelModel):
+    key: str | None = Field(default=None, pattern=KEY_PATTERN)
+    title: str = Field(min_length=1, max_length=300)
+    action_type: str = Field(min_length=1, max_length=50)
+    action_config: dict[str, Any] = Field(default_factory=dict)
+    role_scope: Role = Role.LAWYER
+    required: bool = True
+    depends_on: list[str] | None = None
+    condition: str | None = Field(default=None, max_length=2000)
+    on_failure: str | None = None
+    retry: RetryPolicy | None = None
+    due_in: str | None = Field(default=None, max_length=50)
+
+    @field_validator("title")
+    @classmethod
+    def title_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("title must not be blank")
+        return value.strip()
+
+    @field_validator("due_in")
+    @classmethod
+    def due_in_is_duration(cls, value: str | None) -> str | None:
+        if value:
+            parse_duration(value)
+        return value or None
+
+    @field_validator("condition")
+    @classmethod
+    def blank_condition_is_none(cls, value: str | None) -> str | None:
+        return value.strip() if value and value.strip() else None
+
+
+_DURATION = re.compile(
+    r"^P(?:(?P<days>\d+)D)?(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?$"
+)
+
+
+def parse_duration(value: str) -> timedelta:
+    """ISO-8601 durations of days, hours, minutes and seconds (P3D, PT4H, P1DT2H)."""
+    match = _DURATION.match(value.strip().upper())
+    if not match or value.strip().upper() in {"P", "PT"}:
+        raise ValueError(f"{value!r} is not an ISO-8601 duration such as P3D or PT4H")
+    parts = {name: int(number) for name, number in match.groupdict().items() if number}
+    return timedelta(**parts)
+
+
+def slugify(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+    if not slug or not slug[0].isalpha():
+        slug = f"step_{slug}".rstrip("_")
+    return slug[:90]
+
+
+def assign_keys(
+    steps: list[StepDefinition], taken_keys: frozenset[str] = frozenset()
+) -> list[StepDefinition]:
+    """Derive missing keys from titles, keeping every key unique."""
+    taken = {s.key for s in steps if s.key} | set(taken_keys)
+    result = []
+    for step in steps:
+        if step.key:
+            result.append(step)
+            continue
+        base = slugify(step.title)
+        key, n = base, 2
+        while key in taken:
+            key, n = f"{base}_{n}", n + 1
+        taken.add(key)
+        result.append(step.model_copy(update={"key": key}))
+    return result
+
+
+def canonical_steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    fields = (
+        "key",
+        "title",
+        "actionType",
+        "actionConfig",
+        "roleScope",
+        "required",
+        "dependsOn",
+        "condition",
+        "onFailure",
+        "retry",
+        "dueIn",
+    )
+    return [{f: step.get(f) for f in fields} for step in steps]
+
+
+def checksum(name: str, description: str, steps: list[dict[str, Any]]) -> str:
+    body = {"name": name, "description": description, "steps": canonical_steps(steps)}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()

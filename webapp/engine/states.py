@@ -1,0 +1,159 @@
+"""The two state machines, each one declarative table.
+
+Step (`action_state`), from DESIGN.md:
+- PENDING -> READY when every prerequisite is COMPLETED or SKIPPED (engine: `activate`)
+- PENDING -> SKIPPED when the step's condition is false (engine: `bypass`)
+- READY -> IN_PROGRESS when an eligible performer claims or starts it
+- IN_PROGRESS -> COMPLETED | FAILED | BLOCKED; BLOCKED -> IN_PROGRESS (unblock)
+- READY | IN_PROGRESS -> SKIPPED (admin, or any eligible performer of an optional step)
+- FAILED -> READY when an admin retries it (`retry`)
+
+Instance (`status`), from seed 000:
+- Created -> Running | Cancelled
+- Running -> Paused | WaitingForInput | WaitingForApproval | Completed | Failed | Cancelled
+- Paused, WaitingForInput, WaitingForApproval -> Running | Cancelled
+- Completed, Failed and Cancelled are terminal.
+"""
+
+from enum import StrEnum
+
+from webapp.engine.errors import InvalidTransition
+
+
+class StepState(StrEnum):
+    PENDING = "PENDING"
+    READY = "READY"
+    IN_PROGRESS = "IN_PROGRESS"
+    BLOCKED = "BLOCKED"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    SKIPPED = "SKIPPED"
+
+
+class StepEvent(StrEnum):
+    ACTIVATE = "activate"
+    BYPASS = "bypass"
+    CLAIM = "claim"
+    START = "start"
+    COMPLETE = "complete"
+    FAIL = "fail"
+    BLOCK = "block"
+    UNBLOCK = "unblock"
+    SKIP = "skip"
+    RETRY = "retry"
+
+
+S, E = StepState, StepEvent
+
+STEP_TRANSITIONS: dict[tuple[StepState, StepEvent], StepState] = {
+    (S.PENDING, E.ACTIVATE): S.READY,
+    (S.PENDING, E.BYPASS): S.SKIPPED,
+    (S.READY, E.CLAIM): S.IN_PROGRESS,
+    (S.READY, E.START): S.IN_PROGRESS,
+    (S.IN_PROGRESS, E.COMPLETE): S.COMPLETED,
+    (S.IN_PROGRESS, E.FAIL): S.FAILED,
+    (S.IN_PROGRESS, E.BLOCK): S.BLOCKED,
+    (S.BLOCKED, E.UNBLOCK): S.IN_PROGRESS,
+    (S.READY, E.SKIP): S.SKIPPED,
+    (S.IN_PROGRESS, E.SKIP): S.SKIPPED,
+    (S.FAILED, E.RETRY): S.READY,
+}
+
+# Performer-facing events, as the runner offers them and the API exposes them.
+PERFORMER_EVENTS = (E.CLAIM, E.START, E.COMPLETE, E.FAIL, E.BLOCK, E.UNBLOCK, E.SKIP)
+
+OPEN_STATES = frozenset({S.READY, S.IN_PROGRESS, S.BLOCKED})
+DONE_STATES = frozenset({S.COMPLETED, S.SKIPPED})
+CLOSED_STATES = frozenset({S.COMPLETED, S.SKIPPED, S.FAILED})
+
+_STEP_HINTS = {
+    S.PENDING: "it is waiting for its prerequisites",
+    S.READY: "it has not been started yet",
+    S.BLOCKED: "it is blocked; unblock it first",
+    S.COMPLETED: "it is already completed",
+    S.FAILED: "it has failed",
+    S.SKIPPED: "it was skipped",
+    S.IN_PROGRESS: "it is already in progress",
+}
+
+
+def next_step_state(state: StepState | str, event: StepEvent | str) -> StepState:
+    state, event = StepState(state), StepEvent(event)
+    target = STEP_TRANSITIONS.get((state, event))
+    if target is None:
+        raise InvalidTransition(
+            f"Cannot {event.value} a step that is {state.value}: {_STEP_HINTS[state]}.",
+            {"state": state.value, "event": event.value},
+        )
+    return target
+
+
+def step_events_from(state: StepState | str) -> list[StepEvent]:
+    return [event for (source, event) in STEP_TRANSITIONS if source == StepState(state)]
+
+
+class InstanceStatus(StrEnum):
+    CREATED = "Created"
+    RUNNING = "Running"
+    PAUSED = "Paused"
+    WAITING_FOR_INPUT = "WaitingForInput"
+    WAITING_FOR_APPROVAL = "WaitingForApproval"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    CANCELLED = "Cancelled"
+
+
+I = InstanceStatus
+
+INSTANCE_TRANSITIONS: dict[InstanceStatus, frozenset[InstanceStatus]] = {
+    I.CREATED: frozenset({I.RUNNING, I.CANCELLED}),
+    I.RUNNING: frozenset(
+        {
+            I.PAUSED,
+            I.WAITING_FOR_INPUT,
+            I.WAITING_FOR_APPROVAL,
+            I.COMPLETED,
+            I.FAILED,
+            I.CANCELLED,
+        }
+    ),
+    I.PAUSED: frozenset({I.RUNNING, I.CANCELLED}),
+    I.WAITING_FOR_INPUT: frozenset({I.RUNNING, I.CANCELLED}),
+    I.WAITING_FOR_APPROVAL: frozenset({I.RUNNING, I.CANCELLED}),
+    I.COMPLETED: frozenset(),
+    I.FAILED: frozenset(),
+    I.CANCELLED: frozenset(),
+}
+
+TERMINAL_STATUSES = frozenset({I.COMPLETED, I.FAILED, I.CANCELLED})
+# Statuses in which people and the worker may move steps.
+ACTIVE_STATUSES = frozenset({I.RUNNING, I.WAITING_FOR_INPUT, I.WAITING_FOR_APPROVAL})
+
+
+def check_instance_transition(current: InstanceStatus | str, target: InstanceStatus | str) -> None:
+    current, target = InstanceStatus(current), InstanceStatus(target)
+    allowed = INSTANCE_TRANSITIONS[current]
+    if target in allowed:
+        return
+    if not allowed:
+        reason = f"{current.value} is a final status"
+    else:
+        reason = "allowed next statuses are " + ", ".join(sorted(s.value for s in allowed))
+    raise InvalidTransition(
+        f"Cannot move an instance from {current.value} to {target.value}: {reason}.",
+        {"from": current.value, "to": target.value, "allowed": sorted(s.value for s in allowed)},
+    )
+
+
+def instance_path(current: InstanceStatus | str, target: InstanceStatus | str) -> list[InstanceStatus]:
+    """The statuses the engine passes through to reach `target`: the machine has no
+    WaitingForInput -> Completed edge, so such a move goes through Running."""
+    current, target = InstanceStatus(current), InstanceStatus(target)
+    if current == target:
+        return []
+    if target in INSTANCE_TRANSITIONS[current]:
+        return [target]
+    if I.RUNNING in INSTANCE_TRANSITIONS[current] and target in INSTANCE_TRANSITIONS[I.RUNNING]:
+        return [I.RUNNING, target]
+    check_instance_transition(current, target)
+    return [target]

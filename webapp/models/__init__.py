@@ -1,0 +1,23 @@
+from webapp.models.documents import Document
+from webapp.models.events import InstanceChange, WorkflowEvent
+from webapp.models.instances import InstanceStep, WorkflowInstance
+from webapp.models.jobs import Job
+from webapp.models.matters import Matter, MatterMember
+from webapp.models.orgs import ApiToken, Organization, User
+from webapp.models.templates import TemplateStep, WorkflowTemplate
+
+__all__ = [
+    "ApiToken",
+    "Document",
+    "InstanceChange",
+    "InstanceStep",
+    "Job",
+    "Matter",
+    "MatterMember",
+    "Organization",
+    "TemplateStep",
+    "User",
+    "WorkflowEvent",
+    "WorkflowInstance",
+    "WorkflowTemplate",
+]

@@ -1,0 +1,44 @@
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from webapp.extensions import db
+from webapp.models.base import JsonDict, JSONType, created_at_column
+
+
+class WorkflowEvent(db.Model):
+    """The append-only audit log. Nothing in the code updates or deletes a row;
+    on PostgreSQL a trigger rejects any attempt (see the initial migration)."""
+
+    __tablename__ = "workflow_events"
+    __table_args__ = (Index("ix_workflow_events_instance", "instance_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(Integer, index=True)
+    matter_id: Mapped[int | None] = mapped_column(Integer)
+    instance_id: Mapped[int | None] = mapped_column(Integer)
+    step_id: Mapped[int | None] = mapped_column(Integer)
+    template_id: Mapped[int | None] = mapped_column(Integer)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    event_type: Mapped[str] = mapped_column(String(60))
+    old_status: Mapped[str | None] = mapped_column(String(30))
+    new_status: Mapped[str | None] = mapped_column(String(30))
+    payload: Mapped[JsonDict] = mapped_column(JSONType, default=dict)
+    request_id: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class InstanceChange(db.Model):
+    """Append-only change history of an instance's definition (its steps and metadata)."""
+
+    __tablename__ = "instance_changes"
+    __table_args__ = (Index("ix_instance_changes_instance", "instance_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(Integer)
+    instance_id: Mapped[int] = mapped_column(Integer)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    change_type: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[JsonDict] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = created_at_column()

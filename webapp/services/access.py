@@ -1,0 +1,59 @@
+"""Who sees which matter. Every query is scoped to the actor's firm; a matter the
+actor may not see is reported as not found, so its existence does not leak."""
+
+from sqlalchemy import Select, or_, select
+
+from webapp.engine.eligibility import Actor, MatterAccess
+from webapp.engine.errors import NotAllowed, NotFound
+from webapp.engine.roles import Role
+from webapp.extensions import db
+from webapp.models import Matter, MatterMember, User
+
+
+def actor_of(user: User) -> Actor:
+    return Actor(id=user.id, role=user.role, org_id=user.org_id)
+
+
+def admin_ids(org_id: int) -> frozenset[int]:
+    rows = db.session.scalars(
+        select(User.id).where(User.org_id == org_id, User.role == Role.ADMIN, User.active)
+    )
+    return frozenset(rows)
+
+
+def matter_access(matter: Matter) -> MatterAccess:
+    return MatterAccess(
+        org_id=matter.org_id,
+        owner_id=matter.owner_id,
+        members={m.user_id: m.role for m in matter.members},
+        admin_ids=admin_ids(matter.org_id),
+    )
+
+
+def visible_matters(user: User) -> Select:
+    query = select(Matter).where(Matter.org_id == user.org_id)
+    if user.role == Role.ADMIN:
+        return query
+    member_of = select(MatterMember.matter_id).where(MatterMember.user_id == user.id)
+    return query.where(or_(Matter.owner_id == user.id, Matter.id.in_(member_of)))
+
+
+def load_matter(matter_id: int, user: User) -> Matter:
+    matter = db.session.get(Matter, matter_id)
+    if matter is None or matter.org_id != user.org_id:
+        raise NotFound(f"Matter {matter_id} was not found.")
+    if not matter_access(matter).can_see(user.id, user.role):
+        raise NotFound(f"Matter {matter_id} was not found.")
+    return matter
+
+
+def require_editor(matter: Matter, user: User) -> MatterAccess:
+    access = matter_access(matter)
+    if not access.can_edit(user.id, user.role):
+        raise NotAllowed("Only an admin or the matter's owner can change this workflow.")
+    return access
+
+
+def require_staff(user: User) -> None:
+    if user.role not in (Role.ADMIN, Role.LAWYER):
+        raise NotAllowed("Only admins and lawyers can manage workflow templates.")

@@ -1,0 +1,70 @@
+"""People and their credentials."""
+
+import hashlib
+import secrets
+
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from webapp.engine.errors import Conflict, Invalid, NotFound
+from webapp.engine.roles import Role
+from webapp.extensions import db
+from webapp.models import ApiToken, User
+from webapp.services.base import transactional
+
+TOKEN_PREFIX = "mf_"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def authenticate(email: str, password: str) -> User | None:
+    user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    if user is None or not user.active or not check_password_hash(user.password_hash, password):
+        return None
+    return user
+
+
+def user_for_token(token: str) -> User | None:
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    if row is None or not row.user.active:
+        return None
+    return row.user
+
+
+@transactional
+def create_token(email: str, name: str = "api") -> str:
+    """Only the hash is stored; the token is shown once."""
+    user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    if user is None:
+        raise NotFound(f"No user with email {email!r}.")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    db.session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), name=name))
+    return token
+
+
+def new_user(org_id: int, email: str, name: str, role: str, password: str) -> User:
+    """Flush-only helper for seeding and the create-user command."""
+    if role not in Role.__members__:
+        raise Invalid(f"Unknown role {role!r}.")
+    if len(password) < 8:
+        raise Invalid("Passwords need at least 8 characters.")
+    if db.session.scalar(select(User.id).where(func.lower(User.email) == email.lower())):
+        raise Conflict(f"A user with email {email!r} already exists.")
+    user = User(
+        org_id=org_id,
+        email=email.lower(),
+        name=name,
+        role=role,
+        password_hash=generate_password_hash(password),
+        active=True,
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+@transactional
+def create_user(org_id: int, email: str, name: str, role: str, password: str) -> User:
+    return new_user(org_id, email, name, role, password)

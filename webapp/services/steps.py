@@ -1,0 +1,268 @@
+"""The single path for every step transition: state machine, eligibility, handler,
+step and instance update, audit rows and outbox jobs, committed once."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from webapp.engine.actions import ActionContext, get_handler
+from webapp.engine.actions.checklist import ChecklistHandler
+from webapp.engine.eligibility import can_perform
+from webapp.engine.errors import Conflict, Invalid, NotAllowed, NotFound
+from webapp.engine.roles import Role
+from webapp.engine.states import (
+    ACTIVE_STATUSES,
+    CLOSED_STATES,
+    InstanceStatus,
+    StepEvent,
+    StepState,
+    next_step_state,
+)
+from webapp.extensions import db
+from webapp.models import InstanceStep, User, WorkflowInstance
+from webapp.services import providers
+from webapp.services.access import actor_of, matter_access
+from webapp.services.base import transactional
+from webapp.services.instances import load_instance
+from webapp.services.progress import advance, step_event
+
+E = StepEvent
+
+
+@dataclass
+class Loaded:
+    instance: WorkflowInstance
+    step: InstanceStep
+
+
+def load_step(step_id: int, user: User) -> Loaded:
+    """Lock the instance first: every transition of one instance is serialized, so a
+    join sees its prerequisites' final states and a double completion sees the first."""
+    instance_id = db.session.scalar(
+        select(InstanceStep.instance_id).where(InstanceStep.id == step_id)
+    )
+    if instance_id is None:
+        raise NotFound(f"Step {step_id} was not found.")
+    instance = load_instance(instance_id, user, for_update=True)
+    step = next(s for s in instance.steps if s.id == step_id)
+    if user.role == Role.CLIENT and step.role_scope != Role.CLIENT:
+        raise NotFound(f"Step {step_id} was not found.")
+    return Loaded(instance, step)
+
+
+def context_for(loaded: Loaded, actor_id: int | None) -> ActionContext:
+    step = loaded.step
+    return ActionContext(
+        step_id=step.id,
+        step_key=step.key,
+        config=step.action_config or {},
+        action_data=dict(step.action_data or {}),
+        instance_id=loaded.instance.id,
+        matter_id=loaded.instance.matter_id,
+        actor_id=actor_id,
+        providers=providers.registry,
+    )
+
+
+def require_active(instance: WorkflowInstance) -> None:
+    if instance.status in ACTIVE_STATUSES:
+        return
+    reasons = {
+        InstanceStatus.CREATED: "it has not been started yet",
+        InstanceStatus.PAUSED: "it is paused; resume it first",
+        InstanceStatus.CANCELLED: "it was cancelled",
+        InstanceStatus.COMPLETED: "it is already completed",
+        InstanceStatus.FAILED: "it has failed",
+    }
+    raise Conflict(
+        f"This workflow accepts no step changes: {reasons.get(instance.status, instance.status)}.",
+        {"instanceStatus": instance.status},
+    )
+
+
+def require_permission(loaded: Loaded, user: User, event: StepEvent) -> None:
+    step = loaded.step
+    if event == E.SKIP and user.role == Role.ADMIN:
+        return
+    if event == E.SKIP and step.required:
+        raise NotAllowed("Only an admin can skip a required step.")
+    allowed = can_perform(
+        step.role_scope,
+        step.assigned_to_id,
+        step.claimed_by_id,
+        actor_of(user),
+        matter_access(loaded.instance.matter),
+    )
+    if not allowed:
+        raise NotAllowed(f"You are not allowed to {event.value} the step {step.title!r}.")
+
+
+def require_open(step: InstanceStep, event: StepEvent) -> None:
+    """A step someone already finished is a conflict with what the caller last saw."""
+    if step.action_state in CLOSED_STATES and event != E.RETRY:
+        raise Conflict(
+            f"Cannot {event.value} the step {step.title!r}: it is already {step.action_state}.",
+            {"state": step.action_state, "event": event.value},
+        )
+    next_step_state(step.action_state, _effective_event(step, event))
+
+
+def _effective_event(step: InstanceStep, event: StepEvent) -> StepEvent:
+    # Completing or failing a READY step starts it first: one call, two audit rows.
+    if event in (E.COMPLETE, E.FAIL, E.BLOCK) and step.action_state == StepState.READY:
+        return E.START
+    return event
+
+
+def _start(loaded: Loaded, user_id: int | None, event: StepEvent = E.START) -> None:
+    handler = get_handler(loaded.step.action_type)
+    ctx = context_for(loaded, user_id)
+    if not handler.can_start(ctx):
+        raise Invalid(f"The step {loaded.step.title!r} cannot start yet.")
+    outcome = handler.start(ctx)
+    loaded.step.action_data = outcome.action_data
+    if outcome.external_ref:
+        loaded.step.external_ref = outcome.external_ref
+    if loaded.step.claimed_by_id is None and user_id is not None:
+        loaded.step.claimed_by_id = user_id
+    step_event(loaded.instance, loaded.step, event, user_id)
+
+
+def _complete(loaded: Loaded, user_id: int | None, payload: dict[str, Any]) -> None:
+    step, instance = loaded.step, loaded.instance
+    outcome = get_handler(step.action_type).complete(context_for(loaded, user_id), payload)
+    step.action_data = outcome.action_data
+    instance.step_data = {**(instance.step_data or {}), step.key: outcome.output or {}}
+    step_event(instance, step, E.COMPLETE, user_id, _audit_payload(outcome.output))
+
+
+def _audit_payload(output: dict[str, Any] | None) -> dict[str, Any]:
+    if not output:
+        return {}
+    return {k: v for k, v in output.items() if k in {"approved", "comment", "files", "paid", "signed"}}
+
+
+def _perform(loaded: Loaded, user_id: int | None, event: StepEvent, payload: dict[str, Any]) -> None:
+    step = loaded.step
+    if step.action_state == StepState.READY and event in (E.COMPLETE, E.FAIL, E.BLOCK):
+        _start(loaded, user_id)
+    if event in (E.CLAIM, E.START):
+        _start(loaded, user_id, event)
+    elif event == E.COMPLETE:
+        _complete(loaded, user_id, payload)
+    elif event in (E.FAIL, E.BLOCK):
+        reason = _reason(payload)
+        if event == E.FAIL:
+            step.action_data = get_handler(step.action_type).fail(context_for(loaded, user_id), reason).action_data
+            step.last_error = reason
+        step_event(loaded.instance, step, event, user_id, {"reason": reason})
+    else:
+        extra = {"reason": payload["reason"]} if payload.get("reason") else {}
+        step_event(loaded.instance, step, event, user_id, extra)
+
+
+def _reason(payload: dict[str, Any]) -> str:
+    reason = str(payload.get("reason") or "").strip()
+    if not reason:
+        raise Invalid("Give a reason.", [{"field": "reason", "message": "required"}])
+    if len(reason) > 2000:
+        raise Invalid("The reason is too long (2,000 characters at most).")
+    return reason
+
+
+@transactional
+def transition(
+    user: User, step_id: int, event: StepEvent | str, payload: dict[str, Any] | None = None
+) -> WorkflowInstance:
+    try:
+        event = StepEvent(event)
+    except ValueError:
+        raise Invalid(f"Unknown step action {event!r}.") from None
+    if event in (E.ACTIVATE, E.BYPASS, E.RETRY):
+        raise Invalid(f"{event.value} is done by the engine, not by a person.")
+    loaded = load_step(step_id, user)
+    require_active(loaded.instance)
+    require_permission(loaded, user, event)
+    require_open(loaded.step, event)
+    handler = get_handler(loaded.step.action_type)
+    if event == E.COMPLETE and handler.completes_by_webhook:
+        raise Invalid(
+            f"A {handler.label.lower()} step completes through its provider, not by hand."
+        )
+    if event == E.COMPLETE and handler.automated:
+        raise Invalid("An automated step is completed by the worker.")
+    _perform(loaded, user.id, event, payload or {})
+    advance(loaded.instance, user.id)
+    return loaded.instance
+
+
+@transactional
+def tick_checklist_item(user: User, step_id: int, item: str, checked: bool) -> WorkflowInstance:
+    """Ticking is saved as the person goes; ticking the last item completes the step."""
+    loaded = load_step(step_id, user)
+    handler = get_handler(loaded.step.action_type)
+    if not isinstance(handler, ChecklistHandler):
+        raise Invalid("Only a checklist step has items to tick.")
+    require_active(loaded.instance)
+    require_permission(loaded, user, E.COMPLETE)
+    require_open(loaded.step, E.COMPLETE)
+    if loaded.step.action_state == StepState.READY:
+        _start(loaded, user.id)
+    ctx = context_for(loaded, user.id)
+    loaded.step.action_data = handler.tick(ctx, item, checked)
+    ctx = context_for(loaded, user.id)
+    if handler.all_ticked(ctx):
+        _complete(loaded, user.id, {"checkedItems": ctx.action_data["checkedItems"]})
+    advance(loaded.instance, user.id)
+    return loaded.instance
+
+
+def step_by_external_ref(ref: str) -> InstanceStep:
+    step = db.session.scalar(select(InstanceStep).where(InstanceStep.external_ref == ref))
+    if step is None:
+        raise NotFound(f"No step is waiting on {ref!r}.")
+    return step
+
+
+@transactional
+def complete_from_provider(ref: str, payload: dict[str, Any]) -> WorkflowInstance:
+    """A verified provider webhook: the person it names must be eligible, as anywhere else."""
+    step = step_by_external_ref(ref)
+    signer = db.session.get(User, payload.get("actorId") or 0)
+    if signer is None:
+        raise NotAllowed("The webhook does not name a known person.")
+    loaded = load_step(step.id, signer)
+    require_active(loaded.instance)
+    require_permission(loaded, signer, E.COMPLETE)
+    if loaded.step.action_state == StepState.COMPLETED:
+        return loaded.instance  # providers retry deliveries; a repeat changes nothing
+    require_open(loaded.step, E.COMPLETE)
+    _complete(loaded, signer.id, payload)
+    advance(loaded.instance, signer.id)
+    return loaded.instance
+
+
+def available_events(step: InstanceStep, instance: WorkflowInstance, user: User) -> list[str]:
+    """What the runner offers this person; deny by default. The service checks again."""
+    if instance.status not in ACTIVE_STATUSES or step.action_state in CLOSED_STATES:
+        return []
+    access = matter_access(instance.matter)
+    performer = can_perform(step.role_scope, step.assigned_to_id, step.claimed_by_id, actor_of(user), access)
+    handler = get_handler(step.action_type)
+    events: list[str] = []
+    state = StepState(step.action_state)
+    if performer and not handler.automated:
+        if state == StepState.READY:
+            events += ["claim"]
+        if state in (StepState.READY, StepState.IN_PROGRESS) and not handler.completes_by_webhook:
+            events += ["complete"]
+        if state == StepState.IN_PROGRESS:
+            events += ["block", "fail"]
+        if state == StepState.BLOCKED:
+            events += ["unblock"]
+    if state in (StepState.READY, StepState.IN_PROGRESS) and (
+        user.role == Role.ADMIN or (performer and not step.required)
+    ):
+        events.append("skip")
+    return events

@@ -1,0 +1,279 @@
+"""Workflow templates: drafts, immutable published versions, archive."""
+
+from typing import Any
+
+from sqlalchemy import func, or_, select
+
+from webapp.engine import definition as dsl
+from webapp.engine.definition import StepDefinition
+from webapp.engine.errors import Conflict, Invalid, NotFound
+from webapp.extensions import db
+from webapp.models import TemplateStep, User, WorkflowTemplate
+from webapp.models.base import utcnow
+from webapp.services.access import require_staff
+from webapp.services.base import get_or_404, record_event, transactional
+from webapp.services.validation import check_publishable
+from webapp.services.definitions import STEP_FIELDS, definition_of, validated_steps
+
+DRAFT, PUBLISHED, ARCHIVED = "DRAFT", "PUBLISHED", "ARCHIVED"
+
+
+def get_template(template_id: int, user: User) -> WorkflowTemplate:
+    return get_or_404(WorkflowTemplate, template_id, user.org_id, "Template")
+
+
+def list_templates(
+    user: User,
+    q: str | None = None,
+    status: str | None = None,
+    latest_only: bool = True,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[WorkflowTemplate], int]:
+    query = select(WorkflowTemplate).where(WorkflowTemplate.org_id == user.org_id)
+    if latest_only:
+        latest = (
+            select(WorkflowTemplate.key, func.max(WorkflowTemplate.version).label("v"))
+            .where(WorkflowTemplate.org_id == user.org_id)
+            .group_by(WorkflowTemplate.key)
+            .subquery()
+        )
+        query = query.join(
+            latest, (WorkflowTemplate.key == latest.c.key) & (WorkflowTemplate.version == latest.c.v)
+        )
+    if q:
+        pattern = f"%{q.strip().lower()}%"
+        query = query.where(
+            or_(
+                func.lower(WorkflowTemplate.name).like(pattern),
+                func.lower(WorkflowTemplate.key).like(pattern),
+                func.lower(WorkflowTemplate.description).like(pattern),
+            )
+        )
+    if status:
+        query = query.where(WorkflowTemplate.status == status.upper())
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.scalars(
+        query.order_by(WorkflowTemplate.name, WorkflowTemplate.version.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return list(rows), total
+
+
+def list_versions(template_id: int, user: User) -> list[WorkflowTemplate]:
+    template = get_template(template_id, user)
+    return list(
+        db.session.scalars(
+            select(WorkflowTemplate)
+            .where(WorkflowTemplate.org_id == user.org_id, WorkflowTemplate.key == template.key)
+            .order_by(WorkflowTemplate.version.desc())
+        )
+    )
+
+
+def published_steps(template: WorkflowTemplate) -> list[dict[str, Any]]:
+    return [definition_of(step) for step in template.steps]
+
+
+def _unique_key(org_id: int, wanted: str) -> str:
+    key, n = wanted, 2
+    while db.session.scalar(
+        select(WorkflowTemplate.id).where(
+            WorkflowTemplate.org_id == org_id, WorkflowTemplate.key == key
+        )
+    ):
+        key, n = f"{wanted}_{n}", n + 1
+    return key
+
+
+def _replace_steps(template: WorkflowTemplate, rows: list[dict[str, Any]]) -> None:
+    template.steps.clear()
+    db.session.flush()  # the unique (template, order) index must be free before re-inserting
+    for order, values in enumerate(rows, start=1):
+        template.steps.append(TemplateStep(order=order, **values))
+
+
+@transactional
+def create_template(
+    user: User,
+    name: str,
+    steps: list[StepDefinition],
+    description: str = "",
+    key: str | None = None,
+) -> WorkflowTemplate:
+    require_staff(user)
+    if key and db.session.scalar(
+        select(WorkflowTemplate.id).where(
+            WorkflowTemplate.org_id == user.org_id, WorkflowTemplate.key == key
+        )
+    ):
+        raise Conflict(f"A template with key {key!r} already exists.")
+    rows = validated_steps(steps)
+    template = WorkflowTemplate(
+        org_id=user.org_id,
+        key=key or _unique_key(user.org_id, dsl.slugify(name)),
+        version=1,
+        name=name.strip(),
+        description=(description or "").strip(),
+        status=DRAFT,
+        created_by_id=user.id,
+    )
+    db.session.add(template)
+    _replace_steps(template, rows)
+    db.session.flush()
+    record_event(
+        org_id=user.org_id,
+        event_type="template.created",
+        actor_id=user.id,
+        template_id=template.id,
+        new_status=DRAFT,
+        payload={"key": template.key, "version": 1},
+    )
+    return template
+
+
+def _draft_of(template: WorkflowTemplate, user: User) -> tuple[WorkflowTemplate, bool]:
+    """The template to edit: a draft edits itself; a published version spawns the next draft."""
+    if template.status == DRAFT:
+        return template, False
+    if template.status == ARCHIVED:
+        raise Invalid("An archived template cannot be edited.")
+    newest = db.session.scalar(
+        select(WorkflowTemplate)
+        .where(WorkflowTemplate.org_id == user.org_id, WorkflowTemplate.key == template.key)
+        .order_by(WorkflowTemplate.version.desc())
+        .limit(1)
+    )
+    if newest is not None and newest.status == DRAFT:
+        raise Conflict(
+            f"Version {newest.version} of this template is already a draft; edit that one.",
+            {"draftId": newest.id, "version": newest.version},
+        )
+    draft = WorkflowTemplate(
+        org_id=template.org_id,
+        key=template.key,
+        version=(newest.version if newest else template.version) + 1,
+        name=template.name,
+        description=template.description,
+        status=DRAFT,
+        created_by_id=user.id,
+    )
+    db.session.add(draft)
+    for step in template.steps:
+        values = {field: getattr(step, field) for field in STEP_FIELDS}
+        draft.steps.append(TemplateStep(order=step.order, **values))
+    db.session.flush()
+    record_event(
+        org_id=user.org_id,
+        event_type="template.version_created",
+        actor_id=user.id,
+        template_id=draft.id,
+        new_status=DRAFT,
+        payload={"key": draft.key, "version": draft.version, "fromVersion": template.version},
+    )
+    return draft, True
+
+
+@transactional
+def update_template(
+    user: User,
+    template_id: int,
+    name: str | None = None,
+    description: str | None = None,
+    steps: list[StepDefinition] | None = None,
+) -> tuple[WorkflowTemplate, bool]:
+    """Returns the edited draft and whether it is a new version."""
+    require_staff(user)
+    template, created = _draft_of(get_template(template_id, user), user)
+    if name is not None:
+        if not name.strip():
+            raise Invalid("A template needs a name.")
+        template.name = name.strip()
+    if description is not None:
+        template.description = description.strip()
+    if steps is not None:
+        _replace_steps(template, validated_steps(steps))
+    template.updated_at = utcnow()
+    db.session.flush()
+    return template, created
+
+
+@transactional
+def publish_template(user: User, template_id: int) -> WorkflowTemplate:
+    require_staff(user)
+    template = get_template(template_id, user)
+    if template.status != DRAFT:
+        raise Invalid(f"Only a draft can be published; this version is {template.status}.")
+    check_publishable(template)
+    digest = dsl.checksum(template.name, template.description, published_steps(template))
+    twin = db.session.scalar(
+        select(WorkflowTemplate).where(
+            WorkflowTemplate.org_id == user.org_id,
+            WorkflowTemplate.key == template.key,
+            WorkflowTemplate.checksum == digest,
+        )
+    )
+    if twin is not None:
+        raise Conflict(
+            f"This draft is identical to version {twin.version}; change something before publishing.",
+            {"versionId": twin.id, "version": twin.version},
+        )
+    template.status = PUBLISHED
+    template.checksum = digest
+    template.published_at = utcnow()
+    record_event(
+        org_id=user.org_id,
+        event_type="template.published",
+        actor_id=user.id,
+        template_id=template.id,
+        old_status=DRAFT,
+        new_status=PUBLISHED,
+        payload={"key": template.key, "version": template.version, "checksum": digest},
+    )
+    return template
+
+
+@transactional
+def archive_template(user: User, template_id: int) -> WorkflowTemplate:
+    require_staff(user)
+    template = get_template(template_id, user)
+    if template.status == ARCHIVED:
+        raise Invalid("This version is already archived.")
+    old = template.status
+    template.status = ARCHIVED
+    record_event(
+        org_id=user.org_id,
+        event_type="template.archived",
+        actor_id=user.id,
+        template_id=template.id,
+        old_status=old,
+        new_status=ARCHIVED,
+    )
+    return template
+
+
+def require_instantiable(template_id: int, user: User) -> WorkflowTemplate:
+    template = get_template(template_id, user)
+    if template.status != PUBLISHED:
+        raise Invalid(
+            f"Only a published template can be instantiated; version {template.version} is "
+            f"{template.status}."
+        )
+    if not template.steps:
+        raise Invalid("This template has no steps.")
+    return template
+
+
+def find_template(user: User, key: str, version: int | None = None) -> WorkflowTemplate:
+    query = select(WorkflowTemplate).where(
+        WorkflowTemplate.org_id == user.org_id, WorkflowTemplate.key == key
+    )
+    if version is None:
+        query = query.where(WorkflowTemplate.status == PUBLISHED)
+    else:
+        query = query.where(WorkflowTemplate.version == version)
+    template = db.session.scalar(query.order_by(WorkflowTemplate.version.desc()).limit(1))
+    if template is None:
+        raise NotFound(f"Template {key!r} was not found.")
+    return template

@@ -1,0 +1,56 @@
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired, Email
+
+from webapp.services.auth import authenticate
+from webapp.web import web
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Email()])
+    password = PasswordField("Password", validators=[DataRequired()])
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("web.home")
+
+
+@web.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    if current_user.is_authenticated:
+        return redirect(url_for("web.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = authenticate(form.email.data or "", form.password.data or "")
+        if user is not None:
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")))
+        form.password.errors.append("That email and password do not match an account.")
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/login.html", form=form), status
+
+
+@web.post("/logout")
+@login_required
+def logout() -> Any:
+    logout_user()
+    flash("You are signed out.", "info")
+    return redirect(url_for("web.login"))
+
+
+@web.get("/")
+@login_required
+def home() -> Any:
+    return redirect(url_for("web.inbox"))
+
+
+@web.get("/inbox")
+@login_required
+def inbox() -> Any:
+    return render_template("inbox/inbox.html")
