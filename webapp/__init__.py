@@ -24,6 +24,7 @@ def register_extensions(app: Flask) -> None:
     from webapp.auth import register_auth
     from webapp.extensions import csrf, db, migrate
 
+    ensure_sqlite_directory(app.config["SQLALCHEMY_DATABASE_URI"])
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
     csrf.init_app(app)
@@ -47,3 +48,14 @@ def register_commands(app: Flask) -> None:
     from webapp.cli import register_cli
 
     register_cli(app)
+
+
+def ensure_sqlite_directory(url: str) -> None:
+    """A fresh checkout has no instance/ folder; SQLite cannot create it itself."""
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,9 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("create-user")
     @click.argument("email")
     @click.option("--name", required=True)
-    @click.option("--role", type=click.Choice(["ADMIN", "LAWYER", "PARALEGAL", "CLIENT"]), required=True)
+    @click.option(
+        "--role", type=click.Choice(["ADMIN", "LAWYER", "PARALEGAL", "CLIENT"]), required=True
+    )
     @click.option("--org-id", type=int, default=1, show_default=True)
     @click.password_option()
     def create_user_command(email: str, name: str, role: str, org_id: int, password: str) -> None:

@@ -20,7 +20,14 @@ from webapp.extensions import csrf
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(api)
 
-STATUS = {Invalid: 400, NotAllowed: 403, NotFound: 404, Conflict: 409, TooLarge: 413, Unprocessable: 422}
+STATUS = {
+    Invalid: 400,
+    NotAllowed: 403,
+    NotFound: 404,
+    Conflict: 409,
+    TooLarge: 413,
+    Unprocessable: 422,
+}
 PUBLIC_ENDPOINTS = {"api.esign_webhook", "api.payment_webhook", "api.upload_webhook"}
 
 
@@ -42,7 +49,9 @@ def require_authentication() -> Any:
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     if not current_user.is_authenticated:
-        return error_response(401, "unauthorized", "Sign in or send an API token (Authorization: Bearer …).")
+        return error_response(
+            401, "unauthorized", "Sign in or send an API token (Authorization: Bearer …)."
+        )
     if getattr(g, "token_auth", False) or request.method in ("GET", "HEAD", "OPTIONS"):
         return None
     # A browser session must prove the request comes from our pages.
@@ -57,11 +66,13 @@ def domain_error(error: DomainError) -> Any:
 
 @api.errorhandler(CSRFError)
 def csrf_error(error: CSRFError) -> Any:
-    return error_response(400, "csrf_failed", "The CSRF token is missing or invalid (send X-CSRFToken).")
+    return error_response(
+        400, "csrf_failed", "The CSRF token is missing or invalid (send X-CSRFToken)."
+    )
 
 
 def register_api(app: Flask) -> None:
-    from webapp.api import matters, steps, templates, instances, webhooks, docs  # noqa: F401
+    from webapp.api import docs, instances, matters, steps, templates, webhooks  # noqa: F401
 
     app.register_blueprint(api)
     app.register_blueprint(docs.docs)

@@ -17,39 +17,79 @@ from webapp.services.definitions import validated_steps
 TAG = "Instances"
 
 
-@endpoint(api, "/workflows", "POST", summary="Create an instance in Created (start it with PATCH)",
-          tag=TAG, body=s.WorkflowCreateIn, response=s.InstanceOut, status=201)
+@endpoint(
+    api,
+    "/workflows",
+    "POST",
+    summary="Create an instance in Created (start it with PATCH)",
+    tag=TAG,
+    body=s.WorkflowCreateIn,
+    response=s.InstanceOut,
+    status=201,
+)
 def create_workflow(body: s.WorkflowCreateIn):
     instance, created = instances.instantiate(
-        current_user, body.workflow_id, body.matter_id, body.title, body.parameters,
-        body.request_id, start=False,
+        current_user,
+        body.workflow_id,
+        body.matter_id,
+        body.title,
+        body.parameters,
+        body.request_id,
+        start=False,
     )
     return respond(instance_out(instance, current_user), 201 if created else 200)
 
 
-@endpoint(api, "/instances", "GET", summary="List instances", tag=TAG, response=s.InstanceList,
-          query={"matterId": "only this matter", "status": "only this status", "limit": "page size",
-                 "offset": "skip"})
+@endpoint(
+    api,
+    "/instances",
+    "GET",
+    summary="List instances",
+    tag=TAG,
+    response=s.InstanceList,
+    query={
+        "matterId": "only this matter",
+        "status": "only this status",
+        "limit": "page size",
+        "offset": "skip",
+    },
+)
 def list_instances():
     limit, offset = page_args()
     matter_id = request.args.get("matterId")
     if matter_id is not None and not matter_id.isdigit():
         raise Invalid("matterId must be a number.")
     rows, total = instances.list_instances(
-        current_user, int(matter_id) if matter_id else None, request.args.get("status"), limit, offset
+        current_user,
+        int(matter_id) if matter_id else None,
+        request.args.get("status"),
+        limit,
+        offset,
     )
     return respond(s.InstanceList(items=[instance_summary(i) for i in rows], total=total))
 
 
-@endpoint(api, "/instances/<int:instance_id>", "GET", summary="Get an instance with its steps",
-          tag=TAG, response=s.InstanceOut)
+@endpoint(
+    api,
+    "/instances/<int:instance_id>",
+    "GET",
+    summary="Get an instance with its steps",
+    tag=TAG,
+    response=s.InstanceOut,
+)
 def get_instance(instance_id: int):
     return respond(instance_out(instances.load_instance(instance_id, current_user), current_user))
 
 
-@endpoint(api, "/instances/<int:instance_id>", "PATCH",
-          summary="Rename, start, pause, resume or cancel", tag=TAG, body=s.InstancePatch,
-          response=s.InstanceOut)
+@endpoint(
+    api,
+    "/instances/<int:instance_id>",
+    "PATCH",
+    summary="Rename, start, pause, resume or cancel",
+    tag=TAG,
+    body=s.InstancePatch,
+    response=s.InstanceOut,
+)
 def patch_instance(instance_id: int, body: s.InstancePatch):
     if body.title is None and body.status is None:
         raise Invalid("Send a title, a status, or both.")
@@ -61,57 +101,103 @@ def patch_instance(instance_id: int, body: s.InstancePatch):
     return respond(instance_out(instance, current_user))
 
 
-@endpoint(api, "/instances/<int:instance_id>/steps", "POST", summary="Add a step", tag=TAG,
-          body=s.InstanceStepIn, response=s.InstanceOut, status=201)
+@endpoint(
+    api,
+    "/instances/<int:instance_id>/steps",
+    "POST",
+    summary="Add a step",
+    tag=TAG,
+    body=s.InstanceStepIn,
+    response=s.InstanceOut,
+    status=201,
+)
 def add_step(instance_id: int, body: s.InstanceStepIn):
     definition = StepDefinition.model_validate(body.model_dump(exclude={"order", "assigned_to_id"}))
     instance = instances.load_instance(instance_id, current_user)
     values = validated_steps([definition], frozenset(st.key for st in instance.steps))[0]
     values["assigned_to_id"] = body.assigned_to_id
     instances.add_step(current_user, instance_id, values, body.order)
-    return respond(instance_out(instances.load_instance(instance_id, current_user), current_user), 201)
+    return respond(
+        instance_out(instances.load_instance(instance_id, current_user), current_user), 201
+    )
 
 
-@endpoint(api, "/instances/<int:instance_id>/steps/<int:step_id>", "PATCH", summary="Edit a step",
-          tag=TAG, body=s.InstanceStepPatch, response=s.InstanceOut)
+@endpoint(
+    api,
+    "/instances/<int:instance_id>/steps/<int:step_id>",
+    "PATCH",
+    summary="Edit a step",
+    tag=TAG,
+    body=s.InstanceStepPatch,
+    response=s.InstanceOut,
+)
 def patch_step(instance_id: int, step_id: int, body: s.InstanceStepPatch):
-    changes = instances.step_changes(current_user, instance_id, step_id, body.model_dump(exclude_unset=True))
+    changes = instances.step_changes(
+        current_user, instance_id, step_id, body.model_dump(exclude_unset=True)
+    )
     instances.update_step(current_user, instance_id, step_id, changes)
     return respond(instance_out(instances.load_instance(instance_id, current_user), current_user))
 
 
-@endpoint(api, "/instances/<int:instance_id>/steps/<int:step_id>", "DELETE", summary="Remove a step",
-          tag=TAG, response=s.InstanceOut)
+@endpoint(
+    api,
+    "/instances/<int:instance_id>/steps/<int:step_id>",
+    "DELETE",
+    summary="Remove a step",
+    tag=TAG,
+    response=s.InstanceOut,
+)
 def delete_step(instance_id: int, step_id: int):
     instance = instances.remove_step(current_user, instance_id, step_id)
     return respond(instance_out(instance, current_user))
 
 
-@endpoint(api, "/instances/<int:instance_id>/steps/reorder", "POST", summary="Reorder the steps",
-          tag=TAG, body=s.ReorderIn, response=s.InstanceOut)
+@endpoint(
+    api,
+    "/instances/<int:instance_id>/steps/reorder",
+    "POST",
+    summary="Reorder the steps",
+    tag=TAG,
+    body=s.ReorderIn,
+    response=s.InstanceOut,
+)
 def reorder_steps(instance_id: int, body: s.ReorderIn):
     instance = instances.reorder_steps(current_user, instance_id, body.step_ids)
     return respond(instance_out(instance, current_user))
 
 
-@endpoint(api, "/instances/<int:instance_id>/advance", "POST",
-          summary="Re-evaluate readiness and status", tag=TAG, response=s.InstanceOut)
+@endpoint(
+    api,
+    "/instances/<int:instance_id>/advance",
+    "POST",
+    summary="Re-evaluate readiness and status",
+    tag=TAG,
+    response=s.InstanceOut,
+)
 def advance_instance(instance_id: int):
     instance = instances.advance_instance(current_user, instance_id)
     return respond(instance_out(instance, current_user))
 
 
-@endpoint(api, "/instances/<int:instance_id>/events", "GET", summary="The audit trail, oldest first",
-          tag=TAG, response=s.EventList, query={"limit": "page size", "offset": "skip"})
+@endpoint(
+    api,
+    "/instances/<int:instance_id>/events",
+    "GET",
+    summary="The audit trail, oldest first",
+    tag=TAG,
+    response=s.EventList,
+    query={"limit": "page size", "offset": "skip"},
+)
 def instance_events(instance_id: int):
     limit, offset = page_args(default=200)
     instance = instances.load_instance(instance_id, current_user)
     query = select(WorkflowEvent).where(WorkflowEvent.instance_id == instance.id)
     visible = {st.id for st in instances.visible_steps(instance, current_user)}
-    rows = [e for e in db.session.scalars(query.order_by(WorkflowEvent.id))
-            if e.step_id is None or e.step_id in visible]
+    rows = [
+        e
+        for e in db.session.scalars(query.order_by(WorkflowEvent.id))
+        if e.step_id is None or e.step_id in visible
+    ]
     total = len(rows)
     items = [s.EventOut.model_validate(e) for e in rows[offset : offset + limit]]
     return respond(s.EventList(items=items, total=total))
-
-

@@ -11,28 +11,53 @@ from webapp.services import matters
 TAG = "Matters"
 
 
-@endpoint(api, "/matters", "GET", summary="List matters", tag=TAG, response=s.MatterList,
-          query={"q": "matches reference or title", "limit": "page size", "offset": "skip"})
+@endpoint(
+    api,
+    "/matters",
+    "GET",
+    summary="List matters",
+    tag=TAG,
+    response=s.MatterList,
+    query={"q": "matches reference or title", "limit": "page size", "offset": "skip"},
+)
 def list_matters():
     limit, offset = page_args()
     rows, total = matters.list_matters(current_user, request.args.get("q"), limit, offset)
     return respond(s.MatterList(items=[matter_out(m) for m in rows], total=total))
 
 
-@endpoint(api, "/matters", "POST", summary="Open a matter", tag=TAG, body=s.MatterIn,
-          response=s.MatterOut, status=201)
+@endpoint(
+    api,
+    "/matters",
+    "POST",
+    summary="Open a matter",
+    tag=TAG,
+    body=s.MatterIn,
+    response=s.MatterOut,
+    status=201,
+)
 def create_matter(body: s.MatterIn):
     matter = matters.create_matter(current_user, body.reference, body.title, body.owner_id)
     return respond(matter_out(matter), 201)
 
 
-@endpoint(api, "/matters/<int:matter_id>", "GET", summary="Get a matter", tag=TAG, response=s.MatterOut)
+@endpoint(
+    api, "/matters/<int:matter_id>", "GET", summary="Get a matter", tag=TAG, response=s.MatterOut
+)
 def get_matter(matter_id: int):
     return respond(matter_out(matters.get_matter(current_user, matter_id)))
 
 
-@endpoint(api, "/matters/<int:matter_id>/members", "POST", summary="Add a person to a matter",
-          tag=TAG, body=s.MemberIn, response=s.MatterOut, status=201)
+@endpoint(
+    api,
+    "/matters/<int:matter_id>/members",
+    "POST",
+    summary="Add a person to a matter",
+    tag=TAG,
+    body=s.MemberIn,
+    response=s.MatterOut,
+    status=201,
+)
 def add_member(matter_id: int, body: s.MemberIn):
     matter = matters.add_member(current_user, matter_id, body.user_id, body.role)
     return respond(matter_out(matter), 201)

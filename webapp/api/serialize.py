@@ -22,8 +22,10 @@ def matter_out(matter: Matter) -> s.MatterOut:
         title=matter.title,
         status=matter.status,
         owner_id=matter.owner_id,
-        members=[s.MemberOut(user_id=m.user_id, name=m.user.name, email=m.user.email, role=m.role)
-                 for m in matter.members],
+        members=[
+            s.MemberOut(user_id=m.user_id, name=m.user.name, email=m.user.email, role=m.role)
+            for m in matter.members
+        ],
         created_at=matter.created_at,
     )
 
@@ -34,24 +36,39 @@ def template_out(template: WorkflowTemplate) -> s.TemplateOut:
 
 def template_summary(template: WorkflowTemplate) -> s.TemplateSummary:
     return s.TemplateSummary(
-        id=template.id, key=template.key, version=template.version, status=template.status,
-        checksum=template.checksum, name=template.name, description=template.description,
-        step_count=len(template.steps), updated_at=template.updated_at,
+        id=template.id,
+        key=template.key,
+        version=template.version,
+        status=template.status,
+        checksum=template.checksum,
+        name=template.name,
+        description=template.description,
+        step_count=len(template.steps),
+        updated_at=template.updated_at,
     )
 
 
 def instance_out(instance: WorkflowInstance, user: User) -> s.InstanceOut:
     steps = [s.InstanceStepOut.model_validate(step) for step in visible_steps(instance, user)]
     return s.InstanceOut(
-        id=instance.id, matter_id=instance.matter_id, template_id=instance.template_id,
-        template_version=instance.template_version, title=instance.title, status=instance.status,
-        current_step=instance.current_step, context=instance.context or {},
+        id=instance.id,
+        matter_id=instance.matter_id,
+        template_id=instance.template_id,
+        template_version=instance.template_version,
+        title=instance.title,
+        status=instance.status,
+        current_step=instance.current_step,
+        context=instance.context or {},
         step_data=_visible_step_data(instance, user, steps),
-        created_at=instance.created_at, updated_at=instance.updated_at, steps=steps,
+        created_at=instance.created_at,
+        updated_at=instance.updated_at,
+        steps=steps,
     )
 
 
-def _visible_step_data(instance: WorkflowInstance, user: User, steps: list[s.InstanceStepOut]) -> dict:
+def _visible_step_data(
+    instance: WorkflowInstance, user: User, steps: list[s.InstanceStepOut]
+) -> dict:
     data = instance.step_data or {}
     if user.role != "CLIENT":
         return data

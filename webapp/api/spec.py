@@ -68,7 +68,9 @@ def endpoint(
             return fn(**kwargs)
 
         ROUTES.append(
-            RouteSpec(rule, method, summary, tag, body, response, status, query or {}, multipart, auth)
+            RouteSpec(
+                rule, method, summary, tag, body, response, status, query or {}, multipart, auth
+            )
         )
         blueprint.add_url_rule(rule, endpoint=fn.__name__, view_func=view, methods=[method])
         return view
@@ -82,8 +84,14 @@ def _path(rule: str) -> tuple[str, list[dict[str, Any]]]:
     for part in rule.split("/"):
         if part.startswith("<"):
             kind, _, name = part.strip("<>").rpartition(":")
-            params.append({"name": name, "in": "path", "required": True,
-                           "schema": {"type": "integer" if kind == "int" else "string"}})
+            params.append(
+                {
+                    "name": name,
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "integer" if kind == "int" else "string"},
+                }
+            )
             part = "{" + name + "}"
         parts.append(part)
     return "/".join(parts), params
@@ -92,7 +100,9 @@ def _path(rule: str) -> tuple[str, list[dict[str, Any]]]:
 def openapi_document(prefix: str) -> dict[str, Any]:
     models = {m for r in ROUTES for m in (r.body, r.response) if m} | {ErrorBody}
     keyed = [(m, "validation") for m in models]
-    refs, schema = models_json_schema(keyed, by_alias=True, ref_template="#/components/schemas/{model}")
+    refs, schema = models_json_schema(
+        keyed, by_alias=True, ref_template="#/components/schemas/{model}"
+    )
     paths: dict[str, Any] = {}
     for route in ROUTES:
         path, params = _path(route.rule)
@@ -100,9 +110,15 @@ def openapi_document(prefix: str) -> dict[str, Any]:
             "summary": route.summary,
             "tags": [route.tag],
             "operationId": f"{route.method.lower()}_{path.strip('/').replace('/', '_').replace('{', '').replace('}', '')}",
-            "parameters": params + [
-                {"name": name, "in": "query", "required": False, "schema": {"type": "string"},
-                 "description": text}
+            "parameters": params
+            + [
+                {
+                    "name": name,
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string"},
+                    "description": text,
+                }
                 for name, text in route.query.items()
             ],
             "responses": _responses(route, refs),
@@ -114,13 +130,18 @@ def openapi_document(prefix: str) -> dict[str, Any]:
         paths.setdefault(prefix + path, {})[route.method.lower()] = operation
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Matterflow API", "version": "1.0.0",
-                 "description": "Workflow engine for law firms. Errors are {\"error\": {code, message, details}}."},
+        "info": {
+            "title": "Matterflow API",
+            "version": "1.0.0",
+            "description": 'Workflow engine for law firms. Errors are {"error": {code, message, details}}.',
+        },
         "paths": paths,
         "components": {
             "schemas": schema.get("$defs", {}),
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
-                                "session": {"type": "apiKey", "in": "cookie", "name": "session"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "session"},
+            },
         },
         "security": [{"bearer": []}, {"session": []}],
     }
@@ -131,8 +152,14 @@ def _request_body(route: RouteSpec, refs: dict) -> dict[str, Any]:
     if route.body is not None:
         content["application/json"] = {"schema": refs[(route.body, "validation")]}
     if route.multipart:
-        content["multipart/form-data"] = {"schema": {"type": "object", "properties": {
-            "file": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}
+        content["multipart/form-data"] = {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "file": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                },
+            }
+        }
     return {"required": route.body is not None and not route.multipart, "content": content}
 
 
@@ -142,9 +169,14 @@ def _responses(route: RouteSpec, refs: dict) -> dict[str, Any]:
     if route.response is not None:
         ok["content"] = {"application/json": {"schema": refs[(route.response, "validation")]}}
     responses: dict[str, Any] = {str(route.status): ok}
-    for code, text in (("400", "Invalid request or transition"), ("401", "Not signed in"),
-                       ("403", "Not allowed"), ("404", "Not found"), ("409", "Conflict"),
-                       ("422", "Validation failed")):
+    for code, text in (
+        ("400", "Invalid request or transition"),
+        ("401", "Not signed in"),
+        ("403", "Not allowed"),
+        ("404", "Not found"),
+        ("409", "Conflict"),
+        ("422", "Validation failed"),
+    ):
         responses[code] = {"description": text, **error}
     if route.multipart:
         responses["413"] = {"description": "File too large", **error}

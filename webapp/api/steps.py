@@ -15,21 +15,40 @@ def _act(step_id: int, event: str, payload: dict | None = None):
     return respond(instance_out(instance, current_user))
 
 
-@endpoint(api, "/steps/<int:step_id>/claim", "POST", summary="Claim a READY step", tag=TAG,
-          response=s.InstanceOut)
+@endpoint(
+    api,
+    "/steps/<int:step_id>/claim",
+    "POST",
+    summary="Claim a READY step",
+    tag=TAG,
+    response=s.InstanceOut,
+)
 def claim_step(step_id: int):
     return _act(step_id, "claim")
 
 
-@endpoint(api, "/steps/<int:step_id>/start", "POST", summary="Start a READY step", tag=TAG,
-          response=s.InstanceOut)
+@endpoint(
+    api,
+    "/steps/<int:step_id>/start",
+    "POST",
+    summary="Start a READY step",
+    tag=TAG,
+    response=s.InstanceOut,
+)
 def start_step(step_id: int):
     return _act(step_id, "start")
 
 
-@endpoint(api, "/steps/<int:step_id>/complete", "POST",
-          summary="Complete with the handler's payload (document requests: multipart `file` parts)",
-          tag=TAG, body=s.CompleteIn, response=s.InstanceOut, multipart=True)
+@endpoint(
+    api,
+    "/steps/<int:step_id>/complete",
+    "POST",
+    summary="Complete with the handler's payload (document requests: multipart `file` parts)",
+    tag=TAG,
+    body=s.CompleteIn,
+    response=s.InstanceOut,
+    multipart=True,
+)
 def complete_step(step_id: int, body: s.CompleteIn | None = None):
     if request.mimetype == "multipart/form-data":
         incoming = [
@@ -42,26 +61,52 @@ def complete_step(step_id: int, body: s.CompleteIn | None = None):
     return _act(step_id, "complete", payload)
 
 
-@endpoint(api, "/steps/<int:step_id>/fail", "POST", summary="Fail a step", tag=TAG, body=s.ReasonIn,
-          response=s.InstanceOut)
+@endpoint(
+    api,
+    "/steps/<int:step_id>/fail",
+    "POST",
+    summary="Fail a step",
+    tag=TAG,
+    body=s.ReasonIn,
+    response=s.InstanceOut,
+)
 def fail_step(step_id: int, body: s.ReasonIn):
     return _act(step_id, "fail", {"reason": body.reason})
 
 
-@endpoint(api, "/steps/<int:step_id>/block", "POST", summary="Block a step", tag=TAG, body=s.ReasonIn,
-          response=s.InstanceOut)
+@endpoint(
+    api,
+    "/steps/<int:step_id>/block",
+    "POST",
+    summary="Block a step",
+    tag=TAG,
+    body=s.ReasonIn,
+    response=s.InstanceOut,
+)
 def block_step(step_id: int, body: s.ReasonIn):
     return _act(step_id, "block", {"reason": body.reason})
 
 
-@endpoint(api, "/steps/<int:step_id>/unblock", "POST", summary="Unblock a step", tag=TAG,
-          response=s.InstanceOut)
+@endpoint(
+    api,
+    "/steps/<int:step_id>/unblock",
+    "POST",
+    summary="Unblock a step",
+    tag=TAG,
+    response=s.InstanceOut,
+)
 def unblock_step(step_id: int):
     return _act(step_id, "unblock")
 
 
-@endpoint(api, "/steps/<int:step_id>/skip", "POST",
-          summary="Skip a step (admins; performers of optional steps)", tag=TAG, body=s.SkipIn,
-          response=s.InstanceOut)
+@endpoint(
+    api,
+    "/steps/<int:step_id>/skip",
+    "POST",
+    summary="Skip a step (admins; performers of optional steps)",
+    tag=TAG,
+    body=s.SkipIn,
+    response=s.InstanceOut,
+)
 def skip_step(step_id: int, body: s.SkipIn):
     return _act(step_id, "skip", {"reason": body.reason} if body.reason else {})

@@ -15,35 +15,72 @@ from webapp.services import dsl_io, instances, templates
 TAG = "Templates"
 
 
-@endpoint(api, "/templates", "GET", summary="List templates (latest version of each)", tag=TAG,
-          response=s.TemplateList,
-          query={"q": "matches name, key or description", "status": "DRAFT, PUBLISHED or ARCHIVED",
-                 "allVersions": "true to list every version", "limit": "page size", "offset": "skip"})
+@endpoint(
+    api,
+    "/templates",
+    "GET",
+    summary="List templates (latest version of each)",
+    tag=TAG,
+    response=s.TemplateList,
+    query={
+        "q": "matches name, key or description",
+        "status": "DRAFT, PUBLISHED or ARCHIVED",
+        "allVersions": "true to list every version",
+        "limit": "page size",
+        "offset": "skip",
+    },
+)
 def list_templates():
     limit, offset = page_args()
     rows, total = templates.list_templates(
-        current_user, request.args.get("q"), request.args.get("status"),
-        latest_only=request.args.get("allVersions", "").lower() != "true", limit=limit, offset=offset,
+        current_user,
+        request.args.get("q"),
+        request.args.get("status"),
+        latest_only=request.args.get("allVersions", "").lower() != "true",
+        limit=limit,
+        offset=offset,
     )
     return respond(s.TemplateList(items=[template_summary(t) for t in rows], total=total))
 
 
-@endpoint(api, "/templates", "POST", summary="Create a draft template", tag=TAG, body=s.TemplateIn,
-          response=s.TemplateOut, status=201)
+@endpoint(
+    api,
+    "/templates",
+    "POST",
+    summary="Create a draft template",
+    tag=TAG,
+    body=s.TemplateIn,
+    response=s.TemplateOut,
+    status=201,
+)
 def create_template(body: s.TemplateIn):
-    template = templates.create_template(current_user, body.name, body.steps, body.description, body.key)
+    template = templates.create_template(
+        current_user, body.name, body.steps, body.description, body.key
+    )
     return respond(template_out(template), 201)
 
 
-@endpoint(api, "/templates/<int:template_id>", "GET", summary="Get a template version", tag=TAG,
-          response=s.TemplateOut)
+@endpoint(
+    api,
+    "/templates/<int:template_id>",
+    "GET",
+    summary="Get a template version",
+    tag=TAG,
+    response=s.TemplateOut,
+)
 def get_template(template_id: int):
     return respond(template_out(templates.get_template(template_id, current_user)))
 
 
-@endpoint(api, "/templates/<int:template_id>", "PATCH",
-          summary="Edit a draft; editing a published version creates the next draft (201)",
-          tag=TAG, body=s.TemplatePatch, response=s.TemplateOut)
+@endpoint(
+    api,
+    "/templates/<int:template_id>",
+    "PATCH",
+    summary="Edit a draft; editing a published version creates the next draft (201)",
+    tag=TAG,
+    body=s.TemplatePatch,
+    response=s.TemplateOut,
+)
 def patch_template(template_id: int, body: s.TemplatePatch):
     template, created = templates.update_template(
         current_user, template_id, body.name, body.description, body.steps
@@ -51,49 +88,89 @@ def patch_template(template_id: int, body: s.TemplatePatch):
     return respond(template_out(template), 201 if created else 200)
 
 
-@endpoint(api, "/templates/<int:template_id>/publish", "POST", summary="Publish a draft", tag=TAG,
-          response=s.TemplateOut)
+@endpoint(
+    api,
+    "/templates/<int:template_id>/publish",
+    "POST",
+    summary="Publish a draft",
+    tag=TAG,
+    response=s.TemplateOut,
+)
 def publish_template(template_id: int):
     return respond(template_out(templates.publish_template(current_user, template_id)))
 
 
-@endpoint(api, "/templates/<int:template_id>/archive", "POST", summary="Archive a version", tag=TAG,
-          response=s.TemplateOut)
+@endpoint(
+    api,
+    "/templates/<int:template_id>/archive",
+    "POST",
+    summary="Archive a version",
+    tag=TAG,
+    response=s.TemplateOut,
+)
 def archive_template(template_id: int):
     return respond(template_out(templates.archive_template(current_user, template_id)))
 
 
-@endpoint(api, "/templates/<int:template_id>/versions", "GET", summary="Every version of a template",
-          tag=TAG, response=s.TemplateList)
+@endpoint(
+    api,
+    "/templates/<int:template_id>/versions",
+    "GET",
+    summary="Every version of a template",
+    tag=TAG,
+    response=s.TemplateList,
+)
 def template_versions(template_id: int):
     rows = templates.list_versions(template_id, current_user)
     return respond(s.TemplateList(items=[template_summary(t) for t in rows], total=len(rows)))
 
 
-@endpoint(api, "/templates/<int:template_id>/export", "GET", summary="Export as JSON or YAML",
-          tag=TAG, query={"format": "json (default) or yaml"})
+@endpoint(
+    api,
+    "/templates/<int:template_id>/export",
+    "GET",
+    summary="Export as JSON or YAML",
+    tag=TAG,
+    query={"format": "json (default) or yaml"},
+)
 def export_template(template_id: int):
     document = dsl_io.export_template(templates.get_template(template_id, current_user))
     fmt = request.args.get("format", "json").lower()
     if fmt == "yaml":
-        return Response(yaml.safe_dump(document, sort_keys=False, allow_unicode=True),
-                        mimetype="application/yaml")
+        return Response(
+            yaml.safe_dump(document, sort_keys=False, allow_unicode=True),
+            mimetype="application/yaml",
+        )
     if fmt != "json":
         raise Invalid("format must be json or yaml.")
     return Response(json.dumps(document, indent=2), mimetype="application/json")
 
 
-@endpoint(api, "/templates/import", "POST", summary="Import a JSON or YAML definition as a draft",
-          tag=TAG, response=s.TemplateOut, status=201)
+@endpoint(
+    api,
+    "/templates/import",
+    "POST",
+    summary="Import a JSON or YAML definition as a draft",
+    tag=TAG,
+    response=s.TemplateOut,
+    status=201,
+)
 def import_template():
     document = dsl_io.parse_document(request.get_data(as_text=True), request.mimetype)
     template = dsl_io.import_template(current_user, document)
     return respond(template_out(template), 201)
 
 
-@endpoint(api, "/templates/<int:template_id>/instantiate", "POST",
-          summary="Start a workflow on a matter (same requestId: same instance, 200)", tag=TAG,
-          body=s.InstantiateIn, response=s.InstanceOut, status=201)
+@endpoint(
+    api,
+    "/templates/<int:template_id>/instantiate",
+    "POST",
+    summary="Start a workflow on a matter (same requestId: same instance, 200)",
+    tag=TAG,
+    body=s.InstantiateIn,
+    response=s.InstanceOut,
+    status=201,
+)
 def instantiate(template_id: int, body: s.InstantiateIn):
     instance, created = instances.instantiate(
         current_user, template_id, body.matter_id, body.title, body.parameters, body.request_id

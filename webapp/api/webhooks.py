@@ -17,25 +17,45 @@ def _reference(payload: dict, field: str) -> str:
     return value
 
 
-@endpoint(api, "/webhooks/esign/<provider>", "POST", summary="E-signature provider events",
-          tag=TAG, auth=False)
+@endpoint(
+    api,
+    "/webhooks/esign/<provider>",
+    "POST",
+    summary="E-signature provider events",
+    tag=TAG,
+    auth=False,
+)
 def esign_webhook(provider: str):
     payload = providers.verify(request.get_data(), request.headers.get(providers.SIGNATURE_HEADER))
     instance = steps.complete_from_provider(_reference(payload, "sessionId"), payload)
     return jsonify({"received": True, "instanceId": instance.id, "status": instance.status})
 
 
-@endpoint(api, "/webhooks/payments/<provider>", "POST", summary="Payment provider events", tag=TAG,
-          auth=False)
+@endpoint(
+    api,
+    "/webhooks/payments/<provider>",
+    "POST",
+    summary="Payment provider events",
+    tag=TAG,
+    auth=False,
+)
 def payment_webhook(provider: str):
     payload = providers.verify(request.get_data(), request.headers.get(providers.SIGNATURE_HEADER))
     instance = steps.complete_from_provider(_reference(payload, "intentId"), payload)
     return jsonify({"received": True, "instanceId": instance.id, "status": instance.status})
 
 
-@endpoint(api, "/webhooks/uploads/<provider>", "POST", summary="Upload provider events", tag=TAG,
-          auth=False)
+@endpoint(
+    api,
+    "/webhooks/uploads/<provider>",
+    "POST",
+    summary="Upload provider events",
+    tag=TAG,
+    auth=False,
+)
 def upload_webhook(provider: str):
     payload = providers.verify(request.get_data(), request.headers.get(providers.SIGNATURE_HEADER))
-    raise Invalid(f"Upload provider {provider!r} is not configured; uploads go through the step.",
-                  {"event": payload.get("event")})
+    raise Invalid(
+        f"Upload provider {provider!r} is not configured; uploads go through the step.",
+        {"event": payload.get("event")},
+    )

@@ -35,7 +35,9 @@ def prerequisites(step: StepLike, steps: Sequence[StepLike]) -> list[str]:
 def prerequisites_done(step: StepLike, steps: Sequence[StepLike]) -> bool:
     states = {s.key: s.action_state for s in steps}
     # A prerequisite that no longer exists (removed from the instance) does not block.
-    return all(states.get(key, StepState.COMPLETED) in DONE_STATES for key in prerequisites(step, steps))
+    return all(
+        states.get(key, StepState.COMPLETED) in DONE_STATES for key in prerequisites(step, steps)
+    )
 
 
 def steps_to_activate(steps: Sequence[StepLike]) -> list[StepLike]:

@@ -103,31 +103,31 @@ class InstanceStatus(StrEnum):
     CANCELLED = "Cancelled"
 
 
-I = InstanceStatus
+IS = InstanceStatus
 
 INSTANCE_TRANSITIONS: dict[InstanceStatus, frozenset[InstanceStatus]] = {
-    I.CREATED: frozenset({I.RUNNING, I.CANCELLED}),
-    I.RUNNING: frozenset(
+    IS.CREATED: frozenset({IS.RUNNING, IS.CANCELLED}),
+    IS.RUNNING: frozenset(
         {
-            I.PAUSED,
-            I.WAITING_FOR_INPUT,
-            I.WAITING_FOR_APPROVAL,
-            I.COMPLETED,
-            I.FAILED,
-            I.CANCELLED,
+            IS.PAUSED,
+            IS.WAITING_FOR_INPUT,
+            IS.WAITING_FOR_APPROVAL,
+            IS.COMPLETED,
+            IS.FAILED,
+            IS.CANCELLED,
         }
     ),
-    I.PAUSED: frozenset({I.RUNNING, I.CANCELLED}),
-    I.WAITING_FOR_INPUT: frozenset({I.RUNNING, I.CANCELLED}),
-    I.WAITING_FOR_APPROVAL: frozenset({I.RUNNING, I.CANCELLED}),
-    I.COMPLETED: frozenset(),
-    I.FAILED: frozenset(),
-    I.CANCELLED: frozenset(),
+    IS.PAUSED: frozenset({IS.RUNNING, IS.CANCELLED}),
+    IS.WAITING_FOR_INPUT: frozenset({IS.RUNNING, IS.CANCELLED}),
+    IS.WAITING_FOR_APPROVAL: frozenset({IS.RUNNING, IS.CANCELLED}),
+    IS.COMPLETED: frozenset(),
+    IS.FAILED: frozenset(),
+    IS.CANCELLED: frozenset(),
 }
 
-TERMINAL_STATUSES = frozenset({I.COMPLETED, I.FAILED, I.CANCELLED})
+TERMINAL_STATUSES = frozenset({IS.COMPLETED, IS.FAILED, IS.CANCELLED})
 # Statuses in which people and the worker may move steps.
-ACTIVE_STATUSES = frozenset({I.RUNNING, I.WAITING_FOR_INPUT, I.WAITING_FOR_APPROVAL})
+ACTIVE_STATUSES = frozenset({IS.RUNNING, IS.WAITING_FOR_INPUT, IS.WAITING_FOR_APPROVAL})
 
 
 def check_instance_transition(current: InstanceStatus | str, target: InstanceStatus | str) -> None:
@@ -145,7 +145,9 @@ def check_instance_transition(current: InstanceStatus | str, target: InstanceSta
     )
 
 
-def instance_path(current: InstanceStatus | str, target: InstanceStatus | str) -> list[InstanceStatus]:
+def instance_path(
+    current: InstanceStatus | str, target: InstanceStatus | str
+) -> list[InstanceStatus]:
     """The statuses the engine passes through to reach `target`: the machine has no
     WaitingForInput -> Completed edge, so such a move goes through Running."""
     current, target = InstanceStatus(current), InstanceStatus(target)
@@ -153,7 +155,7 @@ def instance_path(current: InstanceStatus | str, target: InstanceStatus | str) -
         return []
     if target in INSTANCE_TRANSITIONS[current]:
         return [target]
-    if I.RUNNING in INSTANCE_TRANSITIONS[current] and target in INSTANCE_TRANSITIONS[I.RUNNING]:
-        return [I.RUNNING, target]
+    if IS.RUNNING in INSTANCE_TRANSITIONS[current] and target in INSTANCE_TRANSITIONS[IS.RUNNING]:
+        return [IS.RUNNING, target]
     check_instance_transition(current, target)
     return [target]

@@ -1,10 +1,17 @@
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, Integer, String, Text
+from sqlalchemy import Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.extensions import db
-from webapp.models.base import JsonDict, JSONType, created_at_column, updated_at_column, utcnow
+from webapp.models.base import (
+    JsonDict,
+    JSONType,
+    UTCDateTime,
+    created_at_column,
+    updated_at_column,
+    utcnow,
+)
 
 
 class Job(db.Model):
@@ -20,12 +27,12 @@ class Job(db.Model):
     org_id: Mapped[int | None] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(60))
     payload: Mapped[JsonDict] = mapped_column(JSONType, default=dict)
-    run_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    run_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=5)
     status: Mapped[str] = mapped_column(String(10), default="PENDING")
     locked_by: Mapped[str | None] = mapped_column(String(100))
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     dedupe_key: Mapped[str | None] = mapped_column(String(200))
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at_column()

@@ -4,7 +4,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Unique
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
-from webapp.models.base import JsonDict, JSONType, created_at_column, updated_at_column
+from webapp.models.base import JsonDict, JSONType, UTCDateTime, created_at_column, updated_at_column
 
 
 class WorkflowTemplate(db.Model):
@@ -23,7 +23,7 @@ class WorkflowTemplate(db.Model):
     status: Mapped[str] = mapped_column(String(20), default="DRAFT")
     checksum: Mapped[str | None] = mapped_column(String(64))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    published_at: Mapped[datetime | None]
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 

@@ -34,7 +34,9 @@ def validated_steps(
     for index, step in enumerate(steps):
         duplicates = keys.count(step.key) > 1
         if duplicates:
-            problems.append({"step": index, "field": "key", "message": f"duplicate key {step.key!r}"})
+            problems.append(
+                {"step": index, "field": "key", "message": f"duplicate key {step.key!r}"}
+            )
         try:
             config = get_handler(step.action_type).validate_config(step.action_config)
         except DomainError as error:

@@ -56,7 +56,9 @@ def _store(data: bytes) -> tuple[str, str]:
 
 def check_files(files: list[IncomingFile], handler: RequestDocHandler, ctx: Any) -> None:
     if not files:
-        raise Unprocessable("Attach at least one file.", [{"field": "file", "message": "no file was sent"}])
+        raise Unprocessable(
+            "Attach at least one file.", [{"field": "file", "message": "no file was sent"}]
+        )
     limit = current_app.config["MAX_UPLOAD_BYTES"]
     too_big = [f.filename for f in files if len(f.data) > limit]
     if too_big:
@@ -67,7 +69,9 @@ def check_files(files: list[IncomingFile], handler: RequestDocHandler, ctx: Any)
     empty = [f.filename for f in files if not f.data]
     if empty:
         raise Unprocessable(f"{', '.join(empty)}: the file is empty.")
-    problems = [p for f in files if (p := handler.check_file(ctx, _safe_name(f.filename), f.data[:16]))]
+    problems = [
+        p for f in files if (p := handler.check_file(ctx, _safe_name(f.filename), f.data[:16]))
+    ]
     if problems:
         raise Unprocessable(" ".join(problems), [{"field": "file", "message": p} for p in problems])
 
@@ -101,8 +105,13 @@ def upload_to_step(user: User, step_id: int, files: list[IncomingFile]) -> Any:
         db.session.add(document)
         db.session.flush()
         stored.append(
-            {"documentId": document.id, "name": document.name, "size": document.size,
-             "sha256": digest, "contentType": document.content_type}
+            {
+                "documentId": document.id,
+                "name": document.name,
+                "size": document.size,
+                "sha256": digest,
+                "contentType": document.content_type,
+            }
         )
     _complete(loaded, user.id, {"files": stored})
     advance(loaded.instance, user.id)
@@ -110,7 +119,11 @@ def upload_to_step(user: User, step_id: int, files: list[IncomingFile]) -> Any:
 
 
 def step_documents(step: InstanceStep) -> list[Document]:
-    return list(db.session.scalars(select(Document).where(Document.step_id == step.id).order_by(Document.id)))
+    return list(
+        db.session.scalars(
+            select(Document).where(Document.step_id == step.id).order_by(Document.id)
+        )
+    )
 
 
 def open_document(user: User, document_id: int) -> tuple[Document, Path]:

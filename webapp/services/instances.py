@@ -8,7 +8,12 @@ from sqlalchemy import select
 
 from webapp.engine.errors import Conflict, Invalid, NotFound
 from webapp.engine.roles import Role
-from webapp.engine.states import InstanceStatus, StepState, TERMINAL_STATUSES, check_instance_transition
+from webapp.engine.states import (
+    TERMINAL_STATUSES,
+    InstanceStatus,
+    StepState,
+    check_instance_transition,
+)
 from webapp.extensions import db
 from webapp.models import InstanceChange, InstanceStep, Matter, User, WorkflowInstance
 from webapp.models.base import utcnow
@@ -18,7 +23,7 @@ from webapp.services.definitions import STEP_FIELDS
 from webapp.services.progress import advance, set_status
 from webapp.services.templates import require_instantiable
 
-I = InstanceStatus
+IS = InstanceStatus
 
 
 def load_instance(instance_id: int, user: User, *, for_update: bool = False) -> WorkflowInstance:
@@ -103,7 +108,7 @@ def _new_instance(
         template_version=template.version,
         base_ref={"key": template.key, "version": template.version, "checksum": template.checksum},
         title=(title or template.name).strip(),
-        status=I.CREATED,
+        status=IS.CREATED,
         current_step=0,
         context=parameters or {},
         step_data={},
@@ -131,17 +136,19 @@ def _new_instance(
         matter_id=matter.id,
         instance_id=instance.id,
         template_id=template.id,
-        new_status=I.CREATED,
+        new_status=IS.CREATED,
         payload={"templateKey": template.key, "templateVersion": template.version},
     )
-    _record_change(instance, user, "created", {"templateKey": template.key, "version": template.version})
+    _record_change(
+        instance, user, "created", {"templateKey": template.key, "version": template.version}
+    )
     return instance
 
 
 def _start(instance: WorkflowInstance, user: User) -> None:
     """The first steps become READY and the instance is Running at step 1; it waits on
     people only once work has moved (DESIGN.md, seed 000)."""
-    set_status(instance, I.RUNNING, user.id)
+    set_status(instance, IS.RUNNING, user.id)
     advance(instance, user.id, settle=False)
 
 
@@ -178,14 +185,12 @@ def change_status(
         allowed = ", ".join(s.value for s in InstanceStatus)
         raise Invalid(f"Unknown status {target!r}. Statuses are: {allowed}.") from None
     check_instance_transition(instance.status, target_status)
-    if target_status in (I.COMPLETED, I.FAILED, I.WAITING_FOR_INPUT, I.WAITING_FOR_APPROVAL):
-        raise Invalid(
-            f"{target_status.value} is set by the engine from the steps, not by hand."
-        )
-    if instance.status == I.CREATED and target_status == I.RUNNING:
+    if target_status in (IS.COMPLETED, IS.FAILED, IS.WAITING_FOR_INPUT, IS.WAITING_FOR_APPROVAL):
+        raise Invalid(f"{target_status.value} is set by the engine from the steps, not by hand.")
+    if instance.status == IS.CREATED and target_status == IS.RUNNING:
         _start(instance, user)
-    elif target_status == I.RUNNING:  # resume
-        set_status(instance, I.RUNNING, user.id, reason)
+    elif target_status == IS.RUNNING:  # resume
+        set_status(instance, IS.RUNNING, user.id, reason)
         advance(instance, user.id)
     else:
         set_status(instance, target_status, user.id, reason)
@@ -200,7 +205,9 @@ def rename_instance(user: User, instance_id: int, title: str) -> WorkflowInstanc
     if not title:
         raise Invalid("A workflow needs a title.")
     if title != instance.title:
-        _record_change(instance, user, "metadata_changed", {"title": {"from": instance.title, "to": title}})
+        _record_change(
+            instance, user, "metadata_changed", {"title": {"from": instance.title, "to": title}}
+        )
         instance.title = title
         instance.updated_at = utcnow()
     return instance
@@ -244,8 +251,18 @@ def _renumber(instance: WorkflowInstance, ordered: list[InstanceStep]) -> None:
     instance.steps.sort(key=lambda s: s.order)
 
 
-EDITABLE_FIELDS = ("title", "action_config", "role_scope", "required", "depends_on",
-                   "condition", "on_failure", "retry", "due_in", "assigned_to_id")
+EDITABLE_FIELDS = (
+    "title",
+    "action_config",
+    "role_scope",
+    "required",
+    "depends_on",
+    "condition",
+    "on_failure",
+    "retry",
+    "due_in",
+    "assigned_to_id",
+)
 
 
 @transactional
@@ -258,26 +275,37 @@ def add_step(
     _require_editable(instance)
     if any(s.key == values["key"] for s in instance.steps):
         raise Conflict(f"This workflow already has a step with key {values['key']!r}.")
-    position = len(instance.steps) + 1 if order is None else max(1, min(order, len(instance.steps) + 1))
+    position = (
+        len(instance.steps) + 1 if order is None else max(1, min(order, len(instance.steps) + 1))
+    )
     step = InstanceStep(order=position, action_state=StepState.PENDING, action_data={}, **values)
     ordered = list(instance.steps)
     ordered.insert(position - 1, step)
     instance.steps.append(step)
     _renumber(instance, ordered)
     db.session.flush()
-    _record_change(instance, user, "step_added", {"stepId": step.id, "key": step.key, "order": step.order, "title": step.title})
+    _record_change(
+        instance,
+        user,
+        "step_added",
+        {"stepId": step.id, "key": step.key, "order": step.order, "title": step.title},
+    )
     advance(instance, user.id)
     return step
 
 
 @transactional
-def update_step(user: User, instance_id: int, step_id: int, changes: dict[str, Any]) -> InstanceStep:
+def update_step(
+    user: User, instance_id: int, step_id: int, changes: dict[str, Any]
+) -> InstanceStep:
     instance = load_instance(instance_id, user, for_update=True)
     _require_editor(instance, user)
     _require_editable(instance)
     step = _find_step(instance, step_id)
     if step.action_state in (StepState.COMPLETED, StepState.SKIPPED, StepState.FAILED):
-        raise Conflict(f"Step {step.title!r} is {step.action_state}; a finished step cannot be edited.")
+        raise Conflict(
+            f"Step {step.title!r} is {step.action_state}; a finished step cannot be edited."
+        )
     diff = {}
     for field, value in changes.items():
         if field not in EDITABLE_FIELDS:
@@ -287,7 +315,9 @@ def update_step(user: User, instance_id: int, step_id: int, changes: dict[str, A
             setattr(step, field, value)
     if diff:
         step.updated_at = utcnow()
-        _record_change(instance, user, "step_modified", {"stepId": step.id, "key": step.key, "changes": diff})
+        _record_change(
+            instance, user, "step_modified", {"stepId": step.id, "key": step.key, "changes": diff}
+        )
         advance(instance, user.id)
     return step
 
@@ -305,7 +335,9 @@ def remove_step(user: User, instance_id: int, step_id: int) -> WorkflowInstance:
     instance.steps.remove(step)
     _renumber(instance, list(instance.steps))
     db.session.flush()
-    _record_change(instance, user, "step_removed", {"stepId": step_id, "key": step.key, "title": step.title})
+    _record_change(
+        instance, user, "step_removed", {"stepId": step_id, "key": step.key, "title": step.title}
+    )
     advance(instance, user.id)
     return instance
 
@@ -317,18 +349,24 @@ def reorder_steps(user: User, instance_id: int, step_ids: list[int]) -> Workflow
     _require_editable(instance)
     current = [s.id for s in instance.steps]
     if sorted(step_ids) != sorted(current) or len(set(step_ids)) != len(step_ids):
-        raise Invalid("stepIds must list every step of the workflow exactly once.", {"expected": current})
+        raise Invalid(
+            "stepIds must list every step of the workflow exactly once.", {"expected": current}
+        )
     if step_ids == current:
         return instance
     by_id = {s.id: s for s in instance.steps}
     before = [s.key for s in instance.steps]
     _renumber(instance, [by_id[i] for i in step_ids])
-    _record_change(instance, user, "step_reordered", {"from": before, "to": [s.key for s in instance.steps]})
+    _record_change(
+        instance, user, "step_reordered", {"from": before, "to": [s.key for s in instance.steps]}
+    )
     advance(instance, user.id)
     return instance
 
 
-def step_changes(user: User, instance_id: int, step_id: int, patch: dict[str, Any]) -> dict[str, Any]:
+def step_changes(
+    user: User, instance_id: int, step_id: int, patch: dict[str, Any]
+) -> dict[str, Any]:
     """A camelCase patch as validated row values; the action config is checked by its handler."""
     from webapp.engine.actions import get_handler
     from webapp.engine.definition import parse_duration

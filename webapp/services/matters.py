@@ -52,12 +52,20 @@ def create_matter(user: User, reference: str, title: str, owner_id: int | None =
     )
     if exists:
         raise Conflict(f"A matter with reference {reference!r} already exists.")
-    matter = Matter(org_id=user.org_id, reference=reference, title=title, owner_id=owner.id, status="OPEN")
+    matter = Matter(
+        org_id=user.org_id, reference=reference, title=title, owner_id=owner.id, status="OPEN"
+    )
     matter.members.append(MatterMember(user_id=owner.id, role=Role.LAWYER))
     db.session.add(matter)
     db.session.flush()
-    record_event(org_id=user.org_id, event_type="matter.created", actor_id=user.id, matter_id=matter.id,
-                 new_status="OPEN", payload={"reference": reference})
+    record_event(
+        org_id=user.org_id,
+        event_type="matter.created",
+        actor_id=user.id,
+        matter_id=matter.id,
+        new_status="OPEN",
+        payload={"reference": reference},
+    )
     return matter
 
 
@@ -73,6 +81,11 @@ def add_member(user: User, matter_id: int, member_id: int, role: str) -> Matter:
     if any(m.user_id == member.id for m in matter.members):
         raise Conflict(f"{member.name} is already on this matter.")
     matter.members.append(MatterMember(user_id=member.id, role=role))
-    record_event(org_id=user.org_id, event_type="matter.member_added", actor_id=user.id,
-                 matter_id=matter.id, payload={"userId": member.id, "role": role})
+    record_event(
+        org_id=user.org_id,
+        event_type="matter.member_added",
+        actor_id=user.id,
+        matter_id=matter.id,
+        payload={"userId": member.id, "role": role},
+    )
     return matter

@@ -30,7 +30,11 @@ class SandboxEsign:
 
     def open_session(self, step_id: int, document_id: str) -> dict[str, Any]:
         session_id = f"sbx_sig_{secrets.token_hex(8)}"
-        return {"sessionId": session_id, "documentId": document_id, "url": f"/sandbox/esign/{session_id}"}
+        return {
+            "sessionId": session_id,
+            "documentId": document_id,
+            "url": f"/sandbox/esign/{session_id}",
+        }
 
 
 class SandboxPayments:
@@ -38,7 +42,12 @@ class SandboxPayments:
 
     def create_intent(self, step_id: int, amount: str, currency: str) -> dict[str, Any]:
         intent_id = f"sbx_pay_{secrets.token_hex(8)}"
-        return {"intentId": intent_id, "amount": amount, "currency": currency, "url": f"/sandbox/pay/{intent_id}"}
+        return {
+            "intentId": intent_id,
+            "amount": amount,
+            "currency": currency,
+            "url": f"/sandbox/pay/{intent_id}",
+        }
 
 
 class ProviderRegistry:

@@ -25,7 +25,9 @@ ONBOARDING_STEPS = [
         key="conflict_check",
         title="Run conflict check",
         action_type="CHECKLIST",
-        action_config={"items": ["Search client database", "Search adverse parties", "Record result"]},
+        action_config={
+            "items": ["Search client database", "Search adverse parties", "Record result"]
+        },
         role_scope=Role.PARALEGAL,
         due_in="P2D",
     ),
@@ -40,8 +42,10 @@ ONBOARDING_STEPS = [
         key="identity_documents",
         title="Upload proof of identity",
         action_type="REQUEST_DOC_CLIENT",
-        action_config={"requestText": "A passport or driving licence, as PDF or image.",
-                       "acceptedTypes": ["pdf", "png", "jpg"]},
+        action_config={
+            "requestText": "A passport or driving licence, as PDF or image.",
+            "acceptedTypes": ["pdf", "png", "jpg"],
+        },
         role_scope=Role.CLIENT,
     ),
     StepDefinition(
@@ -70,7 +74,10 @@ def seed_demo() -> Organization:
     org = Organization(name="Demo Law LLP")
     db.session.add(org)
     db.session.flush()
-    people = {role: new_user(org.id, email, name, role, DEMO_PASSWORD) for email, name, role in DEMO_PEOPLE}
+    people = {
+        role: new_user(org.id, email, name, role, DEMO_PASSWORD)
+        for email, name, role in DEMO_PEOPLE
+    }
     lawyer: User = people[Role.LAWYER]
     matter = create_matter(lawyer, "DEMO-001", "Acme Corp v. Widget Ltd")
     for role in (Role.ADMIN, Role.PARALEGAL, Role.CLIENT):

@@ -47,7 +47,7 @@ def load_step(step_id: int, user: User) -> Loaded:
     instance = load_instance(instance_id, user, for_update=True)
     step = next(s for s in instance.steps if s.id == step_id)
     if user.role == Role.CLIENT and step.role_scope != Role.CLIENT:
-        raise NotFound(f"Step {step_id} was not found.")
+        raise NotAllowed("Clients can act only on the steps addressed to them.")
     return Loaded(instance, step)
 
 
@@ -140,10 +140,14 @@ def _complete(loaded: Loaded, user_id: int | None, payload: dict[str, Any]) -> N
 def _audit_payload(output: dict[str, Any] | None) -> dict[str, Any]:
     if not output:
         return {}
-    return {k: v for k, v in output.items() if k in {"approved", "comment", "files", "paid", "signed"}}
+    return {
+        k: v for k, v in output.items() if k in {"approved", "comment", "files", "paid", "signed"}
+    }
 
 
-def _perform(loaded: Loaded, user_id: int | None, event: StepEvent, payload: dict[str, Any]) -> None:
+def _perform(
+    loaded: Loaded, user_id: int | None, event: StepEvent, payload: dict[str, Any]
+) -> None:
     step = loaded.step
     if step.action_state == StepState.READY and event in (E.COMPLETE, E.FAIL, E.BLOCK):
         _start(loaded, user_id)
@@ -154,7 +158,9 @@ def _perform(loaded: Loaded, user_id: int | None, event: StepEvent, payload: dic
     elif event in (E.FAIL, E.BLOCK):
         reason = _reason(payload)
         if event == E.FAIL:
-            step.action_data = get_handler(step.action_type).fail(context_for(loaded, user_id), reason).action_data
+            step.action_data = (
+                get_handler(step.action_type).fail(context_for(loaded, user_id), reason).action_data
+            )
             step.last_error = reason
         step_event(loaded.instance, step, event, user_id, {"reason": reason})
     else:
@@ -248,7 +254,9 @@ def available_events(step: InstanceStep, instance: WorkflowInstance, user: User)
     if instance.status not in ACTIVE_STATUSES or step.action_state in CLOSED_STATES:
         return []
     access = matter_access(instance.matter)
-    performer = can_perform(step.role_scope, step.assigned_to_id, step.claimed_by_id, actor_of(user), access)
+    performer = can_perform(
+        step.role_scope, step.assigned_to_id, step.claimed_by_id, actor_of(user), access
+    )
     handler = get_handler(step.action_type)
     events: list[str] = []
     state = StepState(step.action_state)

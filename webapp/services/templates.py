@@ -12,8 +12,8 @@ from webapp.models import TemplateStep, User, WorkflowTemplate
 from webapp.models.base import utcnow
 from webapp.services.access import require_staff
 from webapp.services.base import get_or_404, record_event, transactional
-from webapp.services.validation import check_publishable
 from webapp.services.definitions import STEP_FIELDS, definition_of, validated_steps
+from webapp.services.validation import check_publishable
 
 DRAFT, PUBLISHED, ARCHIVED = "DRAFT", "PUBLISHED", "ARCHIVED"
 
@@ -39,7 +39,8 @@ def list_templates(
             .subquery()
         )
         query = query.join(
-            latest, (WorkflowTemplate.key == latest.c.key) & (WorkflowTemplate.version == latest.c.v)
+            latest,
+            (WorkflowTemplate.key == latest.c.key) & (WorkflowTemplate.version == latest.c.v),
         )
     if q:
         pattern = f"%{q.strip().lower()}%"

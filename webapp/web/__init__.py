@@ -48,7 +48,9 @@ def register_error_pages(app: Flask) -> None:
         status = error.code or 500
         if wants_json():
             return error_response(status, error.name.lower().replace(" ", "_"), error.description)
-        return render_template("errors/error.html", status=status, message=error.description), status
+        return render_template(
+            "errors/error.html", status=status, message=error.description
+        ), status
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception) -> Any:

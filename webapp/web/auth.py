@@ -4,15 +4,15 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Email
+from wtforms.validators import DataRequired
 
 from webapp.services.auth import authenticate
 from webapp.web import web
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Email()])
-    password = PasswordField("Password", validators=[DataRequired()])
+    email = EmailField("Email", validators=[DataRequired(message="Enter your email address.")])
+    password = PasswordField("Password", validators=[DataRequired(message="Enter your password.")])
 
 
 def _safe_next(target: str | None) -> str:

@@ -79,5 +79,7 @@ class ActionHandler:
     def fail(self, ctx: ActionContext, reason: str) -> Outcome:
         return Outcome(action_data={**ctx.action_data, "failureReason": reason})
 
-    def next_state_on_event(self, ctx: ActionContext, event: StepEvent | str, state: str) -> StepState:
+    def next_state_on_event(
+        self, ctx: ActionContext, event: StepEvent | str, state: str
+    ) -> StepState:
         return next_step_state(state, event)

@@ -51,7 +51,9 @@ class RequestDocHandler(ActionHandler):
         extension = extension_of(filename)
         accepted = [normalize_type(t) for t in ctx.config.get("acceptedTypes") or []]
         if accepted and extension not in accepted:
-            return f"{filename}: only {', '.join(a.lstrip('.') for a in accepted)} files are accepted."
+            return (
+                f"{filename}: only {', '.join(a.lstrip('.') for a in accepted)} files are accepted."
+            )
         magic = SIGNATURES.get(extension)
         if magic and not head.startswith(magic):
             return f"{filename}: the content is not a valid {extension.lstrip('.')} file."

@@ -1,0 +1,22 @@
+"""`make test`: the whole suite (unit, integration on every reachable database, browser),
+then a line saying which databases it ran on."""
+
+import sys
+
+import pytest
+
+from tests.databases import PG_URL, describe, available_databases
+
+
+def main() -> int:
+    databases = available_databases()
+    code = pytest.main(["tests", *sys.argv[1:]])
+    names = ["SQLite"] + ([describe(PG_URL)] if "postgresql" in databases else [])
+    print(f"\nMatterflow suite ran on: {', '.join(names)}")
+    if "postgresql" not in databases:
+        print("PostgreSQL was not reachable, so only SQLite was tested.")
+    return int(code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
