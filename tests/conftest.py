@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import text
 
-from tests.databases import PG_URL, reset_postgres_schema, available_databases
+from tests.databases import PG_URL, available_databases, reset_postgres_schema
 from webapp import create_app
 from webapp.engine.roles import Role
 from webapp.extensions import db

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from tests.databases import PG_URL, describe, available_databases
+from tests.databases import PG_URL, available_databases, describe
 
 
 def main() -> int:
