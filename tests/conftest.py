@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, g
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import text
@@ -156,6 +156,13 @@ def demo(app: Flask) -> Demo:
 # ---- clients --------------------------------------------------------------------------
 
 
+def forget_request_user() -> None:
+    """Tests hold one app context open, so Flask's `g` outlives each request; drop the user
+    Flask-Login cached there so every request authenticates on its own, as in production."""
+    g.pop("_login_user", None)
+    g.pop("token_auth", None)
+
+
 class ApiClient:
     """The JSON API as a client would call it, with a Bearer token."""
 
@@ -164,6 +171,7 @@ class ApiClient:
         self.headers = {"Authorization": f"Bearer {token}"}
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        forget_request_user()
         return self.client.open(f"/api/v1{path}", method=method, headers=self.headers, **kwargs)
 
     def get(self, path: str, **kwargs: Any) -> Any:
@@ -201,6 +209,7 @@ class WebClient:
         self.csrf = ""
 
     def sign_in(self, email: str, password: str = DEMO_PASSWORD) -> Any:
+        forget_request_user()
         page = self.client.get("/login")
         self.csrf = CSRF_META.search(page.get_data(as_text=True)).group(1)
         response = self.client.post(
@@ -211,15 +220,18 @@ class WebClient:
         return response
 
     def refresh_csrf(self) -> None:
+        forget_request_user()
         page = self.client.get("/inbox")
         match = CSRF_META.search(page.get_data(as_text=True))
         if match:
             self.csrf = match.group(1)
 
     def get(self, path: str, htmx: bool = False, **kwargs: Any) -> Any:
+        forget_request_user()
         return self.client.get(path, headers=self._headers(htmx), **kwargs)
 
     def post(self, path: str, data: Any = None, htmx: bool = False, **kwargs: Any) -> Any:
+        forget_request_user()
         return self.client.post(path, data=data or {}, headers=self._headers(htmx), **kwargs)
 
     def _headers(self, htmx: bool) -> dict[str, str]:

@@ -3,13 +3,23 @@
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from webapp.config import Config
+
+
+class DatabaseId(IntegerConverter):
+    """An id larger than a database integer names no row: 404, not an overflow."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(config: type | dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, template_folder="../templates", static_folder="../static")
     app.config.from_object(Config)
+    app.url_map.converters["int"] = DatabaseId
     if isinstance(config, dict):
         app.config.update(config)
     elif config is not None:
@@ -40,6 +50,9 @@ def register_blueprints(app: Flask) -> None:
     from webapp.api import register_api
     from webapp.web import register_web
 
+    from webapp.input_guard import register_input_guard
+
+    register_input_guard(app)
     register_api(app)
     register_web(app)
 

@@ -1,12 +1,15 @@
 """Request and response bodies of the JSON API (camelCase on the wire)."""
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from webapp.engine.definition import StepDefinition
+
+# Ids and positions fit a database integer; a larger number names no row.
+RowId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
 class Schema(BaseModel):
@@ -53,11 +56,11 @@ class MatterList(Schema):
 class MatterIn(Schema):
     reference: str = Field(min_length=1, max_length=50)
     title: str = Field(min_length=1, max_length=300)
-    owner_id: int | None = None
+    owner_id: RowId | None = None
 
 
 class MemberIn(Schema):
-    user_id: int
+    user_id: RowId
     role: Literal["ADMIN", "LAWYER", "PARALEGAL", "CLIENT"]
 
 
@@ -115,15 +118,15 @@ class TemplatePatch(Schema):
 
 
 class InstantiateIn(Schema):
-    matter_id: int
+    matter_id: RowId
     title: str | None = Field(default=None, max_length=300)
     parameters: dict[str, Any] | None = None
     request_id: str | None = Field(default=None, max_length=200)
 
 
 class WorkflowCreateIn(Schema):
-    workflow_id: int = Field(description="The id of a published template version")
-    matter_id: int
+    workflow_id: RowId = Field(description="The id of a published template version")
+    matter_id: RowId
     title: str | None = Field(default=None, max_length=300)
     parameters: dict[str, Any] | None = None
     request_id: str | None = Field(default=None, max_length=200)
@@ -195,8 +198,8 @@ class InstancePatch(Schema):
 
 
 class InstanceStepIn(StepDefinition):
-    order: int | None = Field(default=None, ge=1)
-    assigned_to_id: int | None = None
+    order: RowId | None = None
+    assigned_to_id: RowId | None = None
 
 
 class InstanceStepPatch(Schema):
@@ -208,11 +211,11 @@ class InstanceStepPatch(Schema):
     condition: str | None = None
     on_failure: str | None = None
     due_in: str | None = None
-    assigned_to_id: int | None = None
+    assigned_to_id: RowId | None = None
 
 
 class ReorderIn(Schema):
-    step_ids: list[int] = Field(min_length=1)
+    step_ids: list[RowId] = Field(min_length=1)
 
 
 class EventOut(Schema):

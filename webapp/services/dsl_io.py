@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from webapp.engine.actions.base import validation_details
 from webapp.engine.definition import SCHEMA_VERSION, StepDefinition
 from webapp.engine.errors import Invalid, Unprocessable
+from webapp.input_guard import MESSAGE as NUL_MESSAGE
+from webapp.input_guard import contains_nul
 from webapp.models import User, WorkflowTemplate
 from webapp.services.definitions import definition_of
 from webapp.services.templates import create_template
@@ -42,6 +44,8 @@ def parse_document(text: str, mimetype: str) -> dict[str, Any]:
         raise Invalid(f"The definition could not be read: {error}") from None
     if not isinstance(data, dict):
         raise Invalid("The definition must be an object with schemaVersion, name and steps.")
+    if contains_nul(data):
+        raise Invalid(NUL_MESSAGE)
     return data
 
 

@@ -31,7 +31,7 @@ def load_instance(instance_id: int, user: User, *, for_update: bool = False) -> 
         WorkflowInstance.id == instance_id, WorkflowInstance.org_id == user.org_id
     )
     if for_update:
-        query = query.with_for_update().execution_options(populate_existing=True)
+        query = query.with_for_update(of=WorkflowInstance).execution_options(populate_existing=True)
     instance = db.session.scalar(query)
     if instance is None:
         raise NotFound(f"Workflow instance {instance_id} was not found.")

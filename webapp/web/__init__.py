@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from flask import Blueprint, Flask, jsonify, render_template, request
+from flask import Blueprint, Flask, Response, jsonify, render_template, request
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
@@ -29,6 +29,12 @@ def register_web(app: Flask) -> None:
             db.session.rollback()
             return jsonify({"status": "unavailable", "database": "unreachable"}), 503
         return jsonify({"status": "ok", "database": db.engine.dialect.name})
+
+    @app.get("/metrics")
+    def metrics() -> Any:
+        from webapp.services.metrics import render_metrics
+
+        return Response(render_metrics(), mimetype="text/plain; version=0.0.4")
 
     register_error_pages(app)
 

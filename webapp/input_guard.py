@@ -1,0 +1,41 @@
+"""Refuse text no database can store before any view sees it: PostgreSQL rejects the NUL
+character in text columns, so a request carrying one gets a clear 400 instead of a 500."""
+
+from typing import Any
+
+from flask import Flask, render_template, request
+
+from webapp.api import error_response
+
+NUL = "\x00"
+MESSAGE = "Text may not contain the NUL character (\\u0000)."
+
+
+def contains_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return NUL in value
+    if isinstance(value, dict):
+        return any(contains_nul(k) or contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(contains_nul(item) for item in value)
+    return False
+
+
+def request_has_nul() -> bool:
+    if any(contains_nul(k) or contains_nul(v) for k, v in request.args.items(multi=True)):
+        return True
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return any(contains_nul(k) or contains_nul(v) for k, v in request.form.items(multi=True))
+    if request.is_json:
+        return contains_nul(request.get_json(silent=True))
+    return False
+
+
+def register_input_guard(app: Flask) -> None:
+    @app.before_request
+    def refuse_nul_characters() -> Any:
+        if not request_has_nul():
+            return None
+        if request.path.startswith("/api/"):
+            return error_response(400, "invalid", MESSAGE)
+        return render_template("errors/error.html", status=400, message=MESSAGE), 400
