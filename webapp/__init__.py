@@ -48,9 +48,8 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from webapp.api import register_api
-    from webapp.web import register_web
-
     from webapp.input_guard import register_input_guard
+    from webapp.web import register_web
 
     register_input_guard(app)
     register_api(app)
