@@ -48,9 +48,13 @@ def load_instance(instance_id: int, user: User, *, for_update: bool = False) -> 
     if for_update:
         query = query.with_for_update(of=WorkflowInstance).execution_options(populate_existing=True)
     instance = db.session.scalar(query)
+    missing = NotFound(f"Workflow instance {instance_id} was not found.")
     if instance is None:
-        raise NotFound(f"Workflow instance {instance_id} was not found.")
-    load_matter(instance.matter_id, user)  # not visible to this person: not found
+        raise missing
+    try:
+        load_matter(instance.matter_id, user)
+    except NotFound:  # not visible to this person: not found, without naming the matter
+        raise missing from None
     return instance
 
 
