@@ -5,7 +5,7 @@ import functools
 from typing import Any
 
 import pytest
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from webapp.extensions import db
@@ -40,12 +40,8 @@ def count(model: type, *where: Any) -> int:
 
 
 def rows_of(model: type) -> list[dict[str, Any]]:
-    columns = [c.key for c in inspect(model).column_attrs]
-    db.session.expire_all()
-    return [
-        {name: getattr(row, name) for name in columns}
-        for row in db.session.scalars(select(model).order_by(model.id))
-    ]
+    table = model.__table__
+    return [dict(row) for row in db.session.execute(select(table).order_by(table.c.id)).mappings()]
 
 
 def snapshot() -> dict[str, Any]:

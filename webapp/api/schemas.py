@@ -255,9 +255,10 @@ class DefinitionIn(Schema):
 
 
 class DefinitionStepOut(StepDefinition):
+    """A step as PUT takes it back: the list's order is the steps' order."""
+
     model_config = ConfigDict(extra="ignore")
     id: int
-    order: int
 
 
 class DefinitionOut(Schema):

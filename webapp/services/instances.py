@@ -523,7 +523,7 @@ def current_definition(user: User, instance_id: int) -> dict[str, Any]:
     require_definition_reader(user)
     return {
         "title": instance.title,
-        "steps": [{"id": s.id, "order": s.order, **definition_of(s)} for s in instance.steps],
+        "steps": [{"id": s.id, **definition_of(s)} for s in instance.steps],
     }
 
 
