@@ -168,3 +168,15 @@ def test_a_stranger_in_the_same_firm_gets_404_when_the_matter_is_not_theirs(
     assert error["message"] == f"Workflow instance {running['id']} was not found."
     listed = stranger.get("/instances").json
     assert listed == {"items": [], "total": 0}
+
+
+def test_paralegal_starting_a_workflow_is_refused_with_403_when_on_the_matter(
+    demo, api_as, published
+):
+    before = snapshot()
+    response = api_as(demo.user(Role.PARALEGAL)).post(
+        f"/templates/{published['id']}/instantiate", json={"matterId": demo.matter.id}
+    )
+    error = assert_error(response, HTTPStatus.FORBIDDEN, "forbidden")
+    assert error["message"] == "Only admins and lawyers can start a workflow on a matter."
+    assert snapshot() == before
