@@ -6,7 +6,9 @@ from flask import jsonify
 
 from webapp.api import schemas as s
 from webapp.models import Matter, User, WorkflowInstance, WorkflowTemplate
+from webapp.services.drift import DriftReport
 from webapp.services.instances import visible_steps
+from webapp.services.matters import WorkflowSummary, workflow_summaries
 
 
 def respond(model: Any, status: int = 200) -> Any:
@@ -15,7 +17,8 @@ def respond(model: Any, status: int = 200) -> Any:
     return response
 
 
-def matter_out(matter: Matter) -> s.MatterOut:
+def matter_out(matter: Matter, workflows: WorkflowSummary | None = None) -> s.MatterOut:
+    workflows = workflows or workflow_summaries([matter.id])[matter.id]
     return s.MatterOut(
         id=matter.id,
         reference=matter.reference,
@@ -27,7 +30,15 @@ def matter_out(matter: Matter) -> s.MatterOut:
             for m in matter.members
         ],
         created_at=matter.created_at,
+        workflow_status=s.WorkflowStatusOut(
+            summary=workflows.summary, total=workflows.total, counts=workflows.counts
+        ),
     )
+
+
+def matters_out(matters: list[Matter]) -> list[s.MatterOut]:
+    summaries = workflow_summaries([m.id for m in matters])
+    return [matter_out(m, summaries[m.id]) for m in matters]
 
 
 def template_out(template: WorkflowTemplate) -> s.TemplateOut:
@@ -78,3 +89,22 @@ def _visible_step_data(
 
 def instance_summary(instance: WorkflowInstance) -> s.InstanceSummary:
     return s.InstanceSummary.model_validate(instance)
+
+
+def drift_out(report: DriftReport) -> s.DriftOut:
+    comparison = report.drift
+    return s.DriftOut(
+        base_workflow_id=report.base_workflow_id,
+        base_key=report.base_key,
+        base_version=report.base_version,
+        steps_added=comparison.steps_added,
+        steps_removed=comparison.steps_removed,
+        steps_reordered=comparison.steps_reordered,
+        steps_modified=[
+            s.StepDriftOut(key=change.key, fields=change.fields, changes=change.changes)
+            for change in comparison.steps_modified
+        ],
+        metadata_changed=comparison.metadata_changed,
+        metadata_changes=comparison.metadata_changes,
+        is_drifted=comparison.is_drifted,
+    )

@@ -44,7 +44,10 @@ def load_step(step_id: int, user: User) -> Loaded:
     )
     if instance_id is None:
         raise NotFound(f"Step {step_id} was not found.")
-    instance = load_instance(instance_id, user, for_update=True)
+    try:
+        instance = load_instance(instance_id, user, for_update=True)
+    except NotFound:  # say nothing about the instance of a step the person may not see
+        raise NotFound(f"Step {step_id} was not found.") from None
     step = next(s for s in instance.steps if s.id == step_id)
     if user.role == Role.CLIENT and step.role_scope != Role.CLIENT:
         raise NotAllowed("Clients can act only on the steps addressed to them.")
