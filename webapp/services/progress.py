@@ -173,14 +173,21 @@ def set_status(
 def _after_status_change(instance: WorkflowInstance, old: str, new: str) -> None:
     if old == InstanceStatus.PAUSED and new == InstanceStatus.RUNNING:
         wake_parked_jobs(instance.id)
-    if new in TERMINAL_STATUSES and instance.parent_step_id is not None:
-        job = enqueue(
-            CHILD_FINISHED,
-            {"childId": instance.id, "parentStepId": instance.parent_step_id},
-            org_id=instance.org_id,
-            dedupe_key=f"child:{instance.id}",
-        )
-        job.instance_id = instance.parent_instance_id
+    if new in TERMINAL_STATUSES:
+        notify_parent(instance)
+
+
+def notify_parent(child: WorkflowInstance) -> None:
+    """A finished sub-workflow tells its parent step, through the outbox."""
+    if child.parent_step_id is None or child.status not in TERMINAL_STATUSES:
+        return
+    job = enqueue(
+        CHILD_FINISHED,
+        {"childId": child.id, "parentStepId": child.parent_step_id},
+        org_id=child.org_id,
+        dedupe_key=f"child:{child.id}",
+    )
+    job.instance_id = child.parent_instance_id
 
 
 def wake_parked_jobs(instance_id: int) -> None:
