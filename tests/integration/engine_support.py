@@ -153,7 +153,7 @@ class Inbox:
         self.messages: list[Any] = []
         self.received = threading.Event()
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         from email import message_from_bytes
 
         message = message_from_bytes(envelope.content)
