@@ -17,23 +17,21 @@ from webapp.worker import drain
 
 @dataclass
 class Firm:
-    admin: Any
     lawyer: Any
-    paralegal: Any
-    client: Any
     matter: Any
     api: Any  # the lawyer's API client
-    admin_api: Any
+    people: dict[str, Any]  # the other people on the matter, by role
 
 
-def make_firm(make_org: Any, make_user: Any, make_matter: Any, api_as: Any) -> Firm:
+def make_firm(make_org: Any, make_user: Any, make_matter: Any, api_as: Any, *roles: str) -> Firm:
+    """A lawyer owning a matter, plus one person of each of `roles` (hashing passwords
+    is slow: ask only for the people a test needs)."""
     org = make_org("Engine Firm")
-    admin = make_user(org, Role.ADMIN)
     lawyer = make_user(org, Role.LAWYER)
-    paralegal = make_user(org, Role.PARALEGAL)
-    client = make_user(org, Role.CLIENT)
-    matter = make_matter(lawyer, paralegal, client)
-    return Firm(admin, lawyer, paralegal, client, matter, api_as(lawyer), api_as(admin))
+    people = {role: make_user(org, role) for role in roles}
+    members = [p for role, p in people.items() if role != Role.ADMIN]
+    matter = make_matter(lawyer, *members)
+    return Firm(lawyer, matter, api_as(lawyer), people)
 
 
 def step(key: str, action_type: str = "core.echo", **fields: Any) -> dict[str, Any]:
@@ -154,9 +152,9 @@ class Inbox:
         self.received = threading.Event()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        from email import message_from_bytes
+        from email import message_from_bytes, policy
 
-        message = message_from_bytes(envelope.content)
+        message = message_from_bytes(envelope.content, policy=policy.default)
         self.messages.append({"rcpt": list(envelope.rcpt_tos), "message": message})
         self.received.set()
         return "250 OK"
