@@ -38,21 +38,24 @@ def drain(
     stop: threading.Event | None = None,
 ) -> int:
     """Run due jobs; return how many were run. `until_idle`: return once none is due
-    (jobs scheduled later do not count). Call inside an app context."""
+    (jobs scheduled later do not count). Call inside an app context; the worker uses a
+    database session of its own, so the caller's session and objects are left alone."""
     stop = stop or threading.Event()
-    poll = current_app.config["WORKER_POLL_SECONDS"] if poll is None else poll
-    batch = current_app.config["WORKER_BATCH_SIZE"]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    poll = app.config["WORKER_POLL_SECONDS"] if poll is None else poll
+    batch = app.config["WORKER_BATCH_SIZE"]
     processed = 0
-    while not stop.is_set():
-        claimed = jobs.claim_jobs(worker_id, batch)
-        if not claimed:
-            if until_idle:
-                break
-            stop.wait(poll)
-            continue
-        for job in claimed:
-            run_job(job, worker_id)
-            processed += 1
+    with app.app_context():  # a fresh context: a fresh scoped session
+        while not stop.is_set():
+            claimed = jobs.claim_jobs(worker_id, batch)
+            if not claimed:
+                if until_idle:
+                    break
+                stop.wait(poll)
+                continue
+            for job in claimed:
+                run_job(job, worker_id)
+                processed += 1
     return processed
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from webapp.engine.roles import Role
+from webapp.extensions import db
 from webapp.worker import drain
 
 
@@ -78,7 +79,18 @@ def states(instance: dict[str, Any]) -> dict[str, str]:
 
 
 def run_worker(name: str = "test-worker") -> int:
-    return drain(name, until_idle=True)
+    """Drain the queue; the test's session then reads what the worker wrote (the tests
+    keep one app context, so its session and identity map live across requests)."""
+    processed = drain(name, until_idle=True)
+    fresh()
+    return processed
+
+
+def fresh() -> None:
+    """End the test session's read transaction (SQLite keeps its snapshot until then)
+    and forget loaded rows, so the next read sees what other sessions committed."""
+    db.session.commit()
+    db.session.expire_all()
 
 
 # --- a scripted HTTP server on loopback ----------------------------------------------------
