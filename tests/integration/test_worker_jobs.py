@@ -21,7 +21,7 @@ from tests.integration.engine_support import (
 )
 from webapp.engine.roles import Role
 from webapp.extensions import db
-from webapp.models import Job, MatterMember, Organization, StepAttempt, WorkflowEvent
+from webapp.models import Job, StepAttempt, WorkflowEvent
 from webapp.models.base import utcnow
 from webapp.services import automation, jobs
 
