@@ -20,7 +20,7 @@ from webapp.services.progress import CHILD_FINISHED, NOTIFY_READY, STEP_RUN
 
 log = logging.getLogger("matterflow.worker")
 
-RUNNERS: dict[str, Callable[[int, str], None]] = {
+RUNNERS: dict[str, Callable[[jobs.Claimed, str], None]] = {
     STEP_RUN: run_step_job,
     NOTIFY_READY: run_notify_job,
     CHILD_FINISHED: finish_parent_step,
@@ -65,7 +65,7 @@ def run_job(job: jobs.Claimed, worker_id: str) -> None:
         if runner is None:
             jobs.fail_attempt(job.id, worker_id, f"No runner for job kind {job.kind!r}.")
         else:
-            runner(job.id, worker_id)
+            runner(job, worker_id)
     except Exception as error:  # one broken job must not stop the worker
         log.exception("Job %s (%s) failed", job.id, job.kind)
         db.session.rollback()

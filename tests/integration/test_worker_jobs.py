@@ -150,7 +150,7 @@ def test_a_worker_that_lost_its_lease_cannot_complete_the_step_twice(app, firm, 
         template = publish(firm.api, "Slow", [step("call", "core.http", config={"url": base})])
         instance = start(firm.api, template, firm.matter.id)
         claimed = jobs.claim_jobs("slow-worker", 1)
-        call = automation.begin_step(claimed[0].id, "slow-worker")
+        call = automation.begin_step(claimed[0].id, claimed[0].instance_id, "slow-worker")
         assert call is not None  # the slow worker is now "calling" the server
         db.session.execute(
             Job.__table__.update().values(locked_until=utcnow() - timedelta(seconds=1))

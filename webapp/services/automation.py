@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import lazyload
 
 from webapp.engine.actions import get_handler
 from webapp.engine.actions.automated import (
@@ -51,6 +52,7 @@ class PendingCall:
     """An outside call to make between `begin_step` and `finish_step`."""
 
     job_id: int
+    instance_id: int
     attempt_id: int
     effect: str
     request: dict[str, Any]
@@ -66,8 +68,8 @@ class Visit:
     handler: AutomatedHandler
 
 
-def run_step_job(job_id: int, worker_id: str) -> None:
-    call = begin_step(job_id, worker_id)
+def run_step_job(job: jobs.Claimed, worker_id: str) -> None:
+    call = begin_step(job.id, job.instance_id or 0, worker_id)
     if call is None:
         return
     try:
@@ -81,21 +83,20 @@ def run_step_job(job_id: int, worker_id: str) -> None:
 
 
 def lock_instance(instance_id: int) -> WorkflowInstance | None:
+    # The matter (and its members) loads only if a condition or template asks for it.
     return db.session.scalar(
         select(WorkflowInstance)
         .where(WorkflowInstance.id == instance_id)
+        .options(lazyload(WorkflowInstance.matter))
         .with_for_update(of=WorkflowInstance)
         .execution_options(populate_existing=True)
     )
 
 
-def _load(job_id: int, worker_id: str) -> Visit | None:
+def _load(job_id: int, instance_id: int, worker_id: str) -> Visit | None:
     """Lock the instance, then the job (the order every transaction uses)."""
     db.session.expire_all()  # the worker's session outlives transactions: read afresh
-    job = db.session.get(Job, job_id)
-    if job is None:
-        return None
-    instance = lock_instance(job.payload.get("instanceId", 0))
+    instance = lock_instance(instance_id)
     job = jobs.own_job(job_id, worker_id)
     if job is None:
         return None  # the lease was lost: whoever holds it now does the work
@@ -123,14 +124,20 @@ def _still_runnable(visit: Visit) -> bool:
 
 
 @transactional
-def begin_step(job_id: int, worker_id: str) -> PendingCall | None:
-    visit = _load(job_id, worker_id)
+def begin_step(job_id: int, instance_id: int, worker_id: str) -> PendingCall | None:
+    # Writes are flushed together at the commit: fewer round trips per job.
+    with db.session.no_autoflush:
+        return _begin(job_id, instance_id, worker_id)
+
+
+def _begin(job_id: int, instance_id: int, worker_id: str) -> PendingCall | None:
+    visit = _load(job_id, instance_id, worker_id)
     if visit is None or not _still_runnable(visit):
         return None
     step = visit.step
     if step.action_state == StepState.READY:
         step_event(visit.instance, step, StepEvent.START, None)
-    attempt = _latest_attempt(step)
+    attempt = _latest_attempt(step) if step.attempt else None
     if attempt is not None and attempt.status == SUCCEEDED:
         # The result came back while the instance was paused: apply it now, call nothing.
         _succeed(visit, attempt, attempt.output or {})
@@ -160,7 +167,10 @@ def _run(visit: Visit, attempt: StepAttempt) -> PendingCall | None:
     elif isinstance(outcome, Spawn):
         _spawn(visit, attempt, outcome)
     elif isinstance(outcome, Call):
-        return PendingCall(visit.job.id, attempt.id, outcome.effect, outcome.request)
+        db.session.flush()  # the attempt's id, for `finish_step`
+        return PendingCall(
+            visit.job.id, visit.instance.id, attempt.id, outcome.effect, outcome.request
+        )
     return None
 
 
@@ -168,7 +178,7 @@ def _run(visit: Visit, attempt: StepAttempt) -> PendingCall | None:
 def finish_step(
     call: PendingCall, worker_id: str, result: dict[str, Any] | None, failure: ActionFailed | None
 ) -> None:
-    visit = _load(call.job_id, worker_id)
+    visit = _load(call.job_id, call.instance_id, worker_id)
     if visit is None:
         return
     attempt = db.session.get(StepAttempt, call.attempt_id)
@@ -235,7 +245,6 @@ def _open_attempt(visit: Visit, worker_id: str) -> StepAttempt:
         started_at=utcnow(),
     )
     db.session.add(attempt)
-    db.session.flush()
     return attempt
 
 
@@ -342,15 +351,12 @@ def _spawn(visit: Visit, attempt: StepAttempt, spawn: Spawn) -> None:
 
 
 @transactional
-def finish_parent_step(job_id: int, worker_id: str) -> None:
+def finish_parent_step(claimed: jobs.Claimed, worker_id: str) -> None:
     """A child workflow ended: its parent step completes with the child's outputs, or
     fails when the child failed or was cancelled."""
     db.session.expire_all()
-    job = db.session.get(Job, job_id)
-    if job is None:
-        return
-    parent = lock_instance(job.instance_id or 0)
-    job = jobs.own_job(job_id, worker_id)
+    parent = lock_instance(claimed.instance_id or 0)
+    job = jobs.own_job(claimed.id, worker_id)
     if job is None:
         return
     child = db.session.get(WorkflowInstance, job.payload.get("childId"))

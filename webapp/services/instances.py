@@ -4,7 +4,7 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from webapp.engine.errors import Conflict, Invalid, NotFound
 from webapp.engine.roles import Role
@@ -73,6 +73,14 @@ def _request_hash(template_id: int, matter_id: int, title: str | None, params: d
 def _existing_request(user: User, request_id: str | None, digest: str) -> WorkflowInstance | None:
     if not request_id:
         return None
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Two requests with one requestId wait for each other here, so the second sees
+        # the first's instance (200) instead of losing a unique-index race (409).
+        # SQLite needs nothing: its write transactions are exclusive (BEGIN IMMEDIATE).
+        key = f"instantiate:{user.org_id}:{request_id}"
+        db.session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": key}
+        )
     instance = db.session.scalar(
         select(WorkflowInstance).where(
             WorkflowInstance.org_id == user.org_id, WorkflowInstance.request_id == request_id

@@ -28,6 +28,7 @@ GENERIC_BACKOFF_SECONDS = 10.0
 class Claimed:
     id: int
     kind: str
+    instance_id: int | None = None
 
 
 @transactional
@@ -53,7 +54,7 @@ def claim_jobs(worker_id: str, limit: int) -> list[Claimed]:
         job.locked_by = worker_id
         job.locked_until = lease
         job.updated_at = now
-    return [Claimed(job.id, job.kind) for job in jobs]
+    return [Claimed(job.id, job.kind, job.instance_id) for job in jobs]
 
 
 def own_job(job_id: int, worker_id: str) -> Job | None:

@@ -16,7 +16,8 @@ from webapp.services.base import transactional
 from webapp.services.effects import build_message, deliver
 
 
-def run_notify_job(job_id: int, worker_id: str) -> None:
+def run_notify_job(job: jobs.Claimed, worker_id: str) -> None:
+    job_id = job.id
     messages = ready_messages(job_id, worker_id)
     if messages is None:
         return
