@@ -5,6 +5,7 @@ Edges come from `depends_on` (null: the previous step by order; []: none) and fr
 no part in the normal flow — it runs when one of its sources fails and is skipped once
 all of them finished without failing (docs/engine.md)."""
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -52,6 +53,11 @@ class Graph:
 
     def is_handler(self, key: str) -> bool:
         return key in self.sources
+
+    @functools.cached_property
+    def dependents(self) -> dict[str, list[str]]:
+        """step -> the steps whose readiness may change when it moves."""
+        return _edges(self)
 
 
 def prerequisites(step: StepNode, steps: Sequence[StepNode]) -> list[str]:

@@ -5,7 +5,7 @@ service applies the moves (evaluating conditions, rendering templates) and asks 
 until nothing moves. Each call is linear in the number of steps: the graph is indexed
 once (engine/graph.py)."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -69,15 +69,25 @@ class Progress:
     def prerequisites_done(self, step: StepLike) -> bool:
         return all(self.satisfied(key) for key in self.graph.prerequisites[step.key])
 
-    def next_moves(self) -> list[Decision]:
+    def next_moves(self, after: Iterable[str] | None = None) -> list[Decision]:
+        """Every move due now; with `after` (keys of steps that just moved), only the moves
+        those can have caused — the graph does not change while an instance advances."""
+        if after is None:
+            candidates: Iterable[StepLike] = self.graph.ordered
+        else:
+            keys = {k for key in after for k in self.graph.dependents.get(key, ())}
+            candidates = [self.graph.by_key[k] for k in sorted(keys, key=self._order)]
         decisions = []
-        for step in self.graph.ordered:
+        for step in candidates:
             if step.action_state != StepState.PENDING:
                 continue
             decision = self._decide(step)
             if decision is not None:
                 decisions.append(decision)
         return decisions
+
+    def _order(self, key: str) -> int:
+        return self.graph.by_key[key].order
 
     def _decide(self, step: StepLike) -> Decision | None:
         if self.graph.is_handler(step.key):

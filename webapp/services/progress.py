@@ -203,12 +203,12 @@ def advance(instance: WorkflowInstance, actor_id: int | None = None, settle: boo
     """`settle=False` keeps a just-started instance Running unless it is already finished."""
     steps = instance.steps
     if instance.status in ACTIVE_STATUSES:
-        while True:
-            decisions = Progress(steps).next_moves()
-            if not decisions:
-                break
+        progress = Progress(steps)
+        decisions = progress.next_moves()
+        while decisions:
             for decision in decisions:
                 apply_decision(instance, decision)
+            decisions = progress.next_moves(after=[d.step.key for d in decisions])
     instance.current_step = current_step_order(steps)
     if instance.status not in ACTIVE_STATUSES or not steps:
         return
