@@ -56,25 +56,20 @@ def host_allowed(host: str, allowed_hosts: list[str]) -> bool:
 
 def refused_address(address: str) -> str | None:
     """Why an address may not be called unless private addresses are allowed, or None."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone ("%eth0")
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    for label, flag in (
+        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
+    kinds = (
         ("loopback", ip.is_loopback),
         ("link-local", ip.is_link_local),
         ("private", ip.is_private),
         ("multicast", ip.is_multicast),
         ("unspecified", ip.is_unspecified),
         ("reserved", ip.is_reserved),
-        ("not publicly routable", not ip.is_global),
-    ):
-        if flag:
-            return (
-                f"{ip} is a {label} address"
-                if label != "not publicly routable"
-                else (f"{ip} is not publicly routable")
-            )
-    return None
+        ("non-public", not ip.is_global),  # shared (100.64/10), documentation, …
+    )
+    kind = next((name for name, flag in kinds if flag), None)
+    return f"{ip} is a {kind} address" if kind else None
 
 
 @register
