@@ -247,3 +247,22 @@ def test_publishing_reports_templates_unknown_names_and_invalid_configs_when_pre
         ("a", "actionConfig.message"),
         ("b", "condition"),
     }
+
+
+def test_escapes_fail_the_step_without_leaking_internals_when_a_workflow_runs(firm):
+    template = publish(
+        firm.api,
+        "Escapes",
+        [
+            step("cel", dependsOn=[], condition="steps.__class__ == context"),
+            step("jinja", dependsOn=[], config={"message": "{{ context.__class__.__mro__ }}"}),
+            step("bomb", dependsOn=[], config={"message": "{{ 'x' * 1000000000 }}"}),
+        ],
+    )
+    instance = start(firm.api, template, firm.matter.id)
+    assert states(instance) == {"cel": "FAILED", "jinja": "FAILED", "bomb": "FAILED"}
+    errors = {key: value["error"] for key, value in instance["stepData"].items()}
+    assert "no such member in mapping: '__class__'" in errors["cel"]
+    assert "access to attribute '__class__' of 'dict' object is unsafe" in errors["jinja"]
+    assert "longer than 100000 characters" in errors["bomb"]
+    assert not any("<class" in error or "object at 0x" in error for error in errors.values())
