@@ -26,6 +26,7 @@ from webapp.engine.states import (
 STEP_RULES = {
     ("PENDING", "activate"): "READY",  # every prerequisite COMPLETED or SKIPPED
     ("PENDING", "bypass"): "SKIPPED",  # the step's condition is false
+    ("PENDING", "fail"): "FAILED",  # its condition or templates cannot be evaluated
     ("READY", "claim"): "IN_PROGRESS",
     ("READY", "start"): "IN_PROGRESS",
     ("IN_PROGRESS", "complete"): "COMPLETED",
@@ -47,7 +48,7 @@ def pair_id(pair: tuple) -> str:
 
 def test_step_tables_cover_every_pair_when_split_into_valid_and_invalid() -> None:
     assert len(STEP_PAIRS) == 70
-    assert len(VALID_STEP_PAIRS) == len(STEP_RULES) == 11
+    assert len(VALID_STEP_PAIRS) == len(STEP_RULES) == 12
 
 
 @pytest.mark.parametrize("pair", VALID_STEP_PAIRS, ids=pair_id)

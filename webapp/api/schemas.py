@@ -160,6 +160,19 @@ class WorkflowCreateIn(Schema):
 # --- instances ---------------------------------------------------------------
 
 
+class AttemptOut(Schema):
+    """One run of an automated step by the worker."""
+
+    number: int
+    status: str = Field(description="RUNNING, SUCCEEDED or FAILED")
+    inputs: dict[str, Any] = Field(description="The rendered configuration it ran with")
+    output: dict[str, Any] | None
+    error: str | None
+    worker_id: str | None
+    started_at: datetime
+    finished_at: datetime | None
+
+
 class InstanceStepOut(Schema):
     id: int
     key: str
@@ -180,6 +193,7 @@ class InstanceStepOut(Schema):
     due_at: datetime | None
     started_at: datetime | None
     completed_at: datetime | None
+    attempts: list[AttemptOut] = Field(default_factory=list)
 
 
 class InstanceOut(Schema):
@@ -335,6 +349,30 @@ class CompleteIn(BaseModel):
 
 class SkipIn(Schema):
     reason: str | None = Field(default=None, max_length=2000)
+
+
+# --- jobs (admins) ----------------------------------------------------------------
+
+
+class JobOut(Schema):
+    id: int
+    kind: str
+    status: str = Field(description="PENDING, RUNNING, DONE or DEAD (dead letters)")
+    payload: dict[str, Any]
+    instance_id: int | None
+    attempts: int
+    max_attempts: int
+    run_at: datetime
+    locked_by: str | None
+    locked_until: datetime | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class JobList(Schema):
+    items: list[JobOut]
+    total: int
 
 
 class Health(Schema):

@@ -3,9 +3,12 @@
 from typing import Any
 
 from flask import jsonify
+from sqlalchemy import select
 
 from webapp.api import schemas as s
-from webapp.models import Matter, User, WorkflowInstance, WorkflowTemplate
+from webapp.engine.actions import automated_types
+from webapp.extensions import db
+from webapp.models import Matter, StepAttempt, User, WorkflowInstance, WorkflowTemplate
 from webapp.services.drift import DriftReport
 from webapp.services.instances import visible_steps
 from webapp.services.matters import WorkflowSummary, workflow_summaries
@@ -61,6 +64,7 @@ def template_summary(template: WorkflowTemplate) -> s.TemplateSummary:
 
 def instance_out(instance: WorkflowInstance, user: User) -> s.InstanceOut:
     steps = [s.InstanceStepOut.model_validate(step) for step in visible_steps(instance, user)]
+    _add_attempts(instance, steps)
     return s.InstanceOut(
         id=instance.id,
         matter_id=instance.matter_id,
@@ -75,6 +79,27 @@ def instance_out(instance: WorkflowInstance, user: User) -> s.InstanceOut:
         updated_at=instance.updated_at,
         steps=steps,
     )
+
+
+def _add_attempts(instance: WorkflowInstance, steps: list[s.InstanceStepOut]) -> None:
+    """Attempts exist only for automated steps: one query, and none without such steps."""
+    automated = automated_types()
+    if not any(step.action_type in automated for step in steps):
+        return
+    rows = db.session.scalars(
+        select(StepAttempt)
+        .where(StepAttempt.instance_id == instance.id)
+        .order_by(StepAttempt.step_id, StepAttempt.number)
+    )
+    by_step: dict[int, list[s.AttemptOut]] = {}
+    for row in rows:
+        by_step.setdefault(row.step_id, []).append(s.AttemptOut.model_validate(row))
+    for step in steps:
+        step.attempts = by_step.get(step.id, [])
+
+
+def job_out(job: Any) -> s.JobOut:
+    return s.JobOut.model_validate(job)
 
 
 def _visible_step_data(

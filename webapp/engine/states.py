@@ -3,6 +3,7 @@
 Step (`action_state`), from DESIGN.md:
 - PENDING -> READY when every prerequisite is COMPLETED or SKIPPED (engine: `activate`)
 - PENDING -> SKIPPED when the step's condition is false (engine: `bypass`)
+- PENDING -> FAILED when its condition or templates cannot be evaluated (engine: `fail`)
 - READY -> IN_PROGRESS when an eligible performer claims or starts it
 - IN_PROGRESS -> COMPLETED | FAILED | BLOCKED; BLOCKED -> IN_PROGRESS (unblock)
 - READY | IN_PROGRESS -> SKIPPED (admin, or any eligible performer of an optional step)
@@ -52,6 +53,7 @@ S, E = StepState, StepEvent
 STEP_TRANSITIONS: dict[tuple[StepState, StepEvent], StepState] = {
     (S.PENDING, E.ACTIVATE): S.READY,
     (S.PENDING, E.BYPASS): S.SKIPPED,
+    (S.PENDING, E.FAIL): S.FAILED,
     (S.READY, E.CLAIM): S.IN_PROGRESS,
     (S.READY, E.START): S.IN_PROGRESS,
     (S.IN_PROGRESS, E.COMPLETE): S.COMPLETED,

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from pydantic.alias_generators import to_camel
-from sqlalchemy import func, select, type_coerce
+from sqlalchemy import func, select, text, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 
 from webapp.engine import drift
@@ -133,6 +133,14 @@ def _request_hash(template_id: int, matter_id: int, title: str | None, params: d
 def _existing_request(user: User, request_id: str | None, digest: str) -> WorkflowInstance | None:
     if not request_id:
         return None
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Two requests with one requestId wait for each other here, so the second sees
+        # the first's instance (200) instead of losing a unique-index race (409).
+        # SQLite needs nothing: its write transactions are exclusive (BEGIN IMMEDIATE).
+        key = f"instantiate:{user.org_id}:{request_id}"
+        db.session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": key}
+        )
     instance = db.session.scalar(
         select(WorkflowInstance).where(
             WorkflowInstance.org_id == user.org_id, WorkflowInstance.request_id == request_id

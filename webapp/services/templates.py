@@ -110,7 +110,7 @@ def create_template(
         )
     ):
         raise Conflict(f"A template with key {key!r} already exists.")
-    rows = validated_steps(steps)
+    rows = validated_steps(steps, check_refs=False)
     template = WorkflowTemplate(
         org_id=user.org_id,
         key=key or _unique_key(user.org_id, dsl.slugify(name)),
@@ -194,7 +194,7 @@ def update_template(
     if description is not None:
         template.description = description.strip()
     if steps is not None:
-        _replace_steps(template, validated_steps(steps))
+        _replace_steps(template, validated_steps(steps, check_refs=False))
     template.updated_at = utcnow()
     db.session.flush()
     return template, created
