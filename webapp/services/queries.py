@@ -402,7 +402,9 @@ def _card(
     unfinished = [
         k for k in prerequisites(step, instance.steps) if states.get(k) not in DONE_STATES
     ]
-    titles = {s.key: s.title for s in instance.steps}
+    titles = {s.key: s.title for s in visible_steps(instance, user)}
+    # A client waiting on the firm's own steps is told so, not what those steps are.
+    waits_on = list(dict.fromkeys(titles.get(k, "the firm's work") for k in unfinished))
     due = step.due_at
     return StepCard(
         step=step,
@@ -410,7 +412,7 @@ def _card(
         events=available_events(step, instance, user),
         actors=sorted(names.get(i, "a former member") for i in actors),
         why_not=reason,
-        waits_on=[titles.get(k, k) for k in unfinished] if state == StepState.PENDING else [],
+        waits_on=waits_on if state == StepState.PENDING else [],
         documents=documents,
         claimed_by=names.get(step.claimed_by_id) if step.claimed_by_id else None,
         overdue=bool(due and is_open and due < utcnow()),

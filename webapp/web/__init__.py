@@ -54,30 +54,6 @@ def wants_json() -> bool:
 
 
 def register_web(app: Flask) -> None:
-    from webapp.web import (  # noqa: F401  (each module registers its routes)
-        auth,
-        builder,
-        documents,
-        editor,
-        inbox,
-        matters,
-        runner,
-        sandbox,
-        steps,
-        workflow_templates,
-    )
-
-    for child in (
-        workflow_templates.bp,
-        builder.bp,
-        matters.bp,
-        runner.bp,
-        steps.bp,
-        editor.bp,
-        sandbox.bp,
-        documents.bp,
-    ):
-        web.register_blueprint(child)
     app.register_blueprint(web)
 
     @app.get("/health")
@@ -201,3 +177,31 @@ def register_template_helpers(app: Flask) -> None:
             "is_staff": signed_in and is_staff(current_user),
             "max_upload_bytes": app.config["MAX_UPLOAD_BYTES"],
         }
+
+
+# Each area is a blueprint nested in `web` (endpoints like web.steps.claim); they are
+# attached once, at import, because the same blueprint serves every app instance.
+from webapp.web import (  # noqa: E402
+    auth,  # noqa: F401  (routes on `web` itself)
+    builder,
+    documents,
+    editor,
+    inbox,  # noqa: F401
+    matters,
+    runner,
+    sandbox,
+    steps,
+    workflow_templates,
+)
+
+for _area in (
+    workflow_templates.bp,
+    builder.bp,
+    matters.bp,
+    runner.bp,
+    steps.bp,
+    editor.bp,
+    sandbox.bp,
+    documents.bp,
+):
+    web.register_blueprint(_area)

@@ -164,7 +164,9 @@ def add_step(matter_id: int, instance_id: int) -> Any:
 
 
 def _update(matter_id: int, instance_id: int, step_id: int, form: MultiDict) -> None:
-    body = step_body(form, retry=False)
+    # The fields on the form are those of the step's own type (`config_type`); the
+    # service validates them with that step's handler.
+    body = step_body(form, form.get("config_type"), retry=False)
     changes = instances.step_changes(current_user, instance_id, step_id, instance_changes(body))
     instances.update_step(current_user, instance_id, step_id, changes)
 

@@ -158,7 +158,11 @@ def parse_config(action_type: str, form: MultiDict) -> dict[str, Any]:
     return config
 
 
-def raw_config(action_type: str, form: MultiDict) -> dict[str, Any]:
+def raw_config(action_type: str, form: MultiDict) -> dict[str, Any] | None:
+    """The config fields as typed, when the form showed this type's fields (hidden
+    `config_type`); after switching type the new type starts from its defaults."""
+    if form.get("config_type") != action_type:
+        return None
     raw: dict[str, Any] = {}
     for item in config_fields(action_type):
         raw[item.name] = (
