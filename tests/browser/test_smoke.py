@@ -18,7 +18,9 @@ PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 def add_step(page: Page, title: str, action: str, role: str, config: dict[str, str]) -> None:
     form = page.locator("#add-step")
-    form.get_by_label("Action").select_option(label=action)
+    if form.locator("#add-type option:checked").inner_text() != action:
+        with page.expect_response(re.compile(r"/add-form\?")):  # the form follows the type
+            form.get_by_label("Action").select_option(label=action)
     for label in config:  # the config fields follow the chosen action type
         expect(form.get_by_label(label)).to_be_visible()
     form.get_by_label("Title").fill(title)
@@ -53,6 +55,7 @@ def titles(page: Page) -> list[str]:
 
 def build_and_publish(page: Page, live_server: LiveServer, screenshot) -> int:
     page.get_by_role("link", name="Templates").click()
+    screenshot(page, "templates-laptop")
     page.get_by_role("link", name="Create template").click()
     page.get_by_label("Name").fill("Matter intake")
     page.get_by_role("button", name="Create and open the builder").click()
@@ -105,6 +108,7 @@ def start_on_demo_matter(page: Page, screenshot) -> str:
     page.get_by_role("link", name="Matters").click()
     screenshot(page, "matters-laptop")
     page.get_by_role("link", name="Acme Corp v. Widget Ltd").click()
+    screenshot(page, "matter-workflows-laptop")
     page.get_by_label("Template").select_option(label="Matter intake (v1, 3 steps)")
     page.get_by_label("Title").fill("Intake — Acme Corp")
     page.get_by_role("button", name="Start workflow").click()
@@ -187,19 +191,44 @@ def test_smoke_runs_template_to_completed_workflow_when_each_role_does_its_step(
         ("Casey Client", "COMPLETED"),
     ]
 
-    phone = page_as("lawyer@demo.test", viewport=PHONE)
-    template_id = live_server.run(
-        lambda: db.session.scalar(
-            select(WorkflowTemplate.id).where(WorkflowTemplate.name == "Matter intake")
-        )
-    )
+    phone_pages(page_as, live_server, runner_url, screenshot)
+
+
+def fits_phone(page: Page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def phone_pages(page_as, live_server: LiveServer, runner_url: str, screenshot) -> None:
+    """The same product on a 375 px phone: no sideways scrolling, and a published version
+    is edited as its next draft."""
+    paralegal = page_as("paralegal@demo.test", viewport=PHONE)
+    expect(paralegal.get_by_role("link", name=re.compile("Run conflict check"))).to_be_visible()
+    assert fits_phone(paralegal)
+    screenshot(paralegal, "inbox-phone")
+
+    lawyer = page_as("lawyer@demo.test", viewport=PHONE)
     for path, name in (
-        ("/inbox", "inbox-phone"),
         ("/workflows/templates", "templates-phone"),
-        (f"/workflows/templates/{template_id}", "builder-phone"),
         ("/matters/1/workflows", "matter-workflows-phone"),
         (runner_url.removeprefix(live_server.url), "runner-phone"),
     ):
-        phone.goto(live_server.url + path)
-        assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], name
-        screenshot(phone, name)
+        lawyer.goto(live_server.url + path)
+        assert fits_phone(lawyer), name
+        screenshot(lawyer, name)
+    lawyer.goto(live_server.url + "/workflows/templates")
+    lawyer.get_by_role("link", name="Matter intake").click()
+    lawyer.get_by_role("button", name="Edit as new version").click()
+    expect(lawyer.locator(".page-heading h1")).to_contain_text("Draft")
+    expect(lawyer.get_by_role("button", name="Publish v2")).to_be_visible()
+    assert fits_phone(lawyer)
+    screenshot(lawyer, "builder-phone")
+
+    def versions() -> list[tuple[int, str]]:
+        rows = db.session.execute(
+            select(WorkflowTemplate.version, WorkflowTemplate.status)
+            .where(WorkflowTemplate.name == "Matter intake")
+            .order_by(WorkflowTemplate.version)
+        )
+        return [tuple(r) for r in rows]
+
+    assert live_server.run(versions) == [(1, "PUBLISHED"), (2, "DRAFT")]
