@@ -100,3 +100,20 @@ def test_client_signs_and_pays_through_the_sandbox_when_those_steps_are_ready(
         "Casey Client completed Pay the retainer"
     )
     assert live_server.run(lambda: _step("retainer").action_state) == "COMPLETED"
+
+
+def test_stale_click_shows_the_conflict_inside_the_step_when_someone_else_finished_it(
+    page_as, live_server: LiveServer
+) -> None:
+    path = live_server.run(runner_path)
+    paralegal = page_as("paralegal@demo.test")
+    paralegal.goto(live_server.url + path)
+    card = paralegal.locator("article.step-card").filter(has_text="Run conflict check")
+    expect(card.get_by_label("Search client database")).to_be_enabled()
+    live_server.run(finish_conflict_check)  # finished meanwhile, e.g. in another tab
+
+    card.get_by_label("Search client database").check()
+    alert = card.locator(".inline-error")
+    expect(alert).to_contain_text("Someone changed this first")
+    expect(alert).to_contain_text("already COMPLETED")
+    expect(paralegal.locator("#group-ready")).to_contain_text("Run conflict check")  # untouched
