@@ -35,6 +35,21 @@ PHONE = {"width": 375, "height": 812}
 EXPECTED_CONSOLE = ("Failed to load resource: the server responded with a status of 4",)
 
 
+SMALL_TARGETS = """() => [...document.querySelectorAll(
+    'a[href], button, select, input:not([type=hidden]), textarea, summary')]
+  .filter(el => el.offsetParent)
+  .map(el => ['checkbox', 'radio', 'file'].includes(el.type) && el.closest('label')
+    ? el.closest('label') : el)
+  .filter(el => el.getBoundingClientRect().height < 40)
+  .map(el => el.outerHTML.slice(0, 80))"""
+
+
+def fits_phone(page: Page) -> bool:
+    """No sideways scrolling at 375 px, and every tap target at least 40 px tall."""
+    assert page.evaluate(SMALL_TARGETS) == [], page.url
+    return page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/browser/" in str(item.fspath).replace("\\", "/"):

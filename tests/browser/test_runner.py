@@ -6,7 +6,7 @@ import re
 from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 
-from tests.browser.conftest import PHONE, LiveServer
+from tests.browser.conftest import PHONE, LiveServer, fits_phone
 from webapp.engine.roles import Role
 from webapp.extensions import db
 from webapp.models import InstanceStep, User, WorkflowEvent, WorkflowInstance
@@ -91,7 +91,7 @@ def test_client_signs_and_pays_through_the_sandbox_when_those_steps_are_ready(
     phone = page_as("client@demo.test", viewport=PHONE)
     phone.goto(client.url)
     expect(phone.get_by_text("Sandbox — no real payment.")).to_be_visible()
-    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert fits_phone(phone)
     screenshot(phone, "sandbox-pay-phone")
     screenshot(client, "sandbox-pay-laptop")
     client.get_by_role("button", name=re.compile(r"Pay 1,500\.00 USD")).click()

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from playwright.sync_api import Locator, Page, expect
 from sqlalchemy import select
 
-from tests.browser.conftest import PHONE, LiveServer
+from tests.browser.conftest import PHONE, LiveServer, fits_phone
 from webapp.extensions import db
 from webapp.models import TemplateStep, User, WorkflowEvent, WorkflowInstance, WorkflowTemplate
 
@@ -192,10 +192,6 @@ def test_smoke_runs_template_to_completed_workflow_when_each_role_does_its_step(
     ]
 
     phone_pages(page_as, live_server, runner_url, screenshot)
-
-
-def fits_phone(page: Page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 
 def phone_pages(page_as, live_server: LiveServer, runner_url: str, screenshot) -> None:
