@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from webapp.engine.roles import Role
 from webapp.extensions import db
 from webapp.models import Document, InstanceStep, WorkflowEvent, WorkflowInstance
-from webapp.services import documents, steps
+from webapp.services import documents, instances, steps
 
 PDF = b"%PDF-1.4\n%%EOF\n"
 
@@ -324,3 +324,12 @@ def test_plain_form_post_redirects_back_with_a_message_when_javascript_is_off(
     response = login_as(demo.user(Role.PARALEGAL)).post(f"/steps/{step.id}/claim")
     assert response.status_code == HTTPStatus.SEE_OTHER
     assert response.headers["Location"] == _runner(demo, instance)
+
+
+def test_runner_explains_and_offers_no_actions_when_the_workflow_is_paused(
+    demo, instance, login_as
+) -> None:
+    instances.change_status(demo.user(Role.LAWYER), instance.id, "Paused")
+    page = login_as(demo.user(Role.PARALEGAL)).get(_runner(demo, instance)).get_data(as_text=True)
+    assert "This workflow is paused" in page
+    assert "Claim for me" not in page and re.search(r'id="step-\d+-item-1"[^>]*disabled', page)

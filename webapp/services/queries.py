@@ -388,6 +388,7 @@ def _card(
     user: User,
     access: MatterAccess,
     names: dict[int, str],
+    titles: dict[str, str],
     documents: list[Document],
 ) -> StepCard:
     state = step.action_state
@@ -402,14 +403,14 @@ def _card(
     unfinished = [
         k for k in prerequisites(step, instance.steps) if states.get(k) not in DONE_STATES
     ]
-    titles = {s.key: s.title for s in visible_steps(instance, user)}
     # A client waiting on the firm's own steps is told so, not what those steps are.
     waits_on = list(dict.fromkeys(titles.get(k, "the firm's work") for k in unfinished))
     due = step.due_at
     return StepCard(
         step=step,
         action_label=action_label(step.action_type),
-        events=available_events(step, instance, user),
+        # Only open steps have actions; asking for the others would cost a query each.
+        events=available_events(step, instance, user) if is_open else [],
         actors=sorted(names.get(i, "a former member") for i in actors),
         why_not=reason,
         waits_on=waits_on if state == StepState.PENDING else [],
@@ -496,7 +497,10 @@ def runner_view(user: User, matter_id: int, instance_id: int) -> RunnerView:
         ],
     )
     documents = _documents_by_step([s.id for s in visible])
-    cards = [_card(s, instance, user, access, names, documents.get(s.id, [])) for s in visible]
+    titles = {s.key: s.title for s in visible}
+    cards = [
+        _card(s, instance, user, access, names, titles, documents.get(s.id, [])) for s in visible
+    ]
     groups = [
         StepGroup(state, label, [c for c in cards if c.step.action_state == state])
         for state, label in GROUPS
