@@ -1,25 +1,23 @@
 """The template builder: step rows, the config inspector generated from the handler's
 JSON Schema, adding, removing and reordering steps, the preview, and publishing."""
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user, login_required
-from werkzeug.datastructures import MultiDict
 
 from webapp.engine.errors import Invalid, Unprocessable
 from webapp.models import TemplateStep, WorkflowTemplate
 from webapp.services import queries, templates
 from webapp.services.queries import BuilderView
 from webapp.web.forms import (
-    ConfigField,
-    config_fields,
+    StepForm,
     field_errors,
-    new_step_values,
+    new_step_form,
     problems_by_step,
-    raw_config,
+    saved_step_form,
     step_body,
+    step_ids,
     step_values,
     submitted_values,
 )
@@ -27,56 +25,12 @@ from webapp.web.htmx import blocks, redirect_to
 
 bp = Blueprint("builder", __name__, url_prefix="/workflows/templates/<int:template_id>")
 PAGE = "workflow_templates/builder.html"
-FIRST_TYPE = "CHECKLIST"
 
 
 @bp.before_request
 @login_required
 def require_sign_in() -> None:
     return None
-
-
-@dataclass
-class StepForm:
-    """One step form as shown: the inspector of a saved step, or the "add a step" form."""
-
-    action_type: str
-    fields: list[ConfigField]
-    values: dict[str, Any]
-    errors: dict[str, list[str]] = field(default_factory=dict)
-    step: TemplateStep | None = None
-
-    @property
-    def changing_type(self) -> bool:
-        return self.step is not None and self.action_type != self.step.action_type
-
-
-def inspector_form(
-    step: TemplateStep | None,
-    action_type: str | None = None,
-    form: MultiDict | None = None,
-    errors: dict[str, list[str]] | None = None,
-) -> StepForm | None:
-    if step is None:
-        return None
-    chosen = action_type or step.action_type
-    values = submitted_values(form, step_values(step)) if form else step_values(step)
-    values["action_type"] = chosen
-    saved = step.action_config if chosen == step.action_type else None
-    raw = raw_config(chosen, form) if form else None
-    return StepForm(chosen, config_fields(chosen, saved, raw), values, errors or {}, step)
-
-
-def add_form(
-    action_type: str | None = None,
-    form: MultiDict | None = None,
-    errors: dict[str, list[str]] | None = None,
-) -> StepForm:
-    chosen = action_type or FIRST_TYPE
-    values = submitted_values(form, new_step_values(chosen)) if form else new_step_values(chosen)
-    values["action_type"] = chosen
-    raw = raw_config(chosen, form) if form else None
-    return StepForm(chosen, config_fields(chosen, None, raw), values, errors or {})
 
 
 def context(
@@ -92,8 +46,8 @@ def context(
         "view": view,
         "template": view.template,
         "selected": selected,
-        "inspector": inspector or inspector_form(selected),
-        "adding": adding or add_form(),
+        "inspector": inspector or saved_step_form(selected),
+        "adding": adding or new_step_form(),
         "problems": {},
         "general": [],
         "oob": False,
@@ -142,7 +96,7 @@ def inspector(template_id: int) -> Any:
     step = _step(view, request.args.get("step", type=int))
     chosen = request.args.get("action_type") or None
     form = request.args if request.args.getlist("sections") else None
-    ctx = context(view, step, inspector_form(step, chosen, form))
+    ctx = context(view, step, saved_step_form(step, chosen, form))
     return blocks(PAGE, [("inspector", {})], **ctx)
 
 
@@ -150,7 +104,7 @@ def inspector(template_id: int) -> Any:
 def add_step_form(template_id: int) -> Any:
     view = _view(template_id)
     chosen = request.args.get("action_type") or None
-    ctx = context(view, adding=add_form(chosen, request.args))
+    ctx = context(view, adding=new_step_form(chosen, request.args))
     return blocks(PAGE, [("add_step", {})], **ctx)
 
 
@@ -165,7 +119,7 @@ def add_step(template_id: int) -> Any:
     except (Unprocessable, Invalid) as error:
         view = _view(template_id)
         errors = field_errors(error.details, len(view.template.steps)) or {"form": [error.message]}
-        adding = add_form(form.get("action_type"), form, errors)
+        adding = new_step_form(form.get("action_type"), form, errors)
         return blocks(PAGE, [("add_step", {})], **context(view, adding=adding)), 422
     redirect = _new_draft(template, template_id)
     if redirect:
@@ -220,7 +174,7 @@ def update_settings(template_id: int, step_id: int) -> Any:
         view = _view(template_id)
         step = _step(view, step_id)
         errors = field_errors(error.details, _index_of(view, step_id)) or {"form": [error.message]}
-        inspector = inspector_form(step, form.get("action_type"), form, errors)
+        inspector = saved_step_form(step, form.get("action_type"), form, errors)
         return blocks(PAGE, [("inspector", {})], **context(view, step, inspector)), 422
     redirect = _new_draft(template, template_id)
     if redirect:
@@ -247,17 +201,10 @@ def remove_step(template_id: int, step_id: int) -> Any:
     return _new_draft(template, template_id) or _list_answer(_view(template_id))
 
 
-def _step_ids(form: MultiDict) -> list[int]:
-    try:
-        return [int(value) for value in form.getlist("step_id")]
-    except ValueError:
-        abort(400, "The new order must list step ids.")
-
-
 @bp.post("/steps/reorder")
 def reorder_steps(template_id: int) -> Any:
     """Drag-and-drop: the list form posts its rows' step ids in their new order."""
-    template = templates.reorder_template_steps(current_user, template_id, _step_ids(request.form))
+    template = templates.reorder_template_steps(current_user, template_id, step_ids(request.form))
     return _new_draft(template, template_id) or _reordered(template_id)
 
 

@@ -2,7 +2,6 @@
 step's title, role and config; adding, removing and reordering steps. Anyone else sees
 no controls and gets 403 from the services, with nothing changed."""
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Blueprint, abort, render_template, request
@@ -19,14 +18,14 @@ from webapp.services.definitions import validated_steps
 from webapp.services.queries import EditorView
 from webapp.services.templates import move_order
 from webapp.web.forms import (
-    ConfigField,
+    StepForm,
     as_config_errors,
-    config_fields,
     field_errors,
     instance_changes,
-    new_step_values,
-    raw_config,
+    new_step_form,
+    saved_step_form,
     step_body,
+    step_ids,
     step_values,
     submitted_values,
 )
@@ -36,47 +35,12 @@ bp = Blueprint(
     "editor", __name__, url_prefix="/matters/<int:matter_id>/workflows/<int:instance_id>/edit"
 )
 PAGE = "runner/editor.html"
-FIRST_TYPE = "CHECKLIST"
 
 
 @bp.before_request
 @login_required
 def require_sign_in() -> None:
     return None
-
-
-@dataclass
-class StepForm:
-    action_type: str
-    fields: list[ConfigField]
-    values: dict[str, Any]
-    errors: dict[str, list[str]] = field(default_factory=dict)
-    step: InstanceStep | None = None
-
-
-def settings_form(
-    step: InstanceStep | None,
-    form: MultiDict | None = None,
-    errors: dict[str, list[str]] | None = None,
-) -> StepForm | None:
-    if step is None:
-        return None
-    values = submitted_values(form, step_values(step)) if form else step_values(step)
-    raw = raw_config(step.action_type, form) if form else None
-    fields = config_fields(step.action_type, step.action_config, raw)
-    return StepForm(step.action_type, fields, values, errors or {}, step)
-
-
-def add_form(
-    action_type: str | None = None,
-    form: MultiDict | None = None,
-    errors: dict[str, list[str]] | None = None,
-) -> StepForm:
-    chosen = action_type or FIRST_TYPE
-    values = submitted_values(form, new_step_values(chosen)) if form else new_step_values(chosen)
-    values["action_type"] = chosen
-    raw = raw_config(chosen, form) if form else None
-    return StepForm(chosen, config_fields(chosen, None, raw), values, errors or {})
 
 
 def context(
@@ -94,8 +58,8 @@ def context(
         "instance": view.instance,
         "matter": view.matter,
         "selected": selected,
-        "inspector": inspector or settings_form(selected),
-        "adding": adding or add_form(),
+        "inspector": inspector or saved_step_form(selected),
+        "adding": adding or new_step_form(),
         "oob": False,
         **extra,
     }
@@ -132,7 +96,7 @@ def inspector(matter_id: int, instance_id: int) -> Any:
 @bp.get("/add-form")
 def add_step_form(matter_id: int, instance_id: int) -> Any:
     view = _view(matter_id, instance_id)
-    adding = add_form(request.args.get("action_type"), request.args)
+    adding = new_step_form(request.args.get("action_type"), request.args)
     return blocks(PAGE, [("add_step", {})], **context(view, adding=adding))
 
 
@@ -156,7 +120,7 @@ def add_step(matter_id: int, instance_id: int) -> Any:
         )
     except (Unprocessable, Invalid) as error:
         errors = field_errors(error.details) or {"form": [error.message]}
-        adding = add_form(form.get("action_type"), form, errors)
+        adding = new_step_form(form.get("action_type"), form, errors)
         return blocks(PAGE, [("add_step", {})], **context(view, adding=adding)), 422
     view = _view(matter_id, instance_id)
     parts = [("add_step", {}), ("step_list", {"oob": True}), ("inspector", {"oob": True})]
@@ -202,7 +166,7 @@ def update_settings(matter_id: int, instance_id: int, step_id: int) -> Any:
         view = _view(matter_id, instance_id)
         step = _step(view, step_id)
         errors = as_config_errors(field_errors(error.details), step.action_type)
-        inspector = settings_form(step, form, errors or {"form": [error.message]})
+        inspector = saved_step_form(step, None, form, errors or {"form": [error.message]})
         return blocks(PAGE, [("inspector", {})], **context(view, step, inspector)), 422
     view = _view(matter_id, instance_id)
     step = _step(view, step_id)
@@ -217,16 +181,9 @@ def remove_step(matter_id: int, instance_id: int, step_id: int) -> Any:
     return _list_answer(_view(matter_id, instance_id))
 
 
-def _step_ids(form: MultiDict) -> list[int]:
-    try:
-        return [int(value) for value in form.getlist("step_id")]
-    except ValueError:
-        abort(400, "The new order must list step ids.")
-
-
 @bp.post("/steps/reorder")
 def reorder_steps(matter_id: int, instance_id: int) -> Any:
-    instances.reorder_steps(current_user, instance_id, _step_ids(request.form))
+    instances.reorder_steps(current_user, instance_id, step_ids(request.form))
     return _reordered(matter_id, instance_id)
 
 

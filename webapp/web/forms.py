@@ -9,7 +9,7 @@ from typing import Any
 from werkzeug.datastructures import MultiDict
 
 from webapp.engine.actions import get_handler
-from webapp.engine.errors import Unprocessable
+from webapp.engine.errors import Invalid, Unprocessable
 
 LONG_TEXT = 200  # strings allowed to be longer than this get a textarea
 
@@ -371,3 +371,58 @@ def as_config_errors(errors: dict[str, list[str]], action_type: str) -> dict[str
     return {
         (f"actionConfig.{key}" if key in names else key): value for key, value in errors.items()
     }
+
+
+# ---- a step form as shown: a saved step's inspector, or "add a step" -------------------
+
+FIRST_TYPE = "CHECKLIST"
+
+
+@dataclass
+class StepForm:
+    action_type: str
+    fields: list[ConfigField]
+    values: dict[str, Any]
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    step: Any = None  # the template or instance step being edited
+
+    @property
+    def changing_type(self) -> bool:
+        return self.step is not None and self.action_type != self.step.action_type
+
+
+def saved_step_form(
+    step: Any,
+    action_type: str | None = None,
+    form: MultiDict | None = None,
+    errors: dict[str, list[str]] | None = None,
+) -> StepForm | None:
+    """The inspector of a saved step; `action_type` previews another type, unsaved."""
+    if step is None:
+        return None
+    chosen = action_type or step.action_type
+    values = submitted_values(form, step_values(step)) if form else step_values(step)
+    values["action_type"] = chosen
+    saved = step.action_config if chosen == step.action_type else None
+    raw = raw_config(chosen, form) if form else None
+    return StepForm(chosen, config_fields(chosen, saved, raw), values, errors or {}, step)
+
+
+def new_step_form(
+    action_type: str | None = None,
+    form: MultiDict | None = None,
+    errors: dict[str, list[str]] | None = None,
+) -> StepForm:
+    chosen = action_type or FIRST_TYPE
+    values = submitted_values(form, new_step_values(chosen)) if form else new_step_values(chosen)
+    values["action_type"] = chosen
+    raw = raw_config(chosen, form) if form else None
+    return StepForm(chosen, config_fields(chosen, None, raw), values, errors or {})
+
+
+def step_ids(form: MultiDict) -> list[int]:
+    """The rows' hidden `step_id` values of a reordered list, in their new order."""
+    try:
+        return [int(value) for value in form.getlist("step_id")]
+    except ValueError:
+        raise Invalid("The new order must list step ids.") from None
