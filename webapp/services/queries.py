@@ -411,7 +411,8 @@ def _card(
         action_label=action_label(step.action_type),
         # Only open steps have actions; asking for the others would cost a query each.
         events=available_events(step, instance, user) if is_open else [],
-        actors=sorted(names.get(i, "a former member") for i in actors),
+        actors=(["You"] if user.id in actors else [])
+        + sorted(names.get(i, "a former member") for i in actors if i != user.id),
         why_not=reason,
         waits_on=waits_on if state == StepState.PENDING else [],
         documents=documents,
