@@ -17,6 +17,7 @@ from webapp.engine.roles import Role
 from webapp.extensions import db
 from webapp.models import TemplateStep, WorkflowEvent, WorkflowTemplate
 from webapp.services.templates import create_template
+from webapp.web.forms import problems_by_step
 
 
 def _steps() -> list[StepDefinition]:
@@ -455,3 +456,31 @@ def test_builder_edits_are_forbidden_when_paralegal_posts(demo, draft, login_as)
     )
     assert response.status_code == HTTPStatus.FORBIDDEN
     assert len(_titles(draft.id)) == 3
+
+
+def test_preview_warns_about_steps_that_never_start_when_they_wait_on_each_other(
+    demo, lawyer_web
+) -> None:
+    steps = _steps()
+    steps[1] = steps[1].model_copy(update={"depends_on": ["funds"]})
+    steps[2] = steps[2].model_copy(update={"depends_on": ["approve"]})
+    template = create_template(demo.user(Role.LAWYER), "Circular", steps)
+    page = lawyer_web.get(f"/workflows/templates/{template.id}").get_data(as_text=True)
+    assert "Never becomes ready:" in page
+    assert "Approve (waits on Proof of funds)" in page
+
+
+def test_publish_problems_are_placed_by_key_or_position_when_the_service_lists_them(
+    draft,
+) -> None:
+    details = [
+        {"step": 2, "key": "approve", "field": "dependsOn", "message": "cycle through funds"},
+        {"step": 0, "field": "actionConfig.items", "message": "Field required"},
+        {"field": "steps", "message": "no steps"},
+    ]
+    by_step, general = problems_by_step(details, draft.steps)
+    assert by_step == {
+        draft.steps[1].id: ["Depends on: Cycle through funds"],
+        draft.steps[0].id: ["Items: This is required."],
+    }
+    assert general == ["No steps"]
