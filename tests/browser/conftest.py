@@ -46,6 +46,7 @@ SMALL_TARGETS = """() => [...document.querySelectorAll(
 
 def fits_phone(page: Page) -> bool:
     """No sideways scrolling at 375 px, and every tap target at least 40 px tall."""
+    page.wait_for_load_state("load")
     assert page.evaluate(SMALL_TARGETS) == [], page.url
     return page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
@@ -169,6 +170,7 @@ def screenshot(pytestconfig: pytest.Config) -> Callable[[Page, str], Path]:
 
     def take(page: Page, name: str) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
+        page.wait_for_load_state("load")  # after a click that navigates: styles applied
         path = folder / f"{name}.png"
         page.screenshot(path=str(path), full_page=True)
         return path

@@ -55,6 +55,7 @@ def titles(page: Page) -> list[str]:
 
 def build_and_publish(page: Page, live_server: LiveServer, screenshot) -> int:
     page.get_by_role("link", name="Templates").click()
+    page.wait_for_url(re.compile(r"/workflows/templates$"))
     screenshot(page, "templates-laptop")
     page.get_by_role("link", name="Create template").click()
     page.get_by_label("Name").fill("Matter intake")
@@ -106,8 +107,10 @@ def build_and_publish(page: Page, live_server: LiveServer, screenshot) -> int:
 
 def start_on_demo_matter(page: Page, screenshot) -> str:
     page.get_by_role("link", name="Matters").click()
+    page.wait_for_url(re.compile(r"/matters$"))
     screenshot(page, "matters-laptop")
     page.get_by_role("link", name="Acme Corp v. Widget Ltd").click()
+    page.wait_for_url(re.compile(r"/matters/\d+/workflows$"))
     screenshot(page, "matter-workflows-laptop")
     page.get_by_label("Template").select_option(label="Matter intake (v1, 3 steps)")
     page.get_by_label("Title").fill("Intake — Acme Corp")
@@ -213,7 +216,10 @@ def phone_pages(page_as, live_server: LiveServer, runner_url: str, screenshot) -
         screenshot(lawyer, name)
     lawyer.goto(live_server.url + "/workflows/templates")
     lawyer.get_by_role("link", name="Matter intake").click()
+    lawyer.wait_for_url(re.compile(r"/workflows/templates/\d+$"))
+    published_url = lawyer.url
     lawyer.get_by_role("button", name="Edit as new version").click()
+    lawyer.wait_for_url(lambda url: url != published_url)  # the new draft, fully loaded
     expect(lawyer.locator(".page-heading h1")).to_contain_text("Draft")
     expect(lawyer.get_by_role("button", name="Publish v2")).to_be_visible()
     assert fits_phone(lawyer)
