@@ -40,6 +40,8 @@ class Config:
     ]
     HTTP_ALLOW_PRIVATE = _bool("HTTP_ALLOW_PRIVATE", False)
     SUBWORKFLOW_MAX_DEPTH = int(os.environ.get("SUBWORKFLOW_MAX_DEPTH", "3"))
+    # werkzeug's default (scrypt); tests choose a cheap method to stay fast.
+    PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
     WTF_CSRF_TIME_LIMIT = None
     WTF_CSRF_HEADERS = ["X-CSRFToken"]
     SESSION_COOKIE_HTTPONLY = True

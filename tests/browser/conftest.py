@@ -81,6 +81,7 @@ def build_live_app(tmp: Path) -> Flask:
     app = create_app(
         {
             "TESTING": True,
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'browser.db'}",
             "SECRET_KEY": "browser-test-secret",
             "UPLOAD_DIR": str(tmp / "uploads"),

@@ -1,12 +1,9 @@
 """Helpers for the API tests: what the database holds (to prove a refused request changed
 nothing), a three-step template as a client would send it, and files to upload."""
 
-import functools
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
 
 from webapp.extensions import db
 from webapp.models import (
@@ -19,20 +16,8 @@ from webapp.models import (
     WorkflowInstance,
     WorkflowTemplate,
 )
-from webapp.services import auth
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
-
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The default scrypt hash costs ~0.13 s a person and every test seeds four; a cheap
-    PBKDF2 keeps the suite fast. Sign-in still hashes and checks for real."""
-    monkeypatch.setattr(
-        auth,
-        "generate_password_hash",
-        functools.partial(generate_password_hash, method="pbkdf2:sha256:1000"),
-    )
 
 
 def count(model: type, *where: Any) -> int:

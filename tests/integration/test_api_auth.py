@@ -6,7 +6,7 @@ import re
 from http import HTTPStatus
 
 from tests.conftest import forget_request_user
-from tests.integration.support import cheap_password_hashing, count  # noqa: F401
+from tests.integration.support import count
 from webapp.api import PUBLIC_ENDPOINTS
 from webapp.api.spec import ROUTES
 from webapp.engine.roles import Role

@@ -7,9 +7,8 @@ import io
 import re
 from http import HTTPStatus
 
-from tests.integration.support import (  # noqa: F401
+from tests.integration.support import (
     PDF,
-    cheap_password_hashing,
     step_by_key,
     three_step_template,
 )

@@ -10,7 +10,6 @@ from sqlalchemy import bindparam, select, text, type_coerce
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
 
-from tests.integration.support import cheap_password_hashing  # noqa: F401
 from webapp.engine.roles import Role
 from webapp.extensions import db
 from webapp.models import WorkflowInstance

@@ -8,9 +8,8 @@ from http import HTTPStatus
 import pytest
 from sqlalchemy import select
 
-from tests.integration.support import (  # noqa: F401
+from tests.integration.support import (
     PDF,
-    cheap_password_hashing,
     count,
     snapshot,
     step_by_key,

@@ -5,8 +5,7 @@ from http import HTTPStatus
 
 import pytest
 
-from tests.integration.support import (  # noqa: F401
-    cheap_password_hashing,
+from tests.integration.support import (
     snapshot,
     step_by_key,
     three_step_template,

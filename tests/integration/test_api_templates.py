@@ -6,8 +6,7 @@ from http import HTTPStatus
 import pytest
 import yaml
 
-from tests.integration.support import (  # noqa: F401
-    cheap_password_hashing,
+from tests.integration.support import (
     snapshot,
     three_step_template,
 )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.support import PDF, cheap_password_hashing, snapshot  # noqa: F401
+from tests.integration.support import PDF, snapshot
 from webapp.engine.roles import Role
 from webapp.extensions import db
 from webapp.models import Document, InstanceStep

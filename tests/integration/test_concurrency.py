@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import event, select, text
 
-from tests.integration.support import cheap_password_hashing, count, step_by_key  # noqa: F401
+from tests.integration.support import count, step_by_key
 from webapp.engine.roles import Role
 from webapp.extensions import db
 from webapp.models import InstanceStep, Job, WorkflowEvent

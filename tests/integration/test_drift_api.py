@@ -3,8 +3,7 @@ it came from, by step key, at read time."""
 
 from http import HTTPStatus
 
-from tests.integration.support import (  # noqa: F401
-    cheap_password_hashing,
+from tests.integration.support import (
     snapshot,
     step_by_key,
     three_step_template,

@@ -8,8 +8,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from tests.integration.support import (  # noqa: F401
-    cheap_password_hashing,
+from tests.integration.support import (
     snapshot,
     step_by_key,
     three_step_template,

@@ -7,7 +7,7 @@ from http import HTTPStatus
 import pytest
 from sqlalchemy import select
 
-from tests.integration.support import cheap_password_hashing, snapshot, step_by_key  # noqa: F401
+from tests.integration.support import snapshot, step_by_key
 from webapp.engine.roles import Role
 from webapp.engine.states import InstanceStatus
 from webapp.extensions import db
