@@ -98,6 +98,7 @@ def test_claim_swaps_only_changed_groups_status_and_audit_when_paralegal_claims(
     swapped = re.findall(r'<(\w+)[^>]*id="([\w-]+)"[^>]*hx-swap-oob="true"', body)
     assert {i for _tag, i in swapped} == {
         "instance-status",
+        "runner-actions",
         "instance-progress",
         "group-ready",
         "group-in-progress",
