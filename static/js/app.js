@@ -168,9 +168,52 @@
     if (first) first.focus();
   });
 
+  // ---- confirmation dialogs ------------------------------------------------------------------
+  // An opener is a real link (the page renders the dialog open without JavaScript); with
+  // JavaScript it opens the native <dialog> as a modal, which traps focus and closes on Esc.
+  document.addEventListener("click", function (event) {
+    var target = event.target;
+    if (target instanceof HTMLDialogElement && target.open) { // a click on the backdrop
+      var box = target.getBoundingClientRect();
+      var inside = event.clientX >= box.left && event.clientX <= box.right &&
+        event.clientY >= box.top && event.clientY <= box.bottom;
+      if (!inside) target.close();
+      return;
+    }
+    var opener = target.closest && target.closest("[data-open-dialog]");
+    if (opener) {
+      var dialog = document.getElementById(opener.getAttribute("data-open-dialog"));
+      if (!dialog || !dialog.showModal) return;
+      event.preventDefault();
+      if (dialog.open) dialog.close();
+      dialog.showModal();
+      var first = dialog.querySelector("textarea, input:not([type=hidden])");
+      if (first) first.focus();
+      return;
+    }
+    var closer = target.closest && target.closest("[data-close-dialog]");
+    var open = closer && closer.closest("dialog");
+    if (open) {
+      event.preventDefault();
+      open.close();
+    }
+  });
+
+  // A destructive button waits until its confirmation text is typed exactly; the server
+  // checks it again.
+  function syncMatch(input) {
+    var button = input.form && input.form.querySelector("[data-match-submit]");
+    if (button) button.disabled = input.value.trim() !== input.getAttribute("data-must-match");
+  }
+
+  document.addEventListener("input", function (event) {
+    if (event.target.matches && event.target.matches("[data-must-match]")) syncMatch(event.target);
+  });
+
   function init(root) {
     initSortables(root);
     syncSelection();
+    root.querySelectorAll("[data-must-match]").forEach(syncMatch);
   }
 
   if (window.htmx) window.htmx.onLoad(function (element) { init(element.querySelectorAll ? element : document); });

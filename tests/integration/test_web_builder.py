@@ -484,3 +484,75 @@ def test_publish_problems_are_placed_by_key_or_position_when_the_service_lists_t
         draft.steps[0].id: ["Items: This is required."],
     }
     assert general == ["No steps"]
+
+
+def _row_problems(body: str, step_id: int) -> str:
+    row = body[body.index(f'id="step-row-{step_id}"') :].split("</li>")[0]
+    return row[row.index('class="row-problems"') :] if 'class="row-problems"' in row else ""
+
+
+def test_publish_marks_every_graph_problem_beside_its_step_when_the_draft_has_several(
+    demo, lawyer_web
+) -> None:
+    steps = _steps()
+    steps[0] = steps[0].model_copy(update={"depends_on": ["ghost"]})  # unknown key
+    steps[1] = steps[1].model_copy(update={"depends_on": ["funds"]})  # approve <-> funds
+    steps[2] = steps[2].model_copy(
+        update={"depends_on": ["approve"], "condition": "steps.approve.approved =="}
+    )
+    template = create_template(demo.user(Role.LAWYER), "Broken", steps)
+    ids = [s.id for s in template.steps]
+    response = lawyer_web.post(
+        f"/workflows/templates/{template.id}/publish", data={"view": "builder"}, htmx=True
+    )
+    body = response.get_data(as_text=True)
+    assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
+    assert "Fix what is marked below" in body
+    assert "ghost" in _row_problems(body, ids[0])
+    assert "cycle" in _row_problems(body, ids[1]).lower()
+    funds = _row_problems(body, ids[2])
+    assert "Condition:" in funds and "cycle" in funds.lower()
+    db.session.expire_all()
+    assert db.session.get(WorkflowTemplate, template.id).status == "DRAFT"
+
+
+def test_advanced_settings_save_every_field_when_the_author_fills_them(draft, lawyer_web) -> None:
+    step = draft.steps[2]
+    response = lawyer_web.post(
+        f"/workflows/templates/{draft.id}/steps/{step.id}/settings",
+        data={
+            "sections": ["type", "config", "advanced"],
+            "action_type": "REQUEST_DOC_CLIENT",
+            "config.requestText": "A bank statement",
+            "depends_mode": "steps",
+            "depends_on": ["intake", "approve"],
+            "condition": "steps.approve.approved == true",
+            "on_failure": "intake",
+            "due_in": "P3D",
+            "retry_enabled": "on",
+            "retry_max_attempts": "4",
+            "retry_backoff_seconds": "5",
+            "retry_backoff_factor": "3",
+        },
+        htmx=True,
+    )
+    assert response.status_code == HTTPStatus.OK, response.get_data(as_text=True)[:400]
+    db.session.expire_all()
+    saved = db.session.get(TemplateStep, step.id)
+    assert saved.depends_on == ["intake", "approve"]
+    assert saved.condition == "steps.approve.approved == true"
+    assert (saved.on_failure, saved.due_in) == ("intake", "P3D")
+    assert saved.retry == {"maxAttempts": 4, "backoffSeconds": 5.0, "backoffFactor": 3.0}
+
+
+def test_advanced_section_offers_other_steps_keys_and_the_two_defaults_when_opened(
+    draft, lawyer_web
+) -> None:
+    step = draft.steps[1]
+    body = lawyer_web.get(
+        f"/workflows/templates/{draft.id}/inspector?step={step.id}", htmx=True
+    ).get_data(as_text=True)
+    assert 'name="depends_mode" value="previous" checked' in body
+    assert 'name="depends_mode" value="none"' in body
+    assert 'value="intake"' in body and '<code class="key">funds</code>' in body
+    assert 'value="approve"' not in body.split('name="on_failure"')[0]  # not itself

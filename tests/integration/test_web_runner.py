@@ -98,6 +98,7 @@ def test_claim_swaps_only_changed_groups_status_and_audit_when_paralegal_claims(
     swapped = re.findall(r'<(\w+)[^>]*id="([\w-]+)"[^>]*hx-swap-oob="true"', body)
     assert {i for _tag, i in swapped} == {
         "instance-status",
+        "runner-actions",
         "instance-progress",
         "group-ready",
         "group-in-progress",
@@ -331,5 +332,6 @@ def test_runner_explains_and_offers_no_actions_when_the_workflow_is_paused(
 ) -> None:
     instances.change_status(demo.user(Role.LAWYER), instance.id, "Paused")
     page = login_as(demo.user(Role.PARALEGAL)).get(_runner(demo, instance)).get_data(as_text=True)
-    assert "This workflow is paused" in page
+    assert "This workflow is paused" in page and "Paused by Lee Lawyer" in page
+    assert "Nothing can be done here while the workflow is paused." in page
     assert "Claim for me" not in page and re.search(r'id="step-\d+-item-1"[^>]*disabled', page)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from webapp.engine.actions import all_handlers, get_handler
 from webapp.engine.eligibility import MatterAccess, resolve_eligible_actors, why_not
-from webapp.engine.errors import NotFound, UnknownActionType
+from webapp.engine.errors import Conflict, InvalidTransition, NotFound, UnknownActionType
 from webapp.engine.progress import prerequisites
 from webapp.engine.roles import Role
 from webapp.engine.states import (
@@ -20,13 +20,17 @@ from webapp.engine.states import (
     DONE_STATES,
     OPEN_STATES,
     TERMINAL_STATUSES,
+    InstanceStatus,
     StepState,
+    check_manual_transition,
 )
 from webapp.extensions import db
 from webapp.models import (
     Document,
     InstanceStep,
+    Job,
     Matter,
+    StepAttempt,
     TemplateStep,
     User,
     WorkflowEvent,
@@ -41,8 +45,21 @@ from webapp.services.access import (
     require_editor,
     require_staff,
 )
-from webapp.services.instances import list_instances, load_instance, visible_steps
-from webapp.services.matters import list_matters
+from webapp.services.drift import DriftReport, drift_of
+from webapp.services.instances import (
+    HistoryEntry,
+    instance_history,
+    list_instances,
+    load_instance,
+    visible_steps,
+)
+from webapp.services.jobs import list_jobs, require_admin
+from webapp.services.matters import (
+    SUMMARY_PRIORITY,
+    WorkflowSummary,
+    list_matters,
+    workflow_summaries,
+)
 from webapp.services.steps import available_events
 from webapp.services.templates import PUBLISHED, get_template, list_templates
 
@@ -232,23 +249,30 @@ def template_step(template: WorkflowTemplate, step_id: int) -> TemplateStep:
 @dataclass
 class MatterRow:
     matter: Matter
-    workflows: int
-    active: int
+    workflows: WorkflowSummary  # instances by status, and the one status that sums them up
+
+    @property
+    def counts(self) -> list[tuple[str, int]]:
+        """(status, how many) with the most pressing status first."""
+        counts = self.workflows.counts
+        return [(status, counts[status]) for status in SUMMARY_PRIORITY if counts.get(status)]
 
 
 def matter_rows(user: User, q: str | None = None) -> list[MatterRow]:
     matters, _total = list_matters(user, q, limit=200)
-    counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    if matters:
-        rows = db.session.execute(
-            select(WorkflowInstance.matter_id, WorkflowInstance.status).where(
-                WorkflowInstance.matter_id.in_([m.id for m in matters])
-            )
+    summaries = workflow_summaries([m.id for m in matters])
+    return [MatterRow(m, summaries[m.id]) for m in matters]
+
+
+def firm_lawyers(user: User) -> list[User]:
+    """Who may be responsible for a new matter (its owner must be a lawyer)."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.org_id == user.org_id, User.role == Role.LAWYER, User.active)
+            .order_by(User.name)
         )
-        for matter_id, status in rows:
-            counts[matter_id][0] += 1
-            counts[matter_id][1] += status in ACTIVE_STATUSES
-    return [MatterRow(m, counts[m.id][0], counts[m.id][1]) for m in matters]
+    )
 
 
 @dataclass
@@ -277,6 +301,23 @@ class MatterWorkflows:
     rows: list[InstanceRow]
     templates: list[WorkflowTemplate]  # published versions to start from
     can_start: bool
+    can_edit: bool  # close, archive, reopen: admins and the matter's owner
+    can_delete: bool  # admins only
+    drift: dict[int, bool | None]  # instance id -> drifted (None: base gone); not for clients
+
+    @property
+    def status_actions(self) -> list[tuple[str, str]]:
+        """(target status, button label) for what the matter can become next."""
+        if not self.can_edit:
+            return []
+        return MATTER_ACTIONS.get(self.matter.status, [])
+
+
+MATTER_ACTIONS = {
+    "OPEN": [("CLOSED", "Close matter"), ("ARCHIVED", "Archive")],
+    "CLOSED": [("OPEN", "Reopen"), ("ARCHIVED", "Archive")],
+    "ARCHIVED": [("OPEN", "Reopen")],
+}
 
 
 def matter_workflows(user: User, matter_id: int) -> MatterWorkflows:
@@ -292,7 +333,39 @@ def matter_workflows(user: User, matter_id: int) -> MatterWorkflows:
                 .order_by(WorkflowTemplate.name, WorkflowTemplate.version.desc())
             )
         )
-    return MatterWorkflows(matter, rows, templates, is_staff(user) and matter.status == "OPEN")
+    access = matter_access(matter)
+    drift = {}
+    if user.role != Role.CLIENT:
+        drift = {i.id: drift_state(user, i.id) for i in instances}
+    return MatterWorkflows(
+        matter,
+        rows,
+        templates,
+        can_start=is_staff(user) and matter.status == "OPEN",
+        can_edit=access.can_edit(user.id, user.role),
+        can_delete=user.role == Role.ADMIN,
+        drift=drift,
+    )
+
+
+def require_seen_matter_status(user: User, matter_id: int, seen: str | None) -> Matter:
+    """A close/archive/reopen button from a page that showed another status is stale."""
+    matter = load_matter(matter_id, user)
+    if seen and seen != matter.status:
+        raise Conflict(
+            f"Matter {matter.reference} is now {matter.status.lower()}; it changed after you "
+            "opened the page.",
+            {"seen": seen, "status": matter.status},
+        )
+    return matter
+
+
+def drift_state(user: User, instance_id: int) -> bool | None:
+    """Drifted or not; None when the base version no longer exists to compare with."""
+    try:
+        return drift_of(user, instance_id).drift.is_drifted
+    except Conflict:
+        return None
 
 
 # ---- runner ----------------------------------------------------------------------------
@@ -327,6 +400,9 @@ class StepCard:
     claimed_by: str | None
     overdue: bool
     automated: bool
+    attempts: list[StepAttempt] = field(default_factory=list)
+    child: WorkflowInstance | None = None  # the sub-workflow this step waits on
+    retry_job_id: int | None = None  # an admin may retry this dead job of the step
 
     @property
     def may_act(self) -> bool:
@@ -357,6 +433,18 @@ class AuditEntry:
         return self.event.event_type.startswith("step.")
 
 
+@dataclass(frozen=True)
+class LifecycleAction:
+    target: str  # the status asked for
+    label: str  # "Start", "Pause", "Resume", "Cancel"
+
+
+@dataclass(frozen=True)
+class ParentLink:
+    instance: WorkflowInstance
+    step_title: str | None
+
+
 @dataclass
 class RunnerView:
     instance: WorkflowInstance
@@ -367,9 +455,53 @@ class RunnerView:
     total: int
     current_title: str | None
     can_edit: bool
+    lifecycle: list[LifecycleAction] = field(default_factory=list)
+    halted_by: AuditEntry | None = None  # who paused or cancelled it, and why
+    parent: ParentLink | None = None
+    reads_definition: bool = False  # drift and history: everyone but clients
 
     def group(self, state: str) -> StepGroup:
         return next(g for g in self.groups if g.state == state)
+
+    @property
+    def open_steps(self) -> int:
+        return sum(len(g.cards) for g in self.groups if g.state in OPEN_STATES)
+
+
+def lifecycle_actions(instance: WorkflowInstance) -> list[LifecycleAction]:
+    """The status changes a person may ask for now, as the engine's machine allows them."""
+    actions = []
+    for target in (InstanceStatus.RUNNING, InstanceStatus.PAUSED, InstanceStatus.CANCELLED):
+        try:
+            check_manual_transition(instance.status, target)
+        except InvalidTransition:
+            continue
+        actions.append(LifecycleAction(target.value, _lifecycle_label(instance.status, target)))
+    return actions
+
+
+def _lifecycle_label(current: str, target: InstanceStatus) -> str:
+    if target == InstanceStatus.RUNNING:
+        return "Start" if current == InstanceStatus.CREATED else "Resume"
+    return "Pause" if target == InstanceStatus.PAUSED else "Cancel"
+
+
+def require_seen_status(user: User, matter_id: int, instance_id: int, seen: str | None) -> None:
+    """A status button pressed on a page that showed another status is stale: say so
+    (409) rather than apply it to a workflow that has moved on."""
+    instance = instance_on_matter(user, matter_id, instance_id)
+    if seen and seen != instance.status:
+        raise Conflict(
+            f"This workflow is now {instance.status}; it changed after you opened the page.",
+            {"seen": seen, "status": instance.status},
+        )
+
+
+def instance_on_matter(user: User, matter_id: int, instance_id: int) -> WorkflowInstance:
+    instance = load_instance(instance_id, user)
+    if instance.matter_id != matter_id:
+        raise NotFound(f"Workflow instance {instance_id} was not found.")
+    return instance
 
 
 def _documents_by_step(step_ids: list[int]) -> dict[int, list[Document]]:
@@ -382,6 +514,15 @@ def _documents_by_step(step_ids: list[int]) -> dict[int, list[Document]]:
     return found
 
 
+@dataclass
+class CardExtras:
+    """What automated steps add to their cards, gathered for the whole instance at once."""
+
+    attempts: dict[int, list[StepAttempt]] = field(default_factory=dict)
+    children: dict[int, WorkflowInstance] = field(default_factory=dict)
+    dead_jobs: dict[int, int] = field(default_factory=dict)  # step id -> dead job id
+
+
 def _card(
     step: InstanceStep,
     instance: WorkflowInstance,
@@ -390,12 +531,16 @@ def _card(
     names: dict[int, str],
     titles: dict[str, str],
     documents: list[Document],
+    extras: CardExtras,
 ) -> StepCard:
     state = step.action_state
     is_open = state in OPEN_STATES
-    actors = resolve_eligible_actors(step.role_scope, step.assigned_to_id, access)
+    automated = is_automated(step.action_type)
+    actors = (
+        [] if automated else resolve_eligible_actors(step.role_scope, step.assigned_to_id, access)
+    )
     reason = None
-    if is_open:
+    if is_open and not automated:
         reason = why_not(
             step.role_scope, step.assigned_to_id, step.claimed_by_id, actor_of(user), access, names
         )
@@ -406,6 +551,7 @@ def _card(
     # A client waiting on the firm's own steps is told so, not what those steps are.
     waits_on = list(dict.fromkeys(titles.get(k, "the firm's work") for k in unfinished))
     due = step.due_at
+    retryable = state == StepState.FAILED and instance.status in ACTIVE_STATUSES
     return StepCard(
         step=step,
         action_label=action_label(step.action_type),
@@ -418,8 +564,43 @@ def _card(
         documents=documents,
         claimed_by=names.get(step.claimed_by_id) if step.claimed_by_id else None,
         overdue=bool(due and is_open and due < utcnow()),
-        automated=is_automated(step.action_type),
+        automated=automated,
+        attempts=extras.attempts.get(step.id, []),
+        child=extras.children.get((step.action_data or {}).get("childInstanceId")),
+        retry_job_id=extras.dead_jobs.get(step.id) if retryable else None,
     )
+
+
+def card_extras(instance: WorkflowInstance, steps: list[InstanceStep], user: User) -> CardExtras:
+    """Attempts, sub-workflows and (for admins) dead jobs: a query each, and none at all
+    for an instance without automated steps."""
+    extras = CardExtras()
+    if not any(is_automated(s.action_type) for s in steps):
+        return extras
+    for attempt in db.session.scalars(
+        select(StepAttempt)
+        .where(StepAttempt.instance_id == instance.id)
+        .order_by(StepAttempt.step_id, StepAttempt.number)
+    ):
+        extras.attempts.setdefault(attempt.step_id, []).append(attempt)
+    child_ids = [c for s in steps if (c := (s.action_data or {}).get("childInstanceId"))]
+    if child_ids:
+        extras.children = {
+            child.id: child
+            for child in db.session.scalars(
+                select(WorkflowInstance).where(
+                    WorkflowInstance.org_id == instance.org_id, WorkflowInstance.id.in_(child_ids)
+                )
+            )
+        }
+    if user.role == Role.ADMIN:
+        for job in db.session.scalars(
+            select(Job).where(
+                Job.instance_id == instance.id, Job.status == "DEAD", Job.kind == "step.run"
+            )
+        ):
+            extras.dead_jobs[(job.payload or {}).get("stepId")] = job.id
+    return extras
 
 
 EVENT_WORDS = {
@@ -479,9 +660,7 @@ def audit_entries(
 
 
 def runner_view(user: User, matter_id: int, instance_id: int) -> RunnerView:
-    instance = load_instance(instance_id, user)
-    if instance.matter_id != matter_id:
-        raise NotFound(f"Workflow instance {instance_id} was not found.")
+    instance = instance_on_matter(user, matter_id, instance_id)
     access = matter_access(instance.matter)
     visible = visible_steps(instance, user)
     event_actors = db.session.scalars(
@@ -499,24 +678,58 @@ def runner_view(user: User, matter_id: int, instance_id: int) -> RunnerView:
     )
     documents = _documents_by_step([s.id for s in visible])
     titles = {s.key: s.title for s in visible}
+    extras = card_extras(instance, visible, user)
     cards = [
-        _card(s, instance, user, access, names, titles, documents.get(s.id, [])) for s in visible
+        _card(s, instance, user, access, names, titles, documents.get(s.id, []), extras)
+        for s in visible
     ]
     groups = [
         StepGroup(state, label, [c for c in cards if c.step.action_state == state])
         for state, label in GROUPS
     ]
     done, total, current = progress_of(instance, user)
+    audit = audit_entries(instance, user, names)
+    can_edit = access.can_edit(user.id, user.role)
     return RunnerView(
         instance=instance,
         matter=instance.matter,
         groups=groups,
-        audit=audit_entries(instance, user, names),
+        audit=audit,
         done=done,
         total=total,
         current_title=current,
-        can_edit=access.can_edit(user.id, user.role),
+        can_edit=can_edit,
+        lifecycle=lifecycle_actions(instance) if can_edit else [],
+        halted_by=_halted_by(instance, audit),
+        parent=_parent_link(instance, user),
+        reads_definition=user.role != Role.CLIENT,
     )
+
+
+def _halted_by(instance: WorkflowInstance, audit: list[AuditEntry]) -> AuditEntry | None:
+    """The audit row that paused or cancelled the instance (newest first in `audit`)."""
+    if instance.status not in (InstanceStatus.PAUSED, InstanceStatus.CANCELLED):
+        return None
+    return next(
+        (
+            entry
+            for entry in audit
+            if entry.event.event_type == "instance.status_changed"
+            and entry.event.new_status == instance.status
+        ),
+        None,
+    )
+
+
+def _parent_link(instance: WorkflowInstance, user: User) -> ParentLink | None:
+    if instance.parent_instance_id is None:
+        return None
+    try:
+        parent = load_instance(instance.parent_instance_id, user)
+    except NotFound:
+        return None
+    step = next((s for s in visible_steps(parent, user) if s.id == instance.parent_step_id), None)
+    return ParentLink(parent, step.title if step else None)
 
 
 def step_fingerprint(user: User, step_id: int) -> tuple[int, dict[int, tuple[str, int]]]:
@@ -528,6 +741,20 @@ def step_fingerprint(user: User, step_id: int) -> tuple[int, dict[int, tuple[str
     if instance_id is None:
         raise NotFound(f"Step {step_id} was not found.")
     return instance_id, instance_fingerprint(load_instance(instance_id, user))
+
+
+def dead_job_fingerprint(
+    user: User, matter_id: int, instance_id: int, job_id: int
+) -> tuple[int, dict[int, tuple[str, int]]]:
+    """Like `step_fingerprint`, for a job retried from the runner: it must be this
+    instance's (who may retry it is the service's question)."""
+    instance = instance_on_matter(user, matter_id, instance_id)
+    owner = db.session.scalar(
+        select(Job.instance_id).where(Job.id == job_id, Job.org_id == user.org_id)
+    )
+    if owner != instance.id:
+        raise NotFound(f"Job {job_id} was not found on this workflow.")
+    return instance.id, instance_fingerprint(instance)
 
 
 def instance_fingerprint(instance: WorkflowInstance) -> dict[int, tuple[str, int]]:
@@ -678,3 +905,100 @@ def sandbox_session(user: User, reference: str) -> SandboxSession:
         raise NotFound(f"No sandbox session {reference!r}.")
     instance, step = step_of(user, step_id)
     return SandboxSession(instance, step, instance.matter, step.action_state in DONE_STATES)
+
+
+# ---- drift and change history -----------------------------------------------------------
+
+
+@dataclass
+class DriftView:
+    """Drift of an instance from its base version, with the titles a person reads."""
+
+    report: DriftReport
+    base_name: str
+    titles: dict[str, str]  # step key -> title, now or (for removed steps) in the base
+
+    @property
+    def is_drifted(self) -> bool:
+        return self.report.drift.is_drifted
+
+
+def drift_view(user: User, matter_id: int, instance_id: int) -> DriftView:
+    instance = instance_on_matter(user, matter_id, instance_id)
+    report = drift_of(user, instance.id)
+    base = db.session.get(WorkflowTemplate, report.base_workflow_id)
+    titles = {s.key: s.title for s in base.steps} if base else {}
+    titles.update({s.key: s.title for s in instance.steps})
+    return DriftView(report, base.name if base else report.base_key, titles)
+
+
+@dataclass
+class HistoryPage:
+    entries: list[HistoryEntry]  # newest first
+    total: int
+    offset: int
+    titles: dict[str, str]  # step key -> title, for entries that name a step by key
+
+    @property
+    def next_offset(self) -> int | None:
+        following = self.offset + len(self.entries)
+        return following if following < self.total else None
+
+
+def history_page(
+    user: User, matter_id: int, instance_id: int, limit: int = 8, offset: int = 0
+) -> HistoryPage:
+    """The change history newest first. The service pages oldest first, so a page from
+    the newest end is the matching slice counted from the other end."""
+    instance = instance_on_matter(user, matter_id, instance_id)
+    _none, total = instance_history(user, instance.id, limit=0)
+    end = max(total - offset, 0)
+    start = max(end - limit, 0)
+    entries, total = instance_history(user, instance.id, limit=end - start, offset=start)
+    titles = {s.key: s.title for s in instance.steps}
+    return HistoryPage(list(reversed(entries)), total, offset, titles)
+
+
+# ---- operations (admins) -----------------------------------------------------------------
+
+
+@dataclass
+class DeadLetter:
+    job: Job
+    instance: WorkflowInstance | None
+    step: InstanceStep | None
+    matter: Matter | None
+
+
+@dataclass
+class Operations:
+    counts: dict[str, int]  # PENDING, RUNNING, DONE, DEAD
+    dead: list[DeadLetter]
+    dead_total: int
+
+
+def operations(user: User) -> Operations:
+    """The outbox at a glance and its dead letters, each with the step it ran for."""
+    require_admin(user)
+    rows = db.session.execute(
+        select(Job.status, func.count()).where(Job.org_id == user.org_id).group_by(Job.status)
+    )
+    counts = {"PENDING": 0, "RUNNING": 0, "DONE": 0, "DEAD": 0} | dict(rows.all())
+    jobs, total = list_jobs(user, "DEAD", limit=100)
+    instance_ids = {j.instance_id or (j.payload or {}).get("instanceId") for j in jobs} - {None}
+    instances = {
+        i.id: i
+        for i in db.session.scalars(
+            select(WorkflowInstance).where(
+                WorkflowInstance.org_id == user.org_id, WorkflowInstance.id.in_(instance_ids)
+            )
+        )
+    }
+    steps = {s.id: s for i in instances.values() for s in i.steps}
+    dead = []
+    for job in jobs:
+        payload = job.payload or {}
+        instance = instances.get(job.instance_id or payload.get("instanceId"))
+        step = steps.get(payload.get("stepId") or payload.get("parentStepId"))
+        dead.append(DeadLetter(job, instance, step, instance.matter if instance else None))
+    return Operations(counts, dead, total)

@@ -1,5 +1,6 @@
 """HTML blueprints: parse the form, call one service, render a page or a fragment."""
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -135,6 +136,22 @@ def day(value: datetime | None) -> str:
     return f"{value.day} {value:%b %Y}"
 
 
+def clock(value: datetime | None) -> str:
+    """A time to the second, with the day when it is not today (worker attempts)."""
+    if value is None:
+        return ""
+    value = value.astimezone(UTC)
+    if value.date() == datetime.now(UTC).date():
+        return f"{value:%H:%M:%S} UTC"
+    return f"{value.day} {value:%b}, {value:%H:%M:%S} UTC"
+
+
+def compact(value: Any, limit: int = 160) -> str:
+    """A step's outputs on one line, cut short: the full value is in the API."""
+    text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def iso(value: datetime | None) -> str:
     return value.astimezone(UTC).isoformat() if value else ""
 
@@ -154,13 +171,17 @@ def role_label(role: str | None) -> str:
 
 def register_template_helpers(app: Flask) -> None:
     from webapp.services.queries import action_label, is_staff
+    from webapp.web.wording import history_sentence
 
     app.add_template_filter(when)
     app.add_template_filter(day)
     app.add_template_filter(iso)
+    app.add_template_filter(clock)
+    app.add_template_filter(compact)
     app.add_template_filter(filesize)
     app.add_template_filter(role_label)
     app.add_template_global(action_label)
+    app.add_template_global(history_sentence)
     app.add_template_global(INSTANCE_STATUS_LABELS, "instance_status_labels")
     app.add_template_global(INSTANCE_STATUS_TONES, "instance_status_tones")
     app.add_template_global(STEP_STATE_LABELS, "step_state_labels")
@@ -175,6 +196,7 @@ def register_template_helpers(app: Flask) -> None:
             # the page's own top-level {% import %}.
             "m": app.jinja_env.get_template("partials/_macros.html").module,
             "is_staff": signed_in and is_staff(current_user),
+            "is_admin": signed_in and current_user.role == "ADMIN",
             "max_upload_bytes": app.config["MAX_UPLOAD_BYTES"],
         }
 
@@ -182,6 +204,7 @@ def register_template_helpers(app: Flask) -> None:
 # Each area is a blueprint nested in `web` (endpoints like web.steps.claim); they are
 # attached once, at import, because the same blueprint serves every app instance.
 from webapp.web import (  # noqa: E402
+    admin,
     auth,  # noqa: F401  (routes on `web` itself)
     builder,
     documents,
@@ -203,5 +226,6 @@ for _area in (
     editor.bp,
     sandbox.bp,
     documents.bp,
+    admin.bp,
 ):
     web.register_blueprint(_area)

@@ -30,6 +30,7 @@ from webapp.web.forms import (
     submitted_values,
 )
 from webapp.web.htmx import blocks
+from webapp.web.runner import definition_context
 
 bp = Blueprint(
     "editor", __name__, url_prefix="/matters/<int:matter_id>/workflows/<int:instance_id>/edit"
@@ -73,17 +74,27 @@ def _step(view: EditorView, step_id: int | None) -> InstanceStep | None:
     return queries.instance_step(view.instance, step_id) if step_id is not None else None
 
 
+def _edited(parts: list[tuple[str, dict[str, Any]]], ctx: dict[str, Any]) -> str:
+    """A saved edit's answer: its own regions, plus the drift badge and the change history
+    out of band — the edit may have moved the workflow away from its template."""
+    instance = ctx["instance"]
+    definition = definition_context(instance.matter_id, instance.id, True)
+    more = [("drift", {"oob": True}), ("change_history", {"oob": True})]
+    return blocks(PAGE, [*parts, *more], **ctx, **definition)
+
+
 def _list_answer(view: EditorView, selected: InstanceStep | None = None, **extra: Any) -> str:
     ctx = context(view, selected, **extra)
     parts = [("step_list", {}), ("inspector", {"oob": True})]
-    return blocks(PAGE, parts, **ctx)
+    return _edited(parts, ctx)
 
 
 @bp.get("")
 def show(matter_id: int, instance_id: int) -> Any:
     view = _view(matter_id, instance_id)
     selected = _step(view, request.args.get("step", type=int))
-    return render_template(PAGE, **context(view, selected))
+    definition = definition_context(matter_id, instance_id, True)
+    return render_template(PAGE, **context(view, selected), **definition)
 
 
 @bp.get("/inspector")
@@ -124,7 +135,7 @@ def add_step(matter_id: int, instance_id: int) -> Any:
         return blocks(PAGE, [("add_step", {})], **context(view, adding=adding)), 422
     view = _view(matter_id, instance_id)
     parts = [("add_step", {}), ("step_list", {"oob": True}), ("inspector", {"oob": True})]
-    return blocks(PAGE, parts, **context(view, _step(view, step.id)))
+    return _edited(parts, context(view, _step(view, step.id)))
 
 
 def _update(matter_id: int, instance_id: int, step_id: int, form: MultiDict) -> None:
@@ -154,7 +165,7 @@ def update_row(matter_id: int, instance_id: int, step_id: int) -> Any:
     parts = [("step_row", {"row": row})]
     if form.get("inspector_step") == str(step_id):
         parts.append(("inspector", {"oob": True}))
-    return blocks(PAGE, parts, **context(view, step))
+    return _edited(parts, context(view, step))
 
 
 @bp.post("/steps/<int:step_id>/settings")
@@ -172,7 +183,7 @@ def update_settings(matter_id: int, instance_id: int, step_id: int) -> Any:
     step = _step(view, step_id)
     row = next(r for r in view.rows if r.step.id == step_id)
     parts = [("inspector", {}), ("step_row", {"row": row, "oob": True})]
-    return blocks(PAGE, parts, **context(view, step, saved=True))
+    return _edited(parts, context(view, step, saved=True))
 
 
 @bp.post("/steps/<int:step_id>/remove")
@@ -201,4 +212,4 @@ def move_step(matter_id: int, instance_id: int, step_id: int) -> Any:
 def _reordered(matter_id: int, instance_id: int) -> str:
     view = _view(matter_id, instance_id)
     selected = _step(view, request.form.get("inspector_step", type=int))
-    return blocks(PAGE, [("step_list", {})], **context(view, selected))
+    return _edited([("step_list", {})], context(view, selected))
