@@ -27,6 +27,7 @@ class SizeResult:
     steps: int
     run_medians_us: list[float] = field(default_factory=list)
     statements: list[int] = field(default_factory=list)
+    sql_us: list[float] = field(default_factory=list)  # per call: time inside the driver
     verbs: dict[str, int] = field(default_factory=dict)
     calls_per_run: int = 0
 
@@ -38,12 +39,17 @@ class SizeResult:
     def statements_per_call(self) -> float:
         return statistics.median(self.statements) if self.statements else math.nan
 
+    @property
+    def sql_us_per_call(self) -> float:
+        return statistics.median(self.sql_us) if self.sql_us else math.nan
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "steps": self.steps,
             "calls_per_run": self.calls_per_run,
             "microseconds_per_call": self.micros.as_dict(),
             "sql_statements_per_call": self.statements_per_call,
+            "microseconds_in_sql_per_call": self.sql_us_per_call,
             "sql_statements_by_verb": self.verbs,
         }
 
@@ -106,6 +112,7 @@ def bench_size(
             micros, log = timed_call(app, firm.lawyer_id, step_id)
             timings.append(micros)
             result.statements.append(len(log))
+            result.sql_us.append(log.seconds * 1e6)
             result.verbs = log.by_verb()
         result.run_medians_us.append(statistics.median(timings))
     result.calls_per_run = calls

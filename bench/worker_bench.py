@@ -35,8 +35,9 @@ def worker_available() -> bool:
 
 @dataclass
 class DrainRun:
-    jobs: int
+    jobs: int  # what drain() said it ran
     seconds: float
+    done_in_database: int  # the cross-check: jobs that became DONE during the run
     left_pending: int
     dead: int
 
@@ -49,6 +50,7 @@ class DrainRun:
             "jobs": self.jobs,
             "seconds": round(self.seconds, 3),
             "rate": round(self.rate, 1),
+            "done_in_database": self.done_in_database,
             "left_pending": self.left_pending,
             "dead": self.dead,
         }
@@ -66,7 +68,8 @@ class WorkerResult:
 
     @property
     def problems(self) -> int:
-        return sum(r.left_pending + r.dead for r in self.runs)
+        """Jobs left behind, dead, or counted differently by drain() and the database."""
+        return sum(r.left_pending + r.dead + abs(r.jobs - r.done_in_database) for r in self.runs)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -125,7 +128,7 @@ def drain_run(app: Flask, database: Database, workers: int, run: int) -> DrainRu
         left, dead = _count("PENDING"), _count("DEAD")
         db.session.remove()
     finished = max(r["finished"] for r in reports)
-    return DrainRun(done, finished - go, left, dead)
+    return DrainRun(sum(r["jobs"] for r in reports), finished - go, done, left, dead)
 
 
 def _report(process: subprocess.Popen) -> dict[str, Any]:
