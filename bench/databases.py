@@ -54,7 +54,9 @@ def postgres_database() -> Database | Unavailable:
             f"no PostgreSQL server answers at {maintenance.host}:{maintenance.port} ({problem}); "
             "set BENCH_POSTGRES_URL to use another one",
         )
-    _create_if_missing(maintenance, DEFAULT_DATABASE)
+    problem = _create_if_missing(maintenance, DEFAULT_DATABASE)
+    if problem:
+        return Unavailable("postgresql", f"could not create {DEFAULT_DATABASE}: {problem}")
     url = maintenance.set(database=DEFAULT_DATABASE)
     return Database("postgresql", url.render_as_string(hide_password=False))
 
@@ -81,7 +83,7 @@ def _unreachable(url: URL) -> str | None:
         engine.dispose()
 
 
-def _create_if_missing(maintenance: URL, name: str) -> None:
+def _create_if_missing(maintenance: URL, name: str) -> str | None:
     engine = create_engine(maintenance, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as connection:
@@ -90,6 +92,9 @@ def _create_if_missing(maintenance: URL, name: str) -> None:
             )
             if not exists:
                 connection.execute(text(f'CREATE DATABASE "{name}"'))
+        return None
+    except Exception as error:  # e.g. no CREATEDB right: skip PostgreSQL, say why
+        return str(error).strip().splitlines()[0][:200]
     finally:
         engine.dispose()
 
