@@ -8,6 +8,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import sys
 import time
 import traceback
@@ -15,6 +16,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy.engine import make_url
 
 from bench import http_bench, seed, service_bench, worker_bench
 from bench.app import fresh_app
@@ -127,6 +130,7 @@ def main(argv: list[str]) -> int:
         print(f"  PostgreSQL skipped: {gone.reason}")
     for database in found:
         bench.on(database)
+        discard(database)
     report = Report()
     if "a" in bench.sections and bench.http:
         report.http(bench.http, bench.load, args.seconds)
@@ -141,13 +145,17 @@ def main(argv: list[str]) -> int:
         print(f"\n! {failure}")
     elapsed = time.monotonic() - began
     print(f"\nDone in {elapsed:.0f} s; load average {load_average() or 0:.2f} at the end.")
-    write_results(args, bench, report, missing, elapsed, load_before)
+    write_results(args, bench, report, found, missing, elapsed, load_before)
     return 1 if bench.failures else 0
 
 
-def _where(database: Database) -> str:
-    from sqlalchemy.engine import make_url
+def discard(database: Database) -> None:
+    """The SQLite file lives in a temporary folder of its own; PostgreSQL's database stays."""
+    if database.name == "sqlite":
+        shutil.rmtree(Path(make_url(database.url).database or "").parent, ignore_errors=True)
 
+
+def _where(database: Database) -> str:
     url = make_url(database.url)
     if database.name == "sqlite":
         return f"a new file, {url.database}"
@@ -158,6 +166,7 @@ def write_results(
     args: argparse.Namespace,
     bench: Bench,
     report: Report,
+    found: list[Database],
     missing: list[Unavailable],
     elapsed: float,
     load_before: float | None,
@@ -178,6 +187,7 @@ def write_results(
             "http_instance_steps": http_bench.CHAIN_STEPS,
             "worker_fan_out": worker_bench.FAN_OUT,
         },
+        "databases": [{"database": d.label, "where": _where(d)} for d in found],
         "skipped": [{"database": m.name, "reason": m.reason} for m in missing],
         "http": [r.as_dict() for r in bench.http],
         "service": [r.as_dict() for r in bench.service],
