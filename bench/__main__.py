@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from flask import Flask
 from sqlalchemy.engine import make_url
 
 from bench import http_bench, seed, service_bench, worker_bench
@@ -25,6 +26,7 @@ from bench.databases import Database, Unavailable, postgres_database, sqlite_dat
 from bench.loadrun import Load
 from bench.report import Report
 from bench.server import ROOT, load_average
+from webapp.extensions import db
 
 RESULTS = ROOT / "bench-results" / "latest.json"
 
@@ -77,42 +79,45 @@ class Bench:
             return None
 
     def on(self, database: Database) -> None:
-        args = self.args
+        """Every section on one freshly migrated database. (c) goes first: it counts the
+        jobs it seeds, and the other sections leave notification jobs behind."""
         app = fresh_app(database)
         with app.app_context():
             firm = seed.create_firm()
-        label = database.label
         if "c" in self.sections and worker_bench.worker_available():
-            found = self.attempt(
-                f"{label}: (c) worker processes draining jobs",
-                lambda: worker_bench.bench_workers(app, database, firm, args.runs, args.seconds),
-            )
-            self.workers += found or []
+            self.workers += self._workers(app, database, firm) or []
         if "b" in self.sections:
-            found = self.attempt(
-                f"{label}: (b) transition service calls at 5, 50 and 500 steps",
-                lambda: service_bench.bench_service(app, firm, label, args.runs, args.seconds),
-            )
-            self.service += [found] if found else []
+            self.service += [r for r in [self._service(app, database, firm)] if r]
         if "a" in self.sections:
-            for what, step in (
-                (
-                    "engine",
-                    lambda: http_bench.bench_engine(
-                        app, database, firm, self.load, args.runs, args.seconds
-                    ),
-                ),
-                (
-                    "baseline",
-                    lambda: http_bench.bench_baseline(database, self.load, args.runs, args.seconds),
-                ),
-            ):
-                found = self.attempt(f"{label}: (a) HTTP transitions, {what}", step)
-                self.http += [found] if found else []
+            self.http += [r for r in self._http(app, database, firm) if r]
         with app.app_context():
-            from webapp.extensions import db
-
             db.engine.dispose()
+
+    def _workers(self, app: Flask, database: Database, firm: seed.Firm) -> Any:
+        args = self.args
+        return self.attempt(
+            f"{database.label}: (c) worker processes draining jobs",
+            lambda: worker_bench.bench_workers(app, database, firm, args.runs, args.seconds),
+        )
+
+    def _service(self, app: Flask, database: Database, firm: seed.Firm) -> Any:
+        args = self.args
+        return self.attempt(
+            f"{database.label}: (b) transition service calls at 5, 50 and 500 steps",
+            lambda: service_bench.bench_service(app, firm, database.label, args.runs, args.seconds),
+        )
+
+    def _http(self, app: Flask, database: Database, firm: seed.Firm) -> list[Any]:
+        args, load = self.args, self.load
+        engine = self.attempt(
+            f"{database.label}: (a) HTTP transitions, engine",
+            lambda: http_bench.bench_engine(app, database, firm, load, args.runs, args.seconds),
+        )
+        baseline = self.attempt(
+            f"{database.label}: (a) HTTP transitions, baseline",
+            lambda: http_bench.bench_baseline(database, load, args.runs, args.seconds),
+        )
+        return [engine, baseline]
 
 
 def main(argv: list[str]) -> int:
@@ -121,8 +126,8 @@ def main(argv: list[str]) -> int:
     found, missing = databases(args.databases.split(","))
     bench = Bench(args)
     print(
-        f"Matterflow bench: {os.cpu_count()} CPUs, load average {load_before or 0:.2f} at the start; "
-        f"each figure is the median of {args.runs} runs [lowest..highest]"
+        f"Matterflow bench: {os.cpu_count()} CPUs, load average {load_before or 0:.2f} at the "
+        f"start; each figure is the median of {args.runs} runs [lowest..highest]"
     )
     for database in found:
         print(f"  {database.label}: {_where(database)}")
@@ -200,9 +205,8 @@ def write_results(
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(document, indent=2, default=str) + "\n")
-    print(
-        f"Results: {args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output}"
-    )
+    shown = args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output
+    print(f"Results: {shown}")
 
 
 if __name__ == "__main__":

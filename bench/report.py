@@ -53,7 +53,7 @@ class Report:
         print("    the baseline is a bare Flask + SQLAlchemy ORM endpoint: 1 UPDATE, 2 INSERTs.")
         print(
             f"    {'database':<11} {'app':<9} {'per second':<18} {'target':<14} "
-            f"{'p99 ms':<20} {'target':<15} errors"
+            f"{'p99 ms':<24} {'target':<15} errors"
         )
         for result in results:
             print("    " + self._http_row(result))
@@ -75,7 +75,7 @@ class Report:
             rate_note, p99_note = f"(issue: ~{BASELINE_QUOTED})", ""
         return (
             f"{result.database:<11} {result.app:<9} {fmt(rate):<18} {rate_note:<14} "
-            f"{fmt(p99, 1):<20} {p99_note:<15} {result.errors}"
+            f"{fmt(p99, 1):<24} {p99_note:<15} {result.errors}"
         )
 
     # ---- (b) ---------------------------------------------------------------------------
@@ -86,14 +86,14 @@ class Report:
             " completing a READY checklist step"
         )
         print(
-            f"    {'database':<11} {'steps':>5}  {'µs per call':<28} {'of it in SQL':>12}  "
+            f"    {'database':<11} {'steps':>5}  {'µs per call':<34} {'of it in SQL':>12}  "
             "SQL statements"
         )
         for result in results:
             for size in result.sizes:
                 verbs = ", ".join(f"{n} {verb}" for verb, n in size.verbs.items())
                 print(
-                    f"    {result.database:<11} {size.steps:>5}  {fmt(size.micros):<28} "
+                    f"    {result.database:<11} {size.steps:>5}  {fmt(size.micros):<34} "
                     f"{size.sql_us_per_call:>12,.0f}  {size.statements_per_call:g} ({verbs})"
                 )
             note = self.judge(
