@@ -1,6 +1,7 @@
 """The printed report and its targets (issue 4, point 7)."""
 
 import math
+import os
 from typing import Any
 
 from bench.http_bench import CHAIN_STEPS, HttpResult
@@ -57,7 +58,10 @@ class Report:
         )
         for result in results:
             print("    " + self._http_row(result))
-        print("    CPU milliseconds per request, by process (median of the runs):")
+        print(
+            "    CPU milliseconds per request by process (median of the runs), and the rate at "
+            "which they would fill every core:"
+        )
         for result in results:
             print(f"      {result.database:<11} {result.app:<9} {cpu_line(result)}")
         for result in results:
@@ -129,13 +133,17 @@ class Report:
 
 def cpu_line(result: HttpResult) -> str:
     """Where the machine's CPU went per request: tells a server-bound run from a
-    client-bound one, and a quiet machine from a busy one."""
+    client-bound one, and a quiet machine from a busy one. The ceiling is the rate at which
+    the bench's own processes would fill every core: what a quiet machine allows."""
     cpu = {party: ms for party, ms in result.cpu_ms_per_request().items() if not math.isnan(ms)}
     if not cpu:
         return "not measured (no /proc)"
     total = sum(cpu.values())
+    ours = total - cpu.get("other", 0.0)
     parts = ", ".join(f"{party} {ms:.2f}" for party, ms in cpu.items())
     line = f"{parts}; total {total:.2f}"
+    if ours:
+        line += f"; ceiling {(os.cpu_count() or 1) * 1000 / ours:,.0f}/s"
     if total and cpu.get("other", 0.0) / total > NOISY_SHARE:
         line += "  ! other processes were busy: the figures are low"
     return line
