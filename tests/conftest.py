@@ -37,6 +37,7 @@ def build_app(database: str, tmp: Path) -> Flask:
     app = create_app(
         {
             "TESTING": True,
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
             "SQLALCHEMY_DATABASE_URI": url,
             "SECRET_KEY": "test-secret",
             "UPLOAD_DIR": str(tmp / "uploads"),
@@ -158,9 +159,11 @@ def demo(app: Flask) -> Demo:
 
 def forget_request_user() -> None:
     """Tests hold one app context open, so Flask's `g` outlives each request; drop the user
-    Flask-Login cached there so every request authenticates on its own, as in production."""
+    Flask-Login cached there (and the CSRF token Flask-WTF cached) so every request
+    authenticates on its own, as in production."""
     g.pop("_login_user", None)
     g.pop("token_auth", None)
+    g.pop("csrf_token", None)
 
 
 class ApiClient:

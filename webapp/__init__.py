@@ -27,6 +27,7 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_commands(app)
+    register_worker(app)
     return app
 
 
@@ -60,6 +61,30 @@ def register_commands(app: Flask) -> None:
     from webapp.cli import register_cli
 
     register_cli(app)
+
+
+def register_worker(app: Flask) -> None:
+    """The embedded outbox worker thread (EMBEDDED_WORKER): see webapp/worker.py."""
+    import os
+
+    import click
+    from flask.helpers import get_debug_flag
+
+    from webapp.worker import embedded_worker_wanted, start_embedded_worker
+
+    ctx = click.get_current_context(silent=True)
+    command = ctx.info_name if ctx is not None else None
+    reload = ctx.params.get("reload") if ctx is not None else None
+    wanted = embedded_worker_wanted(
+        enabled=app.config["EMBEDDED_WORKER"],
+        testing=app.testing,
+        command=command,
+        reloading=get_debug_flag() if reload is None else bool(reload),
+        reloader_child=os.environ.get("WERKZEUG_RUN_MAIN") == "true",
+        explicitly_enabled=app.config["EMBEDDED_WORKER_EXPLICIT"],
+    )
+    if wanted:
+        start_embedded_worker(app)
 
 
 def ensure_sqlite_directory(url: str) -> None:

@@ -1,4 +1,7 @@
-"""flask commands: seed-demo, create-user, create-token."""
+"""flask commands: seed-demo, create-user, create-token, worker."""
+
+import signal
+import threading
 
 import click
 from flask import Flask
@@ -48,3 +51,18 @@ def register_cli(app: Flask) -> None:
             click.echo(create_token(email, name))
         except DomainError as error:
             raise click.ClickException(error.message) from None
+
+    @app.cli.command("worker")
+    @click.option("--id", "worker_id", default=None, help="Name in job leases (host-pid).")
+    @click.option("--until-idle", is_flag=True, help="Exit once no job is due.")
+    @click.option("--poll", type=float, default=None, help="Seconds between looks when idle.")
+    def worker_command(worker_id: str | None, until_idle: bool, poll: float | None) -> None:
+        """Run outbox jobs: automated steps, notifications, sub-workflow results."""
+        from webapp.worker import default_worker_id, drain
+
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())  # finish the current job, then exit
+        name = worker_id or default_worker_id()
+        processed = drain(name, until_idle=until_idle, poll=poll, stop=stop)
+        click.echo(f"Worker {name} ran {processed} job(s).")

@@ -30,11 +30,18 @@ class Config:
     MAIL_FROM = os.environ.get("MAIL_FROM", "Matterflow <no-reply@matterflow.test>")
     NOTIFICATIONS_ENABLED = _bool("NOTIFICATIONS_ENABLED", True)
     EMBEDDED_WORKER = _bool("EMBEDDED_WORKER", True)
+    # Under a WSGI server such as gunicorn the thread starts only when this was asked for.
+    EMBEDDED_WORKER_EXPLICIT = _bool("EMBEDDED_WORKER", False)
+    WORKER_LEASE_SECONDS = float(os.environ.get("WORKER_LEASE_SECONDS", "120"))
+    WORKER_POLL_SECONDS = float(os.environ.get("WORKER_POLL_SECONDS", "1"))
+    WORKER_BATCH_SIZE = int(os.environ.get("WORKER_BATCH_SIZE", "10"))
     HTTP_ALLOWED_HOSTS = [
         h.strip() for h in os.environ.get("HTTP_ALLOWED_HOSTS", "").split(",") if h.strip()
     ]
     HTTP_ALLOW_PRIVATE = _bool("HTTP_ALLOW_PRIVATE", False)
     SUBWORKFLOW_MAX_DEPTH = int(os.environ.get("SUBWORKFLOW_MAX_DEPTH", "3"))
+    # werkzeug's default (scrypt); tests choose a cheap method to stay fast.
+    PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
     WTF_CSRF_TIME_LIMIT = None
     WTF_CSRF_HEADERS = ["X-CSRFToken"]
     SESSION_COOKIE_HTTPONLY = True

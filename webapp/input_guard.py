@@ -3,7 +3,7 @@ character in text columns, so a request carrying one gets a clear 400 instead of
 
 from typing import Any
 
-from flask import Flask, render_template, request
+from flask import Flask, request
 
 from webapp.api import error_response
 
@@ -38,4 +38,6 @@ def register_input_guard(app: Flask) -> None:
             return None
         if request.path.startswith("/api/"):
             return error_response(400, "invalid", MESSAGE)
-        return render_template("errors/error.html", status=400, message=MESSAGE), 400
+        from webapp.web.htmx import error_page  # an HTMX request gets the error in place
+
+        return error_page(400, MESSAGE)

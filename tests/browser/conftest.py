@@ -35,6 +35,22 @@ PHONE = {"width": 375, "height": 812}
 EXPECTED_CONSOLE = ("Failed to load resource: the server responded with a status of 4",)
 
 
+SMALL_TARGETS = """() => [...document.querySelectorAll(
+    'a[href], button, select, input:not([type=hidden]), textarea, summary')]
+  .filter(el => el.offsetParent)
+  .map(el => ['checkbox', 'radio', 'file'].includes(el.type) && el.closest('label')
+    ? el.closest('label') : el)
+  .filter(el => el.getBoundingClientRect().height < 40)
+  .map(el => el.outerHTML.slice(0, 80))"""
+
+
+def fits_phone(page: Page) -> bool:
+    """No sideways scrolling at 375 px, and every tap target at least 40 px tall."""
+    page.wait_for_load_state("load")
+    assert page.evaluate(SMALL_TARGETS) == [], page.url
+    return page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/browser/" in str(item.fspath).replace("\\", "/"):
@@ -65,6 +81,7 @@ def build_live_app(tmp: Path) -> Flask:
     app = create_app(
         {
             "TESTING": True,
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'browser.db'}",
             "SECRET_KEY": "browser-test-secret",
             "UPLOAD_DIR": str(tmp / "uploads"),
@@ -154,6 +171,7 @@ def screenshot(pytestconfig: pytest.Config) -> Callable[[Page, str], Path]:
 
     def take(page: Page, name: str) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
+        page.wait_for_load_state("load")  # after a click that navigates: styles applied
         path = folder / f"{name}.png"
         page.screenshot(path=str(path), full_page=True)
         return path

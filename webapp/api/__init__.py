@@ -72,7 +72,15 @@ def csrf_error(error: CSRFError) -> Any:
 
 
 def register_api(app: Flask) -> None:
-    from webapp.api import docs, instances, matters, steps, templates, webhooks  # noqa: F401
+    from webapp.api import (  # noqa: F401
+        docs,
+        instances,
+        jobs,
+        matters,
+        steps,
+        templates,
+        webhooks,
+    )
 
     app.register_blueprint(api)
     app.register_blueprint(docs.docs)

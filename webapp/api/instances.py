@@ -1,3 +1,5 @@
+import json
+
 from flask import request
 from flask_login import current_user
 from sqlalchemy import select
@@ -5,13 +7,13 @@ from sqlalchemy import select
 from webapp.api import api
 from webapp.api import schemas as s
 from webapp.api.paging import page_args
-from webapp.api.serialize import instance_out, instance_summary, respond
+from webapp.api.serialize import drift_out, instance_out, instance_summary, respond
 from webapp.api.spec import endpoint
 from webapp.engine.definition import StepDefinition
 from webapp.engine.errors import Invalid
 from webapp.extensions import db
 from webapp.models import WorkflowEvent
-from webapp.services import instances
+from webapp.services import drift, instances
 from webapp.services.definitions import validated_steps
 
 TAG = "Instances"
@@ -50,6 +52,7 @@ def create_workflow(body: s.WorkflowCreateIn):
     query={
         "matterId": "only this matter",
         "status": "only this status",
+        "context": 'a JSON object the context must contain, e.g. {"client": "acme"}',
         "limit": "page size",
         "offset": "skip",
     },
@@ -65,8 +68,21 @@ def list_instances():
         request.args.get("status"),
         limit,
         offset,
+        context=_context_filter(request.args.get("context")),
     )
     return respond(s.InstanceList(items=[instance_summary(i) for i in rows], total=total))
+
+
+def _context_filter(text: str | None) -> dict | None:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise Invalid('context must be a JSON object, e.g. {"client": "acme"}.') from None
+    if not isinstance(value, dict):
+        raise Invalid('context must be a JSON object, e.g. {"client": "acme"}.')
+    return value
 
 
 @endpoint(
@@ -91,13 +107,9 @@ def get_instance(instance_id: int):
     response=s.InstanceOut,
 )
 def patch_instance(instance_id: int, body: s.InstancePatch):
-    if body.title is None and body.status is None:
-        raise Invalid("Send a title, a status, or both.")
-    instance = None
-    if body.title is not None:
-        instance = instances.rename_instance(current_user, instance_id, body.title)
-    if body.status is not None:
-        instance = instances.change_status(current_user, instance_id, body.status, body.reason)
+    instance = instances.update_instance(
+        current_user, instance_id, body.title, body.status, body.reason
+    )
     return respond(instance_out(instance, current_user))
 
 
@@ -201,3 +213,64 @@ def instance_events(instance_id: int):
     total = len(rows)
     items = [s.EventOut.model_validate(e) for e in rows[offset : offset + limit]]
     return respond(s.EventList(items=items, total=total))
+
+
+@endpoint(
+    api,
+    "/instances/<int:instance_id>/definition",
+    "GET",
+    summary="The instance's definition, in the shape PUT takes back",
+    tag=TAG,
+    response=s.DefinitionOut,
+)
+def get_definition(instance_id: int):
+    definition = instances.current_definition(current_user, instance_id)
+    return respond(s.DefinitionOut.model_validate(definition))
+
+
+@endpoint(
+    api,
+    "/instances/<int:instance_id>/definition",
+    "PUT",
+    summary="Replace the whole step list (steps matched by key); writes the history its diff implies",
+    tag=TAG,
+    body=s.DefinitionIn,
+    response=s.InstanceOut,
+)
+def put_definition(instance_id: int, body: s.DefinitionIn):
+    edits = [
+        instances.StepEdit(
+            StepDefinition.model_validate(step.model_dump(exclude={"id"})), step_id=step.id
+        )
+        for step in body.steps
+    ]
+    instance = instances.replace_definition(current_user, instance_id, edits, body.title)
+    return respond(instance_out(instance, current_user))
+
+
+@endpoint(
+    api,
+    "/instances/<int:instance_id>/history",
+    "GET",
+    summary="The append-only change history of the definition, oldest first",
+    tag=TAG,
+    response=s.HistoryPage,
+    query={"limit": "page size", "offset": "skip"},
+)
+def instance_history(instance_id: int):
+    limit, offset = page_args()
+    entries, total = instances.instance_history(current_user, instance_id, limit, offset)
+    items = [s.HistoryEntryOut.model_validate(entry) for entry in entries]
+    return respond(s.HistoryPage(entries=items, total=total))
+
+
+@endpoint(
+    api,
+    "/instances/<int:instance_id>/drift",
+    "GET",
+    summary="How the instance differs from its base template version (computed now)",
+    tag=TAG,
+    response=s.DriftOut,
+)
+def instance_drift(instance_id: int):
+    return respond(drift_out(drift.drift_of(current_user, instance_id)))

@@ -4,7 +4,7 @@ from flask_login import current_user
 from webapp.api import api
 from webapp.api import schemas as s
 from webapp.api.paging import page_args
-from webapp.api.serialize import matter_out, respond
+from webapp.api.serialize import matter_out, matters_out, respond
 from webapp.api.spec import endpoint
 from webapp.services import matters
 
@@ -23,7 +23,7 @@ TAG = "Matters"
 def list_matters():
     limit, offset = page_args()
     rows, total = matters.list_matters(current_user, request.args.get("q"), limit, offset)
-    return respond(s.MatterList(items=[matter_out(m) for m in rows], total=total))
+    return respond(s.MatterList(items=matters_out(rows), total=total))
 
 
 @endpoint(
@@ -61,3 +61,32 @@ def get_matter(matter_id: int):
 def add_member(matter_id: int, body: s.MemberIn):
     matter = matters.add_member(current_user, matter_id, body.user_id, body.role)
     return respond(matter_out(matter), 201)
+
+
+@endpoint(
+    api,
+    "/matters/<int:matter_id>",
+    "PATCH",
+    summary="Rename, close, archive or reopen (workflows are left untouched)",
+    tag=TAG,
+    body=s.MatterPatch,
+    response=s.MatterOut,
+)
+def patch_matter(matter_id: int, body: s.MatterPatch):
+    matter = matters.update_matter(current_user, matter_id, body.status, body.title)
+    return respond(matter_out(matter))
+
+
+@endpoint(
+    api,
+    "/matters/<int:matter_id>",
+    "DELETE",
+    summary="Delete a matter and its workflows (admins only; the audit trail stays)",
+    tag=TAG,
+    response=s.MatterDeleted,
+)
+def delete_matter(matter_id: int):
+    gone = matters.delete_matter(current_user, matter_id)
+    return respond(
+        s.MatterDeleted(id=gone.id, reference=gone.reference, instances_removed=gone.instance_ids)
+    )

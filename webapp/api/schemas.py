@@ -38,6 +38,16 @@ class MemberOut(Schema):
     role: str
 
 
+class WorkflowStatusOut(Schema):
+    summary: str | None = Field(
+        description="The most pressing status among the matter's workflows, in the order "
+        "Failed, Paused, WaitingForApproval, WaitingForInput, Running, Created, Completed, "
+        "Cancelled; null when the matter has none"
+    )
+    total: int
+    counts: dict[str, int] = Field(description="Number of workflows in each status")
+
+
 class MatterOut(Schema):
     id: int
     reference: str
@@ -46,6 +56,7 @@ class MatterOut(Schema):
     owner_id: int
     members: list[MemberOut]
     created_at: datetime
+    workflow_status: WorkflowStatusOut
 
 
 class MatterList(Schema):
@@ -57,6 +68,20 @@ class MatterIn(Schema):
     reference: str = Field(min_length=1, max_length=50)
     title: str = Field(min_length=1, max_length=300)
     owner_id: RowId | None = None
+
+
+class MatterPatch(Schema):
+    status: Literal["OPEN", "CLOSED", "ARCHIVED"] | None = Field(
+        default=None,
+        description="Close, archive or reopen; the matter's workflows stay as they are",
+    )
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+
+
+class MatterDeleted(Schema):
+    id: int
+    reference: str
+    instances_removed: list[int]
 
 
 class MemberIn(Schema):
@@ -135,6 +160,19 @@ class WorkflowCreateIn(Schema):
 # --- instances ---------------------------------------------------------------
 
 
+class AttemptOut(Schema):
+    """One run of an automated step by the worker."""
+
+    number: int
+    status: str = Field(description="RUNNING, SUCCEEDED or FAILED")
+    inputs: dict[str, Any] = Field(description="The rendered configuration it ran with")
+    output: dict[str, Any] | None
+    error: str | None
+    worker_id: str | None
+    started_at: datetime
+    finished_at: datetime | None
+
+
 class InstanceStepOut(Schema):
     id: int
     key: str
@@ -155,6 +193,7 @@ class InstanceStepOut(Schema):
     due_at: datetime | None
     started_at: datetime | None
     completed_at: datetime | None
+    attempts: list[AttemptOut] = Field(default_factory=list)
 
 
 class InstanceOut(Schema):
@@ -218,6 +257,67 @@ class ReorderIn(Schema):
     step_ids: list[RowId] = Field(min_length=1)
 
 
+class DefinitionStepIn(StepDefinition):
+    id: RowId | None = Field(
+        default=None, description="An existing step of this instance (its key is kept)"
+    )
+
+
+class DefinitionIn(Schema):
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    steps: list[DefinitionStepIn] = Field(min_length=1, max_length=200)
+
+
+class DefinitionStepOut(StepDefinition):
+    """A step as PUT takes it back: the list's order is the steps' order."""
+
+    model_config = ConfigDict(extra="ignore")
+    id: int
+
+
+class DefinitionOut(Schema):
+    title: str
+    steps: list[DefinitionStepOut]
+
+
+class HistoryEntryOut(Schema):
+    id: int
+    change_type: str = Field(
+        description="created, step_added, step_removed, step_reordered, step_modified or "
+        "metadata_changed"
+    )
+    detail: dict[str, Any]
+    actor_id: int | None
+    actor_name: str | None
+    created_at: datetime
+
+
+class HistoryPage(Schema):
+    entries: list[HistoryEntryOut]
+    total: int
+
+
+class StepDriftOut(Schema):
+    key: str
+    fields: list[str]
+    changes: dict[str, dict[str, Any]] = Field(
+        description='Each changed field as {"from": template value, "to": instance value}'
+    )
+
+
+class DriftOut(Schema):
+    base_workflow_id: int = Field(description="The template version the instance came from")
+    base_key: str
+    base_version: int
+    steps_added: list[str]
+    steps_removed: list[str]
+    steps_reordered: bool
+    steps_modified: list[StepDriftOut]
+    metadata_changed: bool
+    metadata_changes: dict[str, dict[str, Any]]
+    is_drifted: bool
+
+
 class EventOut(Schema):
     id: int
     event_type: str
@@ -249,6 +349,30 @@ class CompleteIn(BaseModel):
 
 class SkipIn(Schema):
     reason: str | None = Field(default=None, max_length=2000)
+
+
+# --- jobs (admins) ----------------------------------------------------------------
+
+
+class JobOut(Schema):
+    id: int
+    kind: str
+    status: str = Field(description="PENDING, RUNNING, DONE or DEAD (dead letters)")
+    payload: dict[str, Any]
+    instance_id: int | None
+    attempts: int
+    max_attempts: int
+    run_at: datetime
+    locked_by: str | None
+    locked_until: datetime | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class JobList(Schema):
+    items: list[JobOut]
+    total: int
 
 
 class Health(Schema):

@@ -3,10 +3,15 @@
 from typing import Any
 
 from flask import jsonify
+from sqlalchemy import select
 
 from webapp.api import schemas as s
-from webapp.models import Matter, User, WorkflowInstance, WorkflowTemplate
+from webapp.engine.actions import automated_types
+from webapp.extensions import db
+from webapp.models import Matter, StepAttempt, User, WorkflowInstance, WorkflowTemplate
+from webapp.services.drift import DriftReport
 from webapp.services.instances import visible_steps
+from webapp.services.matters import WorkflowSummary, workflow_summaries
 
 
 def respond(model: Any, status: int = 200) -> Any:
@@ -15,7 +20,8 @@ def respond(model: Any, status: int = 200) -> Any:
     return response
 
 
-def matter_out(matter: Matter) -> s.MatterOut:
+def matter_out(matter: Matter, workflows: WorkflowSummary | None = None) -> s.MatterOut:
+    workflows = workflows or workflow_summaries([matter.id])[matter.id]
     return s.MatterOut(
         id=matter.id,
         reference=matter.reference,
@@ -27,7 +33,15 @@ def matter_out(matter: Matter) -> s.MatterOut:
             for m in matter.members
         ],
         created_at=matter.created_at,
+        workflow_status=s.WorkflowStatusOut(
+            summary=workflows.summary, total=workflows.total, counts=workflows.counts
+        ),
     )
+
+
+def matters_out(matters: list[Matter]) -> list[s.MatterOut]:
+    summaries = workflow_summaries([m.id for m in matters])
+    return [matter_out(m, summaries[m.id]) for m in matters]
 
 
 def template_out(template: WorkflowTemplate) -> s.TemplateOut:
@@ -50,6 +64,7 @@ def template_summary(template: WorkflowTemplate) -> s.TemplateSummary:
 
 def instance_out(instance: WorkflowInstance, user: User) -> s.InstanceOut:
     steps = [s.InstanceStepOut.model_validate(step) for step in visible_steps(instance, user)]
+    _add_attempts(instance, steps)
     return s.InstanceOut(
         id=instance.id,
         matter_id=instance.matter_id,
@@ -66,6 +81,27 @@ def instance_out(instance: WorkflowInstance, user: User) -> s.InstanceOut:
     )
 
 
+def _add_attempts(instance: WorkflowInstance, steps: list[s.InstanceStepOut]) -> None:
+    """Attempts exist only for automated steps: one query, and none without such steps."""
+    automated = automated_types()
+    if not any(step.action_type in automated for step in steps):
+        return
+    rows = db.session.scalars(
+        select(StepAttempt)
+        .where(StepAttempt.instance_id == instance.id)
+        .order_by(StepAttempt.step_id, StepAttempt.number)
+    )
+    by_step: dict[int, list[s.AttemptOut]] = {}
+    for row in rows:
+        by_step.setdefault(row.step_id, []).append(s.AttemptOut.model_validate(row))
+    for step in steps:
+        step.attempts = by_step.get(step.id, [])
+
+
+def job_out(job: Any) -> s.JobOut:
+    return s.JobOut.model_validate(job)
+
+
 def _visible_step_data(
     instance: WorkflowInstance, user: User, steps: list[s.InstanceStepOut]
 ) -> dict:
@@ -78,3 +114,22 @@ def _visible_step_data(
 
 def instance_summary(instance: WorkflowInstance) -> s.InstanceSummary:
     return s.InstanceSummary.model_validate(instance)
+
+
+def drift_out(report: DriftReport) -> s.DriftOut:
+    comparison = report.drift
+    return s.DriftOut(
+        base_workflow_id=report.base_workflow_id,
+        base_key=report.base_key,
+        base_version=report.base_version,
+        steps_added=comparison.steps_added,
+        steps_removed=comparison.steps_removed,
+        steps_reordered=comparison.steps_reordered,
+        steps_modified=[
+            s.StepDriftOut(key=change.key, fields=change.fields, changes=change.changes)
+            for change in comparison.steps_modified
+        ],
+        metadata_changed=comparison.metadata_changed,
+        metadata_changes=comparison.metadata_changes,
+        is_drifted=comparison.is_drifted,
+    )

@@ -3,6 +3,7 @@
 Step (`action_state`), from DESIGN.md:
 - PENDING -> READY when every prerequisite is COMPLETED or SKIPPED (engine: `activate`)
 - PENDING -> SKIPPED when the step's condition is false (engine: `bypass`)
+- PENDING -> FAILED when its condition or templates cannot be evaluated (engine: `fail`)
 - READY -> IN_PROGRESS when an eligible performer claims or starts it
 - IN_PROGRESS -> COMPLETED | FAILED | BLOCKED; BLOCKED -> IN_PROGRESS (unblock)
 - READY | IN_PROGRESS -> SKIPPED (admin, or any eligible performer of an optional step)
@@ -13,6 +14,10 @@ Instance (`status`), from seed 000:
 - Running -> Paused | WaitingForInput | WaitingForApproval | Completed | Failed | Cancelled
 - Paused, WaitingForInput, WaitingForApproval -> Running | Cancelled
 - Completed, Failed and Cancelled are terminal.
+
+People (PATCH /instances/{id}) set only Running (start a Created instance, resume a
+Paused one), Paused and Cancelled; the engine sets the rest from the steps. Pausing an
+instance that waits on people passes through Running, the machine's only way to Paused.
 """
 
 from enum import StrEnum
@@ -48,6 +53,7 @@ S, E = StepState, StepEvent
 STEP_TRANSITIONS: dict[tuple[StepState, StepEvent], StepState] = {
     (S.PENDING, E.ACTIVATE): S.READY,
     (S.PENDING, E.BYPASS): S.SKIPPED,
+    (S.PENDING, E.FAIL): S.FAILED,
     (S.READY, E.CLAIM): S.IN_PROGRESS,
     (S.READY, E.START): S.IN_PROGRESS,
     (S.IN_PROGRESS, E.COMPLETE): S.COMPLETED,
@@ -143,6 +149,34 @@ def check_instance_transition(current: InstanceStatus | str, target: InstanceSta
         f"Cannot move an instance from {current.value} to {target.value}: {reason}.",
         {"from": current.value, "to": target.value, "allowed": sorted(s.value for s in allowed)},
     )
+
+
+# The statuses a person may ask for; the engine derives the others from the steps.
+MANUAL_STATUSES = frozenset({IS.RUNNING, IS.PAUSED, IS.CANCELLED})
+WAITING_STATUSES = frozenset({IS.WAITING_FOR_INPUT, IS.WAITING_FOR_APPROVAL})
+
+
+def check_manual_transition(current: InstanceStatus | str, target: InstanceStatus | str) -> None:
+    """Refuse, with a sentence for the person, a status change nobody may ask for."""
+    current, target = InstanceStatus(current), InstanceStatus(target)
+    if target == current:
+        raise InvalidTransition(
+            f"This workflow is already {current.value}.",
+            {"from": current.value, "to": target.value},
+        )
+    if not (target == IS.PAUSED and current in WAITING_STATUSES):
+        check_instance_transition(current, target)
+    if target not in MANUAL_STATUSES:
+        raise InvalidTransition(
+            f"{target.value} is set by the engine from the steps, not by hand.",
+            {"from": current.value, "to": target.value, "manual": sorted(MANUAL_STATUSES)},
+        )
+    if target == IS.RUNNING and current not in (IS.CREATED, IS.PAUSED):
+        raise InvalidTransition(
+            f"This workflow is already running ({current.value}): Running starts a Created "
+            "workflow or resumes a Paused one.",
+            {"from": current.value, "to": target.value},
+        )
 
 
 def instance_path(

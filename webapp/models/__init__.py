@@ -1,7 +1,7 @@
 from webapp.models.documents import Document
 from webapp.models.events import InstanceChange, WorkflowEvent
 from webapp.models.instances import InstanceStep, WorkflowInstance
-from webapp.models.jobs import Job
+from webapp.models.jobs import Job, StepAttempt
 from webapp.models.matters import Matter, MatterMember
 from webapp.models.orgs import ApiToken, Organization, User
 from webapp.models.templates import TemplateStep, WorkflowTemplate
@@ -15,6 +15,7 @@ __all__ = [
     "Matter",
     "MatterMember",
     "Organization",
+    "StepAttempt",
     "TemplateStep",
     "User",
     "WorkflowEvent",

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.extensions import db
@@ -20,11 +20,15 @@ class Job(db.Model):
     __tablename__ = "jobs"
     __table_args__ = (
         Index("ix_jobs_status_run_at", "status", "run_at"),
+        Index("ix_jobs_status_locked_until", "status", "locked_until"),
         Index("ix_jobs_dedupe_key", "dedupe_key", unique=True),
+        Index("ix_jobs_instance_id", "instance_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int | None] = mapped_column(Integer)
+    # The instance a job works for, so resuming an instance can wake its parked jobs.
+    instance_id: Mapped[int | None] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(60))
     payload: Mapped[JsonDict] = mapped_column(JSONType, default=dict)
     run_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -37,3 +41,29 @@ class Job(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
+
+
+class StepAttempt(db.Model):
+    """One run of an automated step by the worker: what it was given, what came back."""
+
+    __tablename__ = "step_attempts"
+    __table_args__ = (
+        UniqueConstraint("step_id", "number"),
+        Index("ix_step_attempts_instance", "instance_id", "step_id", "number"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(Integer)
+    instance_id: Mapped[int] = mapped_column(
+        ForeignKey("workflow_instances.id", ondelete="CASCADE")
+    )
+    step_id: Mapped[int] = mapped_column(ForeignKey("instance_steps.id", ondelete="CASCADE"))
+    job_id: Mapped[int | None] = mapped_column(Integer)
+    number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(12), default="RUNNING")
+    inputs: Mapped[JsonDict] = mapped_column(JSONType, default=dict)
+    output: Mapped[JsonDict | None] = mapped_column(JSONType)
+    error: Mapped[str | None] = mapped_column(Text)
+    worker_id: Mapped[str | None] = mapped_column(String(100))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

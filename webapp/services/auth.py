@@ -3,6 +3,7 @@
 import hashlib
 import secrets
 
+from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -57,7 +58,9 @@ def new_user(org_id: int, email: str, name: str, role: str, password: str) -> Us
         email=email.lower(),
         name=name,
         role=role,
-        password_hash=generate_password_hash(password),
+        password_hash=generate_password_hash(
+            password, method=current_app.config["PASSWORD_HASH_METHOD"]
+        ),
         active=True,
     )
     db.session.add(user)

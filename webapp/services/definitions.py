@@ -23,10 +23,12 @@ STEP_FIELDS = (
 
 
 def validated_steps(
-    steps: list[StepDefinition], known_keys: frozenset[str] = frozenset()
+    steps: list[StepDefinition], known_keys: frozenset[str] = frozenset(), check_refs: bool = True
 ) -> list[dict[str, Any]]:
     """Row values for each step, in order; every problem is reported at once.
-    `known_keys` are the keys of steps already there (adding one step to an instance)."""
+    `known_keys` are the keys of steps already there (adding one step to an instance).
+    A template draft may name steps that do not exist yet (`check_refs=False`):
+    publishing checks the whole graph (services/validation.py)."""
     steps = assign_keys(steps, known_keys)
     problems: list[dict[str, Any]] = []
     rows = []
@@ -35,17 +37,28 @@ def validated_steps(
         duplicates = keys.count(step.key) > 1
         if duplicates:
             problems.append(
-                {"step": index, "field": "key", "message": f"duplicate key {step.key!r}"}
+                {
+                    "step": index,
+                    "key": step.key,
+                    "field": "key",
+                    "message": f"duplicate key {step.key!r}",
+                }
             )
         try:
             config = get_handler(step.action_type).validate_config(step.action_config)
         except DomainError as error:
-            problems.extend(_step_problems(index, "actionConfig", error))
+            problems.extend(step_problems(index, step.key, "actionConfig", error))
             config = step.action_config
-        for ref in [*(step.depends_on or []), *([step.on_failure] if step.on_failure else [])]:
+        refs = [*(step.depends_on or []), *([step.on_failure] if step.on_failure else [])]
+        for ref in refs if check_refs else []:
             if ref not in keys:
                 problems.append(
-                    {"step": index, "field": "dependsOn", "message": f"unknown step key {ref!r}"}
+                    {
+                        "step": index,
+                        "key": step.key,
+                        "field": "dependsOn",
+                        "message": f"unknown step key {ref!r}",
+                    }
                 )
         rows.append(row_values(step, config))
     if problems:
@@ -53,13 +66,20 @@ def validated_steps(
     return rows
 
 
-def _step_problems(index: int, field: str, error: DomainError) -> list[dict[str, Any]]:
+def step_problems(
+    index: int | None, key: str | None, field: str, error: DomainError
+) -> list[dict[str, Any]]:
     if isinstance(error.details, list):
         return [
-            {"step": index, "field": f"{field}.{d.get('field')}", "message": d.get("message")}
+            {
+                "step": index,
+                "key": key,
+                "field": f"{field}.{d.get('field')}",
+                "message": d.get("message"),
+            }
             for d in error.details
         ]
-    return [{"step": index, "field": field, "message": error.message}]
+    return [{"step": index, "key": key, "field": field, "message": error.message}]
 
 
 def row_values(step: StepDefinition, config: dict[str, Any]) -> dict[str, Any]:

@@ -1,29 +1,44 @@
-"""Workflow instances: instantiate from a published version, lifecycle, and edits."""
+"""Workflow instances: instantiate from a published version, lifecycle, and edits.
+
+Every edit of an instance's definition writes exactly one append-only history entry per
+change it makes (`created`, `step_added`, `step_removed`, `step_reordered`,
+`step_modified`, `metadata_changed`), in the same transaction as the change."""
 
 import hashlib
 import json
+from dataclasses import dataclass
+from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select
+from pydantic.alias_generators import to_camel
+from sqlalchemy import func, select, text, type_coerce
+from sqlalchemy.dialects.postgresql import JSONB
 
-from webapp.engine.errors import Conflict, Invalid, NotFound
+from webapp.engine import drift
+from webapp.engine.definition import StepDefinition, assign_keys
+from webapp.engine.errors import Conflict, Invalid, NotAllowed, NotFound
 from webapp.engine.roles import Role
 from webapp.engine.states import (
     TERMINAL_STATUSES,
     InstanceStatus,
     StepState,
-    check_instance_transition,
+    check_manual_transition,
 )
 from webapp.extensions import db
 from webapp.models import InstanceChange, InstanceStep, Matter, User, WorkflowInstance
 from webapp.models.base import utcnow
 from webapp.services.access import load_matter, matter_access, require_editor, visible_matters
 from webapp.services.base import record_event, transactional
-from webapp.services.definitions import STEP_FIELDS
+from webapp.services.definitions import STEP_FIELDS, definition_of, validated_steps
 from webapp.services.progress import advance, set_status
 from webapp.services.templates import require_instantiable
 
 IS = InstanceStatus
+
+# The single-step edit functions and the whole-definition replacement share these rules.
+FINISHED_STATES = (StepState.COMPLETED, StepState.SKIPPED, StepState.FAILED)
+STARTED_STATES = (StepState.IN_PROGRESS, StepState.COMPLETED, StepState.BLOCKED)
 
 
 def load_instance(instance_id: int, user: User, *, for_update: bool = False) -> WorkflowInstance:
@@ -33,9 +48,13 @@ def load_instance(instance_id: int, user: User, *, for_update: bool = False) -> 
     if for_update:
         query = query.with_for_update(of=WorkflowInstance).execution_options(populate_existing=True)
     instance = db.session.scalar(query)
+    missing = NotFound(f"Workflow instance {instance_id} was not found.")
     if instance is None:
-        raise NotFound(f"Workflow instance {instance_id} was not found.")
-    load_matter(instance.matter_id, user)  # not visible to this person: not found
+        raise missing
+    try:
+        load_matter(instance.matter_id, user)
+    except NotFound:  # not visible to this person: not found, without naming the matter
+        raise missing from None
     return instance
 
 
@@ -46,13 +65,44 @@ def visible_steps(instance: WorkflowInstance, user: User) -> list[InstanceStep]:
     return list(instance.steps)
 
 
+def require_definition_reader(user: User) -> None:
+    """A definition, its history and its drift name every step; clients see only theirs."""
+    if user.role == Role.CLIENT:
+        raise NotAllowed("Clients see a workflow's progress, not its definition or history.")
+
+
+# ---- listing ------------------------------------------------------------------------
+
+
+def json_contains(container: Any, contained: Any) -> bool:
+    """PostgreSQL's `@>` for JSON values, for databases without it: an object contains
+    the keys it is given with contained values, an array contains every given element."""
+    if isinstance(contained, dict):
+        return isinstance(container, dict) and all(
+            key in container and json_contains(container[key], value)
+            for key, value in contained.items()
+        )
+    if isinstance(contained, list):
+        return isinstance(container, list) and all(
+            any(json_contains(item, wanted) for item in container) for wanted in contained
+        )
+    if isinstance(container, (dict, list)) or isinstance(container, bool) != isinstance(
+        contained, bool
+    ):
+        return False
+    return container == contained
+
+
 def list_instances(
     user: User,
     matter_id: int | None = None,
     status: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    context: dict[str, Any] | None = None,
 ) -> tuple[list[WorkflowInstance], int]:
+    """`context` keeps instances whose context contains it (JSONB `@>` and its GIN index
+    on PostgreSQL; compared row by row elsewhere)."""
     matters = visible_matters(user).with_only_columns(Matter.id)
     query = select(WorkflowInstance).where(
         WorkflowInstance.org_id == user.org_id, WorkflowInstance.matter_id.in_(matters)
@@ -61,8 +111,18 @@ def list_instances(
         query = query.where(WorkflowInstance.matter_id == matter_id)
     if status:
         query = query.where(WorkflowInstance.status == status)
-    rows = db.session.scalars(query.order_by(WorkflowInstance.id.desc())).all()
-    return list(rows[offset : offset + limit]), len(rows)
+    in_database = context is None or db.engine.dialect.name == "postgresql"
+    if context is not None and in_database:
+        query = query.where(type_coerce(WorkflowInstance.context, JSONB).contains(context))
+    query = query.order_by(WorkflowInstance.id.desc())
+    if in_database:
+        total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        return list(db.session.scalars(query.limit(limit).offset(offset))), total
+    rows = [row for row in db.session.scalars(query) if json_contains(row.context, context)]
+    return rows[offset : offset + limit], len(rows)
+
+
+# ---- instantiate and lifecycle --------------------------------------------------------
 
 
 def _request_hash(template_id: int, matter_id: int, title: str | None, params: dict) -> str:
@@ -73,6 +133,14 @@ def _request_hash(template_id: int, matter_id: int, title: str | None, params: d
 def _existing_request(user: User, request_id: str | None, digest: str) -> WorkflowInstance | None:
     if not request_id:
         return None
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Two requests with one requestId wait for each other here, so the second sees
+        # the first's instance (200) instead of losing a unique-index race (409).
+        # SQLite needs nothing: its write transactions are exclusive (BEGIN IMMEDIATE).
+        key = f"instantiate:{user.org_id}:{request_id}"
+        db.session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": key}
+        )
     instance = db.session.scalar(
         select(WorkflowInstance).where(
             WorkflowInstance.org_id == user.org_id, WorkflowInstance.request_id == request_id
@@ -98,7 +166,7 @@ def _new_instance(
     template = require_instantiable(template_id, user)
     matter = load_matter(matter_id, user)
     if not matter_access(matter).can_edit(user.id, user.role) and user.role != Role.LAWYER:
-        raise Invalid("Only admins and lawyers can start a workflow on a matter.")
+        raise NotAllowed("Only admins and lawyers can start a workflow on a matter.")
     if matter.status != "OPEN":
         raise Invalid(f"Matter {matter.reference} is {matter.status.lower()}; reopen it first.")
     instance = WorkflowInstance(
@@ -139,8 +207,12 @@ def _new_instance(
         new_status=IS.CREATED,
         payload={"templateKey": template.key, "templateVersion": template.version},
     )
+    # The title is part of the snapshot: drift compares the current title with it.
     _record_change(
-        instance, user, "created", {"templateKey": template.key, "version": template.version}
+        instance,
+        user,
+        "created",
+        {"templateKey": template.key, "templateVersion": template.version, "title": instance.title},
     )
     return instance
 
@@ -173,23 +245,27 @@ def instantiate(
     return instance, True
 
 
+def _parse_status(target: str) -> InstanceStatus:
+    try:
+        return InstanceStatus(target)
+    except ValueError:
+        allowed = ", ".join(s.value for s in InstanceStatus)
+        raise Invalid(f"Unknown status {target!r}. Statuses are: {allowed}.") from None
+
+
 @transactional
 def change_status(
     user: User, instance_id: int, target: str, reason: str | None = None
 ) -> WorkflowInstance:
+    """Start (Created -> Running), pause, resume (Paused -> Running) or cancel. Each status
+    the instance passes through is one audit event with old and new status and the actor."""
     instance = load_instance(instance_id, user, for_update=True)
     _require_editor(instance, user)
-    try:
-        target_status = InstanceStatus(target)
-    except ValueError:
-        allowed = ", ".join(s.value for s in InstanceStatus)
-        raise Invalid(f"Unknown status {target!r}. Statuses are: {allowed}.") from None
-    check_instance_transition(instance.status, target_status)
-    if target_status in (IS.COMPLETED, IS.FAILED, IS.WAITING_FOR_INPUT, IS.WAITING_FOR_APPROVAL):
-        raise Invalid(f"{target_status.value} is set by the engine from the steps, not by hand.")
+    target_status = _parse_status(target)
+    check_manual_transition(instance.status, target_status)
     if instance.status == IS.CREATED and target_status == IS.RUNNING:
         _start(instance, user)
-    elif target_status == IS.RUNNING:  # resume
+    elif target_status == IS.RUNNING:  # resume: the engine settles the status again
         set_status(instance, IS.RUNNING, user.id, reason)
         advance(instance, user.id)
     else:
@@ -201,9 +277,7 @@ def change_status(
 def rename_instance(user: User, instance_id: int, title: str) -> WorkflowInstance:
     instance = load_instance(instance_id, user, for_update=True)
     _require_editor(instance, user)
-    title = (title or "").strip()
-    if not title:
-        raise Invalid("A workflow needs a title.")
+    title = _clean_title(title)
     if title != instance.title:
         _record_change(
             instance, user, "metadata_changed", {"title": {"from": instance.title, "to": title}}
@@ -213,6 +287,31 @@ def rename_instance(user: User, instance_id: int, title: str) -> WorkflowInstanc
     return instance
 
 
+@transactional
+def update_instance(
+    user: User,
+    instance_id: int,
+    title: str | None = None,
+    status: str | None = None,
+    reason: str | None = None,
+) -> WorkflowInstance:
+    """Rename and change status in one transaction: a refused status keeps the old title."""
+    if title is None and status is None:
+        raise Invalid("Send a title, a status, or both.")
+    if status is None:
+        return rename_instance(user, instance_id, title)
+    if title is not None:
+        rename_instance(user, instance_id, title)
+    return change_status(user, instance_id, status, reason)
+
+
+def _clean_title(title: str | None) -> str:
+    title = (title or "").strip()
+    if not title:
+        raise Invalid("A workflow needs a title.")
+    return title
+
+
 def _require_editor(instance: WorkflowInstance, user: User) -> None:
     require_editor(instance.matter, user)
 
@@ -220,6 +319,22 @@ def _require_editor(instance: WorkflowInstance, user: User) -> None:
 def _require_editable(instance: WorkflowInstance) -> None:
     if instance.status in TERMINAL_STATUSES:
         raise Conflict(f"This workflow is {instance.status}; its steps can no longer change.")
+
+
+def _refuse_edit_of_finished(step: InstanceStep) -> None:
+    if step.action_state in FINISHED_STATES:
+        raise Conflict(
+            f"Step {step.title!r} is {step.action_state}; a finished step cannot be edited.",
+            {"stepId": step.id, "key": step.key, "state": step.action_state},
+        )
+
+
+def _refuse_removal_of_started(step: InstanceStep) -> None:
+    if step.action_state in STARTED_STATES:
+        raise Conflict(
+            f"Step {step.title!r} is {step.action_state} and cannot be removed.",
+            {"stepId": step.id, "key": step.key, "state": step.action_state},
+        )
 
 
 def _record_change(
@@ -251,6 +366,8 @@ def _renumber(instance: WorkflowInstance, ordered: list[InstanceStep]) -> None:
     instance.steps.sort(key=lambda s: s.order)
 
 
+# ---- single-step edits ------------------------------------------------------------------
+
 EDITABLE_FIELDS = (
     "title",
     "action_config",
@@ -263,6 +380,10 @@ EDITABLE_FIELDS = (
     "due_in",
     "assigned_to_id",
 )
+
+
+def _added_detail(step: InstanceStep) -> dict[str, Any]:
+    return {"stepId": step.id, "key": step.key, "order": step.order, "title": step.title}
 
 
 @transactional
@@ -284,12 +405,7 @@ def add_step(
     instance.steps.append(step)
     _renumber(instance, ordered)
     db.session.flush()
-    _record_change(
-        instance,
-        user,
-        "step_added",
-        {"stepId": step.id, "key": step.key, "order": step.order, "title": step.title},
-    )
+    _record_change(instance, user, "step_added", _added_detail(step))
     advance(instance, user.id)
     return step
 
@@ -302,16 +418,13 @@ def update_step(
     _require_editor(instance, user)
     _require_editable(instance)
     step = _find_step(instance, step_id)
-    if step.action_state in (StepState.COMPLETED, StepState.SKIPPED, StepState.FAILED):
-        raise Conflict(
-            f"Step {step.title!r} is {step.action_state}; a finished step cannot be edited."
-        )
+    _refuse_edit_of_finished(step)
     diff = {}
     for field, value in changes.items():
         if field not in EDITABLE_FIELDS:
-            raise Invalid(f"{field} cannot be edited on a running workflow.")
+            raise Invalid(f"{to_camel(field)} cannot be edited on a running workflow.")
         if getattr(step, field) != value:
-            diff[field] = {"from": getattr(step, field), "to": value}
+            diff[to_camel(field)] = {"from": getattr(step, field), "to": value}
             setattr(step, field, value)
     if diff:
         step.updated_at = utcnow()
@@ -328,8 +441,7 @@ def remove_step(user: User, instance_id: int, step_id: int) -> WorkflowInstance:
     _require_editor(instance, user)
     _require_editable(instance)
     step = _find_step(instance, step_id)
-    if step.action_state in (StepState.IN_PROGRESS, StepState.COMPLETED, StepState.BLOCKED):
-        raise Conflict(f"Step {step.title!r} is {step.action_state} and cannot be removed.")
+    _refuse_removal_of_started(step)
     if len(instance.steps) == 1:
         raise Invalid("A workflow needs at least one step.")
     instance.steps.remove(step)
@@ -399,3 +511,193 @@ def advance_instance(user: User, instance_id: int) -> WorkflowInstance:
     _require_editor(instance, user)
     advance(instance, user.id)
     return instance
+
+
+# ---- the whole definition at once -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StepEdit:
+    """One step of a replacement definition; `step_id` names an existing step (its key
+    then comes from that step), otherwise the step is matched by its key or is new."""
+
+    definition: StepDefinition
+    step_id: int | None = None
+
+
+def current_definition(user: User, instance_id: int) -> dict[str, Any]:
+    """The instance's definition in the shape `replace_definition` takes back."""
+    instance = load_instance(instance_id, user)
+    require_definition_reader(user)
+    return {
+        "title": instance.title,
+        "steps": [{"id": s.id, **definition_of(s)} for s in instance.steps],
+    }
+
+
+def _identified(instance: WorkflowInstance, edits: list[StepEdit]) -> list[StepDefinition]:
+    definitions = []
+    for edit in edits:
+        definition = edit.definition
+        if edit.step_id is not None:
+            step = _find_step(instance, edit.step_id)
+            if definition.key and definition.key != step.key:
+                raise Invalid(
+                    f"Step {step.id} has key {step.key!r}; a step's key cannot change.",
+                    {"stepId": step.id, "key": definition.key},
+                )
+            definition = definition.model_copy(update={"key": step.key})
+        definitions.append(definition)
+    # New steps without a key get one no current step uses, so they cannot pass for it.
+    return assign_keys(definitions, frozenset(s.key for s in instance.steps))
+
+
+def _check_replacement(instance: WorkflowInstance, diff: drift.Drift) -> None:
+    by_key = {s.key: s for s in instance.steps}
+    for change in diff.steps_modified:
+        step = by_key[change.key]
+        if "actionType" in change.changes:
+            raise Invalid(
+                f"Step {step.title!r} cannot change its action type; remove it and add a new "
+                "step with another key.",
+                {"key": step.key},
+            )
+        _refuse_edit_of_finished(step)
+    for key in diff.steps_removed:
+        _refuse_removal_of_started(by_key[key])
+
+
+def _apply_replacement(
+    instance: WorkflowInstance, rows: list[dict[str, Any]], diff: drift.Drift
+) -> list[InstanceStep]:
+    by_key = {s.key: s for s in instance.steps}
+    for key in diff.steps_removed:
+        instance.steps.remove(by_key.pop(key))
+    now = utcnow()
+    for change in diff.steps_modified:
+        step, row = by_key[change.key], next(r for r in rows if r["key"] == change.key)
+        for field in STEP_FIELDS:
+            if getattr(step, field) != row[field]:
+                setattr(step, field, row[field])
+        step.updated_at = now
+    added = []
+    for row in rows:
+        if row["key"] not in by_key:
+            step = InstanceStep(order=0, action_state=StepState.PENDING, action_data={}, **row)
+            instance.steps.append(step)
+            by_key[row["key"]] = step
+            added.append(step)
+    _renumber(instance, [by_key[row["key"]] for row in rows])
+    return added
+
+
+def _record_replacement(
+    instance: WorkflowInstance,
+    user: User,
+    diff: drift.Drift,
+    removed: dict[str, InstanceStep],
+    added: list[InstanceStep],
+) -> None:
+    if diff.metadata_changed:
+        _record_change(instance, user, "metadata_changed", diff.metadata_changes)
+    for key in diff.steps_removed:
+        step = removed[key]
+        _record_change(
+            instance, user, "step_removed", {"stepId": step.id, "key": key, "title": step.title}
+        )
+    by_key = {s.key: s for s in instance.steps}
+    for change in diff.steps_modified:
+        detail = {"stepId": by_key[change.key].id, "key": change.key, "changes": change.changes}
+        _record_change(instance, user, "step_modified", detail)
+    for step in added:
+        _record_change(instance, user, "step_added", _added_detail(step))
+    if diff.steps_reordered:
+        detail = {"from": diff.order_before, "to": diff.order_after}
+        _record_change(instance, user, "step_reordered", detail)
+
+
+@transactional
+def replace_definition(
+    user: User, instance_id: int, edits: list[StepEdit], title: str | None = None
+) -> WorkflowInstance:
+    """Replace the whole step list (and the title). Steps are matched by key; the diff
+    writes the history entries the single-step edits would, in one transaction, and is
+    refused by the same rules: a finished step cannot be edited, a started one removed."""
+    instance = load_instance(instance_id, user, for_update=True)
+    _require_editor(instance, user)
+    _require_editable(instance)
+    if not edits:
+        raise Invalid("A workflow needs at least one step.")
+    rows = validated_steps(_identified(instance, edits))
+    new_title = instance.title if title is None else _clean_title(title)
+    diff = drift.compare(
+        [definition_of(s) for s in instance.steps],
+        [definition_of(SimpleNamespace(**row)) for row in rows],
+        {"title": instance.title},
+        {"title": new_title},
+    )
+    if not diff.is_drifted:
+        return instance
+    _check_replacement(instance, diff)
+    removed = {s.key: s for s in instance.steps if s.key in diff.steps_removed}
+    instance.title = new_title
+    added = _apply_replacement(instance, rows, diff)
+    instance.updated_at = utcnow()
+    db.session.flush()
+    _record_replacement(instance, user, diff, removed, added)
+    advance(instance, user.id)
+    return instance
+
+
+# ---- history ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    id: int
+    change_type: str
+    detail: dict[str, Any]
+    actor_id: int | None
+    actor_name: str | None
+    created_at: datetime
+
+
+def instance_history(
+    user: User, instance_id: int, limit: int = 50, offset: int = 0
+) -> tuple[list[HistoryEntry], int]:
+    """The definition's change history, oldest first."""
+    instance = load_instance(instance_id, user)
+    require_definition_reader(user)
+    where = InstanceChange.instance_id == instance.id
+    total = db.session.scalar(select(func.count()).where(where)) or 0
+    rows = db.session.execute(
+        select(InstanceChange, User.name)
+        .outerjoin(User, User.id == InstanceChange.actor_id)
+        .where(where)
+        .order_by(InstanceChange.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    entries = [
+        HistoryEntry(
+            id=change.id,
+            change_type=change.change_type,
+            detail=change.detail or {},
+            actor_id=change.actor_id,
+            actor_name=name,
+            created_at=change.created_at,
+        )
+        for change, name in rows
+    ]
+    return entries, total
+
+
+def created_title(instance: WorkflowInstance) -> str | None:
+    """The title the instance had when it was created, from its `created` history entry."""
+    detail = db.session.scalar(
+        select(InstanceChange.detail)
+        .where(InstanceChange.instance_id == instance.id, InstanceChange.change_type == "created")
+        .order_by(InstanceChange.id)
+        .limit(1)
+    )
+    return (detail or {}).get("title")

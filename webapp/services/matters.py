@@ -1,15 +1,58 @@
-"""Matters and the people on them."""
+"""Matters, the people on them, and their lifecycle (close, archive, reopen, delete)."""
 
-from sqlalchemy import func, or_, select
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, func, or_, select
 
 from webapp.engine.errors import Conflict, Invalid, NotAllowed, NotFound
 from webapp.engine.roles import MEMBER_ROLES, Role
 from webapp.extensions import db
-from webapp.models import Matter, MatterMember, User
+from webapp.models import Document, Matter, MatterMember, User, WorkflowInstance
 from webapp.services.access import load_matter, require_editor, visible_matters
 from webapp.services.base import record_event, transactional
 
 MATTER_STATUSES = ("OPEN", "CLOSED", "ARCHIVED")
+
+# The one status that sums up a matter's workflows for a partner scanning the list: the
+# most pressing one any of them is in (a failed workflow outranks a running one).
+SUMMARY_PRIORITY = (
+    "Failed",
+    "Paused",
+    "WaitingForApproval",
+    "WaitingForInput",
+    "Running",
+    "Created",
+    "Completed",
+    "Cancelled",
+)
+
+
+@dataclass(frozen=True)
+class WorkflowSummary:
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def summary(self) -> str | None:
+        return next((status for status in SUMMARY_PRIORITY if self.counts.get(status)), None)
+
+
+def workflow_summaries(matter_ids: list[int]) -> dict[int, WorkflowSummary]:
+    """Instances by status for each matter, in one query."""
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    if matter_ids:
+        rows = db.session.execute(
+            select(WorkflowInstance.matter_id, WorkflowInstance.status, func.count())
+            .where(WorkflowInstance.matter_id.in_(matter_ids))
+            .group_by(WorkflowInstance.matter_id, WorkflowInstance.status)
+        )
+        for matter_id, status, count in rows:
+            counts[matter_id][status] = count
+    return {matter_id: WorkflowSummary(dict(counts[matter_id])) for matter_id in matter_ids}
 
 
 def list_matters(
@@ -89,3 +132,88 @@ def add_member(user: User, matter_id: int, member_id: int, role: str) -> Matter:
         payload={"userId": member.id, "role": role},
     )
     return matter
+
+
+@transactional
+def update_matter(
+    user: User, matter_id: int, status: str | None = None, title: str | None = None
+) -> Matter:
+    """Rename, close, archive or reopen. Its workflows are left exactly as they are."""
+    matter = load_matter(matter_id, user)
+    require_editor(matter, user)
+    if status is None and title is None:
+        raise Invalid("Send a status, a title, or both.")
+    if status is not None and status not in MATTER_STATUSES:
+        raise Invalid(f"A matter's status is one of {', '.join(MATTER_STATUSES)}.")
+    if title is not None:
+        _rename(matter, user, title)
+    if status is not None and status != matter.status:
+        record_event(
+            org_id=user.org_id,
+            event_type="matter.status_changed",
+            actor_id=user.id,
+            matter_id=matter.id,
+            old_status=matter.status,
+            new_status=status,
+            payload={"reference": matter.reference},
+        )
+        matter.status = status
+    return matter
+
+
+def _rename(matter: Matter, user: User, title: str) -> None:
+    title = title.strip()
+    if not title:
+        raise Invalid("A matter needs a title.")
+    if title == matter.title:
+        return
+    record_event(
+        org_id=user.org_id,
+        event_type="matter.renamed",
+        actor_id=user.id,
+        matter_id=matter.id,
+        payload={"reference": matter.reference, "title": {"from": matter.title, "to": title}},
+    )
+    matter.title = title
+
+
+@dataclass(frozen=True)
+class DeletedMatter:
+    id: int
+    reference: str
+    instance_ids: list[int]
+
+
+@transactional
+def delete_matter(user: User, matter_id: int) -> DeletedMatter:
+    """Admins only. The matter's workflows, steps and documents go with it; the audit
+    trail and the instances' change history stay, as they hold ids, not foreign keys."""
+    matter = load_matter(matter_id, user)
+    if user.role != Role.ADMIN:
+        raise NotAllowed("Only an admin can delete a matter.")
+    instances = list(
+        db.session.scalars(
+            select(WorkflowInstance)
+            .where(WorkflowInstance.matter_id == matter.id)
+            .order_by(WorkflowInstance.id)
+        )
+    )
+    gone = DeletedMatter(matter.id, matter.reference, [i.id for i in instances])
+    for instance in instances:
+        db.session.delete(instance)
+    db.session.flush()
+    db.session.execute(delete(Document).where(Document.matter_id == matter.id))
+    db.session.delete(matter)
+    record_event(
+        org_id=user.org_id,
+        event_type="matter.deleted",
+        actor_id=user.id,
+        matter_id=gone.id,
+        old_status=matter.status,
+        payload={
+            "reference": matter.reference,
+            "title": matter.title,
+            "instanceIds": gone.instance_ids,
+        },
+    )
+    return gone

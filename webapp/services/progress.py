@@ -1,22 +1,35 @@
 """Moving an instance forward after any change: activate steps whose prerequisites are
-done, keep `current_step`, and let the instance status follow its steps. Flush only."""
+done (evaluating conditions and rendering templates), route failures to their handlers,
+keep `current_step`, and let the instance status follow its steps. Flush only."""
 
 from typing import Any
 
+from sqlalchemy import update
+
 from webapp.engine.actions import automated_types, get_handler
 from webapp.engine.definition import parse_duration
-from webapp.engine.progress import current_step_order, derived_status, steps_to_activate
+from webapp.engine.errors import DomainError
+from webapp.engine.expressions import ExpressionError
+from webapp.engine.progress import Decision, Move, Progress, current_step_order, derived_status
 from webapp.engine.states import (
     ACTIVE_STATUSES,
+    TERMINAL_STATUSES,
     InstanceStatus,
     StepEvent,
     StepState,
     instance_path,
     next_step_state,
 )
-from webapp.models import InstanceStep, WorkflowInstance
+from webapp.engine.templating import TemplatingError
+from webapp.extensions import db
+from webapp.models import InstanceStep, Job, WorkflowInstance
 from webapp.models.base import utcnow
 from webapp.services.base import enqueue, record_event
+from webapp.services.conditions import evaluate_condition, render_step
+
+STEP_RUN = "step.run"
+NOTIFY_READY = "notify.step_ready"
+CHILD_FINISHED = "subworkflow.finished"
 
 
 def step_event(
@@ -48,34 +61,88 @@ def step_event(
     )
 
 
-def condition_holds(step: InstanceStep, instance: WorkflowInstance) -> bool:
-    if not step.condition:
-        return True
-    from webapp.services.conditions import evaluate_condition
+def fail_step(
+    instance: WorkflowInstance, step: InstanceStep, reason: str, actor_id: int | None = None
+) -> None:
+    """The step fails with `reason`, which later steps read as `steps.<key>.error`."""
+    step_event(instance, step, StepEvent.FAIL, actor_id, {"reason": reason})
+    step.last_error = reason
+    instance.step_data = {**(instance.step_data or {}), step.key: {"error": reason}}
 
-    return evaluate_condition(step, instance)
+
+def complete_step(
+    instance: WorkflowInstance,
+    step: InstanceStep,
+    output: dict[str, Any],
+    actor_id: int | None = None,
+    audit: dict[str, Any] | None = None,
+) -> None:
+    instance.step_data = {**(instance.step_data or {}), step.key: output}
+    step_event(instance, step, StepEvent.COMPLETE, actor_id, audit)
 
 
-def activate(instance: WorkflowInstance, step: InstanceStep) -> None:
-    if not condition_holds(step, instance):
-        step_event(instance, step, StepEvent.BYPASS, None, {"condition": step.condition})
+def enqueue_run(instance: WorkflowInstance, step: InstanceStep) -> Job:
+    handler = get_handler(step.action_type)
+    policy = handler.retry_policy(step.retry)  # type: ignore[attr-defined]
+    job = enqueue(
+        STEP_RUN,
+        {"stepId": step.id, "instanceId": instance.id},
+        org_id=instance.org_id,
+        dedupe_key=f"run:{step.id}:{step.attempt}",
+        max_attempts=policy.max_attempts,
+    )
+    job.instance_id = instance.id
+    return job
+
+
+def activate(instance: WorkflowInstance, step: InstanceStep, payload: dict | None = None) -> None:
+    """PENDING -> READY, or SKIPPED when the condition is false, or FAILED when the
+    condition or a template cannot be evaluated (the message says why)."""
+    if step.condition:
+        try:
+            holds = evaluate_condition(step, instance)
+        except ExpressionError as error:
+            fail_step(instance, step, f"The condition could not be evaluated: {error}")
+            return
+        if not holds:
+            step_event(instance, step, StepEvent.BYPASS, None, {"condition": step.condition})
+            return
+    try:
+        render_step(step, instance)
+    except TemplatingError as error:
+        fail_step(instance, step, f"A template could not be rendered: {error}")
         return
-    step_event(instance, step, StepEvent.ACTIVATE, None)
+    except DomainError as error:
+        fail_step(instance, step, error.message)
+        return
+    step_event(instance, step, StepEvent.ACTIVATE, None, payload)
     if step.due_in:
         step.due_at = utcnow() + parse_duration(step.due_in)
     if get_handler(step.action_type).automated:
-        enqueue(
-            "step.run",
-            {"stepId": step.id, "instanceId": instance.id},
-            org_id=instance.org_id,
-            dedupe_key=f"run:{step.id}:{step.attempt}",
-        )
+        enqueue_run(instance, step)
     else:
-        enqueue(
-            "notify.step_ready",
+        job = enqueue(
+            NOTIFY_READY,
             {"stepId": step.id, "instanceId": instance.id},
             org_id=instance.org_id,
             dedupe_key=f"ready:{step.id}:{step.version_id or 0}",
+        )
+        job.instance_id = instance.id
+
+
+def apply_decision(instance: WorkflowInstance, decision: Decision) -> None:
+    step = decision.step
+    if decision.move == Move.ACTIVATE:
+        activate(instance, step)  # type: ignore[arg-type]
+    elif decision.move == Move.ROUTE:
+        activate(instance, step, {"routedFrom": list(decision.sources)})  # type: ignore[arg-type]
+    else:
+        step_event(
+            instance,
+            step,  # type: ignore[arg-type]
+            StepEvent.BYPASS,
+            None,
+            {"reason": "no failure to handle", "sources": list(decision.sources)},
         )
 
 
@@ -99,19 +166,49 @@ def set_status(
             new_status=status,
             payload={"reason": reason} if reason else {},
         )
+        _after_status_change(instance, old, status)
     instance.updated_at = utcnow()
+
+
+def _after_status_change(instance: WorkflowInstance, old: str, new: str) -> None:
+    if old == InstanceStatus.PAUSED and new == InstanceStatus.RUNNING:
+        wake_parked_jobs(instance.id)
+    if new in TERMINAL_STATUSES:
+        notify_parent(instance)
+
+
+def notify_parent(child: WorkflowInstance) -> None:
+    """A finished sub-workflow tells its parent step, through the outbox."""
+    if child.parent_step_id is None or child.status not in TERMINAL_STATUSES:
+        return
+    job = enqueue(
+        CHILD_FINISHED,
+        {"childId": child.id, "parentStepId": child.parent_step_id},
+        org_id=child.org_id,
+        dedupe_key=f"child:{child.id}",
+    )
+    job.instance_id = child.parent_instance_id
+
+
+def wake_parked_jobs(instance_id: int) -> None:
+    """Jobs of a paused instance wait (the worker parks them); resuming makes them due."""
+    db.session.execute(
+        update(Job)
+        .where(Job.instance_id == instance_id, Job.status == "PENDING", Job.kind == STEP_RUN)
+        .values(run_at=utcnow())
+    )
 
 
 def advance(instance: WorkflowInstance, actor_id: int | None = None, settle: bool = True) -> None:
     """`settle=False` keeps a just-started instance Running unless it is already finished."""
     steps = instance.steps
     if instance.status in ACTIVE_STATUSES:
-        while True:
-            ready = steps_to_activate(steps)
-            if not ready:
-                break
-            for step in ready:
-                activate(instance, step)
+        progress = Progress(steps)
+        decisions = progress.next_moves()
+        while decisions:
+            for decision in decisions:
+                apply_decision(instance, decision)
+            decisions = progress.next_moves(after=[d.step.key for d in decisions])
     instance.current_step = current_step_order(steps)
     if instance.status not in ACTIVE_STATUSES or not steps:
         return

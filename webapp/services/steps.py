@@ -9,7 +9,7 @@ from sqlalchemy import select
 from webapp.engine.actions import ActionContext, get_handler
 from webapp.engine.actions.checklist import ChecklistHandler
 from webapp.engine.eligibility import can_perform
-from webapp.engine.errors import Conflict, Invalid, NotAllowed, NotFound
+from webapp.engine.errors import Conflict, Invalid, InvalidTransition, NotAllowed, NotFound
 from webapp.engine.roles import Role
 from webapp.engine.states import (
     ACTIVE_STATUSES,
@@ -25,7 +25,7 @@ from webapp.services import providers
 from webapp.services.access import actor_of, matter_access
 from webapp.services.base import transactional
 from webapp.services.instances import load_instance
-from webapp.services.progress import advance, step_event
+from webapp.services.progress import advance, complete_step, fail_step, step_event
 
 E = StepEvent
 
@@ -44,7 +44,10 @@ def load_step(step_id: int, user: User) -> Loaded:
     )
     if instance_id is None:
         raise NotFound(f"Step {step_id} was not found.")
-    instance = load_instance(instance_id, user, for_update=True)
+    try:
+        instance = load_instance(instance_id, user, for_update=True)
+    except NotFound:  # say nothing about the instance of a step the person may not see
+        raise NotFound(f"Step {step_id} was not found.") from None
     step = next(s for s in instance.steps if s.id == step_id)
     if user.role == Role.CLIENT and step.role_scope != Role.CLIENT:
         raise NotAllowed("Clients can act only on the steps addressed to them.")
@@ -105,6 +108,11 @@ def require_open(step: InstanceStep, event: StepEvent) -> None:
             f"Cannot {event.value} the step {step.title!r}: it is already {step.action_state}.",
             {"state": step.action_state, "event": event.value},
         )
+    if step.action_state == StepState.PENDING:  # only the engine moves a PENDING step
+        raise InvalidTransition(
+            f"Cannot {event.value} a step that is PENDING: it is waiting for its prerequisites.",
+            {"state": step.action_state, "event": event.value},
+        )
     next_step_state(step.action_state, _effective_event(step, event))
 
 
@@ -133,8 +141,7 @@ def _complete(loaded: Loaded, user_id: int | None, payload: dict[str, Any]) -> N
     step, instance = loaded.step, loaded.instance
     outcome = get_handler(step.action_type).complete(context_for(loaded, user_id), payload)
     step.action_data = outcome.action_data
-    instance.step_data = {**(instance.step_data or {}), step.key: outcome.output or {}}
-    step_event(instance, step, E.COMPLETE, user_id, _audit_payload(outcome.output))
+    complete_step(instance, step, outcome.output or {}, user_id, _audit_payload(outcome.output))
 
 
 def _audit_payload(output: dict[str, Any] | None) -> dict[str, Any]:
@@ -155,14 +162,13 @@ def _perform(
         _start(loaded, user_id, event)
     elif event == E.COMPLETE:
         _complete(loaded, user_id, payload)
-    elif event in (E.FAIL, E.BLOCK):
+    elif event == E.FAIL:
         reason = _reason(payload)
-        if event == E.FAIL:
-            step.action_data = (
-                get_handler(step.action_type).fail(context_for(loaded, user_id), reason).action_data
-            )
-            step.last_error = reason
-        step_event(loaded.instance, step, event, user_id, {"reason": reason})
+        handler = get_handler(step.action_type)
+        step.action_data = handler.fail(context_for(loaded, user_id), reason).action_data
+        fail_step(loaded.instance, step, reason, user_id)
+    elif event == E.BLOCK:
+        step_event(loaded.instance, step, event, user_id, {"reason": _reason(payload)})
     else:
         extra = {"reason": payload["reason"]} if payload.get("reason") else {}
         step_event(loaded.instance, step, event, user_id, extra)

@@ -2,11 +2,13 @@
 
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import func, or_, select
 
 from webapp.engine import definition as dsl
+from webapp.engine.actions.base import validation_details
 from webapp.engine.definition import StepDefinition
-from webapp.engine.errors import Conflict, Invalid, NotFound
+from webapp.engine.errors import Conflict, Invalid, NotFound, Unprocessable
 from webapp.extensions import db
 from webapp.models import TemplateStep, User, WorkflowTemplate
 from webapp.models.base import utcnow
@@ -104,13 +106,17 @@ def create_template(
     key: str | None = None,
 ) -> WorkflowTemplate:
     require_staff(user)
+    if not (name or "").strip():
+        raise Unprocessable(
+            "A template needs a name.", [{"field": "name", "message": "Enter a name."}]
+        )
     if key and db.session.scalar(
         select(WorkflowTemplate.id).where(
             WorkflowTemplate.org_id == user.org_id, WorkflowTemplate.key == key
         )
     ):
         raise Conflict(f"A template with key {key!r} already exists.")
-    rows = validated_steps(steps)
+    rows = validated_steps(steps, check_refs=False)
     template = WorkflowTemplate(
         org_id=user.org_id,
         key=key or _unique_key(user.org_id, dsl.slugify(name)),
@@ -194,7 +200,7 @@ def update_template(
     if description is not None:
         template.description = description.strip()
     if steps is not None:
-        _replace_steps(template, validated_steps(steps))
+        _replace_steps(template, validated_steps(steps, check_refs=False))
     template.updated_at = utcnow()
     db.session.flush()
     return template, created
@@ -278,3 +284,180 @@ def find_template(user: User, key: str, version: int | None = None) -> WorkflowT
     if template is None:
         raise NotFound(f"Template {key!r} was not found.")
     return template
+
+
+# ---- builder edits: one step at a time, same validation and draft rules as update_template --
+
+
+def _step_definition(body: dict[str, Any], index: int) -> StepDefinition:
+    try:
+        return StepDefinition.model_validate(body)
+    except ValidationError as error:
+        problems = [{"step": index, **detail} for detail in validation_details(error)]
+        raise Unprocessable("This step is not valid.", problems) from error
+
+
+def _validated_rows(definitions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every step of the edited template, validated together: keys, configs, references."""
+    steps = [_step_definition(body, index) for index, body in enumerate(definitions)]
+    return validated_steps(steps)
+
+
+def _editable_draft(
+    user: User, template_id: int
+) -> tuple[WorkflowTemplate, WorkflowTemplate, bool]:
+    """The version asked for, the draft to edit (the next version when it was published)
+    and whether that draft was created by this call."""
+    require_staff(user)
+    source = get_template(template_id, user)
+    draft, created = _draft_of(source, user)
+    return source, draft, created
+
+
+def _step_index(source: WorkflowTemplate, draft: WorkflowTemplate, step_id: int) -> int:
+    """A step of the version asked for, found in the draft by its key (a new draft has new ids)."""
+    for step in source.steps:
+        if step.id == step_id:
+            return next(i for i, s in enumerate(draft.steps) if s.key == step.key)
+    raise NotFound(f"Step {step_id} is not part of this template.")
+
+
+def _apply(step: TemplateStep, values: dict[str, Any]) -> bool:
+    changed = False
+    for field, value in values.items():
+        if getattr(step, field) != value:
+            setattr(step, field, value)
+            changed = True
+    return changed
+
+
+def _renumber(template: WorkflowTemplate, ordered: list[TemplateStep]) -> None:
+    """Two passes: (template, order) is unique and rows are updated one at a time in an
+    order we do not control, so every step first moves to a free negative slot."""
+    for index, step in enumerate(ordered, start=1):
+        step.order = -index
+    db.session.flush()
+    for index, step in enumerate(ordered, start=1):
+        step.order = index
+    db.session.flush()
+    template.steps.sort(key=lambda s: s.order)
+
+
+def _record_edit(
+    user: User, template: WorkflowTemplate, event_type: str, payload: dict[str, Any]
+) -> None:
+    template.updated_at = utcnow()
+    record_event(
+        org_id=user.org_id,
+        event_type=event_type,
+        actor_id=user.id,
+        template_id=template.id,
+        payload={"key": template.key, "version": template.version, **payload},
+    )
+
+
+@transactional
+def add_template_step(
+    user: User, template_id: int, body: dict[str, Any]
+) -> tuple[WorkflowTemplate, TemplateStep]:
+    """`body` is one step in the API's camelCase shape; it goes last."""
+    _source, template, _created = _editable_draft(user, template_id)
+    definitions = [definition_of(step) for step in template.steps]
+    rows = _validated_rows([*definitions, body])
+    step = TemplateStep(order=len(template.steps) + 1, **rows[-1])
+    template.steps.append(step)
+    db.session.flush()
+    _record_edit(user, template, "template.step_added", {"stepKey": step.key})
+    return template, step
+
+
+@transactional
+def update_template_step(
+    user: User, template_id: int, step_id: int, changes: dict[str, Any]
+) -> tuple[WorkflowTemplate, TemplateStep]:
+    """`changes` holds any camelCase step fields; the others keep their values."""
+    source, template, _created = _editable_draft(user, template_id)
+    index = _step_index(source, template, step_id)
+    definitions = [definition_of(step) for step in template.steps]
+    definitions[index] = {**definitions[index], **changes, "key": definitions[index]["key"]}
+    rows = _validated_rows(definitions)
+    step = template.steps[index]
+    if _apply(step, rows[index]):
+        db.session.flush()
+        _record_edit(user, template, "template.step_updated", {"stepKey": step.key})
+    return template, step
+
+
+@transactional
+def remove_template_step(user: User, template_id: int, step_id: int) -> WorkflowTemplate:
+    source, template, _created = _editable_draft(user, template_id)
+    index = _step_index(source, template, step_id)
+    step = template.steps[index]
+    dependents = [
+        i
+        for i, other in enumerate(template.steps)
+        if step.key in (other.depends_on or []) or other.on_failure == step.key
+    ]
+    if dependents:
+        raise Unprocessable(
+            f"Other steps depend on {step.title!r}; change them first.",
+            [
+                {
+                    "step": i,
+                    "key": template.steps[i].key,
+                    "field": "dependsOn",
+                    "message": f"depends on {step.title!r}, which you are removing",
+                }
+                for i in dependents
+            ],
+        )
+    remaining = [s for s in template.steps if s is not step]
+    template.steps.remove(step)
+    db.session.flush()
+    _renumber(template, remaining)
+    _record_edit(user, template, "template.step_removed", {"stepKey": step.key})
+    return template
+
+
+@transactional
+def reorder_template_steps(user: User, template_id: int, step_ids: list[int]) -> WorkflowTemplate:
+    """`step_ids` lists every step of the version asked for, in the new order."""
+    source, template, _created = _editable_draft(user, template_id)
+    current = [s.id for s in source.steps]
+    if sorted(step_ids) != sorted(current) or len(set(step_ids)) != len(step_ids):
+        raise Invalid(
+            "The new order must list every step of the template exactly once.",
+            {"expected": current},
+        )
+    ordered = [template.steps[_step_index(source, template, i)] for i in step_ids]
+    if ordered == list(template.steps):
+        return template
+    before = [s.key for s in template.steps]
+    _renumber(template, ordered)
+    _validated_rows([definition_of(step) for step in template.steps])
+    _record_edit(
+        user,
+        template,
+        "template.steps_reordered",
+        {"from": before, "to": [s.key for s in template.steps]},
+    )
+    return template
+
+
+def move_order(step_ids: list[int], step_id: int, offset: int) -> list[int]:
+    """The order after moving one step up (-1) or down (+1); the ends stay put."""
+    if step_id not in step_ids:
+        raise NotFound(f"Step {step_id} is not part of this template.")
+    index = step_ids.index(step_id)
+    target = max(0, min(len(step_ids) - 1, index + offset))
+    reordered = [i for i in step_ids if i != step_id]
+    reordered.insert(target, step_id)
+    return reordered
+
+
+@transactional
+def move_template_step(user: User, template_id: int, step_id: int, offset: int) -> WorkflowTemplate:
+    """The keyboard path to the same reorder as drag-and-drop."""
+    source = get_template(template_id, user)
+    order = move_order([s.id for s in source.steps], step_id, offset)
+    return reorder_template_steps(user, template_id, order)

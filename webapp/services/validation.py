@@ -1,12 +1,70 @@
-"""Checks a template must pass before it is published. Every problem is listed at once."""
+"""Checks a template must pass before it is published. Every problem is listed at once,
+each as {"step": 0-based index or null, "key", "field", "message"}: the builder shows
+them beside the steps."""
 
-from webapp.engine.errors import Unprocessable
-from webapp.models import WorkflowTemplate
+from typing import Any
+
+from webapp.engine.actions import get_handler
+from webapp.engine.errors import DomainError, Unprocessable
+from webapp.engine.expressions import check_expression
+from webapp.engine.graph import find_problems
+from webapp.engine.templating import check_template, is_template, template_strings
+from webapp.models import TemplateStep, WorkflowTemplate
+from webapp.services.definitions import step_problems
+
+Problem = dict[str, Any]
 
 
 def check_publishable(template: WorkflowTemplate) -> None:
-    if not template.steps:
+    steps = sorted(template.steps, key=lambda s: s.order)
+    if not steps:
         raise Unprocessable(
             "A template needs at least one step before it can be published.",
-            [{"field": "steps", "message": "no steps"}],
+            [{"step": None, "key": None, "field": "steps", "message": "no steps"}],
         )
+    problems = publish_problems(steps)
+    if problems:
+        count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
+        raise Unprocessable(f"The template cannot be published: {count} to fix.", problems)
+
+
+def publish_problems(steps: list[TemplateStep]) -> list[Problem]:
+    problems: list[Problem] = []
+    for index, step in enumerate(steps):
+        problems += _config_problems(index, step)
+        problems += _expression_problems(index, step)
+        problems += _template_problems(index, step)
+    problems += [
+        {"step": p.index, "key": p.key, "field": p.field, "message": p.message}
+        for p in find_problems(steps)
+    ]
+    return sorted(problems, key=lambda p: -1 if p["step"] is None else p["step"])
+
+
+def _config_problems(index: int, step: TemplateStep) -> list[Problem]:
+    try:
+        get_handler(step.action_type).validate_config(step.action_config)
+    except DomainError as error:
+        field = "actionType" if error.code == "unknown_action_type" else "actionConfig"
+        return step_problems(index, step.key, field, error)
+    return []
+
+
+def _expression_problems(index: int, step: TemplateStep) -> list[Problem]:
+    if not step.condition:
+        return []
+    reason = check_expression(step.condition)
+    if reason is None:
+        return []
+    return [{"step": index, "key": step.key, "field": "condition", "message": reason}]
+
+
+def _template_problems(index: int, step: TemplateStep) -> list[Problem]:
+    texts = [("title", step.title)] if is_template(step.title) else []
+    texts += [(f"actionConfig.{path}", text) for path, text in template_strings(step.action_config)]
+    problems = []
+    for field, text in texts:
+        reason = check_template(text)
+        if reason is not None:
+            problems.append({"step": index, "key": step.key, "field": field, "message": reason})
+    return problems

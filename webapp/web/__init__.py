@@ -1,15 +1,52 @@
 """HTML blueprints: parse the form, call one service, render a page or a fragment."""
 
+from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Flask, Response, jsonify, render_template, request
+from flask import Blueprint, Flask, Response, jsonify, request, url_for
+from flask_login import current_user
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
 from webapp.engine.errors import DomainError
-from webapp.extensions import db
+from webapp.extensions import db, login_manager
 
 web = Blueprint("web", __name__)
+
+INSTANCE_STATUS_LABELS = {
+    "Created": "Not started",
+    "Running": "Running",
+    "Paused": "Paused",
+    "WaitingForInput": "Waiting for input",
+    "WaitingForApproval": "Waiting for approval",
+    "Completed": "Completed",
+    "Failed": "Failed",
+    "Cancelled": "Cancelled",
+}
+INSTANCE_STATUS_TONES = {
+    "Running": "info",
+    "WaitingForInput": "warn",
+    "WaitingForApproval": "warn",
+    "Completed": "ok",
+    "Failed": "danger",
+}
+STEP_STATE_LABELS = {
+    "PENDING": "Waiting",
+    "READY": "Ready",
+    "IN_PROGRESS": "In progress",
+    "BLOCKED": "Blocked",
+    "COMPLETED": "Completed",
+    "FAILED": "Failed",
+    "SKIPPED": "Skipped",
+}
+STEP_STATE_TONES = {
+    "READY": "info",
+    "IN_PROGRESS": "warn",
+    "BLOCKED": "danger",
+    "FAILED": "danger",
+    "COMPLETED": "ok",
+}
+TEMPLATE_STATUS_TONES = {"PUBLISHED": "ok", "DRAFT": "warn"}
 
 
 def wants_json() -> bool:
@@ -17,8 +54,6 @@ def wants_json() -> bool:
 
 
 def register_web(app: Flask) -> None:
-    from webapp.web import auth  # noqa: F401  (registers the routes)
-
     app.register_blueprint(web)
 
     @app.get("/health")
@@ -36,27 +71,42 @@ def register_web(app: Flask) -> None:
 
         return Response(render_metrics(), mimetype="text/plain; version=0.0.4")
 
+    register_template_helpers(app)
     register_error_pages(app)
+    register_sign_in_redirect()
+
+
+def register_sign_in_redirect() -> None:
+    from flask import flash, redirect
+
+    from webapp.web.htmx import is_htmx, redirect_to
+
+    @login_manager.unauthorized_handler
+    def sign_in_first() -> Any:
+        target = url_for("web.login", next=request.full_path.rstrip("?"))
+        if is_htmx():  # a fragment must not become a login page inside the page
+            return redirect_to(target)
+        flash("Please sign in to continue.", "info")
+        return redirect(target)
 
 
 def register_error_pages(app: Flask) -> None:
     from webapp.api import error_response, status_of
+    from webapp.web.htmx import error_page
 
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError) -> Any:
         status = status_of(error)
         if wants_json():
             return error_response(status, error.code, error.message, error.details)
-        return render_template("errors/error.html", status=status, message=error.message), status
+        return error_page(status, error.message)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Any:
         status = error.code or 500
         if wants_json():
             return error_response(status, error.name.lower().replace(" ", "_"), error.description)
-        return render_template(
-            "errors/error.html", status=status, message=error.description
-        ), status
+        return error_page(status, error.description or error.name)
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception) -> Any:
@@ -65,4 +115,93 @@ def register_error_pages(app: Flask) -> None:
         message = "Something went wrong on our side. Nothing was changed; please try again."
         if wants_json():
             return error_response(500, "internal_error", message)
-        return render_template("errors/error.html", status=500, message=message), 500
+        return error_page(500, message)
+
+
+# ---- what every page can use -----------------------------------------------------------
+
+
+def when(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    value = value.astimezone(UTC)
+    return f"{value.day} {value:%b %Y, %H:%M} UTC"
+
+
+def day(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    value = value.astimezone(UTC)
+    return f"{value.day} {value:%b %Y}"
+
+
+def iso(value: datetime | None) -> str:
+    return value.astimezone(UTC).isoformat() if value else ""
+
+
+def filesize(size: int | None) -> str:
+    size = size or 0
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def role_label(role: str | None) -> str:
+    return (role or "").title()
+
+
+def register_template_helpers(app: Flask) -> None:
+    from webapp.services.queries import action_label, is_staff
+
+    app.add_template_filter(when)
+    app.add_template_filter(day)
+    app.add_template_filter(iso)
+    app.add_template_filter(filesize)
+    app.add_template_filter(role_label)
+    app.add_template_global(action_label)
+    app.add_template_global(INSTANCE_STATUS_LABELS, "instance_status_labels")
+    app.add_template_global(INSTANCE_STATUS_TONES, "instance_status_tones")
+    app.add_template_global(STEP_STATE_LABELS, "step_state_labels")
+    app.add_template_global(STEP_STATE_TONES, "step_state_tones")
+    app.add_template_global(TEMPLATE_STATUS_TONES, "template_status_tones")
+
+    @app.context_processor
+    def page_globals() -> dict[str, Any]:
+        signed_in = current_user.is_authenticated
+        return {
+            # Shared macros as `m`: a block rendered alone (jinja2-fragments) does not run
+            # the page's own top-level {% import %}.
+            "m": app.jinja_env.get_template("partials/_macros.html").module,
+            "is_staff": signed_in and is_staff(current_user),
+            "max_upload_bytes": app.config["MAX_UPLOAD_BYTES"],
+        }
+
+
+# Each area is a blueprint nested in `web` (endpoints like web.steps.claim); they are
+# attached once, at import, because the same blueprint serves every app instance.
+from webapp.web import (  # noqa: E402
+    auth,  # noqa: F401  (routes on `web` itself)
+    builder,
+    documents,
+    editor,
+    inbox,  # noqa: F401
+    matters,
+    runner,
+    sandbox,
+    steps,
+    workflow_templates,
+)
+
+for _area in (
+    workflow_templates.bp,
+    builder.bp,
+    matters.bp,
+    runner.bp,
+    steps.bp,
+    editor.bp,
+    sandbox.bp,
+    documents.bp,
+):
+    web.register_blueprint(_area)

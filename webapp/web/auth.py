@@ -48,9 +48,3 @@ def logout() -> Any:
 @login_required
 def home() -> Any:
     return redirect(url_for("web.inbox"))
-
-
-@web.get("/inbox")
-@login_required
-def inbox() -> Any:
-    return render_template("inbox/inbox.html")

@@ -1,0 +1,87 @@
+"""The sandbox provider pages: a signature and a payment complete their steps through our
+own signed webhook, with the same eligibility check as everywhere else."""
+
+from http import HTTPStatus
+
+import pytest
+from sqlalchemy import func, select
+
+from webapp.engine.roles import Role
+from webapp.extensions import db
+from webapp.models import InstanceStep, WorkflowEvent, WorkflowInstance
+from webapp.services import documents, steps
+
+
+def _step(key: str) -> InstanceStep:
+    db.session.expire_all()
+    return db.session.scalar(select(InstanceStep).where(InstanceStep.key == key))
+
+
+@pytest.fixture
+def signature_ready(demo) -> InstanceStep:
+    """The demo instance with its first three steps done: the signature is READY."""
+    step = _step("conflict_check")
+    for item in step.action_config["items"]:
+        steps.tick_checklist_item(demo.user(Role.PARALEGAL), step.id, item, True)
+    approval = _step("engagement_approval")
+    steps.transition(demo.user(Role.LAWYER), approval.id, "complete", {"approved": True})
+    upload = documents.IncomingFile("id.pdf", "application/pdf", b"%PDF-1.4\n")
+    documents.upload_to_step(demo.user(Role.CLIENT), _step("identity_documents").id, [upload])
+    return _step("engagement_letter")
+
+
+def test_signing_in_the_sandbox_completes_the_step_when_the_client_signs(
+    demo, signature_ready, login_as
+) -> None:
+    web = login_as(demo.user(Role.CLIENT))
+    opened = web.post(f"/steps/{signature_ready.id}/provider", htmx=True)
+    session = _step("engagement_letter").external_ref
+    assert opened.headers["HX-Redirect"] == f"/sandbox/esign/{session}"
+    page = web.get(f"/sandbox/esign/{session}").get_data(as_text=True)
+    assert "Sandbox — no real signature." in page and "engagement-letter" in page
+    signed = web.post(f"/sandbox/esign/{session}")
+    instance = db.session.scalar(select(WorkflowInstance))
+    assert signed.status_code == HTTPStatus.SEE_OTHER
+    assert signed.headers["Location"] == f"/matters/{demo.matter.id}/workflows/{instance.id}"
+    step = _step("engagement_letter")
+    assert step.action_state == "COMPLETED" and step.action_data["signed"] is True
+    complete = db.session.scalar(
+        select(WorkflowEvent).where(
+            WorkflowEvent.step_id == step.id, WorkflowEvent.event_type == "step.complete"
+        )
+    )
+    assert complete.actor_id == demo.user(Role.CLIENT).id
+    assert _step("retainer").action_state == "READY"
+
+
+def test_paying_in_the_sandbox_completes_the_workflow_when_the_client_pays(
+    demo, signature_ready, login_as
+) -> None:
+    web = login_as(demo.user(Role.CLIENT))
+    web.post(f"/steps/{signature_ready.id}/provider", htmx=True)
+    web.post(f"/sandbox/esign/{_step('engagement_letter').external_ref}")
+    opened = web.post(f"/steps/{_step('retainer').id}/provider", htmx=True)
+    intent = _step("retainer").external_ref
+    assert opened.headers["HX-Redirect"] == f"/sandbox/pay/{intent}"
+    page = web.get(f"/sandbox/pay/{intent}").get_data(as_text=True)
+    assert "Sandbox — no real payment." in page and "1,500.00" in page and "USD" in page
+    web.post(f"/sandbox/pay/{intent}")
+    assert _step("retainer").action_state == "COMPLETED"
+    assert db.session.scalar(select(WorkflowInstance.status)) == "Completed"
+
+
+def test_sandbox_refuses_with_403_and_changes_nothing_when_a_lawyer_signs_for_the_client(
+    demo, signature_ready, login_as
+) -> None:
+    steps.transition(demo.user(Role.CLIENT), signature_ready.id, "start")
+    session = _step("engagement_letter").external_ref
+    before = db.session.scalar(select(func.count()).select_from(WorkflowEvent))
+    response = login_as(demo.user(Role.LAWYER)).post(f"/sandbox/esign/{session}")
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert _step("engagement_letter").action_state == "IN_PROGRESS"
+    assert db.session.scalar(select(func.count()).select_from(WorkflowEvent)) == before
+
+
+def test_sandbox_page_is_not_found_when_the_session_is_unknown(demo, login_as) -> None:
+    response = login_as(demo.user(Role.CLIENT)).get("/sandbox/esign/sbx_sig_nothing")
+    assert response.status_code == HTTPStatus.NOT_FOUND

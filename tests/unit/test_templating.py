@@ -1,0 +1,127 @@
+"""Parameter templating in Jinja's sandbox: what a template can read, and what it cannot."""
+
+import time
+
+import pytest
+
+from webapp.engine.templating import (
+    TemplatingError,
+    check_template,
+    render,
+    render_value,
+    template_strings,
+)
+
+VARIABLES = {
+    "context": {"client": "Acme", "names": ["ann", "bob"]},
+    "steps": {"approval": {"approved": False}},
+    "matter": {"reference": "M-1", "title": "Acme v Widget", "status": "OPEN"},
+    "instance": {"id": 7, "title": "Onboarding", "status": "Running"},
+}
+
+
+def test_strings_render_with_the_four_names_when_a_step_becomes_ready():
+    text = "{{ matter.reference }} for {{ context.client }} ({{ instance.id }}): {{ steps.approval.approved }}"
+    assert render(text, VARIABLES) == "M-1 for Acme (7): False"
+
+
+def test_config_is_rendered_recursively_when_it_nests_lists_and_maps():
+    config = {
+        "to": ["{{ context.client }}@x.test"],
+        "body": {"n": "{{ context.names|join(',') }}"},
+        "k": 3,
+    }
+    assert render_value(config, VARIABLES) == {
+        "to": ["Acme@x.test"],
+        "body": {"n": "ann,bob"},
+        "k": 3,
+    }
+
+
+def test_plain_text_is_returned_unchanged_when_it_has_no_template_syntax():
+    assert render("{not a template}", VARIABLES) == "{not a template}"
+
+
+def test_loops_and_conditions_work_when_shallow():
+    text = (
+        "{% for n in context.names %}{% if not loop.first %}, {% endif %}{{ n|title }}{% endfor %}"
+    )
+    assert render(text, VARIABLES) == "Ann, Bob"
+
+
+def test_undefined_value_is_an_error_when_a_template_reads_a_missing_output():
+    with pytest.raises(TemplatingError, match="no attribute 'letter'"):
+        render("{{ steps.letter.sent }}", VARIABLES)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{{ client }}", "unknown name 'client'"),
+        ("{{ context.client }", "unexpected '}'"),
+        ("{% set x = 1 %}", "{% set %} is not available"),
+        ("{% macro f() %}{% endmacro %}", "{% macro %} is not available"),
+        ("{% include 'x' %}", "{% include %} is not available"),
+        ("{{ context|attr('__class__') }}", "No filter named 'attr'"),
+        ("{{ lipsum(100) }}", "unknown name 'lipsum'"),
+        ("{{ cycler.__init__.__globals__ }}", "unknown name 'cycler'"),
+        ("{{ __import__('os') }}", "unknown name '__import__'"),
+    ],
+)
+def test_template_is_refused_when_it_uses_an_unknown_name_or_construct(text, message):
+    assert message in check_template(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+        "{{ context.__class__.__init__.__globals__ }}",
+        "{{ matter.title.__class__ }}",
+        "{{ context['__class__'] }}",
+        "{{ self.__init__.__globals__ }}",
+        "{{ dict.__base__.__subclasses__() }}",
+        "{{ range.__globals__ }}",
+        "{{ context.names.append(1) }}",
+        "{{ context.names.pop() }}",
+        "{{ '{0.__class__}'.format(context) }}",
+    ],
+)
+def test_python_internals_are_unreachable_when_a_template_walks_attributes(text):
+    with pytest.raises(TemplatingError):
+        render(text, VARIABLES)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{{ 'x' * 1000000000 }}",
+        "{{ [0] * 1000000000 }}",
+        "{{ 10 ** 10000000 }}",
+        "{{ '%999999999d' % 1 }}",
+        "{{ '{:>999999999}'.format(1) }}",
+        "{{ 'x'.center(999999999) }}",
+        "{{ 'x'|replace('x', 'y' * 50000)|replace('y', 'z' * 1000) }}",
+        "{{ ('x' * 99999) + ('x' * 99999) }}",
+        "{% for i in range(1000000) %}x{% endfor %}",
+        "{% for a in range(99) %}{% for b in range(99) %}{% for c in range(99) %}x{% endfor %}{% endfor %}{% endfor %}",
+        "{% for a in range(99) %}{% for b in range(99) %}{{ 'x' * 90000 }}{% endfor %}{% endfor %}",
+    ],
+)
+def test_resource_exhaustion_is_refused_quickly_when_a_template_grows_without_bound(text):
+    started = time.perf_counter()
+    with pytest.raises(TemplatingError):
+        render(text, VARIABLES)
+    assert time.perf_counter() - started < 2
+
+
+def test_template_strings_are_found_with_their_paths_when_a_config_is_checked():
+    config = {
+        "url": "https://x.test/{{ context.client }}",
+        "headers": {"a": "plain"},
+        "l": ["{{ x }}"],
+    }
+    assert list(template_strings(config)) == [
+        ("url", "https://x.test/{{ context.client }}"),
+        ("l[0]", "{{ x }}"),
+    ]

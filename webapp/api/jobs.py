@@ -1,0 +1,40 @@
+"""Background jobs for admins: the dead-letter queue and retrying a dead job."""
+
+from flask import request
+from flask_login import current_user
+
+from webapp.api import api
+from webapp.api import schemas as s
+from webapp.api.paging import page_args
+from webapp.api.serialize import job_out, respond
+from webapp.api.spec import endpoint
+from webapp.services import jobs
+
+TAG = "Jobs"
+
+
+@endpoint(
+    api,
+    "/jobs",
+    "GET",
+    summary="List background jobs, newest first (admins; status=DEAD: the dead letters)",
+    tag=TAG,
+    response=s.JobList,
+    query={"status": "PENDING, RUNNING, DONE or DEAD", "limit": "page size", "offset": "skip"},
+)
+def list_jobs():
+    limit, offset = page_args()
+    rows, total = jobs.list_jobs(current_user, request.args.get("status"), limit, offset)
+    return respond(s.JobList(items=[job_out(j) for j in rows], total=total))
+
+
+@endpoint(
+    api,
+    "/jobs/<int:job_id>/retry",
+    "POST",
+    summary="Retry a dead job (admins); a failed step goes back to READY",
+    tag=TAG,
+    response=s.JobOut,
+)
+def retry_job(job_id: int):
+    return respond(job_out(jobs.retry_job(current_user, job_id)))

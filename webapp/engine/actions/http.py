@@ -1,0 +1,91 @@
+import ipaddress
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
+
+from webapp.engine.actions.automated import (
+    ActionFailed,
+    AutomatedHandler,
+    Call,
+    Done,
+    RunContext,
+)
+from webapp.engine.actions.base import ActionConfig
+from webapp.engine.actions.registry import register
+from webapp.engine.definition import RetryPolicy
+from webapp.engine.templating import is_template
+
+# Statuses worth another attempt: the server is busy, down or timed out.
+RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+MAX_BODY_CHARS = 64 * 1024
+
+
+def check_url(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("url must be an http:// or https:// address with a host")
+    return value.strip()
+
+
+class HttpConfig(ActionConfig):
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] = "GET"
+    url: str = Field(min_length=1, max_length=2000, description="http(s) address to call")
+    headers: dict[str, str] = Field(default_factory=dict, description="Request headers")
+    body: dict[str, Any] | list[Any] | str | None = Field(
+        default=None, description="JSON value (sent as JSON) or text"
+    )
+    timeout: float = Field(default=10, gt=0, le=60, description="Seconds before giving up")
+
+    @field_validator("url")
+    @classmethod
+    def url_is_http(cls, value: str) -> str:
+        return value if is_template(value) else check_url(value)
+
+
+def host_allowed(host: str, allowed_hosts: list[str]) -> bool:
+    """An empty list allows any host; `*.example.com` allows its subdomains."""
+    if not allowed_hosts:
+        return True
+    host = host.lower().rstrip(".")
+    for entry in (h.lower().rstrip(".") for h in allowed_hosts):
+        if host == entry or (entry.startswith("*.") and host.endswith(entry[1:])):
+            return True
+    return False
+
+
+def refused_address(address: str) -> str | None:
+    """Why an address may not be called unless private addresses are allowed, or None."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone ("%eth0")
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
+    kinds = (
+        ("loopback", ip.is_loopback),
+        ("link-local", ip.is_link_local),
+        ("private", ip.is_private),
+        ("multicast", ip.is_multicast),
+        ("unspecified", ip.is_unspecified),
+        ("reserved", ip.is_reserved),
+        ("non-public", not ip.is_global),  # shared (100.64/10), documentation, …
+    )
+    kind = next((name for name, flag in kinds if flag), None)
+    return f"{ip} is a {kind} address" if kind else None
+
+
+@register
+class HttpHandler(AutomatedHandler):
+    type = "core.http"
+    label = "HTTP call"
+    description = "Calls a web address (allowed hosts only; no private addresses by default)."
+    Config = HttpConfig
+    default_retry = RetryPolicy(max_attempts=3, backoff_seconds=2, backoff_factor=2)
+
+    def run(self, ctx: RunContext) -> Call:
+        return Call("http", dict(ctx.config))
+
+    def finish(self, ctx: RunContext, result: dict[str, Any]) -> Done:
+        status = int(result["status"])
+        if status >= 400:
+            retryable = status in RETRYABLE_STATUSES
+            raise ActionFailed(f"{ctx.config['url']} answered HTTP {status}", retryable)
+        return Done(result)

@@ -1,0 +1,44 @@
+from pydantic import Field, field_validator, validate_email
+
+from webapp.engine.actions.automated import AutomatedHandler, Call, RunContext
+from webapp.engine.actions.base import ActionConfig
+from webapp.engine.actions.registry import register
+from webapp.engine.definition import RetryPolicy
+from webapp.engine.templating import is_template
+
+
+def _addresses(values: list[str]) -> list[str]:
+    for value in values:
+        if not is_template(value):
+            validate_email(value)
+    return values
+
+
+class EmailConfig(ActionConfig):
+    to: list[str] = Field(min_length=1, max_length=50, description="Recipients")
+    cc: list[str] = Field(default_factory=list, max_length=50, description="Copied")
+    subject: str = Field(min_length=1, max_length=500, description="Subject line")
+    body: str = Field(default="", max_length=100_000, description="Plain-text body")
+    reply_to: str | None = Field(default=None, alias="replyTo", description="Reply address")
+
+    @field_validator("to", "cc")
+    @classmethod
+    def addresses_are_valid(cls, values: list[str]) -> list[str]:
+        return _addresses(values)
+
+    @field_validator("reply_to")
+    @classmethod
+    def reply_to_is_valid(cls, value: str | None) -> str | None:
+        return _addresses([value])[0] if value else value
+
+
+@register
+class EmailHandler(AutomatedHandler):
+    type = "core.email"
+    label = "Email"
+    description = "Sends a plain-text email over SMTP."
+    Config = EmailConfig
+    default_retry = RetryPolicy(max_attempts=3, backoff_seconds=30, backoff_factor=2)
+
+    def run(self, ctx: RunContext) -> Call:
+        return Call("email", dict(ctx.config))

@@ -1,0 +1,275 @@
+"""Parameter templating: string values of action configs and step titles are Jinja
+templates, rendered in a sandbox with strict undefined when the step becomes READY.
+
+Jinja's sandbox already refuses `__class__`-style attribute walks and unsafe callables.
+On top of it, templates here are expressions, `if` and shallow `for` only — no `set`,
+`with`, macros or imports — because those let a short template double a string on every
+line. Growth is also capped where it can happen: `*`, `+`, `**`, `%`, `range`, the few
+filters that build strings, and the rendered output itself."""
+
+import functools
+import operator
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError, nodes
+from jinja2.filters import FILTERS
+from jinja2.meta import find_undeclared_variables
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+NAMES = frozenset({"context", "steps", "matter", "instance"})
+MAX_SOURCE = 10_000  # characters of one template
+MAX_OUTPUT = 100_000  # characters of one rendered value
+MAX_SIZE = 100_000  # characters or items of any value built while rendering
+MAX_RANGE = 100
+MAX_LOOP_DEPTH = 2
+MAX_INT_BITS = 4096
+FORBIDDEN_NODES: dict[type[nodes.Node], str] = {
+    nodes.Assign: "set",
+    nodes.AssignBlock: "set",
+    nodes.With: "with",
+    nodes.Macro: "macro",
+    nodes.CallBlock: "call",
+    nodes.Import: "import",
+    nodes.FromImport: "import",
+    nodes.Include: "include",
+    nodes.Extends: "extends",
+    nodes.Block: "block",
+}
+# String methods that allocate in proportion to an argument.
+UNSAFE_STR_METHODS = frozenset(
+    {"format", "format_map", "center", "ljust", "rjust", "zfill", "expandtabs", "replace", "join"}
+)
+SAFE_FILTERS = [
+    "abs",
+    "capitalize",
+    "count",
+    "d",
+    "default",
+    "dictsort",
+    "e",
+    "escape",
+    "first",
+    "float",
+    "int",
+    "items",
+    "join",
+    "last",
+    "length",
+    "list",
+    "lower",
+    "map",
+    "max",
+    "min",
+    "reject",
+    "rejectattr",
+    "replace",
+    "reverse",
+    "round",
+    "select",
+    "selectattr",
+    "sort",
+    "string",
+    "striptags",
+    "sum",
+    "title",
+    "tojson",
+    "trim",
+    "truncate",
+    "unique",
+    "upper",
+    "urlencode",
+    "wordcount",
+]
+
+
+class TemplatingError(Exception):
+    """A template that cannot be compiled or rendered; the message is for people."""
+
+
+def _size(value: Any) -> int:
+    return len(value) if isinstance(value, str | list | tuple | dict) else 0
+
+
+def _check_size(size: int) -> None:
+    if size > MAX_SIZE:
+        raise SecurityError(f"the template builds a value longer than {MAX_SIZE} characters")
+
+
+def _safe_range(*args: int) -> range:
+    numbers = range(*args)
+    if len(numbers) > MAX_RANGE:
+        raise SecurityError(f"range() is limited to {MAX_RANGE} items in templates")
+    return numbers
+
+
+def _safe_join(environment: Any, value: Any, d: str = "", attribute: Any = None) -> str:
+    items = [str(item) for item in value]
+    _check_size(sum(map(len, items)) + len(str(d)) * max(len(items) - 1, 0))
+    return FILTERS["join"](environment, items, d, attribute)
+
+
+def _safe_replace(eval_ctx: Any, s: str, old: str, new: str, count: int | None = None) -> str:
+    text = str(s)
+    hits = text.count(str(old)) if old else len(text) + 1
+    if count is not None and count >= 0:
+        hits = min(hits, count)
+    _check_size(len(text) + hits * max(len(str(new)) - len(str(old)), 0))
+    return FILTERS["replace"](eval_ctx, text, old, new, count)
+
+
+_safe_join.jinja_pass_arg = FILTERS["join"].jinja_pass_arg  # type: ignore[attr-defined]
+_safe_replace.jinja_pass_arg = FILTERS["replace"].jinja_pass_arg  # type: ignore[attr-defined]
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    intercepted_binops = frozenset({"*", "+", "**", "%"})
+
+    def wrap_str_format(self, value: Any) -> None:
+        return None  # `str.format` pads to any width: refused like the other methods below
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        if isinstance(obj, str) and attr in UNSAFE_STR_METHODS:
+            return False
+        return super().is_safe_attribute(obj, attr, value)
+
+    def call_binop(self, context: Any, op: str, left: Any, right: Any) -> Any:
+        if op == "%" and isinstance(left, str):
+            raise SecurityError("use ~ to join text; % formatting is not available")
+        if op == "*":
+            _check_product(left, right)
+        if op == "+":
+            _check_size(_size(left) + _size(right))
+        if op == "**":
+            _check_power(left, right)
+        return {"*": operator.mul, "+": operator.add, "**": operator.pow, "%": operator.mod}[op](
+            left, right
+        )
+
+
+def _check_product(left: Any, right: Any) -> None:
+    for seq, times in ((left, right), (right, left)):
+        if _size(seq) and isinstance(times, int):
+            _check_size(_size(seq) * times)
+    both_ints = isinstance(left, int) and isinstance(right, int)
+    if both_ints and left.bit_length() + right.bit_length() > MAX_INT_BITS:
+        raise SecurityError("the template computes a number that is too large")
+
+
+def _check_power(base: Any, exponent: Any) -> None:
+    if isinstance(base, int | float) and isinstance(exponent, int | float):
+        bits = max(abs(int(base)), 2).bit_length() * abs(exponent)
+        if bits > MAX_INT_BITS:
+            raise SecurityError("the template computes a number that is too large")
+
+
+def _environment() -> _Sandbox:
+    env = _Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    env.filters = {name: env.filters[name] for name in SAFE_FILTERS}
+    env.filters["join"] = _safe_join
+    env.filters["replace"] = _safe_replace
+    env.globals = {"range": _safe_range, "dict": dict}
+    return env
+
+
+_ENVIRONMENT = _environment()
+
+
+def is_template(value: str) -> bool:
+    return "{{" in value or "{%" in value or "{#" in value
+
+
+@functools.lru_cache(maxsize=4096)
+def compile_template(source: str) -> Any:
+    """Parse, check and compile once per distinct text."""
+    if len(source) > MAX_SOURCE:
+        raise TemplatingError(f"the template is longer than {MAX_SOURCE} characters")
+    try:
+        ast = _ENVIRONMENT.parse(source)
+        _check_constructs(ast)
+        unknown = sorted(find_undeclared_variables(ast) - NAMES - set(_ENVIRONMENT.globals))
+        if unknown:
+            raise TemplatingError(
+                f"unknown name {unknown[0]!r}: use context, steps, matter or instance"
+            )
+        return _ENVIRONMENT.from_string(ast)
+    except TemplateError as error:
+        raise TemplatingError(_message(error)) from None
+
+
+def _check_constructs(ast: nodes.Template) -> None:
+    for kind, tag in FORBIDDEN_NODES.items():
+        if next(ast.find_all(kind), None) is not None:
+            raise TemplatingError(f"{{% {tag} %}} is not available in templates")
+    if _loop_depth(ast) > MAX_LOOP_DEPTH:
+        raise TemplatingError(f"loops may be nested {MAX_LOOP_DEPTH} deep at most")
+
+
+def _loop_depth(node: nodes.Node) -> int:
+    deepest = max((_loop_depth(child) for child in node.iter_child_nodes()), default=0)
+    return deepest + 1 if isinstance(node, nodes.For) else deepest
+
+
+def check_template(source: str) -> str | None:
+    """Why the template is not valid, or None."""
+    try:
+        compile_template(source)
+    except TemplatingError as error:
+        return str(error)
+    return None
+
+
+def render(source: str, variables: Mapping[str, Any]) -> str:
+    if not is_template(source):
+        return source
+    template = compile_template(source)
+    try:
+        return _collect(template.generate(**variables))
+    except TemplatingError:
+        raise
+    except SecurityError as error:
+        raise TemplatingError(f"not allowed: {error}") from None
+    except TemplateError as error:
+        raise TemplatingError(_message(error)) from None
+    except (ArithmeticError, TypeError, ValueError, RecursionError) as error:
+        raise TemplatingError(f"cannot render: {error}") from None
+
+
+def _collect(chunks: Iterator[str]) -> str:
+    parts, total = [], 0
+    for chunk in chunks:
+        total += len(chunk)
+        if total > MAX_OUTPUT:
+            raise TemplatingError(f"the rendered text is longer than {MAX_OUTPUT} characters")
+        parts.append(chunk)
+    return "".join(parts)
+
+
+def render_value(value: Any, variables: Mapping[str, Any]) -> Any:
+    """Every string inside `value` (dicts and lists, recursively) rendered."""
+    if isinstance(value, str):
+        return render(value, variables)
+    if isinstance(value, dict):
+        return {key: render_value(item, variables) for key, item in value.items()}
+    if isinstance(value, list):
+        return [render_value(item, variables) for item in value]
+    return value
+
+
+def template_strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """(path, text) of every string inside `value` that holds template syntax."""
+    if isinstance(value, str):
+        if is_template(value):
+            yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from template_strings(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from template_strings(item, f"{path}[{i}]")
+
+
+def _message(error: TemplateError) -> str:
+    line = getattr(error, "lineno", None)
+    text = error.message or error.__class__.__name__
+    return f"{text} (line {line})" if line and line > 1 else text

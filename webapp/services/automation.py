@@ -1,0 +1,415 @@
+"""Running automated steps for the worker.
+
+One `step.run` job is one visit to a step. `begin_step` (a transaction) starts an attempt
+and asks the handler what to do; a pure outcome (echo, delay, sub-workflow) is applied
+in that same transaction. An outside call (HTTP, SMTP) is made after the commit, and
+`finish_step` (a second transaction) records its result. The attempt rows say what was
+sent and what came back; retries follow the step's retry policy with exponential backoff,
+and an exhausted step fails (its job goes to the dead letters)."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import lazyload
+
+from webapp.engine.actions import get_handler
+from webapp.engine.actions.automated import (
+    ActionFailed,
+    AutomatedHandler,
+    Call,
+    Done,
+    RunContext,
+    Spawn,
+    Wait,
+    backoff_seconds,
+)
+from webapp.engine.actions.subworkflow import check_depth
+from webapp.engine.errors import Conflict, DomainError
+from webapp.engine.states import ACTIVE_STATUSES, InstanceStatus, StepEvent, StepState
+from webapp.extensions import db
+from webapp.models import InstanceStep, Job, StepAttempt, User, WorkflowInstance
+from webapp.models.base import utcnow
+from webapp.services import jobs
+from webapp.services.base import record_event, transactional
+from webapp.services.conditions import render_step
+from webapp.services.effects import execute
+from webapp.services.progress import (
+    advance,
+    complete_step,
+    fail_step,
+    notify_parent,
+    step_event,
+)
+
+RUNNING, SUCCEEDED, FAILED = "RUNNING", "SUCCEEDED", "FAILED"
+ABANDONED = "The worker running this attempt stopped before it finished (its lease expired)."
+
+
+@dataclass(frozen=True)
+class PendingCall:
+    """An outside call to make between `begin_step` and `finish_step`."""
+
+    job_id: int
+    instance_id: int
+    attempt_id: int
+    effect: str
+    request: dict[str, Any]
+
+
+@dataclass
+class Visit:
+    """The rows one visit works on, loaded and locked."""
+
+    job: Job
+    instance: WorkflowInstance
+    step: InstanceStep
+    handler: AutomatedHandler
+
+
+def run_step_job(job: jobs.Claimed, worker_id: str) -> None:
+    call = begin_step(job.id, job.instance_id or 0, worker_id)
+    if call is None:
+        return
+    try:
+        result, failure = execute(call.effect, call.request), None
+    except ActionFailed as error:
+        result, failure = None, error
+    except Exception as error:  # a bug or an unexpected library error: retry, then report
+        current_app.logger.exception("Executor %s failed", call.effect)
+        result, failure = None, ActionFailed(f"Unexpected error: {error}", retryable=True)
+    finish_step(call, worker_id, result, failure)
+
+
+def lock_instance(instance_id: int) -> WorkflowInstance | None:
+    # The matter (and its members) loads only if a condition or template asks for it.
+    return db.session.scalar(
+        select(WorkflowInstance)
+        .where(WorkflowInstance.id == instance_id)
+        .options(lazyload(WorkflowInstance.matter))
+        .with_for_update(of=WorkflowInstance)
+        .execution_options(populate_existing=True)
+    )
+
+
+def _load(job_id: int, instance_id: int, worker_id: str) -> Visit | None:
+    """Lock the instance, then the job (the order every transaction uses)."""
+    db.session.expire_all()  # the worker's session outlives transactions: read afresh
+    instance = lock_instance(instance_id)
+    job = jobs.own_job(job_id, worker_id)
+    if job is None:
+        return None  # the lease was lost: whoever holds it now does the work
+    step = None
+    if instance is not None:
+        step = next((s for s in instance.steps if s.id == job.payload.get("stepId")), None)
+    if instance is None or step is None:
+        jobs.mark_done(job, "The step no longer exists.")
+        return None
+    return Visit(job, instance, step, get_handler(step.action_type))  # type: ignore[arg-type]
+
+
+def _still_runnable(visit: Visit) -> bool:
+    instance, step, job = visit.instance, visit.step, visit.job
+    if instance.status in (InstanceStatus.PAUSED, InstanceStatus.CREATED):
+        jobs.park(job)
+        return False
+    if instance.status not in ACTIVE_STATUSES:
+        jobs.mark_done(job, f"The workflow is {instance.status}.")
+        return False
+    if step.action_state not in (StepState.READY, StepState.IN_PROGRESS):
+        jobs.mark_done(job, f"The step is {step.action_state}.")
+        return False
+    return True
+
+
+@transactional
+def begin_step(job_id: int, instance_id: int, worker_id: str) -> PendingCall | None:
+    # Writes are flushed together at the commit: fewer round trips per job.
+    with db.session.no_autoflush:
+        return _begin(job_id, instance_id, worker_id)
+
+
+def _begin(job_id: int, instance_id: int, worker_id: str) -> PendingCall | None:
+    visit = _load(job_id, instance_id, worker_id)
+    if visit is None or not _still_runnable(visit):
+        return None
+    step = visit.step
+    if step.action_state == StepState.READY:
+        step_event(visit.instance, step, StepEvent.START, None)
+    attempt = _latest_attempt(step) if step.attempt else None
+    if attempt is not None and attempt.status == SUCCEEDED:
+        # The result came back while the instance was paused: apply it now, call nothing.
+        _succeed(visit, attempt, attempt.output or {})
+        return None
+    if attempt is not None and attempt.status == RUNNING and "until" not in step.action_data:
+        _close(attempt, FAILED, error=ABANDONED)
+    exhausted = visit.job.attempts >= _policy(visit).max_attempts
+    if attempt is not None and attempt.status == FAILED and exhausted:
+        _give_up(visit, attempt.error or ABANDONED)
+        return None
+    if attempt is None or attempt.status != RUNNING:
+        attempt = _open_attempt(visit, worker_id)
+    return _run(visit, attempt)
+
+
+def _run(visit: Visit, attempt: StepAttempt) -> PendingCall | None:
+    try:
+        outcome = visit.handler.run(_context(visit, attempt))
+    except ActionFailed as failure:
+        _record_failure(visit, attempt, failure)
+        return None
+    if isinstance(outcome, Done):
+        _succeed(visit, attempt, outcome.output)
+    elif isinstance(outcome, Wait):
+        visit.step.action_data = outcome.action_data
+        jobs.reschedule(visit.job, (outcome.until - utcnow()).total_seconds())
+    elif isinstance(outcome, Spawn):
+        _spawn(visit, attempt, outcome)
+    elif isinstance(outcome, Call):
+        db.session.flush()  # the attempt's id, for `finish_step`
+        return PendingCall(
+            visit.job.id, visit.instance.id, attempt.id, outcome.effect, outcome.request
+        )
+    return None
+
+
+@transactional
+def finish_step(
+    call: PendingCall, worker_id: str, result: dict[str, Any] | None, failure: ActionFailed | None
+) -> None:
+    visit = _load(call.job_id, call.instance_id, worker_id)
+    if visit is None:
+        return
+    attempt = db.session.get(StepAttempt, call.attempt_id)
+    if attempt is None or attempt.status != RUNNING:
+        jobs.mark_done(visit.job, "The attempt was already settled.")
+        return
+    if failure is None:
+        try:
+            output = visit.handler.finish(_context(visit, attempt), result or {}).output
+        except ActionFailed as error:
+            failure = error
+    if failure is not None:
+        if _still_runnable(visit):
+            _record_failure(visit, attempt, failure)
+        else:
+            _close(attempt, FAILED, error=failure.message)
+        return
+    if not _still_runnable(visit):
+        _close(attempt, SUCCEEDED, output=output)  # applied when the instance resumes
+        return
+    _succeed(visit, attempt, output)
+
+
+def _policy(visit: Visit) -> Any:
+    return visit.handler.retry_policy(visit.step.retry)
+
+
+def _context(visit: Visit, attempt: StepAttempt) -> RunContext:
+    return RunContext(
+        step_id=visit.step.id,
+        step_key=visit.step.key,
+        config=visit.step.action_config or {},
+        action_data=dict(visit.step.action_data or {}),
+        attempt=attempt.number,
+        now=utcnow(),
+        instance_id=visit.instance.id,
+        matter_id=visit.instance.matter_id,
+        depth=visit.instance.depth,
+    )
+
+
+def _latest_attempt(step: InstanceStep) -> StepAttempt | None:
+    return db.session.scalar(
+        select(StepAttempt)
+        .where(StepAttempt.step_id == step.id)
+        .order_by(StepAttempt.number.desc())
+        .limit(1)
+    )
+
+
+def _open_attempt(visit: Visit, worker_id: str) -> StepAttempt:
+    step = visit.step
+    step.attempt = (step.attempt or 0) + 1
+    visit.job.attempts += 1
+    attempt = StepAttempt(
+        org_id=visit.instance.org_id,
+        instance_id=visit.instance.id,
+        step_id=step.id,
+        job_id=visit.job.id,
+        number=step.attempt,
+        status=RUNNING,
+        inputs=step.action_config or {},
+        worker_id=worker_id,
+        started_at=utcnow(),
+    )
+    db.session.add(attempt)
+    return attempt
+
+
+def _close(
+    attempt: StepAttempt,
+    status: str,
+    output: dict[str, Any] | None = None,
+    error: str | None = None,
+) -> None:
+    attempt.status = status
+    attempt.output = output
+    attempt.error = error
+    attempt.finished_at = utcnow()
+
+
+def _succeed(visit: Visit, attempt: StepAttempt, output: dict[str, Any]) -> None:
+    if attempt.status == RUNNING:
+        _close(attempt, SUCCEEDED, output=output)
+    visit.step.last_error = None
+    complete_step(visit.instance, visit.step, output, None, {"attempt": attempt.number})
+    jobs.mark_done(visit.job)
+    advance(visit.instance)
+
+
+def _record_failure(visit: Visit, attempt: StepAttempt, failure: ActionFailed) -> None:
+    _close(attempt, FAILED, error=failure.message)
+    policy = _policy(visit)
+    if failure.retryable and visit.job.attempts < policy.max_attempts:
+        delay = backoff_seconds(policy, visit.job.attempts)
+        jobs.reschedule(visit.job, delay, failure.message)
+        visit.step.last_error = failure.message
+        record_event(
+            org_id=visit.instance.org_id,
+            event_type="step.retry_scheduled",
+            actor_id=None,
+            matter_id=visit.instance.matter_id,
+            instance_id=visit.instance.id,
+            step_id=visit.step.id,
+            payload={
+                "key": visit.step.key,
+                "attempt": attempt.number,
+                "error": failure.message,
+                "retryInSeconds": delay,
+            },
+        )
+        return
+    tries = visit.job.attempts
+    suffix = f" (gave up after {tries} attempts)" if failure.retryable and tries > 1 else ""
+    _give_up(visit, failure.message + suffix)
+
+
+def _give_up(visit: Visit, reason: str) -> None:
+    jobs.mark_dead(visit.job, reason)
+    fail_step(visit.instance, visit.step, reason)
+    advance(visit.instance)
+
+
+# --- sub-workflows -----------------------------------------------------------------------
+
+
+def _spawn(visit: Visit, attempt: StepAttempt, spawn: Spawn) -> None:
+    """The child starts in this transaction; the step stays IN_PROGRESS until it ends."""
+    from webapp.services.instances import instantiate
+    from webapp.services.templates import find_template
+
+    instance = visit.instance
+    depth = instance.depth + 1
+    try:
+        check_depth(depth, current_app.config["SUBWORKFLOW_MAX_DEPTH"], spawn.template_key)
+        creator = db.session.get(User, instance.created_by_id or 0)
+        if creator is None:
+            raise ActionFailed("The person who started this workflow no longer exists.")
+        with db.session.begin_nested():
+            template = find_template(creator, spawn.template_key)
+            child, _ = instantiate(
+                creator,
+                template.id,
+                instance.matter_id,
+                spawn.title,
+                spawn.parameters,
+                request_id=f"subworkflow:{visit.step.id}:{attempt.number}",
+            )
+    except DomainError as error:
+        _record_failure(visit, attempt, ActionFailed(f"Cannot start the sub-workflow: {error}"))
+        return
+    except ActionFailed as error:
+        _record_failure(visit, attempt, error)
+        return
+    child.parent_instance_id = instance.id
+    child.parent_step_id = visit.step.id
+    child.depth = depth
+    visit.step.action_data = {**visit.step.action_data, "childInstanceId": child.id}
+    record_event(
+        org_id=instance.org_id,
+        event_type="step.subworkflow_started",
+        actor_id=None,
+        matter_id=instance.matter_id,
+        instance_id=instance.id,
+        step_id=visit.step.id,
+        payload={"key": visit.step.key, "childInstanceId": child.id, "templateKey": template.key},
+    )
+    jobs.mark_done(visit.job)
+    notify_parent(child)  # a child that finished at once (every step skipped) reports now
+
+
+@transactional
+def finish_parent_step(claimed: jobs.Claimed, worker_id: str) -> None:
+    """A child workflow ended: its parent step completes with the child's outputs, or
+    fails when the child failed or was cancelled."""
+    db.session.expire_all()
+    parent = lock_instance(claimed.instance_id or 0)
+    job = jobs.own_job(claimed.id, worker_id)
+    if job is None:
+        return
+    child = db.session.get(WorkflowInstance, job.payload.get("childId"))
+    step = None
+    if parent is not None:
+        step = next((s for s in parent.steps if s.id == job.payload.get("parentStepId")), None)
+    attempt = _latest_attempt(step) if step is not None else None
+    if parent is None or child is None or step is None or attempt is None:
+        jobs.mark_done(job, "The parent step no longer exists.")
+        return
+    if parent.status in (InstanceStatus.PAUSED, InstanceStatus.CREATED):
+        jobs.park(job)
+        return
+    jobs.mark_done(job)
+    if parent.status not in ACTIVE_STATUSES or step.action_state != StepState.IN_PROGRESS:
+        return
+    run_job = db.session.get(Job, attempt.job_id or 0)
+    visit = Visit(run_job or job, parent, step, get_handler(step.action_type))  # type: ignore[arg-type]
+    if child.status == InstanceStatus.COMPLETED:
+        _succeed(visit, attempt, dict(child.step_data or {}))
+        return
+    ending = "was cancelled" if child.status == InstanceStatus.CANCELLED else "failed"
+    _record_failure(
+        visit,
+        attempt,
+        ActionFailed(f"The sub-workflow {child.title!r} (#{child.id}) {ending}."),
+    )
+
+
+# --- admin retry of a dead step run ------------------------------------------------------
+
+
+def reopen_failed_step(job: Job, user: User) -> None:
+    """FAILED -> READY (`retry`), templates rendered again; the job runs it afresh."""
+    instance = lock_instance(job.instance_id or job.payload.get("instanceId", 0))
+    step = None
+    if instance is not None:
+        step = next((s for s in instance.steps if s.id == job.payload.get("stepId")), None)
+    if instance is None or step is None:
+        raise Conflict("The step of this job no longer exists; it cannot be retried.")
+    if instance.status not in ACTIVE_STATUSES:
+        raise Conflict(
+            f"The workflow is {instance.status}; a step of a finished workflow cannot be retried."
+        )
+    if step.action_state != StepState.FAILED:
+        raise Conflict(f"The step is {step.action_state}; only a failed step can be retried.")
+    step_event(instance, step, StepEvent.RETRY, user.id)
+    step.last_error = None
+    data = dict(instance.step_data or {})
+    data.pop(step.key, None)
+    instance.step_data = data
+    try:
+        render_step(step, instance)
+    except Exception as error:
+        raise Conflict(f"The step's templates cannot be rendered: {error}") from None
+    advance(instance, user.id)

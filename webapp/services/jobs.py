@@ -1,0 +1,159 @@
+"""The outbox queue: claiming due jobs with a lease, settling them, the dead-letter list.
+
+A claimed job is RUNNING with `locked_by`/`locked_until`. A worker that dies leaves the
+lease to expire; the job is then due again and another worker picks it up. Every
+settlement checks the job is still ours, so a worker that lost its lease cannot undo
+the work of the one that took over."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import and_, func, or_, select
+
+from webapp.engine.errors import Conflict, Invalid, NotAllowed, NotFound
+from webapp.engine.roles import Role
+from webapp.extensions import db
+from webapp.models import Job, User
+from webapp.models.base import utcnow
+from webapp.services.base import transactional
+
+PENDING, RUNNING, DONE, DEAD = "PENDING", "RUNNING", "DONE", "DEAD"
+STATUSES = (PENDING, RUNNING, DONE, DEAD)
+PARK_SECONDS = 60  # a job of a paused instance looks again this much later (or on resume)
+GENERIC_BACKOFF_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    kind: str
+    instance_id: int | None = None
+
+
+@transactional
+def claim_jobs(worker_id: str, limit: int) -> list[Claimed]:
+    """Due jobs, locked so no other worker takes them: `FOR UPDATE SKIP LOCKED` on
+    PostgreSQL; on SQLite the transaction itself is exclusive (BEGIN IMMEDIATE)."""
+    now = utcnow()
+    due = or_(
+        and_(Job.status == PENDING, Job.run_at <= now),
+        and_(Job.status == RUNNING, Job.locked_until < now),
+    )
+    jobs = db.session.scalars(
+        select(Job)
+        .where(due)
+        .order_by(Job.run_at, Job.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    ).all()
+    lease = now + timedelta(seconds=current_app.config["WORKER_LEASE_SECONDS"])
+    for job in jobs:
+        job.status = RUNNING
+        job.locked_by = worker_id
+        job.locked_until = lease
+        job.updated_at = now
+    return [Claimed(job.id, job.kind, job.instance_id) for job in jobs]
+
+
+def own_job(job_id: int, worker_id: str) -> Job | None:
+    """The job, locked, when this worker still holds its lease; None otherwise."""
+    job = db.session.scalar(
+        select(Job)
+        .where(Job.id == job_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if job is None or job.status != RUNNING or job.locked_by != worker_id:
+        return None
+    return job
+
+
+def mark_done(job: Job, note: str | None = None) -> None:
+    job.status = DONE
+    job.locked_by = job.locked_until = None
+    job.last_error = note
+    job.updated_at = utcnow()
+
+
+def mark_dead(job: Job, error: str) -> None:
+    job.status = DEAD
+    job.locked_by = job.locked_until = None
+    job.last_error = error
+    job.updated_at = utcnow()
+
+
+def reschedule(job: Job, delay_seconds: float, error: str | None = None) -> None:
+    now = utcnow()
+    job.status = PENDING
+    job.run_at = now + timedelta(seconds=delay_seconds)
+    job.locked_by = job.locked_until = None
+    if error is not None:
+        job.last_error = error
+    job.updated_at = now
+
+
+def park(job: Job) -> None:
+    """Its instance is paused: look again later; resuming makes it due at once."""
+    reschedule(job, PARK_SECONDS)
+
+
+@transactional
+def fail_attempt(job_id: int, worker_id: str, error: str) -> None:
+    """A job that is not a step run failed: retry with backoff, then the dead letters."""
+    job = own_job(job_id, worker_id)
+    if job is None:
+        return
+    if job.attempts >= job.max_attempts:
+        mark_dead(job, error)
+    else:
+        reschedule(job, GENERIC_BACKOFF_SECONDS * 2 ** max(job.attempts - 1, 0), error)
+
+
+@transactional
+def settle(job_id: int, worker_id: str, note: str | None = None) -> None:
+    job = own_job(job_id, worker_id)
+    if job is not None:
+        mark_done(job, note)
+
+
+# --- dead letters (admins) ---------------------------------------------------------------
+
+
+def require_admin(user: User) -> None:
+    if user.role != Role.ADMIN:
+        raise NotAllowed("Only an admin can see and retry background jobs.")
+
+
+def list_jobs(
+    user: User, status: str | None = None, limit: int = 50, offset: int = 0
+) -> tuple[list[Job], int]:
+    require_admin(user)
+    query = select(Job).where(Job.org_id == user.org_id)
+    if status:
+        if status.upper() not in STATUSES:
+            raise Invalid(f"status must be one of {', '.join(STATUSES)}.")
+        query = query.where(Job.status == status.upper())
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.scalars(query.order_by(Job.id.desc()).limit(limit).offset(offset)).all()
+    return list(rows), total
+
+
+@transactional
+def retry_job(user: User, job_id: int) -> Job:
+    """A dead job gets a fresh set of attempts; a failed step run goes back to READY."""
+    require_admin(user)
+    job = db.session.get(Job, job_id)
+    if job is None or job.org_id != user.org_id:
+        raise NotFound(f"Job {job_id} was not found.")
+    if job.status != DEAD:
+        raise Conflict(f"Only a dead job can be retried; job {job_id} is {job.status}.")
+    if job.kind == "step.run":
+        from webapp.services.automation import reopen_failed_step
+
+        reopen_failed_step(job, user)
+    job.attempts = 0
+    job.last_error = None
+    reschedule(job, 0)
+    return job

@@ -1,0 +1,204 @@
+"""The instance editor: an admin or the matter's owner tailors a running workflow — a
+step's title, role and config; adding, removing and reordering steps. Anyone else sees
+no controls and gets 403 from the services, with nothing changed."""
+
+from typing import Any
+
+from flask import Blueprint, abort, render_template, request
+from flask_login import current_user, login_required
+from pydantic import ValidationError
+from werkzeug.datastructures import MultiDict
+
+from webapp.engine.actions.base import validation_details
+from webapp.engine.definition import StepDefinition
+from webapp.engine.errors import Invalid, Unprocessable
+from webapp.models import InstanceStep
+from webapp.services import instances, queries
+from webapp.services.definitions import validated_steps
+from webapp.services.queries import EditorView
+from webapp.services.templates import move_order
+from webapp.web.forms import (
+    StepForm,
+    as_config_errors,
+    field_errors,
+    instance_changes,
+    new_step_form,
+    saved_step_form,
+    step_body,
+    step_ids,
+    step_values,
+    submitted_values,
+)
+from webapp.web.htmx import blocks
+
+bp = Blueprint(
+    "editor", __name__, url_prefix="/matters/<int:matter_id>/workflows/<int:instance_id>/edit"
+)
+PAGE = "runner/editor.html"
+
+
+@bp.before_request
+@login_required
+def require_sign_in() -> None:
+    return None
+
+
+def context(
+    view: EditorView,
+    selected: InstanceStep | None = None,
+    inspector: StepForm | None = None,
+    adding: StepForm | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    steps = view.instance.steps
+    selected = selected or next((r.step for r in view.rows if r.editable), None)
+    selected = selected or (steps[0] if steps else None)
+    return {
+        "view": view,
+        "instance": view.instance,
+        "matter": view.matter,
+        "selected": selected,
+        "inspector": inspector or saved_step_form(selected),
+        "adding": adding or new_step_form(),
+        "oob": False,
+        **extra,
+    }
+
+
+def _view(matter_id: int, instance_id: int) -> EditorView:
+    return queries.editor_view(current_user, matter_id, instance_id)
+
+
+def _step(view: EditorView, step_id: int | None) -> InstanceStep | None:
+    return queries.instance_step(view.instance, step_id) if step_id is not None else None
+
+
+def _list_answer(view: EditorView, selected: InstanceStep | None = None, **extra: Any) -> str:
+    ctx = context(view, selected, **extra)
+    parts = [("step_list", {}), ("inspector", {"oob": True})]
+    return blocks(PAGE, parts, **ctx)
+
+
+@bp.get("")
+def show(matter_id: int, instance_id: int) -> Any:
+    view = _view(matter_id, instance_id)
+    selected = _step(view, request.args.get("step", type=int))
+    return render_template(PAGE, **context(view, selected))
+
+
+@bp.get("/inspector")
+def inspector(matter_id: int, instance_id: int) -> Any:
+    view = _view(matter_id, instance_id)
+    step = _step(view, request.args.get("step", type=int))
+    return blocks(PAGE, [("inspector", {})], **context(view, step))
+
+
+@bp.get("/add-form")
+def add_step_form(matter_id: int, instance_id: int) -> Any:
+    view = _view(matter_id, instance_id)
+    adding = new_step_form(request.args.get("action_type"), request.args)
+    return blocks(PAGE, [("add_step", {})], **context(view, adding=adding))
+
+
+def _new_step_values(view: EditorView, body: dict[str, Any]) -> dict[str, Any]:
+    """Validated row values of a new step: the same checks as the template's steps."""
+    try:
+        definition = StepDefinition.model_validate(body)
+    except ValidationError as error:
+        raise Unprocessable("This step is not valid.", validation_details(error)) from error
+    known = frozenset(s.key for s in view.instance.steps)
+    return validated_steps([definition], known)[0]
+
+
+@bp.post("/steps")
+def add_step(matter_id: int, instance_id: int) -> Any:
+    form = request.form
+    view = _view(matter_id, instance_id)
+    try:
+        step = instances.add_step(
+            current_user, instance_id, _new_step_values(view, step_body(form, retry=False))
+        )
+    except (Unprocessable, Invalid) as error:
+        errors = field_errors(error.details) or {"form": [error.message]}
+        adding = new_step_form(form.get("action_type"), form, errors)
+        return blocks(PAGE, [("add_step", {})], **context(view, adding=adding)), 422
+    view = _view(matter_id, instance_id)
+    parts = [("add_step", {}), ("step_list", {"oob": True}), ("inspector", {"oob": True})]
+    return blocks(PAGE, parts, **context(view, _step(view, step.id)))
+
+
+def _update(matter_id: int, instance_id: int, step_id: int, form: MultiDict) -> None:
+    # The fields on the form are those of the step's own type (`config_type`); the
+    # service validates them with that step's handler.
+    body = step_body(form, form.get("config_type"), retry=False)
+    changes = instances.step_changes(current_user, instance_id, step_id, instance_changes(body))
+    instances.update_step(current_user, instance_id, step_id, changes)
+
+
+@bp.post("/steps/<int:step_id>/row")
+def update_row(matter_id: int, instance_id: int, step_id: int) -> Any:
+    form = request.form
+    try:
+        _update(matter_id, instance_id, step_id, form)
+    except (Unprocessable, Invalid) as error:
+        view = _view(matter_id, instance_id)
+        step = _step(view, step_id)
+        values = submitted_values(form, step_values(step))
+        errors = field_errors(error.details) or {"form": [error.message]}
+        row = next(r for r in view.rows if r.step.id == step_id)
+        extra = {"row": row, "row_values": values, "row_errors": errors}
+        return blocks(PAGE, [("step_row", extra)], **context(view, step)), 422
+    view = _view(matter_id, instance_id)
+    step = _step(view, step_id)
+    row = next(r for r in view.rows if r.step.id == step_id)
+    parts = [("step_row", {"row": row})]
+    if form.get("inspector_step") == str(step_id):
+        parts.append(("inspector", {"oob": True}))
+    return blocks(PAGE, parts, **context(view, step))
+
+
+@bp.post("/steps/<int:step_id>/settings")
+def update_settings(matter_id: int, instance_id: int, step_id: int) -> Any:
+    form = request.form
+    try:
+        _update(matter_id, instance_id, step_id, form)
+    except (Unprocessable, Invalid) as error:
+        view = _view(matter_id, instance_id)
+        step = _step(view, step_id)
+        errors = as_config_errors(field_errors(error.details), step.action_type)
+        inspector = saved_step_form(step, None, form, errors or {"form": [error.message]})
+        return blocks(PAGE, [("inspector", {})], **context(view, step, inspector)), 422
+    view = _view(matter_id, instance_id)
+    step = _step(view, step_id)
+    row = next(r for r in view.rows if r.step.id == step_id)
+    parts = [("inspector", {}), ("step_row", {"row": row, "oob": True})]
+    return blocks(PAGE, parts, **context(view, step, saved=True))
+
+
+@bp.post("/steps/<int:step_id>/remove")
+def remove_step(matter_id: int, instance_id: int, step_id: int) -> Any:
+    instances.remove_step(current_user, instance_id, step_id)
+    return _list_answer(_view(matter_id, instance_id))
+
+
+@bp.post("/steps/reorder")
+def reorder_steps(matter_id: int, instance_id: int) -> Any:
+    instances.reorder_steps(current_user, instance_id, step_ids(request.form))
+    return _reordered(matter_id, instance_id)
+
+
+@bp.post("/steps/<int:step_id>/move")
+def move_step(matter_id: int, instance_id: int, step_id: int) -> Any:
+    offset = request.args.get("offset", type=int)
+    if offset not in (-1, 1):
+        abort(400, "Move a step by -1 (up) or 1 (down).")
+    view = _view(matter_id, instance_id)
+    order = move_order([s.id for s in view.instance.steps], step_id, offset)
+    instances.reorder_steps(current_user, instance_id, order)
+    return _reordered(matter_id, instance_id)
+
+
+def _reordered(matter_id: int, instance_id: int) -> str:
+    view = _view(matter_id, instance_id)
+    selected = _step(view, request.form.get("inspector_step", type=int))
+    return blocks(PAGE, [("step_list", {})], **context(view, selected))
