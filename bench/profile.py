@@ -3,13 +3,16 @@
   service  N calls of services.steps.transition in process (as in (b));
   request  N requests POST /api/v1/steps/{id}/complete through the whole Flask stack
            in process (auth, body parsing, the service, the JSON response), as the
-           gunicorn workers of (a) run them.
+           gunicorn workers of (a) run them;
+  worker   webapp.worker.drain() in process over N pending core.echo jobs (as in (c)).
 
 Prints a pyinstrument call tree (or a flat list of the costliest functions with --flat)
-and the SQL statements of one call, counted with a SQLAlchemy event listener. The
-database is a fresh SQLite file, or PostgreSQL as `make bench` finds it."""
+and the SQL statements of one call (for `worker`: of the whole drain, with the count per
+job), counted with a SQLAlchemy event listener. The database is a fresh SQLite file, or
+PostgreSQL as `make bench` finds it."""
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +20,7 @@ from pathlib import Path
 from flask import Flask
 from pyinstrument import Profiler
 
-from bench import seed, service_bench
+from bench import seed, service_bench, worker_bench
 from bench.app import fresh_app
 from bench.databases import Database, postgres_database, sqlite_database
 from bench.sqlcount import StatementLog, counting
@@ -26,9 +29,9 @@ from webapp.extensions import db
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__)
-    parser.add_argument("what", choices=("service", "request"))
+    parser.add_argument("what", choices=("service", "request", "worker"))
     parser.add_argument("--steps", type=int, default=10, help="steps per instance")
-    parser.add_argument("--calls", type=int, default=200, help="transitions to profile")
+    parser.add_argument("--calls", type=int, default=200, help="transitions (jobs) to profile")
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--flat", action="store_true", help="costliest functions, flat")
     parser.add_argument("--html", type=Path, help="also write pyinstrument's HTML here")
@@ -75,26 +78,50 @@ def main(argv: list[str]) -> None:
     app = fresh_app(database)
     with app.app_context():
         firm = seed.create_firm()
+    profiler = Profiler(interval=0.0005)
+    if args.what == "worker":
+        log = profile_worker(app, firm, args.calls, profiler)
+    else:
+        log = profile_transitions(app, firm, args, profiler)
+    print(profiler.output_text(unicode=True, show_all=False, flat=args.flat))
+    if args.html:
+        args.html.write_text(profiler.output_html())
+    print_statements(log, args)
+
+
+def profile_transitions(
+    app: Flask, firm: seed.Firm, args: argparse.Namespace, profiler: Profiler
+) -> StatementLog:
     queue = service_bench.step_queue(app, firm, args.steps, args.calls + 5)
     call = (service_call if args.what == "service" else request_call)(app, firm)
     for step_id in queue[:5]:  # warm caches before the profile
         call(step_id)
-    profiler = Profiler(interval=0.0005)
     profiler.start()
     logs = [call(step_id) for step_id in queue[5:]]
     profiler.stop()
-    print(profiler.output_text(unicode=True, show_all=False, flat=args.flat))
-    if args.html:
-        args.html.write_text(profiler.output_html())
-    print_statements(logs[-1], args)
+    return logs[-1]
+
+
+def profile_worker(app: Flask, firm: seed.Firm, jobs: int, profiler: Profiler) -> StatementLog:
+    drain = importlib.import_module("webapp.worker").drain
+    fan_out = worker_bench.FAN_OUT
+    with app.app_context():
+        template_id = seed.published_template(firm, "Echo", seed.echo_fan_out(fan_out))
+        seed.start_instances(firm, template_id, 1)
+        drain("profile-warm", until_idle=True)  # warm caches before the profile
+        seed.start_instances(firm, template_id, max(1, jobs // fan_out))
+        with counting(db.engine) as log:
+            profiler.start()
+            done = drain("profile", until_idle=True)
+            profiler.stop()
+    print(f"drain() ran {done} jobs: {len(log) / max(done, 1):.1f} SQL statements per job")
+    return log
 
 
 def print_statements(log: StatementLog, args: argparse.Namespace) -> None:
-    print(
-        f"SQL statements of one {args.what} call ({args.steps}-step instance, "
-        f"{args.database}): {len(log)} {log.by_verb()}"
-    )
-    for statement in log.statements:
+    what = "the drain" if args.what == "worker" else f"one {args.what} call"
+    print(f"SQL statements of {what} ({args.database}): {len(log)} {log.by_verb()}")
+    for statement in log.statements[:40]:
         print("  " + " ".join(statement.split())[:160])
 
 
