@@ -44,8 +44,9 @@ format: setup
 test: setup browser-deps lint
 	$(PY) -m tests.run_suite
 
+# Figures against the targets of issue 4 (docs/benchmark.md); e.g. BENCH_ARGS="--only b".
 bench: setup
-	$(PY) -m bench
+	$(PY) -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor instance

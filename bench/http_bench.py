@@ -1,0 +1,177 @@
+"""(a) step transitions per second and p99 latency through the HTTP API, and the bare
+Flask + SQLAlchemy baseline under the same server and load."""
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import create_engine, text
+
+from bench import baseline, seed
+from bench.databases import Database, server_environment
+from bench.loadrun import Load, RunResult, run_load
+from bench.server import gunicorn
+from bench.stats import Summary, summarize
+from webapp.extensions import db
+
+CHAIN_STEPS = 10  # a realistic template: ten checklist steps, one after another
+WARMUP_SECONDS = 1.5
+WARMUP_RATE = 800  # transitions per second the warm-up's pool allows for
+MIN_RATE = 300  # the least rate a timed run's pool is sized for
+BACKENDS = (
+    "SELECT pid FROM pg_stat_activity "
+    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+)
+
+
+@dataclass
+class HttpResult:
+    database: str
+    app: str  # "engine" or "baseline"
+    runs: list[RunResult]
+
+    @property
+    def rate(self) -> Summary:
+        return summarize([r.rate for r in self.runs])
+
+    @property
+    def p99(self) -> Summary:
+        return summarize([r.p99_ms for r in self.runs])
+
+    @property
+    def errors(self) -> int:
+        return sum(r.error_count for r in self.runs)
+
+    @property
+    def exhausted(self) -> bool:
+        return any(r.exhausted for r in self.runs)
+
+    def cpu_ms_per_request(self) -> dict[str, float]:
+        """Per party, the median over the runs of CPU milliseconds per transition."""
+        parties = {p for r in self.runs for p in r.cpu}
+        return {
+            p: summarize([r.cpu_ms_per_request().get(p, math.nan) for r in self.runs]).median
+            for p in sorted(parties)
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "database": self.database,
+            "app": self.app,
+            "transitions_per_second": self.rate.as_dict(),
+            "p99_ms": self.p99.as_dict(),
+            "errors": self.errors,
+            "ran_out_of_work": self.exhausted,
+            "cpu_ms_per_request": self.cpu_ms_per_request(),
+            "runs": [r.as_dict() for r in self.runs],
+        }
+
+
+def pool_size(seconds: float, rate: float) -> int:
+    """Instances enough for `seconds` of transitions at `rate`, with as much again spare."""
+    return math.ceil(seconds * rate * 2 / (CHAIN_STEPS - 1))
+
+
+def top_up(
+    app: Flask, firm: seed.Firm, template_id: int, pool: list[int], seconds: float, rate: float
+) -> list[int]:
+    """The pool, grown by new instances until its open steps last `seconds` at twice `rate`."""
+    with app.app_context():
+        open_steps = sum(len(chain) for chain in seed.open_chains(pool))
+        db.session.remove()
+    missing = pool_size(seconds, rate) - math.floor(open_steps / (CHAIN_STEPS - 1))
+    if missing <= 0:
+        return pool
+    return pool + seed_engine(app, firm, template_id, missing)
+
+
+def seed_engine(app: Flask, firm: seed.Firm, template_id: int, instances: int) -> list[int]:
+    ids: list[int] = []
+    with app.app_context():
+        while len(ids) < instances:  # in batches: a huge identity map slows the seeding
+            ids += seed.start_instances(firm, template_id, min(100, instances - len(ids)))
+            db.session.remove()
+        db.engine.dispose()  # gunicorn's workers must not inherit our connections
+    return ids
+
+
+def engine_chains(app: Flask, instance_ids: list[int]) -> list[list[str]]:
+    with app.app_context():
+        chains = seed.open_chains(instance_ids)
+        db.session.remove()
+    return [[f"/api/v1/steps/{step}/complete" for step in chain] for chain in chains]
+
+
+def database_backends(database: Database) -> list[int]:
+    """The PostgreSQL server processes of the connections open on the bench database
+    (gunicorn's workers hold theirs once the warm-up has run)."""
+    if database.name != "postgresql":
+        return []
+    engine = create_engine(database.url)
+    try:
+        with engine.connect() as connection:
+            return list(connection.scalars(text(BACKENDS)))
+    finally:
+        engine.dispose()
+
+
+def bench_engine(
+    app: Flask,
+    database: Database,
+    firm: seed.Firm,
+    load: Load,
+    runs: int,
+    seconds: float,
+) -> HttpResult:
+    """Before each run the pool of open steps is topped up for the fastest rate seen so
+    far (at least MIN_RATE): a slow warm-up must not starve the timed runs."""
+    with app.app_context():
+        steps = seed.checklist_chain(CHAIN_STEPS)
+        template_id = seed.published_template(firm, "Bench chain", steps)
+    headers = {"Authorization": f"Bearer {firm.token}"}
+    results = []
+    with gunicorn("webapp:create_app()", server_environment(database)) as server:
+
+        def one_run(instance_ids: list[int], length: float) -> RunResult:
+            return run_load(
+                server,
+                load,
+                engine_chains(app, instance_ids),
+                length,
+                headers=headers,
+                body=seed.COMPLETE_PAYLOAD,
+                database_pids=database_backends(database),
+            )
+
+        pool = seed_engine(app, firm, template_id, pool_size(WARMUP_SECONDS, WARMUP_RATE))
+        rate = max(MIN_RATE, one_run(pool, WARMUP_SECONDS).rate)
+        for _ in range(runs):
+            pool = top_up(app, firm, template_id, pool, seconds, rate)
+            results.append(one_run(pool, seconds))
+            rate = max(rate, results[-1].rate)
+    return HttpResult(database.label, "engine", results)
+
+
+def bench_baseline(database: Database, load: Load, runs: int, seconds: float) -> HttpResult:
+    item_ids = baseline.create_tables(database.url, items=load.clients * 16)
+    chains = [[f"/items/{item}/complete"] for item in item_ids]
+    results = []
+    with gunicorn("bench.baseline:create_app()", server_environment(database)) as server:
+
+        def one_run(length: float) -> RunResult:
+            return run_load(
+                server,
+                load,
+                chains,
+                length,
+                headers={},
+                body=seed.COMPLETE_PAYLOAD,
+                repeat=True,
+                database_pids=database_backends(database),
+            )
+
+        one_run(WARMUP_SECONDS)
+        for _ in range(runs):
+            results.append(one_run(seconds))
+    return HttpResult(database.label, "baseline", results)

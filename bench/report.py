@@ -1,0 +1,149 @@
+"""The printed report and its targets (issue 4, point 7)."""
+
+import math
+import os
+from typing import Any
+
+from bench.http_bench import CHAIN_STEPS, HttpResult
+from bench.loadrun import Load
+from bench.service_bench import ServiceResult
+from bench.stats import Summary, Target
+from bench.worker_bench import FAN_OUT, WorkerResult
+
+HTTP_TARGETS = {
+    "PostgreSQL": (Target(400, at_least=True), Target(50, at_least=False)),
+    "SQLite": (Target(300, at_least=True), Target(150, at_least=False)),
+}
+SCALING_TARGET = Target(1.2, at_least=False)
+WORKER_TARGETS = {("PostgreSQL", 2): Target(300, at_least=True)}
+BASELINE_QUOTED = 390  # what the issue says the bare endpoint reaches on this machine
+NOISY_SHARE = 0.15  # other processes' share of the CPU above which a run is flagged
+
+
+def fmt(summary: Summary, digits: int = 0) -> str:
+    if math.isnan(summary.median):
+        return "n/a"
+    low, high = f"{summary.low:,.{digits}f}", f"{summary.high:,.{digits}f}"
+    return f"{summary.median:,.{digits}f} [{low}..{high}]"
+
+
+class Report:
+    """Prints each section and keeps every verdict for latest.json."""
+
+    def __init__(self) -> None:
+        self.verdicts: list[dict[str, Any]] = []
+
+    def judge(self, name: str, value: float, target: Target, unit: str = "") -> str:
+        verdict = target.verdict(value)
+        self.verdicts.append(
+            {"figure": name, "value": value, "target": target.describe(unit), "verdict": verdict}
+        )
+        return f"{target.describe(unit)} {verdict}"
+
+    # ---- (a) ---------------------------------------------------------------------------
+
+    def http(self, results: list[HttpResult], load: Load, seconds: float) -> None:
+        print(
+            f"\n(a) Step transitions through the HTTP API: gunicorn --workers 2 (sync), "
+            f"{load.describe()}, {seconds:g} s per run"
+        )
+        print(
+            f"    Each request completes one READY checklist step of a {CHAIN_STEPS}-step "
+            "instance (POST /api/v1/steps/{id}/complete, Bearer token);"
+        )
+        print("    the baseline is a bare Flask + SQLAlchemy ORM endpoint: 1 UPDATE, 2 INSERTs.")
+        print(
+            f"    {'database':<11} {'app':<9} {'per second':<18} {'target':<14} "
+            f"{'p99 ms':<24} {'target':<15} errors"
+        )
+        for result in results:
+            print("    " + self._http_row(result))
+        print(
+            "    CPU milliseconds per request by process (median of the runs), and the rate at "
+            "which they would fill every core:"
+        )
+        for result in results:
+            print(f"      {result.database:<11} {result.app:<9} {cpu_line(result)}")
+        for result in results:
+            if result.exhausted:
+                print(f"    ! {result.database} {result.app} ran out of open steps: a lower bound")
+
+    def _http_row(self, result: HttpResult) -> str:
+        rate, p99 = result.rate, result.p99
+        if result.app == "engine":
+            rate_target, p99_target = HTTP_TARGETS[result.database]
+            label = f"(a) {result.database}"
+            rate_note = self.judge(f"{label} transitions/s", rate.median, rate_target, "/s")
+            p99_note = self.judge(f"{label} p99", p99.median, p99_target, " ms")
+        else:
+            rate_note, p99_note = f"(issue: ~{BASELINE_QUOTED})", ""
+        return (
+            f"{result.database:<11} {result.app:<9} {fmt(rate):<18} {rate_note:<14} "
+            f"{fmt(p99, 1):<24} {p99_note:<15} {result.errors}"
+        )
+
+    # ---- (b) ---------------------------------------------------------------------------
+
+    def service(self, results: list[ServiceResult]) -> None:
+        print(
+            "\n(b) One transition service call in process (services.steps.transition, no HTTP),"
+            " completing a READY checklist step"
+        )
+        print(
+            f"    {'database':<11} {'steps':>5}  {'µs per call':<34} {'of it in SQL':>12}  "
+            "SQL statements"
+        )
+        for result in results:
+            for size in result.sizes:
+                verbs = ", ".join(f"{n} {verb}" for verb, n in size.verbs.items())
+                print(
+                    f"    {result.database:<11} {size.steps:>5}  {fmt(size.micros):<34} "
+                    f"{size.sql_us_per_call:>12,.0f}  {size.statements_per_call:g} ({verbs})"
+                )
+            note = self.judge(
+                f"(b) {result.database} 500/5 ratio", result.ratio, SCALING_TARGET, "x"
+            )
+            print(
+                f"    {result.database:<11} ratio 500 steps / 5 steps = {result.ratio:,.2f}x  {note}"
+            )
+
+    # ---- (c) ---------------------------------------------------------------------------
+
+    def workers(self, results: list[WorkerResult]) -> None:
+        print(
+            f"\n(c) Worker jobs per second: worker processes draining instances of {FAN_OUT} "
+            "parallel core.echo steps until no job is due"
+        )
+        print(f"    {'database':<11} {'workers':>7}  {'jobs per second':<22} target")
+        for result in results:
+            target = WORKER_TARGETS.get((result.database, result.workers))
+            note = ""
+            if target is not None:
+                name = f"(c) {result.database} {result.workers} workers jobs/s"
+                note = self.judge(name, result.rate.median, target, "/s")
+            print(f"    {result.database:<11} {result.workers:>7}  {fmt(result.rate):<22} {note}")
+            if result.problems:
+                print(
+                    f"    ! {result.problems} jobs were left pending, dead, or not counted as DONE"
+                )
+
+    def skipped(self, section: str, reason: str) -> None:
+        print(f"\n{section} skipped: {reason}")
+
+
+def cpu_line(result: HttpResult) -> str:
+    """Where the machine's CPU went per request: tells a server-bound run from a
+    client-bound one, and a quiet machine from a busy one. The ceiling is the rate at which
+    the bench's own processes would fill every core: what a quiet machine allows."""
+    cpu = {party: ms for party, ms in result.cpu_ms_per_request().items() if not math.isnan(ms)}
+    if not cpu:
+        return "not measured (no /proc)"
+    total = sum(cpu.values())
+    ours = total - cpu.get("other", 0.0)
+    parts = ", ".join(f"{party} {ms:.2f}" for party, ms in cpu.items())
+    line = f"{parts}; total {total:.2f}"
+    if ours:
+        line += f"; ceiling {(os.cpu_count() or 1) * 1000 / ours:,.0f}/s"
+    if total and cpu.get("other", 0.0) / total > NOISY_SHARE:
+        line += "  ! other processes were busy: the figures are low"
+    return line

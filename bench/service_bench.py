@@ -1,0 +1,127 @@
+"""(b) the cost of one `services.steps.transition` call, in process (no HTTP), in
+instances of 5, 50 and 500 steps. Each call completes a READY checklist step whose
+successor then becomes READY, in a fresh app context, as a request would."""
+
+import math
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask
+
+from bench import seed
+from bench.sqlcount import StatementLog, counting
+from bench.stats import Summary, summarize
+from webapp.extensions import db
+from webapp.models import User
+from webapp.services.steps import transition
+
+SIZES = (5, 50, 500)
+WARMUP_CALLS = 3
+MIN_CALLS, MAX_CALLS = 5, 100  # per run; between them, as many as fit the time budget
+
+
+@dataclass
+class SizeResult:
+    steps: int
+    run_medians_us: list[float] = field(default_factory=list)
+    statements: list[int] = field(default_factory=list)
+    sql_us: list[float] = field(default_factory=list)  # per call: time inside the driver
+    verbs: dict[str, int] = field(default_factory=dict)
+    calls_per_run: int = 0
+
+    @property
+    def micros(self) -> Summary:
+        return summarize(self.run_medians_us)
+
+    @property
+    def statements_per_call(self) -> float:
+        return statistics.median(self.statements) if self.statements else math.nan
+
+    @property
+    def sql_us_per_call(self) -> float:
+        return statistics.median(self.sql_us) if self.sql_us else math.nan
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "steps": self.steps,
+            "calls_per_run": self.calls_per_run,
+            "microseconds_per_call": self.micros.as_dict(),
+            "sql_statements_per_call": self.statements_per_call,
+            "microseconds_in_sql_per_call": self.sql_us_per_call,
+            "sql_statements_by_verb": self.verbs,
+        }
+
+
+@dataclass
+class ServiceResult:
+    database: str
+    sizes: list[SizeResult]
+
+    @property
+    def ratio(self) -> float:
+        by_steps = {s.steps: s.micros.median for s in self.sizes}
+        return by_steps[max(by_steps)] / by_steps[min(by_steps)]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "database": self.database,
+            "sizes": [s.as_dict() for s in self.sizes],
+            "ratio_largest_to_smallest": self.ratio,
+        }
+
+
+def step_queue(app: Flask, firm: seed.Firm, steps: int, calls: int) -> list[int]:
+    """Step ids to complete in order, never an instance's last step (completing that one
+    also finishes the instance, which is a different, rarer transition)."""
+    per_instance = steps - 1
+    with app.app_context():
+        template_id = seed.published_template(firm, f"Size {steps}", seed.checklist_chain(steps))
+        instances = seed.start_instances(firm, template_id, math.ceil(calls / per_instance))
+        chains = seed.open_chains(instances)
+        db.session.remove()
+    return [step for chain in chains for step in chain[:per_instance]][:calls]
+
+
+def timed_call(app: Flask, user_id: int, step_id: int) -> tuple[float, StatementLog]:
+    with app.app_context():
+        user = db.session.get(User, user_id)  # what the request's auth has done already
+        with counting(db.engine) as log:
+            began = time.perf_counter()
+            transition(user, step_id, "complete", seed.COMPLETE_PAYLOAD)
+            elapsed = time.perf_counter() - began
+        db.session.remove()
+    return elapsed * 1e6, log
+
+
+def bench_size(
+    app: Flask, firm: seed.Firm, steps: int, runs: int, budget_seconds: float
+) -> SizeResult:
+    """Calls per run fit the budget: a slow size still finishes in seconds, a fast one
+    gets up to MAX_CALLS samples per run."""
+    result = SizeResult(steps)
+    queue = step_queue(app, firm, steps, WARMUP_CALLS + runs * MAX_CALLS)
+    warm = [timed_call(app, firm.lawyer_id, step_id)[0] for step_id in queue[:WARMUP_CALLS]]
+    per_call = statistics.median(warm) / 1e6
+    calls = max(MIN_CALLS, min(MAX_CALLS, int(budget_seconds / runs / per_call)))
+    queue = queue[WARMUP_CALLS:]
+    for run in range(runs):
+        timings = []
+        for step_id in queue[run * calls : (run + 1) * calls]:
+            micros, log = timed_call(app, firm.lawyer_id, step_id)
+            timings.append(micros)
+            result.statements.append(len(log))
+            result.sql_us.append(log.seconds * 1e6)
+            result.verbs = log.by_verb()
+        result.run_medians_us.append(statistics.median(timings))
+    result.calls_per_run = calls
+    return result
+
+
+def bench_service(
+    app: Flask, firm: seed.Firm, label: str, runs: int, budget_seconds: float
+) -> ServiceResult:
+    return ServiceResult(
+        label, [bench_size(app, firm, steps, runs, budget_seconds) for steps in SIZES]
+    )
