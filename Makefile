@@ -34,12 +34,12 @@ browser-deps:
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
 
 lint: setup
-	$(VENV)/bin/ruff check webapp tests
-	$(VENV)/bin/ruff format --check webapp tests
+	$(VENV)/bin/ruff check webapp tests bench
+	$(VENV)/bin/ruff format --check webapp tests bench
 
 format: setup
-	$(VENV)/bin/ruff format webapp tests
-	$(VENV)/bin/ruff check --fix webapp tests
+	$(VENV)/bin/ruff format webapp tests bench
+	$(VENV)/bin/ruff check --fix webapp tests bench
 
 test: setup browser-deps lint
 	$(PY) -m tests.run_suite
