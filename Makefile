@@ -26,7 +26,14 @@ db: setup
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo --if-empty
 
+# Without SMTP_HOST, a local SMTP sink prints outgoing mail in this terminal, so
+# notifications work on a laptop without a mail server.
 run: db
+	@sink=; if [ -z "$$SMTP_HOST" ]; then \
+	  $(PY) -m aiosmtpd -n -l 127.0.0.1:$${SMTP_PORT:-1025} -c aiosmtpd.handlers.Debugging stdout & sink=$$!; \
+	  echo "Outgoing mail is printed here (local SMTP sink on 127.0.0.1:$${SMTP_PORT:-1025})."; \
+	fi; \
+	trap '[ -n "$$sink" ] && kill $$sink 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 # Debian's Chromium drives the browser tests; Playwright never downloads a browser here.
