@@ -65,6 +65,63 @@ ONBOARDING_STEPS = [
 ]
 
 
+APPROVED = "steps.approve_letter.approved"
+# Automation and branching: a decision, then email, a wait and a call — or an explanation.
+ENGAGEMENT_LETTER_STEPS = [
+    StepDefinition(
+        key="approve_letter",
+        title="Approve the engagement letter",
+        action_type="APPROVAL_LAWYER",
+        action_config={"message": "Send the engagement letter for {{ matter.reference }}?"},
+        role_scope=Role.LAWYER,
+    ),
+    StepDefinition(
+        key="send_letter",
+        title="Email the engagement letter",
+        action_type="core.email",
+        action_config={
+            "to": ["client@demo.test"],
+            "subject": "Your engagement letter — {{ matter.title }}",
+            "body": "Please find the terms of our engagement for {{ matter.reference }}.",
+        },
+        role_scope=Role.LAWYER,
+        depends_on=["approve_letter"],
+        condition=APPROVED,
+    ),
+    StepDefinition(
+        key="explain_decision",
+        title="Tell the client we cannot take the matter on",
+        action_type="core.email",
+        action_config={
+            "to": ["client@demo.test"],
+            "subject": "About {{ matter.reference }}",
+            "body": "{{ steps.approve_letter.comment or 'We are unable to act for you.' }}",
+        },
+        role_scope=Role.LAWYER,
+        depends_on=["approve_letter"],
+        condition=f"!{APPROVED}",
+    ),
+    StepDefinition(
+        key="wait_for_reply",
+        title="Give the client three days",
+        action_type="core.delay",
+        action_config={"duration": "P3D"},
+        role_scope=Role.LAWYER,
+        depends_on=["send_letter"],
+        condition=APPROVED,
+    ),
+    StepDefinition(
+        key="follow_up_call",
+        title="Call the client about the letter",
+        action_type="CHECKLIST",
+        action_config={"items": ["Confirm the letter arrived", "Answer their questions"]},
+        role_scope=Role.PARALEGAL,
+        depends_on=["wait_for_reply"],
+        condition=APPROVED,
+    ),
+]
+
+
 def database_is_empty() -> bool:
     return not db.session.scalar(select(func.count()).select_from(Organization))
 
@@ -91,4 +148,12 @@ def seed_demo() -> Organization:
     )
     publish_template(lawyer, template.id)
     instantiate(lawyer, template.id, matter.id, title="Onboarding — Acme Corp")
+    letter = create_template(
+        lawyer,
+        "Engagement letter",
+        ENGAGEMENT_LETTER_STEPS,
+        description="Approve, then email the letter, wait three days and call — or explain.",
+        key="engagement_letter",
+    )
+    publish_template(lawyer, letter.id)
     return org
