@@ -2,10 +2,12 @@
 
 `next_moves` answers "which PENDING steps move now, and how" from the steps alone; the
 service applies the moves (evaluating conditions, rendering templates) and asks again
-until nothing moves. Each call is linear in the number of steps: the graph is indexed
-once (engine/graph.py)."""
+until nothing moves. The graph is indexed once (engine/graph.py); asked what follows
+some steps that just moved, `next_moves` looks only at their neighbours, and `reads`
+names those neighbours so a caller can load just them. The status and current step need
+only a `Tally` of the steps, which a database can count without loading them."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -47,22 +49,32 @@ class Decision:
 
 
 class Progress:
-    """The steps of one instance, indexed for the readiness questions."""
+    """The steps of one instance, indexed for the readiness questions. `graph` and
+    `step_of` let a caller give the graph (built from the step structure alone) and the
+    steps' states separately, loading a step only when it is asked for."""
 
-    def __init__(self, steps: Sequence[StepLike]) -> None:
-        self.steps = steps
-        self.graph = Graph(steps)
+    def __init__(
+        self,
+        steps: Sequence[StepLike] = (),
+        *,
+        graph: Graph | None = None,
+        step_of: Callable[[str], StepLike | None] | None = None,
+    ) -> None:
+        self.graph = graph or Graph(steps)
+        self.step_of = step_of or self.graph.by_key.get  # type: ignore[assignment]
 
     def satisfied(self, key: str) -> bool:
         """Whether a prerequisite no longer holds its dependents back. A failed step with a
         failure route counts once its handler is done: the handler stands in for it."""
-        step = self.graph.by_key.get(key)
+        step = self.step_of(key) if key in self.graph.by_key else None
         if step is None:  # removed from the instance: it cannot block
             return True
         if step.action_state in DONE_STATES:
             return True
         if step.action_state == StepState.FAILED and step.on_failure:
-            handler = self.graph.by_key.get(step.on_failure)
+            handler = (
+                self.step_of(step.on_failure) if step.on_failure in self.graph.by_key else None
+            )
             return handler is None or handler.action_state in DONE_STATES
         return False
 
@@ -72,26 +84,42 @@ class Progress:
     def next_moves(self, after: Iterable[str] | None = None) -> list[Decision]:
         """Every move due now; with `after` (keys of steps that just moved), only the moves
         those can have caused — the graph does not change while an instance advances."""
-        if after is None:
-            candidates: Iterable[StepLike] = self.graph.ordered
-        else:
-            keys = {k for key in after for k in self.graph.dependents.get(key, ())}
-            candidates = [self.graph.by_key[k] for k in sorted(keys, key=self._order)]
         decisions = []
-        for step in candidates:
-            if step.action_state != StepState.PENDING:
+        for key in self._candidates(after):
+            step = self.step_of(key)
+            if step is None or step.action_state != StepState.PENDING:
                 continue
             decision = self._decide(step)
             if decision is not None:
                 decisions.append(decision)
         return decisions
 
+    def reads(self, after: Iterable[str]) -> set[str]:
+        """The keys of every step `next_moves(after)` may look at."""
+        candidates = self._candidates(after)
+        keys = set(candidates)
+        for key in candidates:
+            prerequisites = self.graph.sources.get(key) or self.graph.prerequisites[key]
+            keys.update(prerequisites)
+            for p in prerequisites:  # a failed prerequisite defers to its handler
+                node = self.graph.by_key.get(p)
+                if node is not None and node.on_failure:
+                    keys.add(node.on_failure)
+        return keys & self.graph.by_key.keys()
+
+    def _candidates(self, after: Iterable[str] | None) -> list[str]:
+        if after is None:
+            return [node.key for node in self.graph.ordered]
+        keys = {k for key in after for k in self.graph.dependents.get(key, ())}
+        return sorted(keys, key=self._order)
+
     def _order(self, key: str) -> int:
         return self.graph.by_key[key].order
 
     def _decide(self, step: StepLike) -> Decision | None:
         if self.graph.is_handler(step.key):
-            sources = [self.graph.by_key[k] for k in self.graph.sources[step.key]]
+            sources = [self.step_of(k) for k in self.graph.sources[step.key]]
+            sources = [s for s in sources if s is not None]
             failed = tuple(s.key for s in sources if s.action_state == StepState.FAILED)
             if failed:
                 return Decision(step, Move.ROUTE, failed)
@@ -111,30 +139,66 @@ def steps_to_activate(steps: Sequence[StepLike]) -> list[StepLike]:
     return [d.step for d in Progress(steps).next_moves() if d.move != Move.NOT_NEEDED]
 
 
+@dataclass(frozen=True)
+class Tally:
+    """Steps alike in everything the instance status reads: how many, and the lowest and
+    highest order among them."""
+
+    action_state: str
+    action_type: str
+    required: bool
+    on_failure: str | None
+    count: int
+    first_order: int
+    last_order: int
+
+
+def tally(steps: Iterable[StepLike]) -> list[Tally]:
+    groups: dict[tuple, list[int]] = {}
+    for s in steps:
+        groups.setdefault((s.action_state, s.action_type, s.required, s.on_failure), []).append(
+            s.order
+        )
+    return [
+        Tally(*group, len(orders), min(orders), max(orders)) for group, orders in groups.items()
+    ]
+
+
 def current_step_order(steps: Sequence[StepLike]) -> int:
-    open_orders = [s.order for s in steps if s.action_state not in DONE_STATES]
+    return current_order(tally(steps))
+
+
+def current_order(tallies: Sequence[Tally]) -> int:
+    """The lowest order of a step not yet done; when all are done, the last step."""
+    open_orders = [t.first_order for t in tallies if t.action_state not in DONE_STATES]
     if open_orders:
         return min(open_orders)
-    return max((s.order for s in steps), default=0)
+    return max((t.last_order for t in tallies), default=0)
 
 
 def derived_status(steps: Sequence[StepLike], automated_types: frozenset[str]) -> InstanceStatus:
     """The status the engine gives a running instance, from its steps alone."""
-    keys = {s.key for s in steps}
-    routed = {
-        s.key
-        for s in steps
-        if s.action_state == StepState.FAILED and s.on_failure and s.on_failure in keys
-    }
-    if any(
-        s.required and s.action_state == StepState.FAILED and s.key not in routed for s in steps
-    ):
+    return status_of(tally(steps), {s.key for s in steps}, automated_types)
+
+
+def status_of(
+    tallies: Sequence[Tally], keys: Container[str], automated_types: frozenset[str]
+) -> InstanceStatus:
+    """`keys`: every step key of the instance (a failure routed to a missing step is not
+    routed)."""
+    unrouted_failure = any(
+        t.required
+        and t.action_state == StepState.FAILED
+        and not (t.on_failure and t.on_failure in keys)
+        for t in tallies
+    )
+    if unrouted_failure:
         return InstanceStatus.FAILED
-    if all(s.action_state in CLOSED_STATES for s in steps if s.required):
+    if all(t.action_state in CLOSED_STATES for t in tallies if t.required):
         return InstanceStatus.COMPLETED
-    open_steps = [s for s in steps if s.action_state in OPEN_STATES]
-    if not open_steps or any(s.action_type in automated_types for s in open_steps):
+    open_types = {t.action_type for t in tallies if t.action_state in OPEN_STATES}
+    if not open_types or open_types & automated_types:
         return InstanceStatus.RUNNING
-    if all(s.action_type in APPROVAL_TYPES for s in open_steps):
+    if open_types <= APPROVAL_TYPES:
         return InstanceStatus.WAITING_FOR_APPROVAL
     return InstanceStatus.WAITING_FOR_INPUT

@@ -1,7 +1,7 @@
 """Who sees which matter. Every query is scoped to the actor's firm; a matter the
 actor may not see is reported as not found, so its existence does not leak."""
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, literal, or_, select, union_all
 
 from webapp.engine.eligibility import Actor, MatterAccess
 from webapp.engine.errors import NotAllowed, NotFound
@@ -14,19 +14,20 @@ def actor_of(user: User) -> Actor:
     return Actor(id=user.id, role=user.role, org_id=user.org_id)
 
 
-def admin_ids(org_id: int) -> frozenset[int]:
-    rows = db.session.scalars(
-        select(User.id).where(User.org_id == org_id, User.role == Role.ADMIN, User.active)
-    )
-    return frozenset(rows)
-
-
 def matter_access(matter: Matter) -> MatterAccess:
+    """The matter's members and the firm's active admins, in one query."""
+    members = select(MatterMember.user_id, MatterMember.role, literal(0)).where(
+        MatterMember.matter_id == matter.id
+    )
+    admins = select(User.id, User.role, literal(1)).where(
+        User.org_id == matter.org_id, User.role == Role.ADMIN, User.active
+    )
+    rows = db.session.execute(union_all(members, admins)).all()
     return MatterAccess(
         org_id=matter.org_id,
         owner_id=matter.owner_id,
-        members={m.user_id: m.role for m in matter.members},
-        admin_ids=admin_ids(matter.org_id),
+        members={user_id: role for user_id, role, admin in rows if not admin},
+        admin_ids=frozenset(user_id for user_id, _, admin in rows if admin),
     )
 
 

@@ -114,7 +114,7 @@ def upload_to_step(user: User, step_id: int, files: list[IncomingFile]) -> Any:
             }
         )
     _complete(loaded, user.id, {"files": stored})
-    advance(loaded.instance, user.id)
+    advance(loaded.instance, user.id, moved=[loaded.step], revision=loaded.revision)
     return loaded.instance
 
 

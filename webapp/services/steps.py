@@ -5,10 +5,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, lazyload
 
 from webapp.engine.actions import ActionContext, get_handler
 from webapp.engine.actions.checklist import ChecklistHandler
-from webapp.engine.eligibility import can_perform
+from webapp.engine.eligibility import MatterAccess, can_perform
 from webapp.engine.errors import Conflict, Invalid, InvalidTransition, NotAllowed, NotFound
 from webapp.engine.roles import Role
 from webapp.engine.states import (
@@ -20,12 +21,17 @@ from webapp.engine.states import (
     next_step_state,
 )
 from webapp.extensions import db
-from webapp.models import InstanceStep, User, WorkflowInstance
+from webapp.models import InstanceStep, Matter, User, WorkflowInstance
 from webapp.services import providers
 from webapp.services.access import actor_of, matter_access
 from webapp.services.base import transactional
-from webapp.services.instances import load_instance
-from webapp.services.progress import advance, complete_step, fail_step, step_event
+from webapp.services.progress import (
+    advance,
+    complete_step,
+    fail_step,
+    latest_change_id,
+    step_event,
+)
 
 E = StepEvent
 
@@ -34,24 +40,48 @@ E = StepEvent
 class Loaded:
     instance: WorkflowInstance
     step: InstanceStep
+    access: MatterAccess
+    revision: int | None  # of the step graph (services/progress.latest_change_id)
 
 
 def load_step(step_id: int, user: User) -> Loaded:
     """Lock the instance first: every transition of one instance is serialized, so a
-    join sees its prerequisites' final states and a double completion sees the first."""
-    instance_id = db.session.scalar(
-        select(InstanceStep.instance_id).where(InstanceStep.id == step_id)
+    join sees its prerequisites' final states and a double completion sees the first.
+    The instance's other steps are left in the database (services/progress.StepSet)."""
+    step_instance = select(InstanceStep.instance_id).where(InstanceStep.id == step_id)
+    instance = db.session.scalar(
+        select(WorkflowInstance)
+        .where(
+            WorkflowInstance.id == step_instance.scalar_subquery(),
+            WorkflowInstance.org_id == user.org_id,
+        )
+        .options(
+            lazyload(WorkflowInstance.steps),
+            joinedload(WorkflowInstance.matter).options(
+                lazyload(Matter.owner), lazyload(Matter.members)
+            ),
+        )
+        .with_for_update(of=WorkflowInstance)
+        .execution_options(populate_existing=True)
     )
-    if instance_id is None:
-        raise NotFound(f"Step {step_id} was not found.")
-    try:
-        instance = load_instance(instance_id, user, for_update=True)
-    except NotFound:  # say nothing about the instance of a step the person may not see
-        raise NotFound(f"Step {step_id} was not found.") from None
-    step = next(s for s in instance.steps if s.id == step_id)
+    missing = NotFound(f"Step {step_id} was not found.")
+    if instance is None:
+        raise missing
+    # Read once the lock is held, so the step and the graph are as the last holder left them.
+    row = db.session.execute(
+        select(InstanceStep, latest_change_id(InstanceStep.instance_id))
+        .where(InstanceStep.id == step_id)
+        .execution_options(populate_existing=True)
+    ).first()
+    if row is None:
+        raise missing
+    step, revision = row
+    access = matter_access(instance.matter)
+    if not access.can_see(user.id, user.role):  # say nothing of a matter one may not see
+        raise missing
     if user.role == Role.CLIENT and step.role_scope != Role.CLIENT:
         raise NotAllowed("Clients can act only on the steps addressed to them.")
-    return Loaded(instance, step)
+    return Loaded(instance, step, access, revision)
 
 
 def context_for(loaded: Loaded, actor_id: int | None) -> ActionContext:
@@ -91,11 +121,7 @@ def require_permission(loaded: Loaded, user: User, event: StepEvent) -> None:
     if event == E.SKIP and step.required:
         raise NotAllowed("Only an admin can skip a required step.")
     allowed = can_perform(
-        step.role_scope,
-        step.assigned_to_id,
-        step.claimed_by_id,
-        actor_of(user),
-        matter_access(loaded.instance.matter),
+        step.role_scope, step.assigned_to_id, step.claimed_by_id, actor_of(user), loaded.access
     )
     if not allowed:
         raise NotAllowed(f"You are not allowed to {event.value} the step {step.title!r}.")
@@ -205,7 +231,7 @@ def transition(
     if event == E.COMPLETE and handler.automated:
         raise Invalid("An automated step is completed by the worker.")
     _perform(loaded, user.id, event, payload or {})
-    advance(loaded.instance, user.id)
+    advance(loaded.instance, user.id, moved=[loaded.step], revision=loaded.revision)
     return loaded.instance
 
 
@@ -226,7 +252,7 @@ def tick_checklist_item(user: User, step_id: int, item: str, checked: bool) -> W
     ctx = context_for(loaded, user.id)
     if handler.all_ticked(ctx):
         _complete(loaded, user.id, {"checkedItems": ctx.action_data["checkedItems"]})
-    advance(loaded.instance, user.id)
+    advance(loaded.instance, user.id, moved=[loaded.step], revision=loaded.revision)
     return loaded.instance
 
 
@@ -251,7 +277,7 @@ def complete_from_provider(ref: str, payload: dict[str, Any]) -> WorkflowInstanc
         return loaded.instance  # providers retry deliveries; a repeat changes nothing
     require_open(loaded.step, E.COMPLETE)
     _complete(loaded, signer.id, payload)
-    advance(loaded.instance, signer.id)
+    advance(loaded.instance, signer.id, moved=[loaded.step], revision=loaded.revision)
     return loaded.instance
 
 
