@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import pytest
 
 from webapp.engine.graph import Graph, find_problems
-from webapp.engine.progress import Move, Progress, derived_status
+from webapp.engine.progress import Move, Progress, Tally, current_order, derived_status, status_of
 from webapp.engine.states import InstanceStatus
 
 
@@ -130,3 +130,38 @@ def test_readiness_is_computed_in_one_pass_when_the_instance_is_long(size):
     steps = [Step(f"s{i}", i + 1, action_state="COMPLETED") for i in range(size)]
     steps[-1].action_state = "PENDING"
     assert moves(steps) == {f"s{size - 1}": Move.ACTIVATE}
+
+
+def test_reads_names_the_dependents_their_prerequisites_and_failure_handlers_when_asked():
+    steps = chain(("a", [], "fix"), ("b", ["a"]), ("c", ["a", "x"]), ("x", []), ("fix",), ("z",))
+    progress = Progress(steps)
+    assert progress.reads(["a"]) == {"b", "c", "a", "x", "fix"}
+    assert progress.reads(["z"]) == set()
+
+
+def test_next_moves_reads_states_only_through_step_of_when_given_a_bare_graph():
+    steps = chain(("a", []), ("b", ["a"]), ("c", ["b"]))
+    graph = Graph(steps)
+    asked = []
+
+    def step_of(key):
+        asked.append(key)
+        return graph.by_key[key]
+
+    steps[0].action_state = "COMPLETED"
+    decisions = Progress(graph=graph, step_of=step_of).next_moves(after=["a"])
+    assert [(d.step.key, d.move) for d in decisions] == [("b", Move.ACTIVATE)]
+    assert "c" not in asked
+
+
+def test_status_and_current_step_come_from_counted_groups_when_steps_are_not_loaded():
+    done = Tally("COMPLETED", "CHECKLIST", True, None, 250, 1, 250)
+    waiting = Tally("PENDING", "CHECKLIST", True, None, 248, 252, 500)
+    approval = Tally("READY", "APPROVAL_LAWYER", True, None, 1, 251, 251)
+    skipped = Tally("SKIPPED", "core.echo", False, None, 1, 501, 501)
+    assert status_of([done, waiting, approval, skipped], set(), frozenset({"core.echo"})) == (
+        InstanceStatus.WAITING_FOR_APPROVAL
+    )
+    assert current_order([done, waiting, approval, skipped]) == 251
+    assert current_order([done, skipped]) == 501
+    assert status_of([done, skipped], set(), frozenset()) == InstanceStatus.COMPLETED

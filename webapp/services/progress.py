@@ -31,6 +31,7 @@ from webapp.engine.progress import (
 )
 from webapp.engine.states import (
     ACTIVE_STATUSES,
+    CLOSED_STATES,
     TERMINAL_STATUSES,
     InstanceStatus,
     StepEvent,
@@ -357,7 +358,8 @@ def advance(
                 break
             for decision in decisions:
                 apply_decision(instance, decision)
-            after = [d.step.key for d in decisions]
+            # A step that became READY holds its dependents back as PENDING did.
+            after = [d.step.key for d in decisions if d.step.action_state in CLOSED_STATES]
     tallies = steps.tallies() if steps is not None else tally(instance.steps)
     instance.current_step = current_order(tallies)
     if instance.status not in ACTIVE_STATUSES or not tallies:
