@@ -34,6 +34,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--calls", type=int, default=200, help="transitions (jobs) to profile")
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--flat", action="store_true", help="costliest functions, flat")
+    parser.add_argument("--all", action="store_true", help="show library frames in the tree")
     parser.add_argument("--html", type=Path, help="also write pyinstrument's HTML here")
     return parser.parse_args(argv)
 
@@ -83,7 +84,7 @@ def main(argv: list[str]) -> None:
         log = profile_worker(app, firm, args.calls, profiler)
     else:
         log = profile_transitions(app, firm, args, profiler)
-    print(profiler.output_text(unicode=True, show_all=False, flat=args.flat))
+    print(profiler.output_text(unicode=True, show_all=args.all, flat=args.flat))
     if args.html:
         args.html.write_text(profiler.output_html())
     print_statements(log, args)

@@ -11,7 +11,7 @@ TAG = "Steps"
 
 
 def _act(step_id: int, event: str, payload: dict | None = None):
-    instance = steps.transition(current_user, step_id, event, payload)
+    instance = steps.transition(current_user, step_id, event, payload, with_steps=True)
     return respond(instance_out(instance, current_user))
 
 

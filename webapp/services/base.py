@@ -49,7 +49,10 @@ def transactional(fn: Callable[P, R]) -> Callable[P, R]:
         session = db.session
         if _WRITING.get():  # nested service call: the outer one commits
             return fn(*args, **kwargs)
-        session.commit()  # end the read transaction the request may have opened
+        if session().in_transaction() and db.engine.dialect.name == "sqlite":
+            # SQLite: the reads so far hold a snapshot; writing needs a BEGIN IMMEDIATE.
+            # PostgreSQL's READ COMMITTED sees every commit: the request's reads go on.
+            session.commit()
         token = _WRITING.set(True)
         try:
             result = fn(*args, **kwargs)

@@ -211,8 +211,15 @@ def _reason(payload: dict[str, Any]) -> str:
 
 @transactional
 def transition(
-    user: User, step_id: int, event: StepEvent | str, payload: dict[str, Any] | None = None
+    user: User,
+    step_id: int,
+    event: StepEvent | str,
+    payload: dict[str, Any] | None = None,
+    *,
+    with_steps: bool = False,
 ) -> WorkflowInstance:
+    """`with_steps`: load every step before the commit, for a caller that shows them
+    all (it saves opening a second transaction to read them)."""
     try:
         event = StepEvent(event)
     except ValueError:
@@ -232,6 +239,8 @@ def transition(
         raise Invalid("An automated step is completed by the worker.")
     _perform(loaded, user.id, event, payload or {})
     advance(loaded.instance, user.id, moved=[loaded.step], revision=loaded.revision)
+    if with_steps:
+        loaded.instance.steps  # noqa: B018 (reading the collection loads it)
     return loaded.instance
 
 
