@@ -14,7 +14,13 @@ from flask import Flask, current_app
 
 from webapp.extensions import db
 from webapp.services import jobs
-from webapp.services.automation import finish_parent_step, run_step_job
+from webapp.services.automation import (
+    InstanceBusy,
+    begin_steps,
+    call_out,
+    finish_parent_step,
+    run_step_job,
+)
 from webapp.services.notifications import run_notify_job
 from webapp.services.progress import CHILD_FINISHED, NOTIFY_READY, STEP_RUN
 
@@ -53,23 +59,83 @@ def drain(
                     break
                 stop.wait(poll)
                 continue
-            for job in claimed:
-                run_job(job, worker_id)
-                processed += 1
+            run_claimed(claimed, worker_id)
+            processed += len(claimed)
     return processed
 
 
-def run_job(job: jobs.Claimed, worker_id: str) -> None:
-    runner = RUNNERS.get(job.kind)
-    try:
-        if runner is None:
-            jobs.fail_attempt(job.id, worker_id, f"No runner for job kind {job.kind!r}.")
+def run_claimed(claimed: list[jobs.Claimed], worker_id: str) -> None:
+    """Step runs of an instance another worker is busy with wait until the rest is done:
+    by then that worker has usually finished, so neither waits for the other."""
+    groups = group_step_runs(claimed)
+    busy = [group for group in groups if not run_group(group, worker_id, wait=False)]
+    for group in busy:
+        run_group(group, worker_id, wait=True)
+
+
+def group_step_runs(claimed: list[jobs.Claimed]) -> list[list[jobs.Claimed]]:
+    """Neighbouring step runs of one instance form one group; any other job is alone."""
+    groups: list[list[jobs.Claimed]] = []
+    for job in claimed:
+        if groups and _same_instance_runs(groups[-1][-1], job):
+            groups[-1].append(job)
         else:
-            runner(job, worker_id)
-    except Exception as error:  # one broken job must not stop the worker
-        log.exception("Job %s (%s) failed", job.id, job.kind)
+            groups.append([job])
+    return groups
+
+
+def _same_instance_runs(one: jobs.Claimed, other: jobs.Claimed) -> bool:
+    return one.kind == other.kind == STEP_RUN and one.instance_id == other.instance_id
+
+
+def run_group(group: list[jobs.Claimed], worker_id: str, wait: bool) -> bool:
+    """Step runs of one instance begin in one transaction (one lock of the instance, one
+    commit). If that fails, nothing of it is kept and each job runs alone, so one broken
+    job fails on its own. False: the instance was busy and nothing was done."""
+    first = group[0]
+    if first.kind != STEP_RUN:
+        run_job(first, worker_id)
+        return True
+    try:
+        calls = begin_steps([job.id for job in group], first.instance_id or 0, worker_id, wait)
+    except InstanceBusy:
+        return False
+    except Exception as error:
         db.session.rollback()
-        jobs.fail_attempt(job.id, worker_id, f"Unexpected error: {error}")
+        if len(group) == 1:
+            _failed(first, worker_id, error)
+            return True
+        log.warning("%d step runs failed together; running each alone", len(group), exc_info=True)
+        for job in group:
+            run_job(job, worker_id)
+        return True
+    finally:
+        db.session.expunge_all()
+    for call in calls:
+        _guarded(call.job_id, STEP_RUN, worker_id, lambda c=call: call_out(c, worker_id))
+    return True
+
+
+def run_job(job: jobs.Claimed, worker_id: str) -> None:
+    runner = RUNNERS.get(job.kind) or _no_runner
+    _guarded(job.id, job.kind, worker_id, lambda: runner(job, worker_id))
+
+
+def _no_runner(job: jobs.Claimed, worker_id: str) -> None:
+    jobs.fail_attempt(job.id, worker_id, f"No runner for job kind {job.kind!r}.")
+
+
+def _failed(job: jobs.Claimed, worker_id: str, error: Exception) -> None:
+    log.error("Job %s (%s) failed", job.id, job.kind, exc_info=error)
+    jobs.fail_attempt(job.id, worker_id, f"Unexpected error: {error}")
+
+
+def _guarded(job_id: int, kind: str, worker_id: str, work: Callable[[], None]) -> None:
+    try:
+        work()
+    except Exception as error:  # one broken job must not stop the worker
+        db.session.rollback()
+        _failed(jobs.Claimed(job_id, kind), worker_id, error)
     finally:
         db.session.expunge_all()  # keep the long-lived session from growing
 

@@ -70,8 +70,12 @@ class Visit:
 
 def run_step_job(job: jobs.Claimed, worker_id: str) -> None:
     call = begin_step(job.id, job.instance_id or 0, worker_id)
-    if call is None:
-        return
+    if call is not None:
+        call_out(call, worker_id)
+
+
+def call_out(call: PendingCall, worker_id: str) -> None:
+    """Make the outside call after `begin_step` committed, then record what came back."""
     try:
         result, failure = execute(call.effect, call.request), None
     except ActionFailed as error:
@@ -82,15 +86,28 @@ def run_step_job(job: jobs.Claimed, worker_id: str) -> None:
     finish_step(call, worker_id, result, failure)
 
 
-def lock_instance(instance_id: int) -> WorkflowInstance | None:
+class InstanceBusy(Exception):
+    """Another transaction holds the instance; the worker runs its other jobs first."""
+
+
+def lock_instance(instance_id: int, skip_locked: bool = False) -> WorkflowInstance | None:
     # The matter (and its members) loads only if a condition or template asks for it.
     return db.session.scalar(
         select(WorkflowInstance)
         .where(WorkflowInstance.id == instance_id)
         .options(lazyload(WorkflowInstance.matter))
-        .with_for_update(of=WorkflowInstance)
+        .with_for_update(of=WorkflowInstance, skip_locked=skip_locked)
         .execution_options(populate_existing=True)
     )
+
+
+def _lock_or_busy(instance_id: int, wait: bool) -> WorkflowInstance | None:
+    instance = lock_instance(instance_id, skip_locked=not wait)
+    if instance is None and not wait:
+        exists = select(WorkflowInstance.id).where(WorkflowInstance.id == instance_id)
+        if db.session.scalar(exists) is not None:
+            raise InstanceBusy(instance_id)
+    return instance
 
 
 def _load(job_id: int, instance_id: int, worker_id: str) -> Visit | None:
@@ -100,6 +117,10 @@ def _load(job_id: int, instance_id: int, worker_id: str) -> Visit | None:
     job = jobs.own_job(job_id, worker_id)
     if job is None:
         return None  # the lease was lost: whoever holds it now does the work
+    return _visit(job, instance)
+
+
+def _visit(job: Job, instance: WorkflowInstance | None) -> Visit | None:
     step = None
     if instance is not None:
         step = next((s for s in instance.steps if s.id == job.payload.get("stepId")), None)
@@ -123,16 +144,31 @@ def _still_runnable(visit: Visit) -> bool:
     return True
 
 
-@transactional
 def begin_step(job_id: int, instance_id: int, worker_id: str) -> PendingCall | None:
-    # Writes are flushed together at the commit: fewer round trips per job.
+    calls = begin_steps([job_id], instance_id, worker_id)
+    return calls[0] if calls else None
+
+
+@transactional
+def begin_steps(
+    job_ids: list[int], instance_id: int, worker_id: str, wait: bool = True
+) -> list[PendingCall]:
+    """Visits of one instance's steps, in job order, in one transaction: the instance and
+    the jobs are locked and loaded once, and the writes of all of them go in one flush.
+    Each visit sees what the ones before it did, as if they had run one by one.
+    `wait=False`: raise InstanceBusy instead of waiting for another worker's lock."""
     with db.session.no_autoflush:
-        return _begin(job_id, instance_id, worker_id)
+        db.session.expire_all()  # the worker's session outlives transactions: read afresh
+        instance = _lock_or_busy(instance_id, wait)
+        owned = jobs.own_jobs(job_ids, worker_id)
+        # A job whose lease was lost is skipped: whoever holds it now does the work.
+        visits = (_visit(owned[job_id], instance) for job_id in job_ids if job_id in owned)
+        calls = (_begin(visit, worker_id) for visit in visits if visit is not None)
+        return [call for call in calls if call is not None]
 
 
-def _begin(job_id: int, instance_id: int, worker_id: str) -> PendingCall | None:
-    visit = _load(job_id, instance_id, worker_id)
-    if visit is None or not _still_runnable(visit):
+def _begin(visit: Visit, worker_id: str) -> PendingCall | None:
+    if not _still_runnable(visit):
         return None
     step = visit.step
     if step.action_state == StepState.READY:
@@ -221,6 +257,7 @@ def _context(visit: Visit, attempt: StepAttempt) -> RunContext:
 
 
 def _latest_attempt(step: InstanceStep) -> StepAttempt | None:
+    db.session.flush()  # an attempt an earlier visit of the same batch opened counts
     return db.session.scalar(
         select(StepAttempt)
         .where(StepAttempt.step_id == step.id)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, update
 
 from webapp.engine.errors import Conflict, Invalid, NotAllowed, NotFound
 from webapp.engine.roles import Role
@@ -33,41 +33,49 @@ class Claimed:
 
 @transactional
 def claim_jobs(worker_id: str, limit: int) -> list[Claimed]:
-    """Due jobs, locked so no other worker takes them: `FOR UPDATE SKIP LOCKED` on
-    PostgreSQL; on SQLite the transaction itself is exclusive (BEGIN IMMEDIATE)."""
+    """Due jobs, leased so no other worker takes them, in one round trip: the rows are
+    picked with `FOR UPDATE SKIP LOCKED` on PostgreSQL (on SQLite the transaction itself
+    is exclusive, BEGIN IMMEDIATE) and updated with RETURNING."""
     now = utcnow()
     due = or_(
         and_(Job.status == PENDING, Job.run_at <= now),
         and_(Job.status == RUNNING, Job.locked_until < now),
     )
-    jobs = db.session.scalars(
-        select(Job)
+    picked = (
+        select(Job.id)
         .where(due)
         .order_by(Job.run_at, Job.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
-        .execution_options(populate_existing=True)
-    ).all()
+        .correlate(None)  # the subquery reads the table the UPDATE writes
+    )
     lease = now + timedelta(seconds=current_app.config["WORKER_LEASE_SECONDS"])
-    for job in jobs:
-        job.status = RUNNING
-        job.locked_by = worker_id
-        job.locked_until = lease
-        job.updated_at = now
-    return [Claimed(job.id, job.kind, job.instance_id) for job in jobs]
+    rows = db.session.execute(
+        update(Job)
+        .where(Job.id.in_(picked))
+        .values(status=RUNNING, locked_by=worker_id, locked_until=lease, updated_at=now)
+        .returning(Job.id, Job.kind, Job.instance_id, Job.run_at)
+        .execution_options(synchronize_session=False)
+    ).all()
+    rows.sort(key=lambda row: (row.run_at, row.id))  # RETURNING has no order
+    return [Claimed(row.id, row.kind, row.instance_id) for row in rows]
 
 
 def own_job(job_id: int, worker_id: str) -> Job | None:
     """The job, locked, when this worker still holds its lease; None otherwise."""
-    job = db.session.scalar(
+    return own_jobs([job_id], worker_id).get(job_id)
+
+
+def own_jobs(job_ids: list[int], worker_id: str) -> dict[int, Job]:
+    """Of these jobs, those this worker still holds the lease of, locked, by id."""
+    found = db.session.scalars(
         select(Job)
-        .where(Job.id == job_id)
+        .where(Job.id.in_(job_ids))
+        .order_by(Job.id)
         .with_for_update()
         .execution_options(populate_existing=True)
-    )
-    if job is None or job.status != RUNNING or job.locked_by != worker_id:
-        return None
-    return job
+    ).all()
+    return {job.id: job for job in found if job.status == RUNNING and job.locked_by == worker_id}
 
 
 def mark_done(job: Job, note: str | None = None) -> None:
