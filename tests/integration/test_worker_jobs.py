@@ -24,6 +24,7 @@ from webapp.extensions import db
 from webapp.models import Job, StepAttempt, WorkflowEvent
 from webapp.models.base import utcnow
 from webapp.services import automation, jobs
+from webapp.services.base import enqueue
 
 
 @pytest.fixture
@@ -201,3 +202,19 @@ def test_worker_returns_when_idle_and_counts_the_jobs_it_ran(firm):
     start(firm.api, template, firm.matter.id)
     assert run_worker() == 3
     assert run_worker() == 0
+
+
+def test_a_job_that_keeps_failing_unexpectedly_reaches_the_dead_letters(firm):
+    enqueue("no.such.kind", {}, org_id=firm.matter.org_id, max_attempts=2)
+    db.session.commit()
+    assert run_worker() == 1
+    job = db.session.scalar(select(Job))
+    assert (job.status, job.attempts) == ("PENDING", 1)
+    db.session.execute(Job.__table__.update().values(run_at=utcnow()))
+    db.session.commit()
+
+    assert run_worker() == 1
+
+    job = db.session.scalar(select(Job))
+    assert (job.status, job.attempts) == ("DEAD", 2)
+    assert "No runner for job kind 'no.such.kind'" in job.last_error

@@ -109,10 +109,13 @@ def park(job: Job) -> None:
 
 @transactional
 def fail_attempt(job_id: int, worker_id: str, error: str) -> None:
-    """A job that is not a step run failed: retry with backoff, then the dead letters."""
+    """A job failed outside its runner's own accounting (an unexpected error rolled back
+    whatever the runner wrote): the failure counts as an attempt, so the job retries with
+    backoff and reaches the dead letters instead of retrying for ever."""
     job = own_job(job_id, worker_id)
     if job is None:
         return
+    job.attempts += 1
     if job.attempts >= job.max_attempts:
         mark_dead(job, error)
     else:
