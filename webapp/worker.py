@@ -18,6 +18,7 @@ from webapp.services.automation import (
     InstanceBusy,
     begin_steps,
     call_out,
+    fail_run,
     finish_parent_step,
     run_step_job,
 )
@@ -112,13 +113,14 @@ def run_group(group: list[jobs.Claimed], worker_id: str, wait: bool) -> bool:
     finally:
         db.session.expunge_all()
     for call in calls:
-        _guarded(call.job_id, STEP_RUN, worker_id, lambda c=call: call_out(c, worker_id))
+        claimed = jobs.Claimed(call.job_id, STEP_RUN, call.instance_id)
+        _guarded(claimed, worker_id, lambda c=call: call_out(c, worker_id))
     return True
 
 
 def run_job(job: jobs.Claimed, worker_id: str) -> None:
     runner = RUNNERS.get(job.kind) or _no_runner
-    _guarded(job.id, job.kind, worker_id, lambda: runner(job, worker_id))
+    _guarded(job, worker_id, lambda: runner(job, worker_id))
 
 
 def _no_runner(job: jobs.Claimed, worker_id: str) -> None:
@@ -127,15 +129,19 @@ def _no_runner(job: jobs.Claimed, worker_id: str) -> None:
 
 def _failed(job: jobs.Claimed, worker_id: str, error: Exception) -> None:
     log.error("Job %s (%s) failed", job.id, job.kind, exc_info=error)
-    jobs.fail_attempt(job.id, worker_id, f"Unexpected error: {error}")
+    message = f"Unexpected error: {error}"
+    if job.kind == STEP_RUN:
+        fail_run(job.id, job.instance_id or 0, worker_id, message)
+    else:
+        jobs.fail_attempt(job.id, worker_id, message)
 
 
-def _guarded(job_id: int, kind: str, worker_id: str, work: Callable[[], None]) -> None:
+def _guarded(job: jobs.Claimed, worker_id: str, work: Callable[[], None]) -> None:
     try:
         work()
     except Exception as error:  # one broken job must not stop the worker
         db.session.rollback()
-        _failed(jobs.Claimed(job_id, kind), worker_id, error)
+        _failed(job, worker_id, error)
     finally:
         db.session.expunge_all()  # keep the long-lived session from growing
 

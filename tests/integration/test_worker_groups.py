@@ -20,6 +20,7 @@ from tests.integration.engine_support import (
 from webapp.engine.actions.echo import EchoHandler
 from webapp.extensions import db
 from webapp.models import Job, StepAttempt, WorkflowEvent
+from webapp.models.base import utcnow
 from webapp.services import automation, jobs
 from webapp.worker import run_claimed
 
@@ -41,7 +42,16 @@ def completions() -> int:
 
 
 def test_other_runs_of_the_group_complete_when_one_job_breaks(app, firm, monkeypatch):
-    instance = parallel(firm, "Wide", ["a", "b", "c"])
+    template = publish(
+        firm.api,
+        "Wide",
+        [
+            step("a", dependsOn=[]),
+            step("b", dependsOn=[], retry={"maxAttempts": 2, "backoffSeconds": 60}),
+            step("c", dependsOn=[]),
+        ],
+    )
+    instance = start(firm.api, template, firm.matter.id)
     run = EchoHandler.run
 
     def broken_for_b(self: EchoHandler, ctx: Any) -> Any:
@@ -57,8 +67,19 @@ def test_other_runs_of_the_group_complete_when_one_job_breaks(app, firm, monkeyp
     job = db.session.scalar(
         select(Job).where(Job.payload["stepId"].as_integer() == by_key(after, "b")["id"])
     )
-    assert job.status == "PENDING"
+    assert (job.status, job.attempts) == ("PENDING", 1), "the failure counts as an attempt"
     assert "echo b is broken" in job.last_error
+
+    db.session.execute(Job.__table__.update().values(run_at=utcnow()))
+    db.session.commit()
+    assert run_worker() == 1  # the last attempt fails the step, as any last failure does
+
+    after = reload(firm.api, instance["id"])
+    assert by_key(after, "b")["actionState"] == "FAILED"
+    assert "echo b is broken" in after["stepData"]["b"]["error"]
+    assert after["status"] == "Failed"
+    db.session.refresh(job)
+    assert (job.status, job.attempts) == ("DEAD", 2)
 
 
 def test_a_group_leaves_alone_a_job_whose_lease_another_worker_took(app, firm):

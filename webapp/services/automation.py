@@ -333,6 +333,28 @@ def _record_failure(visit: Visit, attempt: StepAttempt, failure: ActionFailed) -
     _give_up(visit, failure.message + suffix)
 
 
+@transactional
+def fail_run(job_id: int, instance_id: int, worker_id: str, error: str) -> None:
+    """A step run broke unexpectedly (a bug, not an ActionFailed) and what it wrote was
+    rolled back. The failure counts as an attempt under the step's retry policy; the last
+    one fails the step and sends the job to the dead letters, as any last failure does."""
+    visit = _load(job_id, instance_id, worker_id)
+    if visit is None or not _still_runnable(visit):
+        return
+    attempt = _latest_attempt(visit.step)
+    if attempt is not None and attempt.status == RUNNING and attempt.job_id == visit.job.id:
+        _close(attempt, FAILED, error=error)  # opened and counted by a committed visit
+    else:
+        visit.job.attempts += 1
+    policy = _policy(visit)
+    if visit.job.attempts < policy.max_attempts:
+        jobs.reschedule(visit.job, backoff_seconds(policy, visit.job.attempts), error)
+        return
+    if visit.step.action_state == StepState.READY:
+        step_event(visit.instance, visit.step, StepEvent.START, None)
+    _give_up(visit, error)
+
+
 def _give_up(visit: Visit, reason: str) -> None:
     jobs.mark_dead(visit.job, reason)
     fail_step(visit.instance, visit.step, reason)
