@@ -3,21 +3,21 @@ thread, app context, session and connection. A gate holds the database's write l
 until both requests are inside their service call, so they truly overlap: exactly one
 wins, the other gets 409, and the audit trail records one completion."""
 
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http import HTTPStatus
-from typing import Any
 
-from sqlalchemy import event, select, text
+import pytest
+from sqlalchemy import select, text
 
 from tests.integration.support import count, step_by_key
 from webapp.engine.roles import Role
 from webapp.extensions import db
 from webapp.models import InstanceStep, Job, WorkflowEvent
 from webapp.services.auth import create_token
+from webapp.services.base import WriterLock, writer_lock_path
 
 WAIT_SECONDS = 15
 
@@ -30,16 +30,19 @@ def wait_for(condition: Callable[[], bool], what: str) -> None:
 
 
 @contextmanager
-def sqlite_gate(arrived: threading.Semaphore) -> Iterator[Callable[[], None]]:
-    """Hold SQLite's write lock; count the service transactions that start behind it."""
+def sqlite_gate(
+    arrived: threading.Semaphore, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[], None]]:
+    """Hold the writers' lock; count the service transactions that queue behind it."""
+    holder = WriterLock(writer_lock_path(db.engine.url.database) or "")
+    holder.acquire()
+    acquire = WriterLock.acquire
 
-    def on_execute(*args: Any) -> None:
-        if args[2] == "BEGIN IMMEDIATE":  # the statement that will wait for the lock
-            arrived.release()
+    def counted(lock: WriterLock) -> None:
+        arrived.release()  # a service transaction, about to wait for the lock
+        acquire(lock)
 
-    holder = sqlite3.connect(db.engine.url.database, isolation_level=None, timeout=WAIT_SECONDS)
-    holder.execute("BEGIN IMMEDIATE")
-    event.listen(db.engine, "before_cursor_execute", on_execute)
+    monkeypatch.setattr(WriterLock, "acquire", counted)
     try:
 
         def wait_for_both() -> None:
@@ -48,9 +51,7 @@ def sqlite_gate(arrived: threading.Semaphore) -> Iterator[Callable[[], None]]:
 
         yield wait_for_both
     finally:
-        holder.execute("COMMIT")
-        holder.close()
-        event.remove(db.engine, "before_cursor_execute", on_execute)
+        holder.release()
 
 
 @contextmanager
@@ -75,7 +76,7 @@ def postgres_gate(instance_id: int) -> Iterator[Callable[[], None]]:
 
 
 def test_two_concurrent_completions_of_one_step_let_exactly_one_through_when_raced(
-    app, demo, api_as, dialect
+    app, demo, api_as, dialect, monkeypatch
 ):
     lawyer = api_as(demo.user(Role.LAWYER))
     instance = lawyer.get("/instances").json["items"][0]
@@ -100,7 +101,7 @@ def test_two_concurrent_completions_of_one_step_let_exactly_one_through_when_rac
 
     threads = [threading.Thread(target=complete, args=(token,)) for token in tokens]
     if dialect == "sqlite":
-        gate = sqlite_gate(threading.Semaphore(0))
+        gate = sqlite_gate(threading.Semaphore(0), monkeypatch)
     else:
         gate = postgres_gate(instance["id"])
     with gate as wait_for_both:

@@ -1,6 +1,7 @@
 """The transaction boundary every service shares, and small helpers it calls (they only flush)."""
 
 import contextvars
+import fcntl
 import functools
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
@@ -21,12 +22,36 @@ R = TypeVar("R")
 _WRITING = contextvars.ContextVar("matterflow_writing", default=False)
 
 
+class WriterLock:
+    """One SQLite writer at a time, queued on a file lock: a waiting writer wakes the
+    moment the lock is free, where SQLite's own busy handler sleeps and polls."""
+
+    def __init__(self, path: str) -> None:
+        self.file = open(path, "a+b")  # noqa: SIM115 - held for the connection's life
+        self.held = False
+
+    def acquire(self) -> None:
+        fcntl.flock(self.file, fcntl.LOCK_EX)
+        self.held = True
+
+    def release(self) -> None:
+        if self.held:
+            self.held = False
+            fcntl.flock(self.file, fcntl.LOCK_UN)
+
+
+def writer_lock_path(database: str | None) -> str | None:
+    return f"{database}.writer-lock" if database and database != ":memory:" else None
+
+
 def configure_sqlite(engine: Engine) -> None:
     """WAL, a busy timeout, and BEGIN IMMEDIATE for service transactions: with a plain
-    BEGIN, a read that later upgrades to a write fails with 'database is locked'."""
+    BEGIN, a read that later upgrades to a write fails with 'database is locked'. A file
+    database also queues its writers on a WriterLock."""
+    lock_path = writer_lock_path(engine.url.database)
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    def _on_connect(dbapi_connection: Any, record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -34,10 +59,25 @@ def configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        if lock_path:
+            record.info["writer_lock"] = WriterLock(lock_path)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if _WRITING.get() else "BEGIN")
+        if not _WRITING.get():
+            connection.exec_driver_sql("BEGIN")
+            return
+        lock = connection.connection.info.get("writer_lock")
+        if lock is not None:
+            lock.acquire()
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        # After the COMMIT or ROLLBACK has finished, however the transaction ended.
+        lock = record.info.get("writer_lock")
+        if lock is not None:
+            lock.release()
 
 
 def transactional(fn: Callable[P, R]) -> Callable[P, R]:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, lazyload
+from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from webapp.engine.actions import ActionContext, get_handler
 from webapp.engine.actions.checklist import ChecklistHandler
@@ -44,10 +44,11 @@ class Loaded:
     revision: int | None  # of the step graph (services/progress.latest_change_id)
 
 
-def load_step(step_id: int, user: User) -> Loaded:
+def load_step(step_id: int, user: User, *, all_steps: bool = False) -> Loaded:
     """Lock the instance first: every transition of one instance is serialized, so a
     join sees its prerequisites' final states and a double completion sees the first.
-    The instance's other steps are left in the database (services/progress.StepSet)."""
+    Unless `all_steps`, the instance's other steps stay in the database
+    (services/progress.StepSet)."""
     step_instance = select(InstanceStep.instance_id).where(InstanceStep.id == step_id)
     instance = db.session.scalar(
         select(WorkflowInstance)
@@ -56,7 +57,7 @@ def load_step(step_id: int, user: User) -> Loaded:
             WorkflowInstance.org_id == user.org_id,
         )
         .options(
-            lazyload(WorkflowInstance.steps),
+            selectinload(WorkflowInstance.steps) if all_steps else lazyload(WorkflowInstance.steps),
             joinedload(WorkflowInstance.matter).options(
                 lazyload(Matter.owner), lazyload(Matter.members)
             ),
@@ -67,21 +68,30 @@ def load_step(step_id: int, user: User) -> Loaded:
     missing = NotFound(f"Step {step_id} was not found.")
     if instance is None:
         raise missing
-    # Read once the lock is held, so the step and the graph are as the last holder left them.
-    row = db.session.execute(
-        select(InstanceStep, latest_change_id(InstanceStep.instance_id))
-        .where(InstanceStep.id == step_id)
-        .execution_options(populate_existing=True)
-    ).first()
-    if row is None:
+    step, revision = _step_after_lock(instance, step_id, all_steps)
+    if step is None:
         raise missing
-    step, revision = row
     access = matter_access(instance.matter)
     if not access.can_see(user.id, user.role):  # say nothing of a matter one may not see
         raise missing
     if user.role == Role.CLIENT and step.role_scope != Role.CLIENT:
         raise NotAllowed("Clients can act only on the steps addressed to them.")
     return Loaded(instance, step, access, revision)
+
+
+def _step_after_lock(
+    instance: WorkflowInstance, step_id: int, all_steps: bool
+) -> tuple[InstanceStep | None, int | None]:
+    """Read once the lock is held, so the step and the graph are as the last holder left
+    them (the steps of `all_steps` load after the lock, by the same rule)."""
+    if all_steps:
+        return next((s for s in instance.steps if s.id == step_id), None), None
+    row = db.session.execute(
+        select(InstanceStep, latest_change_id(InstanceStep.instance_id))
+        .where(InstanceStep.id == step_id)
+        .execution_options(populate_existing=True)
+    ).first()
+    return (row[0], row[1]) if row else (None, None)
 
 
 def context_for(loaded: Loaded, actor_id: int | None) -> ActionContext:
@@ -219,14 +229,14 @@ def transition(
     with_steps: bool = False,
 ) -> WorkflowInstance:
     """`with_steps`: load every step before the commit, for a caller that shows them
-    all (it saves opening a second transaction to read them)."""
+    all (it saves a second transaction to read them, and counting them in SQL)."""
     try:
         event = StepEvent(event)
     except ValueError:
         raise Invalid(f"Unknown step action {event!r}.") from None
     if event in (E.ACTIVATE, E.BYPASS, E.RETRY):
         raise Invalid(f"{event.value} is done by the engine, not by a person.")
-    loaded = load_step(step_id, user)
+    loaded = load_step(step_id, user, all_steps=with_steps)
     require_active(loaded.instance)
     require_permission(loaded, user, event)
     require_open(loaded.step, event)
@@ -238,9 +248,8 @@ def transition(
     if event == E.COMPLETE and handler.automated:
         raise Invalid("An automated step is completed by the worker.")
     _perform(loaded, user.id, event, payload or {})
-    advance(loaded.instance, user.id, moved=[loaded.step], revision=loaded.revision)
-    if with_steps:
-        loaded.instance.steps  # noqa: B018 (reading the collection loads it)
+    moved = None if with_steps else [loaded.step]  # all loaded: nothing to count in SQL
+    advance(loaded.instance, user.id, moved=moved, revision=loaded.revision)
     return loaded.instance
 
 
