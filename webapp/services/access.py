@@ -1,7 +1,7 @@
 """Who sees which matter. Every query is scoped to the actor's firm; a matter the
 actor may not see is reported as not found, so its existence does not leak."""
 
-from sqlalchemy import Select, literal, or_, select, union_all
+from sqlalchemy import Select, bindparam, literal, or_, select, union_all
 
 from webapp.engine.eligibility import Actor, MatterAccess
 from webapp.engine.errors import NotAllowed, NotFound
@@ -14,15 +14,19 @@ def actor_of(user: User) -> Actor:
     return Actor(id=user.id, role=user.role, org_id=user.org_id)
 
 
+# The matter's members and the firm's active admins, in one query built once.
+_PEOPLE = union_all(
+    select(MatterMember.user_id, MatterMember.role, literal(0)).where(
+        MatterMember.matter_id == bindparam("matter_id")
+    ),
+    select(User.id, User.role, literal(1)).where(
+        User.org_id == bindparam("org_id"), User.role == Role.ADMIN, User.active
+    ),
+)
+
+
 def matter_access(matter: Matter) -> MatterAccess:
-    """The matter's members and the firm's active admins, in one query."""
-    members = select(MatterMember.user_id, MatterMember.role, literal(0)).where(
-        MatterMember.matter_id == matter.id
-    )
-    admins = select(User.id, User.role, literal(1)).where(
-        User.org_id == matter.org_id, User.role == Role.ADMIN, User.active
-    )
-    rows = db.session.execute(union_all(members, admins)).all()
+    rows = db.session.execute(_PEOPLE, {"matter_id": matter.id, "org_id": matter.org_id}).all()
     return MatterAccess(
         org_id=matter.org_id,
         owner_id=matter.owner_id,

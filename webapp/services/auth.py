@@ -4,7 +4,8 @@ import hashlib
 import secrets
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import lazyload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.engine.errors import Conflict, Invalid, NotFound
@@ -27,11 +28,17 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
+# The active user a token belongs to; the firm loads only when asked for.
+_TOKEN_USER = (
+    select(User)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("token_hash"), User.active)
+    .options(lazyload(User.org))
+)
+
+
 def user_for_token(token: str) -> User | None:
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
-    if row is None or not row.user.active:
-        return None
-    return row.user
+    return db.session.scalar(_TOKEN_USER, {"token_hash": hash_token(token)})
 
 
 @transactional

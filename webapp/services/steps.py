@@ -4,7 +4,7 @@ step and instance update, audit rows and outbox jobs, committed once."""
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from webapp.engine.actions import ActionContext, get_handler
@@ -44,26 +44,43 @@ class Loaded:
     revision: int | None  # of the step graph (services/progress.latest_change_id)
 
 
-def load_step(step_id: int, user: User, *, all_steps: bool = False) -> Loaded:
-    """Lock the instance first: every transition of one instance is serialized, so a
-    join sees its prerequisites' final states and a double completion sees the first.
-    Unless `all_steps`, the instance's other steps stay in the database
-    (services/progress.StepSet)."""
-    step_instance = select(InstanceStep.instance_id).where(InstanceStep.id == step_id)
-    instance = db.session.scalar(
+def _lock_statement(steps_loader: Any) -> Any:
+    """The instance of the step `:step_id`, locked, with its matter (built once: composing
+    the statement costs more than running it)."""
+    step_instance = select(InstanceStep.instance_id).where(InstanceStep.id == bindparam("step_id"))
+    return (
         select(WorkflowInstance)
         .where(
             WorkflowInstance.id == step_instance.scalar_subquery(),
-            WorkflowInstance.org_id == user.org_id,
+            WorkflowInstance.org_id == bindparam("org_id"),
         )
         .options(
-            selectinload(WorkflowInstance.steps) if all_steps else lazyload(WorkflowInstance.steps),
+            steps_loader(WorkflowInstance.steps),
             joinedload(WorkflowInstance.matter).options(
                 lazyload(Matter.owner), lazyload(Matter.members)
             ),
         )
         .with_for_update(of=WorkflowInstance)
         .execution_options(populate_existing=True)
+    )
+
+
+LOCK_WITH_STEPS = _lock_statement(selectinload)
+LOCK_ALONE = _lock_statement(lazyload)
+STEP_AND_REVISION = (
+    select(InstanceStep, latest_change_id(InstanceStep.instance_id))
+    .where(InstanceStep.id == bindparam("step_id"))
+    .execution_options(populate_existing=True)
+)
+
+
+def load_step(step_id: int, user: User, *, all_steps: bool = False) -> Loaded:
+    """Lock the instance first: every transition of one instance is serialized, so a
+    join sees its prerequisites' final states and a double completion sees the first.
+    Unless `all_steps`, the instance's other steps stay in the database
+    (services/progress.StepSet)."""
+    instance = db.session.scalar(
+        LOCK_WITH_STEPS if all_steps else LOCK_ALONE, {"step_id": step_id, "org_id": user.org_id}
     )
     missing = NotFound(f"Step {step_id} was not found.")
     if instance is None:
@@ -86,11 +103,7 @@ def _step_after_lock(
     them (the steps of `all_steps` load after the lock, by the same rule)."""
     if all_steps:
         return next((s for s in instance.steps if s.id == step_id), None), None
-    row = db.session.execute(
-        select(InstanceStep, latest_change_id(InstanceStep.instance_id))
-        .where(InstanceStep.id == step_id)
-        .execution_options(populate_existing=True)
-    ).first()
+    row = db.session.execute(STEP_AND_REVISION, {"step_id": step_id}).first()
     return (row[0], row[1]) if row else (None, None)
 
 
