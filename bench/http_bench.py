@@ -92,6 +92,7 @@ def seed_engine(app: Flask, firm: seed.Firm, template_id: int, instances: int) -
         while len(ids) < instances:  # in batches: a huge identity map slows the seeding
             ids += seed.start_instances(firm, template_id, min(100, instances - len(ids)))
             db.session.remove()
+        seed.refresh_statistics()
         db.engine.dispose()  # gunicorn's workers must not inherit our connections
     return ids
 

@@ -79,6 +79,7 @@ def step_queue(app: Flask, firm: seed.Firm, steps: int, calls: int) -> list[int]
     with app.app_context():
         template_id = seed.published_template(firm, f"Size {steps}", seed.checklist_chain(steps))
         instances = seed.start_instances(firm, template_id, math.ceil(calls / per_instance))
+        seed.refresh_statistics()
         chains = seed.open_chains(instances)
         db.session.remove()
     return [step for chain in chains for step in chain[:per_instance]][:calls]

@@ -88,6 +88,7 @@ def _count(status: str) -> int:
 def _seed_jobs(app: Flask, firm: seed.Firm, template_id: int, instances: int) -> int:
     with app.app_context():
         seed.start_instances(firm, template_id, instances)
+        seed.refresh_statistics()
         pending = _count("PENDING")
         db.session.remove()
         db.engine.dispose()  # the workers start on a quiet database

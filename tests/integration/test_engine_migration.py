@@ -1,4 +1,5 @@
-"""Migration 0002 (worker attempts) goes down and up again on both databases."""
+"""Migrations 0002 (worker attempts) and 0003 (step index) go down and up again on both
+databases."""
 
 from pathlib import Path
 
@@ -34,3 +35,18 @@ def test_worker_migration_downgrades_and_upgrades_when_jobs_exist(app):
     assert "instance_id" in columns
     indexes = {i["name"] for i in inspect(db.engine).get_indexes("jobs")}
     assert {"ix_jobs_instance_id", "ix_jobs_status_locked_until"} <= indexes
+
+
+def step_indexes() -> set[str]:
+    return {i["name"] for i in inspect(db.engine).get_indexes("instance_steps")}
+
+
+def test_step_index_gains_the_order_column_and_loses_it_again_when_migrated(app):
+    db.session.remove()
+    assert "ix_instance_steps_instance_state_order" in step_indexes()
+    downgrade(directory=MIGRATIONS, revision="0002")
+    assert "ix_instance_steps_instance_state" in step_indexes()
+    assert "ix_instance_steps_instance_state_order" not in step_indexes()
+    upgrade(directory=MIGRATIONS)
+    assert "ix_instance_steps_instance_state_order" in step_indexes()
+    assert "ix_instance_steps_instance_state" not in step_indexes()

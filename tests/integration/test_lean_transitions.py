@@ -103,3 +103,61 @@ def test_the_instance_completes_when_its_last_step_does_in_a_fan_in(firm):
     assert instance["status"] == "Completed"
     assert states(instance)["optional"] == "READY"
     assert instance["currentStep"] == 4
+
+
+def snapshot(firm, instance_id):
+    fresh()
+    body = firm.api.get(f"/instances/{instance_id}").json
+    titles = {s["key"]: s["title"] for s in body["steps"]}
+    return body["status"], body["currentStep"], states(body), body["stepData"], titles
+
+
+def test_the_lean_path_and_the_full_one_agree_after_every_move_in_a_mixed_graph(firm):
+    template = publish(
+        firm.api,
+        "Mixed",
+        [
+            checklist("a", dependsOn=[]),
+            checklist("b", dependsOn=["a"]),
+            checklist("c", dependsOn=["a"], required=False),
+            checklist("d", dependsOn=["b", "c"]),
+            checklist("x", dependsOn=[], onFailure="fix"),
+            checklist("fix", dependsOn=[]),
+            step_body("approve", "APPROVAL_LAWYER", config={}, dependsOn=["d", "x"]),
+            checklist(
+                "after",
+                title="Letter for {{ matter.reference }}: {{ steps.approve.comment }}",
+                dependsOn=["approve"],
+                condition="steps.approve.approved == true",
+                required=False,
+            ),
+            checklist("declined", dependsOn=["approve"], condition="!steps.approve.approved"),
+        ],
+    )
+    lean, full = (start(firm.api, template, firm.matter.id) for _ in range(2))
+    moves = [
+        ("a", "complete", {"checkedItems": ["done"]}),
+        ("c", "skip", {}),
+        ("x", "fail", {"reason": "The registry was closed."}),
+        ("b", "complete", {"checkedItems": ["done"]}),
+        ("fix", "complete", {"checkedItems": ["done"]}),
+        ("d", "complete", {"checkedItems": ["done"]}),
+        ("approve", "complete", {"approved": True, "comment": "engaged"}),
+    ]
+    seen = []
+    for key, event_name, payload in moves:
+        for instance, with_steps in ((lean, False), (full, True)):
+            steps.transition(
+                firm.lawyer, by_key(instance, key)["id"], event_name, payload, with_steps=with_steps
+            )
+        assert snapshot(firm, lean["id"]) == snapshot(firm, full["id"]), f"after {key}"
+        seen.append(snapshot(firm, lean["id"])[:2])
+
+    assert seen[1] == ("WaitingForInput", 2)  # b is the first step not done
+    assert seen[-1] == ("Completed", 5)  # x failed (routed to fix): the first step not done
+    *_, final, outputs, titles = snapshot(firm, lean["id"])
+    assert (final["after"], final["declined"]) == ("READY", "SKIPPED")
+    assert titles["after"] == f"Letter for {firm.matter.reference}: engaged"
+    assert outputs["x"] == {"error": "The registry was closed."}
+    assert outputs["approve"]["approved"] is True
+    assert set(outputs) == {"a", "b", "x", "fix", "d", "approve"}

@@ -168,11 +168,14 @@ def current_step_order(steps: Sequence[StepLike]) -> int:
     return current_order(tally(steps))
 
 
-def current_order(tallies: Sequence[Tally]) -> int:
-    """The lowest order of a step not yet done; when all are done, the last step."""
+def current_order(tallies: Sequence[Tally], last_order: int | None = None) -> int:
+    """The lowest order of a step not yet done; when all are done, the last step
+    (`last_order`, for tallies that leave the done steps out)."""
     open_orders = [t.first_order for t in tallies if t.action_state not in DONE_STATES]
     if open_orders:
         return min(open_orders)
+    if last_order is not None:
+        return last_order
     return max((t.last_order for t in tallies), default=0)
 
 

@@ -58,7 +58,8 @@ class WorkflowInstance(db.Model):
 class InstanceStep(db.Model):
     __tablename__ = "instance_steps"
     __table_args__ = (
-        Index("ix_instance_steps_instance_state", "instance_id", "action_state"),
+        # Also finds an instance's first pending step without reading the others.
+        Index("ix_instance_steps_instance_state_order", "instance_id", "action_state", "order"),
         Index("ix_instance_steps_external_ref", "external_ref"),
     )
 

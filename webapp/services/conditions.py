@@ -10,6 +10,7 @@ from webapp.engine.errors import DomainError
 from webapp.engine.expressions import evaluate_condition as evaluate_expression
 from webapp.engine.templating import is_template, render, render_value, template_strings
 from webapp.models import InstanceStep, WorkflowInstance
+from webapp.services.outputs import outputs
 
 # Where the raw (unrendered) title and config of a templated step are kept.
 TEMPLATE_KEY = "template"
@@ -20,7 +21,7 @@ def variables_for(instance: WorkflowInstance) -> dict[str, Any]:
     matter = instance.matter
     return {
         "context": instance.context or {},
-        "steps": instance.step_data or {},
+        "steps": outputs(instance),
         "matter": {"reference": matter.reference, "title": matter.title, "status": matter.status},
         "instance": {"id": instance.id, "title": instance.title, "status": instance.status},
     }

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, literal, null, select, union_all, update
 
 from webapp.engine.actions import automated_types, get_handler
 from webapp.engine.definition import parse_duration
@@ -32,6 +32,8 @@ from webapp.engine.progress import (
 from webapp.engine.states import (
     ACTIVE_STATUSES,
     CLOSED_STATES,
+    DONE_STATES,
+    OPEN_STATES,
     TERMINAL_STATUSES,
     InstanceStatus,
     StepEvent,
@@ -45,6 +47,7 @@ from webapp.models import InstanceChange, InstanceStep, Job, WorkflowInstance
 from webapp.models.base import utcnow
 from webapp.services.base import enqueue, record_event
 from webapp.services.conditions import evaluate_condition, render_step
+from webapp.services.outputs import record_output
 
 STEP_RUN = "step.run"
 NOTIFY_READY = "notify.step_ready"
@@ -86,7 +89,7 @@ def fail_step(
     """The step fails with `reason`, which later steps read as `steps.<key>.error`."""
     step_event(instance, step, StepEvent.FAIL, actor_id, {"reason": reason})
     step.last_error = reason
-    instance.step_data = {**(instance.step_data or {}), step.key: {"error": reason}}
+    record_output(instance, step.key, {"error": reason})
 
 
 def complete_step(
@@ -96,7 +99,7 @@ def complete_step(
     actor_id: int | None = None,
     audit: dict[str, Any] | None = None,
 ) -> None:
-    instance.step_data = {**(instance.step_data or {}), step.key: output}
+    record_output(instance, step.key, output)
     step_event(instance, step, StepEvent.COMPLETE, actor_id, audit)
 
 
@@ -303,31 +306,67 @@ class StepSet:
         if not ids:
             return
         with db.session.no_autoflush:
-            for step in db.session.scalars(select(InstanceStep).where(InstanceStep.id.in_(ids))):
+            for step in db.session.scalars(_STEPS_BY_ID, {"ids": ids}):
                 self.by_key[step.key] = step
 
     def tallies(self) -> list[Tally]:
-        """The loaded steps as they are now, and the others as the database counts them."""
-        group = (
-            InstanceStep.action_state,
-            InstanceStep.action_type,
-            InstanceStep.required,
-            InstanceStep.on_failure,
-        )
+        """What the status needs of the steps not yet done: the loaded ones as they are
+        now; of the others, the open and failed ones grouped, and the first pending step
+        with and without `required`. Done steps do not count, so the database reads few
+        rows, whatever the instance's size (the index on instance, state and order)."""
         loaded_ids = [step.id for step in self.by_key.values()]
-        query = (
-            select(
-                *group,
-                func.count(),
-                func.min(InstanceStep.order),
-                func.max(InstanceStep.order),
-            )
-            .where(InstanceStep.instance_id == self.instance.id, InstanceStep.id.not_in(loaded_ids))
-            .group_by(*group)
-        )
         with db.session.no_autoflush:
-            rows = db.session.execute(query).all()
-        return [Tally(*row) for row in rows] + tally(self.by_key.values())
+            rows = db.session.execute(
+                _TALLIES, {"instance_id": self.instance.id, "loaded": loaded_ids}
+            ).all()
+        counted = [Tally(*row) for row in rows if row[5] is not None]
+        return counted + tally(s for s in self.by_key.values() if s.action_state not in DONE_STATES)
+
+
+_STEPS_BY_ID = select(InstanceStep).where(InstanceStep.id.in_(bindparam("ids", expanding=True)))
+_OTHERS = (
+    InstanceStep.instance_id == bindparam("instance_id"),
+    InstanceStep.id.not_in(bindparam("loaded", expanding=True)),
+)
+_GROUP = (
+    InstanceStep.action_state,
+    InstanceStep.action_type,
+    InstanceStep.required,
+    InstanceStep.on_failure,
+)
+
+
+def _first_pending(required: bool) -> Any:
+    return (
+        select(InstanceStep.order)
+        .where(*_OTHERS, InstanceStep.action_state == StepState.PENDING)
+        .where(InstanceStep.required.is_(required))
+        .order_by(InstanceStep.order)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _pending_row(required: bool) -> Any:
+    first = _first_pending(required)
+    return select(
+        literal(StepState.PENDING.value),
+        literal(""),
+        literal(required),
+        null(),
+        literal(1),
+        first,
+        first,
+    )
+
+
+_TALLIES = union_all(
+    select(*_GROUP, func.count(), func.min(InstanceStep.order), func.max(InstanceStep.order))
+    .where(*_OTHERS, InstanceStep.action_state.in_([*OPEN_STATES, StepState.FAILED]))
+    .group_by(*_GROUP),
+    _pending_row(True),
+    _pending_row(False),
+)
 
 
 def advance(
@@ -361,8 +400,9 @@ def advance(
             # A step that became READY holds its dependents back as PENDING did.
             after = [d.step.key for d in decisions if d.step.action_state in CLOSED_STATES]
     tallies = steps.tallies() if steps is not None else tally(instance.steps)
-    instance.current_step = current_order(tallies)
-    if instance.status not in ACTIVE_STATUSES or not tallies:
+    ordered = progress.graph.ordered
+    instance.current_step = current_order(tallies, ordered[-1].order if ordered else 0)
+    if instance.status not in ACTIVE_STATUSES or not ordered:
         return
     target = status_of(tallies, progress.graph.by_key, automated_types())
     if settle or target in (InstanceStatus.COMPLETED, InstanceStatus.FAILED):

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import joinedload, lazyload, selectinload
+from sqlalchemy.orm import defer, joinedload, lazyload, selectinload
 
 from webapp.engine.actions import ActionContext, get_handler
 from webapp.engine.actions.checklist import ChecklistHandler
@@ -44,9 +44,18 @@ class Loaded:
     revision: int | None  # of the step graph (services/progress.latest_change_id)
 
 
-def _lock_statement(steps_loader: Any) -> Any:
+def _lock_statement(all_steps: bool) -> Any:
     """The instance of the step `:step_id`, locked, with its matter (built once: composing
-    the statement costs more than running it)."""
+    the statement costs more than running it). Without all its steps, the instance's
+    outputs are not loaded either (services/outputs)."""
+    extra = (
+        (selectinload(WorkflowInstance.steps),)
+        if all_steps
+        else (
+            lazyload(WorkflowInstance.steps),
+            defer(WorkflowInstance.step_data),
+        )
+    )
     step_instance = select(InstanceStep.instance_id).where(InstanceStep.id == bindparam("step_id"))
     return (
         select(WorkflowInstance)
@@ -55,7 +64,7 @@ def _lock_statement(steps_loader: Any) -> Any:
             WorkflowInstance.org_id == bindparam("org_id"),
         )
         .options(
-            steps_loader(WorkflowInstance.steps),
+            *extra,
             joinedload(WorkflowInstance.matter).options(
                 lazyload(Matter.owner), lazyload(Matter.members)
             ),
@@ -65,8 +74,8 @@ def _lock_statement(steps_loader: Any) -> Any:
     )
 
 
-LOCK_WITH_STEPS = _lock_statement(selectinload)
-LOCK_ALONE = _lock_statement(lazyload)
+LOCK_WITH_STEPS = _lock_statement(all_steps=True)
+LOCK_ALONE = _lock_statement(all_steps=False)
 STEP_AND_REVISION = (
     select(InstanceStep, latest_change_id(InstanceStep.instance_id))
     .where(InstanceStep.id == bindparam("step_id"))
