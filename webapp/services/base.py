@@ -6,9 +6,10 @@ import functools
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import Table, event, insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from webapp.engine.errors import Conflict, DomainError, NotFound
@@ -130,6 +131,45 @@ def get_or_404(model: type, row_id: Any, org_id: int, label: str) -> Any:
     return row
 
 
+# Audit rows and outbox jobs are append-only: they are written with one multi-row INSERT
+# per table when the session flushes or commits, without the ORM's bookkeeping of
+# objects that nothing reads back in the same transaction.
+_APPENDED = "matterflow_appended"
+
+
+def _append(table: Table, row: dict[str, Any]) -> None:
+    db.session.info.setdefault(_APPENDED, []).append((table, row))
+
+
+@event.listens_for(Session, "after_flush")
+def _write_appended_after_flush(session: Session, _context: Any) -> None:
+    _write_appended(session)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_appended_before_commit(session: Session) -> None:
+    if session.info.get(_APPENDED):
+        session.flush()  # the rows they name exist first; the flush writes them
+        _write_appended(session)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_appended(session: Session, _previous: Any) -> None:
+    session.info.pop(_APPENDED, None)
+
+
+def _write_appended(session: Session) -> None:
+    appended = session.info.pop(_APPENDED, None)
+    if not appended:
+        return
+    by_table: dict[Table, list[dict[str, Any]]] = {}
+    for table, row in appended:
+        by_table.setdefault(table, []).append(row)
+    connection = session.connection()
+    for table, rows in by_table.items():
+        connection.execute(insert(table), rows)
+
+
 def record_event(
     *,
     org_id: int,
@@ -142,22 +182,24 @@ def record_event(
     old_status: str | None = None,
     new_status: str | None = None,
     payload: dict[str, Any] | None = None,
-) -> WorkflowEvent:
-    row = WorkflowEvent(
-        org_id=org_id,
-        event_type=event_type,
-        actor_id=actor_id,
-        matter_id=matter_id,
-        instance_id=instance_id,
-        step_id=step_id,
-        template_id=template_id,
-        old_status=old_status,
-        new_status=new_status,
-        payload=payload or {},
-        created_at=utcnow(),
+) -> None:
+    _append(
+        WorkflowEvent.__table__,
+        {
+            "org_id": org_id,
+            "event_type": event_type,
+            "actor_id": actor_id,
+            "matter_id": matter_id,
+            "instance_id": instance_id,
+            "step_id": step_id,
+            "template_id": template_id,
+            "old_status": old_status,
+            "new_status": new_status,
+            "payload": payload or {},
+            "request_id": None,
+            "created_at": utcnow(),
+        },
     )
-    db.session.add(row)
-    return row
 
 
 def enqueue(
@@ -165,19 +207,28 @@ def enqueue(
     payload: dict[str, Any],
     *,
     org_id: int | None = None,
+    instance_id: int | None = None,
     dedupe_key: str | None = None,
     run_at: Any = None,
     max_attempts: int = 5,
-) -> Job:
-    job = Job(
-        kind=kind,
-        payload=payload,
-        org_id=org_id,
-        dedupe_key=dedupe_key,
-        run_at=run_at or utcnow(),
-        max_attempts=max_attempts,
-        status="PENDING",
-        attempts=0,
+) -> None:
+    now = utcnow()
+    _append(
+        Job.__table__,
+        {
+            "kind": kind,
+            "payload": payload,
+            "org_id": org_id,
+            "instance_id": instance_id,
+            "dedupe_key": dedupe_key,
+            "run_at": run_at or now,
+            "max_attempts": max_attempts,
+            "status": "PENDING",
+            "attempts": 0,
+            "locked_by": None,
+            "locked_until": None,
+            "last_error": None,
+            "created_at": now,
+            "updated_at": now,
+        },
     )
-    db.session.add(job)
-    return job

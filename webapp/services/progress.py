@@ -103,18 +103,17 @@ def complete_step(
     step_event(instance, step, StepEvent.COMPLETE, actor_id, audit)
 
 
-def enqueue_run(instance: WorkflowInstance, step: InstanceStep) -> Job:
+def enqueue_run(instance: WorkflowInstance, step: InstanceStep) -> None:
     handler = get_handler(step.action_type)
     policy = handler.retry_policy(step.retry)  # type: ignore[attr-defined]
-    job = enqueue(
+    enqueue(
         STEP_RUN,
         {"stepId": step.id, "instanceId": instance.id},
         org_id=instance.org_id,
+        instance_id=instance.id,
         dedupe_key=f"run:{step.id}:{step.attempt}",
         max_attempts=policy.max_attempts,
     )
-    job.instance_id = instance.id
-    return job
 
 
 def activate(instance: WorkflowInstance, step: InstanceStep, payload: dict | None = None) -> None:
@@ -143,13 +142,13 @@ def activate(instance: WorkflowInstance, step: InstanceStep, payload: dict | Non
     if get_handler(step.action_type).automated:
         enqueue_run(instance, step)
     else:
-        job = enqueue(
+        enqueue(
             NOTIFY_READY,
             {"stepId": step.id, "instanceId": instance.id},
             org_id=instance.org_id,
+            instance_id=instance.id,
             dedupe_key=f"ready:{step.id}:{step.version_id or 0}",
         )
-        job.instance_id = instance.id
 
 
 def apply_decision(instance: WorkflowInstance, decision: Decision) -> None:
@@ -203,13 +202,13 @@ def notify_parent(child: WorkflowInstance) -> None:
     """A finished sub-workflow tells its parent step, through the outbox."""
     if child.parent_step_id is None or child.status not in TERMINAL_STATUSES:
         return
-    job = enqueue(
+    enqueue(
         CHILD_FINISHED,
         {"childId": child.id, "parentStepId": child.parent_step_id},
         org_id=child.org_id,
+        instance_id=child.parent_instance_id,
         dedupe_key=f"child:{child.id}",
     )
-    job.instance_id = child.parent_instance_id
 
 
 def wake_parked_jobs(instance_id: int) -> None:
