@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from flask import jsonify
+from flask import current_app
 from sqlalchemy import select
 
 from webapp.api import schemas as s
@@ -15,9 +15,10 @@ from webapp.services.matters import WorkflowSummary, workflow_summaries
 
 
 def respond(model: Any, status: int = 200) -> Any:
-    response = jsonify(model.model_dump(mode="json", by_alias=True))
-    response.status_code = status
-    return response
+    # pydantic writes the JSON itself: no intermediate dict, no second encoder.
+    return current_app.response_class(
+        model.model_dump_json(by_alias=True), status=status, mimetype="application/json"
+    )
 
 
 def matter_out(matter: Matter, workflows: WorkflowSummary | None = None) -> s.MatterOut:
