@@ -11,7 +11,6 @@ from tests.integration.engine_support import (
     HttpScript,
     by_key,
     http_server,
-    make_firm,
     publish,
     reload,
     run_worker,
@@ -23,11 +22,6 @@ from tests.integration.engine_support import (
 )
 from webapp.extensions import db
 from webapp.models import Job, WorkflowInstance
-
-
-@pytest.fixture
-def firm(make_org, make_user, make_matter, api_as):
-    return make_firm(make_org, make_user, make_matter, api_as)
 
 
 @pytest.fixture

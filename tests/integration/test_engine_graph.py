@@ -3,11 +3,8 @@ condition and template errors, and what publishing refuses."""
 
 from http import HTTPStatus
 
-import pytest
-
 from tests.integration.engine_support import (
     by_key,
-    make_firm,
     publish,
     reload,
     run_worker,
@@ -15,11 +12,6 @@ from tests.integration.engine_support import (
     states,
     step,
 )
-
-
-@pytest.fixture
-def firm(make_org, make_user, make_matter, api_as):
-    return make_firm(make_org, make_user, make_matter, api_as)
 
 
 def checklist(key, **fields):

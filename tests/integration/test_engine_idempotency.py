@@ -6,14 +6,9 @@ from http import HTTPStatus
 import pytest
 from sqlalchemy import func, select
 
-from tests.integration.engine_support import fresh, make_firm, publish, step
+from tests.integration.engine_support import fresh, publish, step
 from webapp.extensions import db
 from webapp.models import WorkflowInstance
-
-
-@pytest.fixture
-def firm(make_org, make_user, make_matter, api_as):
-    return make_firm(make_org, make_user, make_matter, api_as)
 
 
 @pytest.fixture

@@ -3,18 +3,12 @@ follows the instance's graph as it is now, after any edit."""
 
 from http import HTTPStatus
 
-import pytest
 from sqlalchemy import event
 
-from tests.integration.engine_support import by_key, fresh, make_firm, publish, start, states
+from tests.integration.engine_support import by_key, fresh, publish, start, states
 from tests.integration.engine_support import step as step_body
 from webapp.models import InstanceStep
 from webapp.services import steps
-
-
-@pytest.fixture
-def firm(make_org, make_user, make_matter, api_as):
-    return make_firm(make_org, make_user, make_matter, api_as)
 
 
 def checklist(key, **fields):

@@ -9,7 +9,6 @@ from sqlalchemy import event, func, select, text
 
 from tests.integration.engine_support import (
     by_key,
-    make_firm,
     publish,
     reload,
     run_worker,
@@ -23,11 +22,6 @@ from webapp.models import Job, StepAttempt, WorkflowEvent
 from webapp.models.base import utcnow
 from webapp.services import automation, jobs
 from webapp.worker import run_claimed
-
-
-@pytest.fixture
-def firm(make_org, make_user, make_matter, api_as):
-    return make_firm(make_org, make_user, make_matter, api_as)
 
 
 def parallel(firm: Any, name: str, keys: list[str]) -> dict[str, Any]:

@@ -18,7 +18,6 @@ from tests.integration.engine_support import (
     free_port,
     fresh,
     http_server,
-    make_firm,
     publish,
     reload,
     start,
@@ -31,11 +30,6 @@ from webapp.services.instances import instantiate
 
 ROOT = Path(__file__).resolve().parents[2]
 LEASE_SECONDS = 2
-
-
-@pytest.fixture
-def firm(make_org, make_user, make_matter, api_as):
-    return make_firm(make_org, make_user, make_matter, api_as)
 
 
 def worker_env(app, **extra: str) -> dict[str, str]:
