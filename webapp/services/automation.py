@@ -32,7 +32,7 @@ from webapp.extensions import db
 from webapp.models import InstanceStep, Job, StepAttempt, User, WorkflowInstance
 from webapp.models.base import utcnow
 from webapp.services import jobs
-from webapp.services.base import record_event, transactional
+from webapp.services.base import record_event, savepoint, transactional
 from webapp.services.conditions import render_step
 from webapp.services.effects import execute
 from webapp.services.progress import (
@@ -376,7 +376,7 @@ def _spawn(visit: Visit, attempt: StepAttempt, spawn: Spawn) -> None:
         creator = db.session.get(User, instance.created_by_id or 0)
         if creator is None:
             raise ActionFailed("The person who started this workflow no longer exists.")
-        with db.session.begin_nested():
+        with savepoint():
             template = find_template(creator, spawn.template_key)
             child, _ = instantiate(
                 creator,

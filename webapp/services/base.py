@@ -3,7 +3,8 @@
 import contextvars
 import fcntl
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import Table, event, insert
@@ -132,13 +133,16 @@ def get_or_404(model: type, row_id: Any, org_id: int, label: str) -> Any:
 
 
 # Audit rows and outbox jobs are append-only: they are written with one multi-row INSERT
-# per table when the session flushes or commits, without the ORM's bookkeeping of
-# objects that nothing reads back in the same transaction.
+# per table when the session flushes objects, autoflushes before a query, or commits,
+# without the ORM's bookkeeping of each object.
 _APPENDED = "matterflow_appended"
 
 
 def _append(table: Table, row: dict[str, Any]) -> None:
-    db.session.info.setdefault(_APPENDED, []).append((table, row))
+    session = db.session()
+    if not session.in_transaction():
+        session.begin()  # the rows belong to a transaction: its rollback drops them
+    session.info.setdefault(_APPENDED, []).append((table, row))
 
 
 @event.listens_for(Session, "after_flush")
@@ -153,9 +157,29 @@ def _write_appended_before_commit(session: Session) -> None:
         _write_appended(session)
 
 
+@event.listens_for(Session, "do_orm_execute")
+def _write_appended_before_query(state: Any) -> None:
+    """As autoflush does for objects: a query sees the rows appended before it."""
+    session = state.session
+    if state.is_select and session.autoflush and session.info.get(_APPENDED):
+        session.flush()
+        _write_appended(session)
+
+
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_appended(session: Session, _previous: Any) -> None:
     session.info.pop(_APPENDED, None)
+
+
+@contextmanager
+def savepoint() -> Iterator[None]:
+    """`begin_nested()` for service code: the rows the enclosing transaction appended so
+    far are written first, so rolling back to the savepoint cannot drop them."""
+    session = db.session()
+    session.flush()
+    _write_appended(session)
+    with session.begin_nested():
+        yield
 
 
 def _write_appended(session: Session) -> None:
