@@ -3,9 +3,10 @@ done (evaluating conditions and rendering templates), route failures to their ha
 keep `current_step`, and let the instance status follow its steps. Flush only.
 
 After a person's transition only the steps around the one that moved are loaded
-(`StepSet`): the structure of the graph comes from one narrow query and the status from
-counts the database makes, so a transition costs about the same in a 5-step and in a
-500-step instance."""
+(`StepSet`): the structure of the graph is kept per revision of the instance's
+definition (`GraphCache`) and the status comes from the steps not yet done, which the
+database groups and counts, so a transition costs about the same in a 5-step and in a
+500-step instance (docs/engine.md, "The cost of a transition")."""
 
 import threading
 from collections import OrderedDict
@@ -347,6 +348,8 @@ def _first_pending(required: bool) -> Any:
 
 
 def _pending_row(required: bool) -> Any:
+    """The first pending step, required or not, as a tally of one (its order is NULL
+    when there is none): all the status needs of the pending steps."""
     first = _first_pending(required)
     return select(
         literal(StepState.PENDING.value),
