@@ -99,20 +99,23 @@ def assign_keys(
     return result
 
 
+# The fields of a step definition, in the camelCase of the DSL and the API.
+DEFINITION_FIELDS = (
+    "title",
+    "actionType",
+    "actionConfig",
+    "roleScope",
+    "required",
+    "dependsOn",
+    "condition",
+    "onFailure",
+    "retry",
+    "dueIn",
+)
+
+
 def canonical_steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    fields = (
-        "key",
-        "title",
-        "actionType",
-        "actionConfig",
-        "roleScope",
-        "required",
-        "dependsOn",
-        "condition",
-        "onFailure",
-        "retry",
-        "dueIn",
-    )
+    fields = ("key", *DEFINITION_FIELDS)
     return [{f: step.get(f) for f in fields} for step in steps]
 
 

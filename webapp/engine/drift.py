@@ -10,19 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-# The fields of a step definition, in the camelCase of the DSL and the API.
-DEFINITION_FIELDS = (
-    "title",
-    "actionType",
-    "actionConfig",
-    "roleScope",
-    "required",
-    "dependsOn",
-    "condition",
-    "onFailure",
-    "retry",
-    "dueIn",
-)
+from webapp.engine.definition import DEFINITION_FIELDS
+
 METADATA_FIELDS = ("title",)
 
 StepDict = Mapping[str, Any]
