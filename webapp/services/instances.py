@@ -352,7 +352,7 @@ def _record_change(
     )
 
 
-def _find_step(instance: WorkflowInstance, step_id: int) -> InstanceStep:
+def find_step(instance: WorkflowInstance, step_id: int) -> InstanceStep:
     for step in instance.steps:
         if step.id == step_id:
             return step
@@ -417,7 +417,7 @@ def update_step(
     instance = load_instance(instance_id, user, for_update=True)
     _require_editor(instance, user)
     _require_editable(instance)
-    step = _find_step(instance, step_id)
+    step = find_step(instance, step_id)
     _refuse_edit_of_finished(step)
     diff = {}
     for field, value in changes.items():
@@ -440,7 +440,7 @@ def remove_step(user: User, instance_id: int, step_id: int) -> WorkflowInstance:
     instance = load_instance(instance_id, user, for_update=True)
     _require_editor(instance, user)
     _require_editable(instance)
-    step = _find_step(instance, step_id)
+    step = find_step(instance, step_id)
     _refuse_removal_of_started(step)
     if len(instance.steps) == 1:
         raise Invalid("A workflow needs at least one step.")
@@ -484,7 +484,7 @@ def step_changes(
     from webapp.engine.definition import parse_duration
 
     instance = load_instance(instance_id, user)
-    step = _find_step(instance, step_id)
+    step = find_step(instance, step_id)
     changes: dict[str, Any] = {}
     for field, value in patch.items():
         if field == "action_config":
@@ -540,7 +540,7 @@ def _identified(instance: WorkflowInstance, edits: list[StepEdit]) -> list[StepD
     for edit in edits:
         definition = edit.definition
         if edit.step_id is not None:
-            step = _find_step(instance, edit.step_id)
+            step = find_step(instance, edit.step_id)
             if definition.key and definition.key != step.key:
                 raise Invalid(
                     f"Step {step.id} has key {step.key!r}; a step's key cannot change.",

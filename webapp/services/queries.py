@@ -821,13 +821,6 @@ def editor_view(user: User, matter_id: int, instance_id: int) -> EditorView:
     return EditorView(instance, instance.matter, rows, action_types())
 
 
-def instance_step(instance: WorkflowInstance, step_id: int) -> InstanceStep:
-    for step in instance.steps:
-        if step.id == step_id:
-            return step
-    raise NotFound(f"Step {step_id} is not part of this workflow.")
-
-
 # ---- inbox -----------------------------------------------------------------------------
 
 

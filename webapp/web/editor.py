@@ -71,7 +71,11 @@ def _view(matter_id: int, instance_id: int) -> EditorView:
 
 
 def _step(view: EditorView, step_id: int | None) -> InstanceStep | None:
-    return queries.instance_step(view.instance, step_id) if step_id is not None else None
+    return instances.find_step(view.instance, step_id) if step_id is not None else None
+
+
+def _row(view: EditorView, step_id: int) -> queries.EditorRow:
+    return next(r for r in view.rows if r.step.id == step_id)
 
 
 def _edited(parts: list[tuple[str, dict[str, Any]]], ctx: dict[str, Any]) -> str:
@@ -156,12 +160,12 @@ def update_row(matter_id: int, instance_id: int, step_id: int) -> Any:
         step = _step(view, step_id)
         values = submitted_values(form, step_values(step))
         errors = field_errors(error.details) or {"form": [error.message]}
-        row = next(r for r in view.rows if r.step.id == step_id)
+        row = _row(view, step_id)
         extra = {"row": row, "row_values": values, "row_errors": errors}
         return blocks(PAGE, [("step_row", extra)], **context(view, step)), 422
     view = _view(matter_id, instance_id)
     step = _step(view, step_id)
-    row = next(r for r in view.rows if r.step.id == step_id)
+    row = _row(view, step_id)
     parts = [("step_row", {"row": row})]
     if form.get("inspector_step") == str(step_id):
         parts.append(("inspector", {"oob": True}))
@@ -181,7 +185,7 @@ def update_settings(matter_id: int, instance_id: int, step_id: int) -> Any:
         return blocks(PAGE, [("inspector", {})], **context(view, step, inspector)), 422
     view = _view(matter_id, instance_id)
     step = _step(view, step_id)
-    row = next(r for r in view.rows if r.step.id == step_id)
+    row = _row(view, step_id)
     parts = [("inspector", {}), ("step_row", {"row": row, "oob": True})]
     return _edited(parts, context(view, step, saved=True))
 
