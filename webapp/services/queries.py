@@ -555,8 +555,7 @@ def _card(
     return StepCard(
         step=step,
         action_label=action_label(step.action_type),
-        # Only open steps have actions; asking for the others would cost a query each.
-        events=available_events(step, instance, user) if is_open else [],
+        events=available_events(step, instance, user, access) if is_open else [],
         actors=(["You"] if user.id in actors else [])
         + sorted(names.get(i, "a former member") for i in actors if i != user.id),
         why_not=reason,
@@ -858,11 +857,12 @@ def inbox(user: User) -> Inbox:
     now = utcnow()
     for step, instance in rows:
         if instance.matter_id not in access_of:
-            access = matter_access(instance.matter)
-            access_of[instance.matter_id] = access if access.can_see(user.id, user.role) else None
-        if access_of[instance.matter_id] is None:
+            found = matter_access(instance.matter)
+            access_of[instance.matter_id] = found if found.can_see(user.id, user.role) else None
+        access = access_of[instance.matter_id]
+        if access is None:
             continue
-        if not performs(available_events(step, instance, user)):
+        if not performs(available_events(step, instance, user, access)):
             continue
         if step.action_state == StepState.IN_PROGRESS and step.claimed_by_id != user.id:
             continue

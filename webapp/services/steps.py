@@ -321,11 +321,13 @@ def complete_from_provider(ref: str, payload: dict[str, Any]) -> WorkflowInstanc
     return loaded.instance
 
 
-def available_events(step: InstanceStep, instance: WorkflowInstance, user: User) -> list[str]:
-    """What the runner offers this person; deny by default. The service checks again."""
+def available_events(
+    step: InstanceStep, instance: WorkflowInstance, user: User, access: MatterAccess
+) -> list[str]:
+    """What the runner offers this person; deny by default. The service checks again.
+    `access`: the people of the instance's matter, which the caller has read once."""
     if instance.status not in ACTIVE_STATUSES or step.action_state in CLOSED_STATES:
         return []
-    access = matter_access(instance.matter)
     performer = can_perform(
         step.role_scope, step.assigned_to_id, step.claimed_by_id, actor_of(user), access
     )
