@@ -131,14 +131,6 @@ class Progress:
         return None
 
 
-def prerequisites_done(step: StepLike, steps: Sequence[StepLike]) -> bool:
-    return Progress(steps).prerequisites_done(step)
-
-
-def steps_to_activate(steps: Sequence[StepLike]) -> list[StepLike]:
-    return [d.step for d in Progress(steps).next_moves() if d.move != Move.NOT_NEEDED]
-
-
 @dataclass(frozen=True)
 class Tally:
     """Steps alike in everything the instance status reads: how many, and the lowest and
@@ -162,10 +154,6 @@ def tally(steps: Iterable[StepLike]) -> list[Tally]:
     return [
         Tally(*group, len(orders), min(orders), max(orders)) for group, orders in groups.items()
     ]
-
-
-def current_step_order(steps: Sequence[StepLike]) -> int:
-    return current_order(tally(steps))
 
 
 def current_order(tallies: Sequence[Tally], last_order: int | None = None) -> int:
