@@ -15,7 +15,12 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import text
 
-from tests.databases import PG_URL, available_databases, reset_postgres_schema
+from tests.databases import (
+    available_databases,
+    create_run_database,
+    drop_run_database,
+    reset_postgres_schema,
+)
 from webapp import create_app
 from webapp.engine.roles import Role
 from webapp.extensions import db
@@ -24,6 +29,19 @@ from webapp.services.auth import create_token, new_user
 from webapp.services.seed import DEMO_PASSWORD, seed_demo
 
 DATABASES = available_databases()
+_RUN_DATABASE: list[Any] = []
+
+
+def postgres_run_url() -> str:
+    """This run's own PostgreSQL database, created on first use."""
+    if not _RUN_DATABASE:
+        _RUN_DATABASE.append(create_run_database())
+    return _RUN_DATABASE[0].render_as_string(hide_password=False)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for url in _RUN_DATABASE:
+        drop_run_database(url)
 
 
 def pytest_report_header() -> str:
@@ -31,7 +49,7 @@ def pytest_report_header() -> str:
 
 
 def build_app(database: str, tmp: Path) -> Flask:
-    url = f"sqlite:///{tmp / 'test.db'}" if database == "sqlite" else PG_URL
+    url = f"sqlite:///{tmp / 'test.db'}" if database == "sqlite" else postgres_run_url()
     if database == "postgresql":
         reset_postgres_schema(url)
     app = create_app(

@@ -42,7 +42,7 @@ def register_extensions(app: Flask) -> None:
     register_auth(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
-            from webapp.services.base import configure_sqlite
+            from webapp.persistence.transaction import configure_sqlite
 
             configure_sqlite(db.engine)
 

@@ -5,20 +5,8 @@ from typing import Any
 
 from flask import Flask, request
 
-from webapp.api import error_response
-
-NUL = "\x00"
-MESSAGE = "Text may not contain the NUL character (\\u0000)."
-
-
-def contains_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return NUL in value
-    if isinstance(value, dict):
-        return any(contains_nul(k) or contains_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(contains_nul(item) for item in value)
-    return False
+from webapp.api.errors import error_response
+from webapp.engine.text import NUL_MESSAGE, contains_nul
 
 
 def request_has_nul() -> bool:
@@ -37,7 +25,7 @@ def register_input_guard(app: Flask) -> None:
         if not request_has_nul():
             return None
         if request.path.startswith("/api/"):
-            return error_response(400, "invalid", MESSAGE)
+            return error_response(400, "invalid", NUL_MESSAGE)
         from webapp.web.htmx import error_page  # an HTMX request gets the error in place
 
-        return error_page(400, MESSAGE)
+        return error_page(400, NUL_MESSAGE)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from flask import Flask, current_app
 
 from webapp.extensions import db
-from webapp.services import jobs
+from webapp.services import outbox
 from webapp.services.automation import (
     InstanceBusy,
     begin_steps,
@@ -27,7 +27,7 @@ from webapp.services.progress import CHILD_FINISHED, NOTIFY_READY, STEP_RUN
 
 log = logging.getLogger("matterflow.worker")
 
-RUNNERS: dict[str, Callable[[jobs.Claimed, str], None]] = {
+RUNNERS: dict[str, Callable[[outbox.Claimed, str], None]] = {
     STEP_RUN: run_step_job,
     NOTIFY_READY: run_notify_job,
     CHILD_FINISHED: finish_parent_step,
@@ -54,7 +54,7 @@ def drain(
     processed = 0
     with app.app_context():  # a fresh context: a fresh scoped session
         while not stop.is_set():
-            claimed = jobs.claim_jobs(worker_id, batch)
+            claimed = outbox.claim_jobs(worker_id, batch)
             if not claimed:
                 if until_idle:
                     break
@@ -65,7 +65,7 @@ def drain(
     return processed
 
 
-def run_claimed(claimed: list[jobs.Claimed], worker_id: str) -> None:
+def run_claimed(claimed: list[outbox.Claimed], worker_id: str) -> None:
     """Step runs of an instance another worker is busy with wait until the rest is done:
     by then that worker has usually finished, so neither waits for the other."""
     groups = group_step_runs(claimed)
@@ -74,9 +74,9 @@ def run_claimed(claimed: list[jobs.Claimed], worker_id: str) -> None:
         run_group(group, worker_id, wait=True)
 
 
-def group_step_runs(claimed: list[jobs.Claimed]) -> list[list[jobs.Claimed]]:
+def group_step_runs(claimed: list[outbox.Claimed]) -> list[list[outbox.Claimed]]:
     """Neighbouring step runs of one instance form one group; any other job is alone."""
-    groups: list[list[jobs.Claimed]] = []
+    groups: list[list[outbox.Claimed]] = []
     for job in claimed:
         if groups and _same_instance_runs(groups[-1][-1], job):
             groups[-1].append(job)
@@ -85,11 +85,11 @@ def group_step_runs(claimed: list[jobs.Claimed]) -> list[list[jobs.Claimed]]:
     return groups
 
 
-def _same_instance_runs(one: jobs.Claimed, other: jobs.Claimed) -> bool:
+def _same_instance_runs(one: outbox.Claimed, other: outbox.Claimed) -> bool:
     return one.kind == other.kind == STEP_RUN and one.instance_id == other.instance_id
 
 
-def run_group(group: list[jobs.Claimed], worker_id: str, wait: bool) -> bool:
+def run_group(group: list[outbox.Claimed], worker_id: str, wait: bool) -> bool:
     """Step runs of one instance begin in one transaction (one lock of the instance, one
     commit). If that fails, nothing of it is kept and each job runs alone, so one broken
     job fails on its own. False: the instance was busy and nothing was done."""
@@ -113,30 +113,30 @@ def run_group(group: list[jobs.Claimed], worker_id: str, wait: bool) -> bool:
     finally:
         db.session.expunge_all()
     for call in calls:
-        claimed = jobs.Claimed(call.job_id, STEP_RUN, call.instance_id)
+        claimed = outbox.Claimed(call.job_id, STEP_RUN, call.instance_id)
         _guarded(claimed, worker_id, lambda c=call: call_out(c, worker_id))
     return True
 
 
-def run_job(job: jobs.Claimed, worker_id: str) -> None:
+def run_job(job: outbox.Claimed, worker_id: str) -> None:
     runner = RUNNERS.get(job.kind) or _no_runner
     _guarded(job, worker_id, lambda: runner(job, worker_id))
 
 
-def _no_runner(job: jobs.Claimed, worker_id: str) -> None:
-    jobs.fail_attempt(job.id, worker_id, f"No runner for job kind {job.kind!r}.")
+def _no_runner(job: outbox.Claimed, worker_id: str) -> None:
+    outbox.fail_attempt(job.id, worker_id, f"No runner for job kind {job.kind!r}.")
 
 
-def _failed(job: jobs.Claimed, worker_id: str, error: Exception) -> None:
+def _failed(job: outbox.Claimed, worker_id: str, error: Exception) -> None:
     log.error("Job %s (%s) failed", job.id, job.kind, exc_info=error)
     message = f"Unexpected error: {error}"
     if job.kind == STEP_RUN:
         fail_run(job.id, job.instance_id or 0, worker_id, message)
     else:
-        jobs.fail_attempt(job.id, worker_id, message)
+        outbox.fail_attempt(job.id, worker_id, message)
 
 
-def _guarded(job: jobs.Claimed, worker_id: str, work: Callable[[], None]) -> None:
+def _guarded(job: outbox.Claimed, worker_id: str, work: Callable[[], None]) -> None:
     try:
         work()
     except Exception as error:  # one broken job must not stop the worker

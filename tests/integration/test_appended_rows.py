@@ -6,7 +6,8 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import Job, WorkflowEvent
-from webapp.services.base import enqueue, record_event, savepoint
+from webapp.persistence.journal import enqueue, record_event
+from webapp.persistence.transaction import savepoint
 
 
 def event_types() -> list[str]:

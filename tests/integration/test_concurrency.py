@@ -16,8 +16,8 @@ from tests.integration.support import count, step_by_key
 from webapp.engine.roles import Role
 from webapp.extensions import db
 from webapp.models import InstanceStep, Job, WorkflowEvent
+from webapp.persistence.transaction import WriterLock, writer_lock_path
 from webapp.services.auth import create_token
-from webapp.services.base import WriterLock, writer_lock_path
 
 WAIT_SECONDS = 15
 

@@ -1,6 +1,6 @@
 """The Alembic chain builds the schema the models describe, tears it down to nothing and
 builds it again, on a fresh SQLite file and a fresh PostgreSQL schema (never the database
-the rest of the suite shares)."""
+the rest of the run shares)."""
 
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,8 +12,7 @@ from flask import Flask
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect, text
 
-from tests.conftest import DATABASES
-from tests.databases import PG_URL
+from tests.conftest import DATABASES, postgres_run_url
 from webapp import create_app
 from webapp.extensions import db
 
@@ -29,7 +28,7 @@ APPEND_ONLY = {"workflow_events", "instance_changes"}
 
 
 def postgres_schema(action: str) -> None:
-    engine = create_engine(PG_URL)
+    engine = create_engine(postgres_run_url())
     with engine.begin() as connection:
         connection.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
         if action == "create":
@@ -44,7 +43,7 @@ def fresh_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]
         config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'migrations.db'}"
     else:
         postgres_schema("create")
-        config["SQLALCHEMY_DATABASE_URI"] = PG_URL
+        config["SQLALCHEMY_DATABASE_URI"] = postgres_run_url()
         config["SQLALCHEMY_ENGINE_OPTIONS"] = {
             "connect_args": {"options": f"-csearch_path={SCHEMA}"}
         }

@@ -10,8 +10,8 @@ from webapp.engine.errors import Invalid
 from webapp.engine.roles import Role
 from webapp.extensions import db
 from webapp.models import Matter, User
+from webapp.persistence.transaction import transactional
 from webapp.services import matters
-from webapp.services.base import transactional
 
 
 @pytest.fixture

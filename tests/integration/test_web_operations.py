@@ -15,7 +15,7 @@ from webapp.engine.definition import StepDefinition
 from webapp.engine.roles import Role
 from webapp.extensions import db
 from webapp.models import InstanceStep, Job, WorkflowEvent, WorkflowInstance
-from webapp.services import instances, jobs
+from webapp.services import dead_letters, instances
 from webapp.services.templates import create_template, publish_template
 from webapp.web.htmx import INLINE_ERROR_HEADER
 
@@ -223,7 +223,7 @@ def test_retrying_again_is_a_conflict_shown_in_place_when_the_job_was_already_re
     demo, failed, login_as
 ) -> None:
     job_id = _dead_job().id
-    jobs.retry_job(demo.user(Role.ADMIN), job_id)  # e.g. from another tab
+    dead_letters.retry_job(demo.user(Role.ADMIN), job_id)  # e.g. from another tab
     before, queue = snapshot(), _jobs()
     response = login_as(demo.user(Role.ADMIN)).post(f"/admin/jobs/{job_id}/retry", htmx=True)
     assert response.status_code == HTTPStatus.CONFLICT

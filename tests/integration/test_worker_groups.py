@@ -20,7 +20,7 @@ from webapp.engine.actions.echo import EchoHandler
 from webapp.extensions import db
 from webapp.models import Job, StepAttempt, WorkflowEvent
 from webapp.models.base import utcnow
-from webapp.services import automation, jobs
+from webapp.services import automation, outbox
 from webapp.worker import run_claimed
 
 
@@ -78,7 +78,7 @@ def test_other_runs_of_the_group_complete_when_one_job_breaks(app, firm, monkeyp
 
 def test_a_group_leaves_alone_a_job_whose_lease_another_worker_took(app, firm):
     instance = parallel(firm, "Wide", ["a", "b", "c"])
-    claimed = jobs.claim_jobs("w1", 10)
+    claimed = outbox.claim_jobs("w1", 10)
     assert len(claimed) == 3
     taken = claimed[1]
     db.session.execute(Job.__table__.update().where(Job.id == taken.id).values(locked_by="w2"))
@@ -131,7 +131,7 @@ def test_a_busy_instance_waits_until_the_other_jobs_ran_when_another_worker_hold
         pytest.skip("row locks that a worker can skip are PostgreSQL's (SKIP LOCKED)")
     busy = parallel(firm, "Busy", ["a", "b"])
     free = parallel(firm, "Free", ["c", "d"])
-    claimed = jobs.claim_jobs("w1", 10)
+    claimed = outbox.claim_jobs("w1", 10)
     assert [c.instance_id for c in claimed] == [busy["id"]] * 2 + [free["id"]] * 2
     holder = db.engine.connect()
     holder.execute(

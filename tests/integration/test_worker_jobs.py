@@ -23,8 +23,8 @@ from webapp.engine.roles import Role
 from webapp.extensions import db
 from webapp.models import Job, StepAttempt, WorkflowEvent
 from webapp.models.base import utcnow
-from webapp.services import automation, jobs
-from webapp.services.base import enqueue
+from webapp.persistence.journal import enqueue
+from webapp.services import automation, outbox
 
 
 @pytest.fixture
@@ -150,7 +150,7 @@ def test_a_worker_that_lost_its_lease_cannot_complete_the_step_twice(app, firm, 
     with http_server(script) as base:
         template = publish(firm.api, "Slow", [step("call", "core.http", config={"url": base})])
         instance = start(firm.api, template, firm.matter.id)
-        claimed = jobs.claim_jobs("slow-worker", 1)
+        claimed = outbox.claim_jobs("slow-worker", 1)
         call = automation.begin_step(claimed[0].id, claimed[0].instance_id, "slow-worker")
         assert call is not None  # the slow worker is now "calling" the server
         db.session.execute(

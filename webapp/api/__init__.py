@@ -2,46 +2,18 @@
 
 from typing import Any
 
-from flask import Blueprint, Flask, g, jsonify, request
+from flask import Blueprint, Flask, g, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
-from webapp.engine.errors import (
-    Conflict,
-    DomainError,
-    Invalid,
-    NotAllowed,
-    NotFound,
-    TooLarge,
-    Unprocessable,
-)
+from webapp.api.errors import error_response, status_of
+from webapp.engine.errors import DomainError
 from webapp.extensions import csrf
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(api)
 
-STATUS = {
-    Invalid: 400,
-    NotAllowed: 403,
-    NotFound: 404,
-    Conflict: 409,
-    TooLarge: 413,
-    Unprocessable: 422,
-}
 PUBLIC_ENDPOINTS = {"api.esign_webhook", "api.payment_webhook", "api.upload_webhook"}
-
-
-def error_response(status: int, code: str, message: str, details: Any = None) -> Any:
-    response = jsonify({"error": {"code": code, "message": message, "details": details}})
-    response.status_code = status
-    return response
-
-
-def status_of(error: DomainError) -> int:
-    for cls in type(error).__mro__:
-        if cls in STATUS:
-            return STATUS[cls]
-    return 400
 
 
 @api.before_request

@@ -8,7 +8,7 @@ from webapp.api import schemas as s
 from webapp.api.paging import page_args
 from webapp.api.serialize import job_out, respond
 from webapp.api.spec import endpoint
-from webapp.services import jobs
+from webapp.services import dead_letters
 
 TAG = "Jobs"
 
@@ -24,7 +24,7 @@ TAG = "Jobs"
 )
 def list_jobs():
     limit, offset = page_args()
-    rows, total = jobs.list_jobs(current_user, request.args.get("status"), limit, offset)
+    rows, total = dead_letters.list_jobs(current_user, request.args.get("status"), limit, offset)
     return respond(s.JobList(items=[job_out(j) for j in rows], total=total))
 
 
@@ -37,4 +37,4 @@ def list_jobs():
     response=s.JobOut,
 )
 def retry_job(job_id: int):
-    return respond(job_out(jobs.retry_job(current_user, job_id)))
+    return respond(job_out(dead_letters.retry_job(current_user, job_id)))

@@ -2,10 +2,11 @@
 
 from flask import jsonify, request
 
+from webapp.adapters import providers
 from webapp.api import api
 from webapp.api.spec import endpoint
 from webapp.engine.errors import Invalid
-from webapp.services import providers, steps
+from webapp.services import steps
 
 TAG = "Webhooks"
 

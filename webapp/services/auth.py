@@ -12,7 +12,7 @@ from webapp.engine.errors import Conflict, Invalid, NotFound
 from webapp.engine.roles import Role
 from webapp.extensions import db
 from webapp.models import ApiToken, User
-from webapp.services.base import transactional
+from webapp.persistence.transaction import transactional
 
 TOKEN_PREFIX = "mf_"
 

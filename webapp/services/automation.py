@@ -14,6 +14,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import lazyload
 
+from webapp.adapters import execute
 from webapp.engine.actions import get_handler
 from webapp.engine.actions.automated import (
     ActionFailed,
@@ -31,10 +32,10 @@ from webapp.engine.states import ACTIVE_STATUSES, InstanceStatus, StepEvent, Ste
 from webapp.extensions import db
 from webapp.models import InstanceStep, Job, StepAttempt, User, WorkflowInstance
 from webapp.models.base import utcnow
-from webapp.services import jobs
-from webapp.services.base import record_event, savepoint, transactional
+from webapp.persistence.journal import record_event
+from webapp.persistence.transaction import savepoint, transactional
+from webapp.services import outbox
 from webapp.services.conditions import render_step
-from webapp.services.effects import execute
 from webapp.services.progress import (
     advance,
     complete_step,
@@ -68,7 +69,7 @@ class Visit:
     handler: AutomatedHandler
 
 
-def run_step_job(job: jobs.Claimed, worker_id: str) -> None:
+def run_step_job(job: outbox.Claimed, worker_id: str) -> None:
     call = begin_step(job.id, job.instance_id or 0, worker_id)
     if call is not None:
         call_out(call, worker_id)
@@ -114,7 +115,7 @@ def _load(job_id: int, instance_id: int, worker_id: str) -> Visit | None:
     """Lock the instance, then the job (the order every transaction uses)."""
     db.session.expire_all()  # the worker's session outlives transactions: read afresh
     instance = lock_instance(instance_id)
-    job = jobs.own_job(job_id, worker_id)
+    job = outbox.own_job(job_id, worker_id)
     if job is None:
         return None  # the lease was lost: whoever holds it now does the work
     return _visit(job, instance)
@@ -125,7 +126,7 @@ def _visit(job: Job, instance: WorkflowInstance | None) -> Visit | None:
     if instance is not None:
         step = next((s for s in instance.steps if s.id == job.payload.get("stepId")), None)
     if instance is None or step is None:
-        jobs.mark_done(job, "The step no longer exists.")
+        outbox.mark_done(job, "The step no longer exists.")
         return None
     return Visit(job, instance, step, get_handler(step.action_type))  # type: ignore[arg-type]
 
@@ -133,13 +134,13 @@ def _visit(job: Job, instance: WorkflowInstance | None) -> Visit | None:
 def _still_runnable(visit: Visit) -> bool:
     instance, step, job = visit.instance, visit.step, visit.job
     if instance.status in (InstanceStatus.PAUSED, InstanceStatus.CREATED):
-        jobs.park(job)
+        outbox.park(job)
         return False
     if instance.status not in ACTIVE_STATUSES:
-        jobs.mark_done(job, f"The workflow is {instance.status}.")
+        outbox.mark_done(job, f"The workflow is {instance.status}.")
         return False
     if step.action_state not in (StepState.READY, StepState.IN_PROGRESS):
-        jobs.mark_done(job, f"The step is {step.action_state}.")
+        outbox.mark_done(job, f"The step is {step.action_state}.")
         return False
     return True
 
@@ -160,7 +161,7 @@ def begin_steps(
     with db.session.no_autoflush:
         db.session.expire_all()  # the worker's session outlives transactions: read afresh
         instance = _lock_or_busy(instance_id, wait)
-        owned = jobs.own_jobs(job_ids, worker_id)
+        owned = outbox.own_jobs(job_ids, worker_id)
         # A job whose lease was lost is skipped: whoever holds it now does the work.
         visits = (_visit(owned[job_id], instance) for job_id in job_ids if job_id in owned)
         calls = (_begin(visit, worker_id) for visit in visits if visit is not None)
@@ -199,7 +200,7 @@ def _run(visit: Visit, attempt: StepAttempt) -> PendingCall | None:
         _succeed(visit, attempt, outcome.output)
     elif isinstance(outcome, Wait):
         visit.step.action_data = outcome.action_data
-        jobs.reschedule(visit.job, (outcome.until - utcnow()).total_seconds())
+        outbox.reschedule(visit.job, (outcome.until - utcnow()).total_seconds())
     elif isinstance(outcome, Spawn):
         _spawn(visit, attempt, outcome)
     elif isinstance(outcome, Call):
@@ -219,7 +220,7 @@ def finish_step(
         return
     attempt = db.session.get(StepAttempt, call.attempt_id)
     if attempt is None or attempt.status != RUNNING:
-        jobs.mark_done(visit.job, "The attempt was already settled.")
+        outbox.mark_done(visit.job, "The attempt was already settled.")
         return
     if failure is None:
         try:
@@ -302,7 +303,7 @@ def _succeed(visit: Visit, attempt: StepAttempt, output: dict[str, Any]) -> None
         _close(attempt, SUCCEEDED, output=output)
     visit.step.last_error = None
     complete_step(visit.instance, visit.step, output, None, {"attempt": attempt.number})
-    jobs.mark_done(visit.job)
+    outbox.mark_done(visit.job)
     advance(visit.instance)
 
 
@@ -311,7 +312,7 @@ def _record_failure(visit: Visit, attempt: StepAttempt, failure: ActionFailed) -
     policy = _policy(visit)
     if failure.retryable and visit.job.attempts < policy.max_attempts:
         delay = backoff_seconds(policy, visit.job.attempts)
-        jobs.reschedule(visit.job, delay, failure.message)
+        outbox.reschedule(visit.job, delay, failure.message)
         visit.step.last_error = failure.message
         record_event(
             org_id=visit.instance.org_id,
@@ -348,7 +349,7 @@ def fail_run(job_id: int, instance_id: int, worker_id: str, error: str) -> None:
         visit.job.attempts += 1
     policy = _policy(visit)
     if visit.job.attempts < policy.max_attempts:
-        jobs.reschedule(visit.job, backoff_seconds(policy, visit.job.attempts), error)
+        outbox.reschedule(visit.job, backoff_seconds(policy, visit.job.attempts), error)
         return
     if visit.step.action_state == StepState.READY:
         step_event(visit.instance, visit.step, StepEvent.START, None)
@@ -356,7 +357,7 @@ def fail_run(job_id: int, instance_id: int, worker_id: str, error: str) -> None:
 
 
 def _give_up(visit: Visit, reason: str) -> None:
-    jobs.mark_dead(visit.job, reason)
+    outbox.mark_dead(visit.job, reason)
     fail_step(visit.instance, visit.step, reason)
     advance(visit.instance)
 
@@ -405,17 +406,17 @@ def _spawn(visit: Visit, attempt: StepAttempt, spawn: Spawn) -> None:
         step_id=visit.step.id,
         payload={"key": visit.step.key, "childInstanceId": child.id, "templateKey": template.key},
     )
-    jobs.mark_done(visit.job)
+    outbox.mark_done(visit.job)
     notify_parent(child)  # a child that finished at once (every step skipped) reports now
 
 
 @transactional
-def finish_parent_step(claimed: jobs.Claimed, worker_id: str) -> None:
+def finish_parent_step(claimed: outbox.Claimed, worker_id: str) -> None:
     """A child workflow ended: its parent step completes with the child's outputs, or
     fails when the child failed or was cancelled."""
     db.session.expire_all()
     parent = lock_instance(claimed.instance_id or 0)
-    job = jobs.own_job(claimed.id, worker_id)
+    job = outbox.own_job(claimed.id, worker_id)
     if job is None:
         return
     child = db.session.get(WorkflowInstance, job.payload.get("childId"))
@@ -424,12 +425,12 @@ def finish_parent_step(claimed: jobs.Claimed, worker_id: str) -> None:
         step = next((s for s in parent.steps if s.id == job.payload.get("parentStepId")), None)
     attempt = _latest_attempt(step) if step is not None else None
     if parent is None or child is None or step is None or attempt is None:
-        jobs.mark_done(job, "The parent step no longer exists.")
+        outbox.mark_done(job, "The parent step no longer exists.")
         return
     if parent.status in (InstanceStatus.PAUSED, InstanceStatus.CREATED):
-        jobs.park(job)
+        outbox.park(job)
         return
-    jobs.mark_done(job)
+    outbox.mark_done(job)
     if parent.status not in ACTIVE_STATUSES or step.action_state != StepState.IN_PROGRESS:
         return
     run_job = db.session.get(Job, attempt.job_id or 0)

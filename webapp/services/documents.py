@@ -16,8 +16,8 @@ from webapp.engine.roles import Role
 from webapp.engine.states import StepEvent, StepState
 from webapp.extensions import db
 from webapp.models import Document, InstanceStep, User
+from webapp.persistence.transaction import transactional
 from webapp.services.access import load_matter
-from webapp.services.base import transactional
 from webapp.services.progress import advance
 from webapp.services.steps import (
     _complete,

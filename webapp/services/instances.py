@@ -28,8 +28,9 @@ from webapp.engine.states import (
 from webapp.extensions import db
 from webapp.models import InstanceChange, InstanceStep, Matter, User, WorkflowInstance
 from webapp.models.base import utcnow
+from webapp.persistence.journal import record_event
+from webapp.persistence.transaction import transactional
 from webapp.services.access import load_matter, matter_access, require_editor, visible_matters
-from webapp.services.base import record_event, transactional
 from webapp.services.definitions import STEP_FIELDS, definition_of, validated_steps
 from webapp.services.progress import advance, set_status
 from webapp.services.templates import require_instantiable

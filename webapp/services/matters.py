@@ -9,8 +9,9 @@ from webapp.engine.errors import Conflict, Invalid, NotAllowed, NotFound
 from webapp.engine.roles import MEMBER_ROLES, Role
 from webapp.extensions import db
 from webapp.models import Document, Matter, MatterMember, User, WorkflowInstance
+from webapp.persistence.journal import record_event
+from webapp.persistence.transaction import transactional
 from webapp.services.access import load_matter, require_editor, visible_matters
-from webapp.services.base import record_event, transactional
 
 MATTER_STATUSES = ("OPEN", "CLOSED", "ARCHIVED")
 

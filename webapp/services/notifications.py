@@ -5,18 +5,18 @@ from email.message import EmailMessage
 from flask import current_app
 from sqlalchemy import select
 
+from webapp.adapters.mail import build_message, deliver
 from webapp.engine.actions.automated import ActionFailed
 from webapp.engine.eligibility import resolve_eligible_actors
 from webapp.engine.states import StepState
 from webapp.extensions import db
 from webapp.models import InstanceStep, User, WorkflowInstance
-from webapp.services import jobs
+from webapp.persistence.transaction import transactional
+from webapp.services import outbox
 from webapp.services.access import matter_access
-from webapp.services.base import transactional
-from webapp.services.effects import build_message, deliver
 
 
-def run_notify_job(job: jobs.Claimed, worker_id: str) -> None:
+def run_notify_job(job: outbox.Claimed, worker_id: str) -> None:
     job_id = job.id
     messages = ready_messages(job_id, worker_id)
     if messages is None:
@@ -25,30 +25,30 @@ def run_notify_job(job: jobs.Claimed, worker_id: str) -> None:
         for message in messages:
             deliver(message)
     except ActionFailed as error:
-        jobs.fail_attempt(job_id, worker_id, error.message)
+        outbox.fail_attempt(job_id, worker_id, error.message)
         return
-    jobs.settle(job_id, worker_id)
+    outbox.settle(job_id, worker_id)
 
 
 @transactional
 def ready_messages(job_id: int, worker_id: str) -> list[EmailMessage] | None:
     """The emails to send, or None when there is nothing to send (the job is settled)."""
     db.session.expire_all()
-    job = jobs.own_job(job_id, worker_id)
+    job = outbox.own_job(job_id, worker_id)
     if job is None:
         return None
     job.attempts += 1
     step = db.session.get(InstanceStep, job.payload.get("stepId", 0))
     if not current_app.config["NOTIFICATIONS_ENABLED"]:
-        jobs.mark_done(job, "Notifications are disabled.")
+        outbox.mark_done(job, "Notifications are disabled.")
         return None
     if step is None or step.action_state != StepState.READY:
-        jobs.mark_done(job, "The step is no longer waiting for anyone.")
+        outbox.mark_done(job, "The step is no longer waiting for anyone.")
         return None
     instance = step.instance
     recipients = _recipients(step, instance)
     if not recipients:
-        jobs.mark_done(job, "Nobody with an email address can act on the step.")
+        outbox.mark_done(job, "Nobody with an email address can act on the step.")
         return None
     return [_message(person, step, instance) for person in recipients]
 

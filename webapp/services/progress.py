@@ -46,7 +46,7 @@ from webapp.engine.templating import TemplatingError
 from webapp.extensions import db
 from webapp.models import InstanceChange, InstanceStep, Job, WorkflowInstance
 from webapp.models.base import utcnow
-from webapp.services.base import enqueue, record_event
+from webapp.persistence.journal import enqueue, record_event
 from webapp.services.conditions import evaluate_condition, render_step
 from webapp.services.outputs import record_output
 

@@ -45,6 +45,7 @@ from webapp.services.access import (
     require_editor,
     require_staff,
 )
+from webapp.services.dead_letters import list_jobs, require_admin
 from webapp.services.drift import DriftReport, drift_of
 from webapp.services.instances import (
     HistoryEntry,
@@ -53,7 +54,6 @@ from webapp.services.instances import (
     load_instance,
     visible_steps,
 )
-from webapp.services.jobs import list_jobs, require_admin
 from webapp.services.matters import (
     SUMMARY_PRIORITY,
     WorkflowSummary,

@@ -6,8 +6,8 @@ from webapp.engine.definition import StepDefinition
 from webapp.engine.roles import Role
 from webapp.extensions import db
 from webapp.models import MatterMember, Organization, User
+from webapp.persistence.transaction import transactional
 from webapp.services.auth import new_user
-from webapp.services.base import transactional
 from webapp.services.instances import instantiate
 from webapp.services.matters import create_matter
 from webapp.services.templates import create_template, publish_template

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import defer, joinedload, lazyload, selectinload
 
+from webapp.adapters import providers
 from webapp.engine.actions import ActionContext, get_handler
 from webapp.engine.actions.checklist import ChecklistHandler
 from webapp.engine.eligibility import MatterAccess, can_perform
@@ -22,9 +23,8 @@ from webapp.engine.states import (
 )
 from webapp.extensions import db
 from webapp.models import InstanceStep, Matter, User, WorkflowInstance
-from webapp.services import providers
+from webapp.persistence.transaction import transactional
 from webapp.services.access import actor_of, matter_access
-from webapp.services.base import transactional
 from webapp.services.progress import (
     advance,
     complete_step,

@@ -12,8 +12,9 @@ from webapp.engine.errors import Conflict, Invalid, NotFound, Unprocessable
 from webapp.extensions import db
 from webapp.models import TemplateStep, User, WorkflowTemplate
 from webapp.models.base import utcnow
+from webapp.persistence.journal import record_event
+from webapp.persistence.transaction import get_or_404, transactional
 from webapp.services.access import require_staff
-from webapp.services.base import get_or_404, record_event, transactional
 from webapp.services.definitions import STEP_FIELDS, definition_of, validated_steps
 from webapp.services.validation import check_publishable
 

@@ -92,7 +92,7 @@ def register_sign_in_redirect() -> None:
 
 
 def register_error_pages(app: Flask) -> None:
-    from webapp.api import error_response, status_of
+    from webapp.api.errors import error_response, status_of
     from webapp.web.htmx import error_page
 
     @app.errorhandler(DomainError)

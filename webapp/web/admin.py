@@ -6,7 +6,7 @@ from typing import Any
 from flask import Blueprint, flash, url_for
 from flask_login import current_user, login_required
 
-from webapp.services import jobs, queries
+from webapp.services import dead_letters, queries
 from webapp.web.htmx import blocks, is_htmx, page_or_block, redirect_to
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -27,7 +27,7 @@ def jobs_page() -> Any:
 
 @bp.post("/jobs/<int:job_id>/retry")
 def retry_job(job_id: int) -> Any:
-    job = jobs.retry_job(current_user, job_id)
+    job = dead_letters.retry_job(current_user, job_id)
     notice = f"Job #{job.id} is queued again with a fresh set of attempts."
     if not is_htmx():
         flash(notice, "success")

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, flash, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from webapp.services import instances, jobs, queries
+from webapp.services import dead_letters, instances, queries
 from webapp.services.queries import RunnerView, StepCard
 from webapp.web.htmx import blocks, is_htmx, redirect_to
 from webapp.web.wording import drift_lines, history_sentence
@@ -118,7 +118,7 @@ def change_status(matter_id: int, instance_id: int) -> Any:
 def retry_job(matter_id: int, instance_id: int, job_id: int) -> Any:
     """An admin runs a failed automated step again (its dead job gets fresh attempts)."""
     instance_id, before = queries.dead_job_fingerprint(current_user, matter_id, instance_id, job_id)
-    jobs.retry_job(current_user, job_id)
+    dead_letters.retry_job(current_user, job_id)
     if not is_htmx():
         return _back_to_runner(matter_id, instance_id, "The step will run again shortly.")
     return changed_regions(matter_id, instance_id, before)

@@ -1,4 +1,5 @@
-"""The transaction boundary every service shares, and small helpers it calls (they only flush)."""
+"""The transaction boundary every service shares: one service call, one commit; SQLite
+writers queued on a file lock; savepoints that keep what the journal appended."""
 
 import contextvars
 import fcntl
@@ -7,16 +8,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import Table, event, insert
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from webapp.engine.errors import Conflict, DomainError, NotFound
 from webapp.extensions import db
-from webapp.models import Job, WorkflowEvent
-from webapp.models.base import utcnow
+from webapp.persistence.journal import write_appended
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -132,127 +131,12 @@ def get_or_404(model: type, row_id: Any, org_id: int, label: str) -> Any:
     return row
 
 
-# Audit rows and outbox jobs are append-only: they are written with one multi-row INSERT
-# per table when the session flushes objects, autoflushes before a query, or commits,
-# without the ORM's bookkeeping of each object.
-_APPENDED = "matterflow_appended"
-
-
-def _append(table: Table, row: dict[str, Any]) -> None:
-    session = db.session()
-    if not session.in_transaction():
-        session.begin()  # the rows belong to a transaction: its rollback drops them
-    session.info.setdefault(_APPENDED, []).append((table, row))
-
-
-@event.listens_for(Session, "after_flush")
-def _write_appended_after_flush(session: Session, _context: Any) -> None:
-    _write_appended(session)
-
-
-@event.listens_for(Session, "before_commit")
-def _write_appended_before_commit(session: Session) -> None:
-    if session.info.get(_APPENDED):
-        session.flush()  # the rows they name exist first; the flush writes them
-        _write_appended(session)
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _write_appended_before_query(state: Any) -> None:
-    """As autoflush does for objects: a query sees the rows appended before it."""
-    session = state.session
-    if state.is_select and session.autoflush and session.info.get(_APPENDED):
-        session.flush()
-        _write_appended(session)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_appended(session: Session, _previous: Any) -> None:
-    session.info.pop(_APPENDED, None)
-
-
 @contextmanager
 def savepoint() -> Iterator[None]:
     """`begin_nested()` for service code: the rows the enclosing transaction appended so
     far are written first, so rolling back to the savepoint cannot drop them."""
     session = db.session()
     session.flush()
-    _write_appended(session)
+    write_appended(session)
     with session.begin_nested():
         yield
-
-
-def _write_appended(session: Session) -> None:
-    appended = session.info.pop(_APPENDED, None)
-    if not appended:
-        return
-    by_table: dict[Table, list[dict[str, Any]]] = {}
-    for table, row in appended:
-        by_table.setdefault(table, []).append(row)
-    connection = session.connection()
-    for table, rows in by_table.items():
-        connection.execute(insert(table), rows)
-
-
-def record_event(
-    *,
-    org_id: int,
-    event_type: str,
-    actor_id: int | None,
-    matter_id: int | None = None,
-    instance_id: int | None = None,
-    step_id: int | None = None,
-    template_id: int | None = None,
-    old_status: str | None = None,
-    new_status: str | None = None,
-    payload: dict[str, Any] | None = None,
-) -> None:
-    _append(
-        WorkflowEvent.__table__,
-        {
-            "org_id": org_id,
-            "event_type": event_type,
-            "actor_id": actor_id,
-            "matter_id": matter_id,
-            "instance_id": instance_id,
-            "step_id": step_id,
-            "template_id": template_id,
-            "old_status": old_status,
-            "new_status": new_status,
-            "payload": payload or {},
-            "request_id": None,
-            "created_at": utcnow(),
-        },
-    )
-
-
-def enqueue(
-    kind: str,
-    payload: dict[str, Any],
-    *,
-    org_id: int | None = None,
-    instance_id: int | None = None,
-    dedupe_key: str | None = None,
-    run_at: Any = None,
-    max_attempts: int = 5,
-) -> None:
-    now = utcnow()
-    _append(
-        Job.__table__,
-        {
-            "kind": kind,
-            "payload": payload,
-            "org_id": org_id,
-            "instance_id": instance_id,
-            "dedupe_key": dedupe_key,
-            "run_at": run_at or now,
-            "max_attempts": max_attempts,
-            "status": "PENDING",
-            "attempts": 0,
-            "locked_by": None,
-            "locked_until": None,
-            "last_error": None,
-            "created_at": now,
-            "updated_at": now,
-        },
-    )

@@ -1,13 +1,8 @@
-"""Executors of the outside calls automated steps ask for (engine/actions/automated.Call).
-The worker runs them between two transactions, never inside one; a failure comes back as
-ActionFailed, saying whether another attempt may help."""
+"""Outgoing HTTP for `core.http`: hardened sessions that refuse private addresses unless
+allowed, bounded bodies, and failures as ActionFailed."""
 
 import json
-import smtplib
 import socket
-from collections.abc import Callable
-from email.message import EmailMessage
-from email.utils import make_msgid
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,21 +15,7 @@ from requests_hardened.ip_filter import InvalidIPAddress
 from webapp.engine.actions.automated import ActionFailed
 from webapp.engine.actions.http import MAX_BODY_CHARS, host_allowed, refused_address
 
-SMTP_TIMEOUT = 30
 PRIVATE_HINT = "loopback, private and link-local addresses are refused (HTTP_ALLOW_PRIVATE)"
-
-
-def execute(effect: str, request: dict[str, Any]) -> dict[str, Any]:
-    executors: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-        "http": call_http,
-        "email": send_email,
-    }
-    if effect not in executors:
-        raise ActionFailed(f"No executor for {effect!r}.")
-    return executors[effect](request)
-
-
-# --- HTTP --------------------------------------------------------------------------------
 
 
 def call_http(request: dict[str, Any]) -> dict[str, Any]:
@@ -70,9 +51,9 @@ def call_http(request: dict[str, Any]) -> dict[str, Any]:
             f"{url} did not answer within {request.get('timeout')} s.", True
         ) from None
     except requests.ConnectionError as error:
-        raise ActionFailed(f"Could not connect to {host}: {_reason(error)}", True) from None
+        raise ActionFailed(f"Could not connect to {host}: {failure_reason(error)}", True) from None
     except requests.RequestException as error:
-        raise ActionFailed(f"The request to {url} failed: {_reason(error)}") from None
+        raise ActionFailed(f"The request to {url} failed: {failure_reason(error)}") from None
 
 
 def check_destination(host: str, port: int) -> None:
@@ -131,59 +112,6 @@ def _read_body(response: requests.Response) -> Any:
     return text
 
 
-def _reason(error: Exception) -> str:
+def failure_reason(error: Exception) -> str:
     text = str(error)
     return text if len(text) < 300 else text[:300] + "…"
-
-
-# --- email -------------------------------------------------------------------------------
-
-
-def send_email(request: dict[str, Any]) -> dict[str, Any]:
-    message = build_message(
-        request["to"],
-        request["subject"],
-        request.get("body", ""),
-        cc=request.get("cc") or [],
-        reply_to=request.get("replyTo"),
-    )
-    deliver(message)
-    return {
-        "sent": True,
-        "to": list(request["to"]),
-        "cc": list(request.get("cc") or []),
-        "subject": request["subject"],
-        "messageId": message["Message-ID"],
-    }
-
-
-def build_message(
-    to: list[str], subject: str, body: str, cc: list[str] | None = None, reply_to: str | None = None
-) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = current_app.config["MAIL_FROM"]
-    message["To"] = ", ".join(to)
-    if cc:
-        message["Cc"] = ", ".join(cc)
-    if reply_to:
-        message["Reply-To"] = reply_to
-    message["Subject"] = subject
-    message["Message-ID"] = make_msgid(domain="matterflow")
-    message.set_content(body)
-    return message
-
-
-def deliver(message: EmailMessage) -> None:
-    config = current_app.config
-    try:
-        with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=SMTP_TIMEOUT) as smtp:
-            if config["SMTP_STARTTLS"]:
-                smtp.starttls()
-            if config["SMTP_USER"]:
-                smtp.login(config["SMTP_USER"], config["SMTP_PASSWORD"])
-            smtp.send_message(message)
-    except smtplib.SMTPRecipientsRefused as error:
-        refused = ", ".join(sorted(error.recipients))
-        raise ActionFailed(f"The mail server refused {refused}.") from None
-    except (smtplib.SMTPException, OSError) as error:
-        raise ActionFailed(f"Could not send the email: {_reason(error)}", True) from None

@@ -1,0 +1,63 @@
+"""Email over SMTP: the server, login and STARTTLS come from the app's settings."""
+
+import smtplib
+from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import Any
+
+from flask import current_app
+
+from webapp.adapters.http import failure_reason
+from webapp.engine.actions.automated import ActionFailed
+
+SMTP_TIMEOUT = 30
+
+
+def send_email(request: dict[str, Any]) -> dict[str, Any]:
+    message = build_message(
+        request["to"],
+        request["subject"],
+        request.get("body", ""),
+        cc=request.get("cc") or [],
+        reply_to=request.get("replyTo"),
+    )
+    deliver(message)
+    return {
+        "sent": True,
+        "to": list(request["to"]),
+        "cc": list(request.get("cc") or []),
+        "subject": request["subject"],
+        "messageId": message["Message-ID"],
+    }
+
+
+def build_message(
+    to: list[str], subject: str, body: str, cc: list[str] | None = None, reply_to: str | None = None
+) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = current_app.config["MAIL_FROM"]
+    message["To"] = ", ".join(to)
+    if cc:
+        message["Cc"] = ", ".join(cc)
+    if reply_to:
+        message["Reply-To"] = reply_to
+    message["Subject"] = subject
+    message["Message-ID"] = make_msgid(domain="matterflow")
+    message.set_content(body)
+    return message
+
+
+def deliver(message: EmailMessage) -> None:
+    config = current_app.config
+    try:
+        with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=SMTP_TIMEOUT) as smtp:
+            if config["SMTP_STARTTLS"]:
+                smtp.starttls()
+            if config["SMTP_USER"]:
+                smtp.login(config["SMTP_USER"], config["SMTP_PASSWORD"])
+            smtp.send_message(message)
+    except smtplib.SMTPRecipientsRefused as error:
+        refused = ", ".join(sorted(error.recipients))
+        raise ActionFailed(f"The mail server refused {refused}.") from None
+    except (smtplib.SMTPException, OSError) as error:
+        raise ActionFailed(f"Could not send the email: {failure_reason(error)}", True) from None

@@ -1,0 +1,1 @@
+"""Plumbing under the services: the transaction boundary and the journal."""
