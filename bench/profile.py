@@ -1,6 +1,6 @@
 """Where a transition's time goes: `python -m bench.profile service|request [options]`.
 
-  service  N calls of services.steps.transition in process (as in (b));
+  service  N calls of services.steps.perform in process (as in (b));
   request  N requests POST /api/v1/steps/{id}/complete through the whole Flask stack
            in process (auth, body parsing, the service, the JSON response), as the
            gunicorn workers of (a) run them;

@@ -86,7 +86,7 @@ class Report:
 
     def service(self, results: list[ServiceResult]) -> None:
         print(
-            "\n(b) One transition service call in process (services.steps.transition, no HTTP),"
+            "\n(b) One transition service call in process (services.steps.perform, no HTTP),"
             " completing a READY checklist step"
         )
         print(

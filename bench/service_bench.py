@@ -1,4 +1,4 @@
-"""(b) the cost of one `services.steps.transition` call, in process (no HTTP), in
+"""(b) the cost of one `services.steps.perform` call, in process (no HTTP), in
 instances of 5, 50 and 500 steps. Each call completes a READY checklist step whose
 successor then becomes READY, in a fresh app context, as a request would."""
 
@@ -15,7 +15,7 @@ from bench.sqlcount import StatementLog, counting
 from bench.stats import Summary, summarize
 from webapp.extensions import db
 from webapp.models import User
-from webapp.services.steps import transition
+from webapp.services.steps import Complete, perform
 
 SIZES = (5, 50, 500)
 WARMUP_CALLS = 3
@@ -90,7 +90,7 @@ def timed_call(app: Flask, user_id: int, step_id: int) -> tuple[float, Statement
         user = db.session.get(User, user_id)  # what the request's auth has done already
         with counting(db.engine) as log:
             began = time.perf_counter()
-            transition(user, step_id, "complete", seed.COMPLETE_PAYLOAD)
+            perform(user, step_id, Complete(seed.COMPLETE_PAYLOAD))
             elapsed = time.perf_counter() - began
         db.session.remove()
     return elapsed * 1e6, log

@@ -23,7 +23,7 @@ from webapp.services.automation import (
     run_step_job,
 )
 from webapp.services.notifications import run_notify_job
-from webapp.services.progress import CHILD_FINISHED, NOTIFY_READY, STEP_RUN
+from webapp.services.steps.advance import CHILD_FINISHED, NOTIFY_READY, STEP_RUN
 
 log = logging.getLogger("matterflow.worker")
 

@@ -10,7 +10,7 @@ from tests.browser.conftest import PHONE, LiveServer, fits_phone
 from webapp.engine.roles import Role
 from webapp.extensions import db
 from webapp.models import InstanceStep, User, WorkflowEvent, WorkflowInstance
-from webapp.services import documents, steps
+from webapp.services import steps
 
 
 def _user(role: str) -> User:
@@ -24,16 +24,16 @@ def _step(key: str) -> InstanceStep:
 def finish_conflict_check() -> None:
     step = _step("conflict_check")
     for item in step.action_config["items"]:
-        steps.tick_checklist_item(_user(Role.PARALEGAL), step.id, item, True)
+        steps.perform(_user(Role.PARALEGAL), step.id, steps.Tick(item, True))
 
 
 def finish_until_signature() -> None:
     finish_conflict_check()
-    steps.transition(
-        _user(Role.LAWYER), _step("engagement_approval").id, "complete", {"approved": True}
+    steps.perform(
+        _user(Role.LAWYER), _step("engagement_approval").id, steps.Complete({"approved": True})
     )
-    upload = documents.IncomingFile("passport.pdf", "application/pdf", b"%PDF-1.4\n")
-    documents.upload_to_step(_user(Role.CLIENT), _step("identity_documents").id, [upload])
+    upload = steps.IncomingFile("passport.pdf", "application/pdf", b"%PDF-1.4\n")
+    steps.perform(_user(Role.CLIENT), _step("identity_documents").id, steps.Upload([upload]))
 
 
 def runner_path() -> str:

@@ -16,8 +16,8 @@ def checklist(key, **fields):
 
 
 def complete(firm, step_id):
-    instance = steps.transition(firm.lawyer, step_id, "complete", {"checkedItems": ["done"]})
-    instance_id = instance.id
+    changed = steps.perform(firm.lawyer, step_id, steps.Complete({"checkedItems": ["done"]}))
+    instance_id = changed.instance_id
     fresh()
     return firm.api.get(f"/instances/{instance_id}").json
 
@@ -48,8 +48,8 @@ def test_completing_a_step_of_a_long_chain_loads_the_step_and_its_successor_only
     fresh()
 
     with LoadedSteps() as loaded:
-        steps.transition(
-            firm.lawyer, by_key(instance, "s002")["id"], "complete", {"checkedItems": ["done"]}
+        steps.perform(
+            firm.lawyer, by_key(instance, "s002")["id"], steps.Complete({"checkedItems": ["done"]})
         )
 
     assert sorted(loaded.keys) == ["s002", "s003"]
@@ -130,20 +130,18 @@ def test_the_lean_path_and_the_full_one_agree_after_every_move_in_a_mixed_graph(
     )
     lean, full = (start(firm.api, template, firm.matter.id) for _ in range(2))
     moves = [
-        ("a", "complete", {"checkedItems": ["done"]}),
-        ("c", "skip", {}),
-        ("x", "fail", {"reason": "The registry was closed."}),
-        ("b", "complete", {"checkedItems": ["done"]}),
-        ("fix", "complete", {"checkedItems": ["done"]}),
-        ("d", "complete", {"checkedItems": ["done"]}),
-        ("approve", "complete", {"approved": True, "comment": "engaged"}),
+        ("a", steps.Complete({"checkedItems": ["done"]})),
+        ("c", steps.Skip()),
+        ("x", steps.Fail("The registry was closed.")),
+        ("b", steps.Complete({"checkedItems": ["done"]})),
+        ("fix", steps.Complete({"checkedItems": ["done"]})),
+        ("d", steps.Complete({"checkedItems": ["done"]})),
+        ("approve", steps.Complete({"approved": True, "comment": "engaged"})),
     ]
     seen = []
-    for key, event_name, payload in moves:
+    for key, command in moves:
         for instance, with_steps in ((lean, False), (full, True)):
-            steps.transition(
-                firm.lawyer, by_key(instance, key)["id"], event_name, payload, with_steps=with_steps
-            )
+            steps.perform(firm.lawyer, by_key(instance, key)["id"], command, with_steps=with_steps)
         assert snapshot(firm, lean["id"]) == snapshot(firm, full["id"]), f"after {key}"
         seen.append(snapshot(firm, lean["id"])[:2])
 

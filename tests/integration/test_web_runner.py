@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from webapp.engine.roles import Role
 from webapp.extensions import db
 from webapp.models import Document, InstanceStep, WorkflowEvent, WorkflowInstance
-from webapp.services import documents, instances, steps
+from webapp.services import instances, steps
 
 PDF = b"%PDF-1.4\n%%EOF\n"
 
@@ -47,12 +47,12 @@ def _finish_checklist(demo) -> None:
     paralegal = demo.user(Role.PARALEGAL)
     step = _step("conflict_check")
     for item in step.action_config["items"]:
-        steps.tick_checklist_item(paralegal, step.id, item, True)
+        steps.perform(paralegal, step.id, steps.Tick(item, True))
 
 
 def _approve(demo) -> None:
-    steps.transition(
-        demo.user(Role.LAWYER), _step("engagement_approval").id, "complete", {"approved": True}
+    steps.perform(
+        demo.user(Role.LAWYER), _step("engagement_approval").id, steps.Complete({"approved": True})
     )
 
 
@@ -280,8 +280,8 @@ def test_upload_completes_and_lists_the_file_when_client_sends_a_pdf(
 
 def _uploaded(demo) -> Document:
     step = _ready_for_upload(demo)
-    upload = documents.IncomingFile("passport.pdf", "application/pdf", PDF)
-    documents.upload_to_step(demo.user(Role.CLIENT), step.id, [upload])
+    upload = steps.IncomingFile("passport.pdf", "application/pdf", PDF)
+    steps.perform(demo.user(Role.CLIENT), step.id, steps.Upload([upload]))
     return db.session.scalar(select(Document))
 
 

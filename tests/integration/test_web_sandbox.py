@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from webapp.engine.roles import Role
 from webapp.extensions import db
 from webapp.models import InstanceStep, WorkflowEvent, WorkflowInstance
-from webapp.services import documents, steps
+from webapp.services import steps
 
 
 def _step(key: str) -> InstanceStep:
@@ -22,11 +22,11 @@ def signature_ready(demo) -> InstanceStep:
     """The demo instance with its first three steps done: the signature is READY."""
     step = _step("conflict_check")
     for item in step.action_config["items"]:
-        steps.tick_checklist_item(demo.user(Role.PARALEGAL), step.id, item, True)
+        steps.perform(demo.user(Role.PARALEGAL), step.id, steps.Tick(item, True))
     approval = _step("engagement_approval")
-    steps.transition(demo.user(Role.LAWYER), approval.id, "complete", {"approved": True})
-    upload = documents.IncomingFile("id.pdf", "application/pdf", b"%PDF-1.4\n")
-    documents.upload_to_step(demo.user(Role.CLIENT), _step("identity_documents").id, [upload])
+    steps.perform(demo.user(Role.LAWYER), approval.id, steps.Complete({"approved": True}))
+    upload = steps.IncomingFile("id.pdf", "application/pdf", b"%PDF-1.4\n")
+    steps.perform(demo.user(Role.CLIENT), _step("identity_documents").id, steps.Upload([upload]))
     return _step("engagement_letter")
 
 
@@ -73,7 +73,7 @@ def test_paying_in_the_sandbox_completes_the_workflow_when_the_client_pays(
 def test_sandbox_refuses_with_403_and_changes_nothing_when_a_lawyer_signs_for_the_client(
     demo, signature_ready, login_as
 ) -> None:
-    steps.transition(demo.user(Role.CLIENT), signature_ready.id, "start")
+    steps.perform(demo.user(Role.CLIENT), signature_ready.id, steps.Start())
     session = _step("engagement_letter").external_ref
     before = db.session.scalar(select(func.count()).select_from(WorkflowEvent))
     response = login_as(demo.user(Role.LAWYER)).post(f"/sandbox/esign/{session}")

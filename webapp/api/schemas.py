@@ -351,6 +351,13 @@ class SkipIn(Schema):
     reason: str | None = Field(default=None, max_length=2000)
 
 
+class AssignIn(Schema):
+    """`userId`: an active person of the firm who may act on the step; null opens the
+    step again to everyone its role allows."""
+
+    user_id: int | None
+
+
 # --- jobs (admins) ----------------------------------------------------------------
 
 

@@ -5,14 +5,15 @@ from webapp.api import api
 from webapp.api import schemas as s
 from webapp.api.serialize import instance_out, respond
 from webapp.api.spec import endpoint, parse_body
-from webapp.services import documents, steps
+from webapp.services import steps
+from webapp.web.steps import incoming_files
 
 TAG = "Steps"
 
 
-def _act(step_id: int, event: str, payload: dict | None = None):
-    instance = steps.transition(current_user, step_id, event, payload, with_steps=True)
-    return respond(instance_out(instance, current_user))
+def _act(step_id: int, command: steps.Command):
+    changed = steps.perform(current_user, step_id, command, with_steps=True)
+    return respond(instance_out(changed.instance, current_user))
 
 
 @endpoint(
@@ -24,7 +25,7 @@ def _act(step_id: int, event: str, payload: dict | None = None):
     response=s.InstanceOut,
 )
 def claim_step(step_id: int):
-    return _act(step_id, "claim")
+    return _act(step_id, steps.Claim())
 
 
 @endpoint(
@@ -36,7 +37,7 @@ def claim_step(step_id: int):
     response=s.InstanceOut,
 )
 def start_step(step_id: int):
-    return _act(step_id, "start")
+    return _act(step_id, steps.Start())
 
 
 @endpoint(
@@ -51,14 +52,9 @@ def start_step(step_id: int):
 )
 def complete_step(step_id: int, body: s.CompleteIn | None = None):
     if request.mimetype == "multipart/form-data":
-        incoming = [
-            documents.IncomingFile(f.filename or "upload", f.mimetype or "", f.read())
-            for f in request.files.getlist("file")
-        ]
-        instance = documents.upload_to_step(current_user, step_id, incoming)
-        return respond(instance_out(instance, current_user))
+        return _act(step_id, steps.Upload(incoming_files(request.files)))
     payload = (body or parse_body(s.CompleteIn)).model_dump()
-    return _act(step_id, "complete", payload)
+    return _act(step_id, steps.Complete(payload))
 
 
 @endpoint(
@@ -71,7 +67,7 @@ def complete_step(step_id: int, body: s.CompleteIn | None = None):
     response=s.InstanceOut,
 )
 def fail_step(step_id: int, body: s.ReasonIn):
-    return _act(step_id, "fail", {"reason": body.reason})
+    return _act(step_id, steps.Fail(body.reason))
 
 
 @endpoint(
@@ -84,7 +80,7 @@ def fail_step(step_id: int, body: s.ReasonIn):
     response=s.InstanceOut,
 )
 def block_step(step_id: int, body: s.ReasonIn):
-    return _act(step_id, "block", {"reason": body.reason})
+    return _act(step_id, steps.Block(body.reason))
 
 
 @endpoint(
@@ -96,7 +92,7 @@ def block_step(step_id: int, body: s.ReasonIn):
     response=s.InstanceOut,
 )
 def unblock_step(step_id: int):
-    return _act(step_id, "unblock")
+    return _act(step_id, steps.Unblock())
 
 
 @endpoint(
@@ -109,4 +105,17 @@ def unblock_step(step_id: int):
     response=s.InstanceOut,
 )
 def skip_step(step_id: int, body: s.SkipIn):
-    return _act(step_id, "skip", {"reason": body.reason} if body.reason else {})
+    return _act(step_id, steps.Skip(body.reason))
+
+
+@endpoint(
+    api,
+    "/steps/<int:step_id>/assign",
+    "POST",
+    summary="Assign a step to one eligible person, or open it again to its role (admins and the matter's owner)",
+    tag=TAG,
+    body=s.AssignIn,
+    response=s.InstanceOut,
+)
+def assign_step(step_id: int, body: s.AssignIn):
+    return _act(step_id, steps.Assign(body.user_id))

@@ -18,6 +18,14 @@ def _reference(payload: dict, field: str) -> str:
     return value
 
 
+def _confirm(ref: str, payload: dict):
+    step_id, signer = steps.provider_step(ref, payload)
+    changed = steps.perform(signer, step_id, steps.ProviderConfirmed(ref, payload))
+    return jsonify(
+        {"received": True, "instanceId": changed.instance_id, "status": changed.instance.status}
+    )
+
+
 @endpoint(
     api,
     "/webhooks/esign/<provider>",
@@ -28,8 +36,7 @@ def _reference(payload: dict, field: str) -> str:
 )
 def esign_webhook(provider: str):
     payload = providers.verify(request.get_data(), request.headers.get(providers.SIGNATURE_HEADER))
-    instance = steps.complete_from_provider(_reference(payload, "sessionId"), payload)
-    return jsonify({"received": True, "instanceId": instance.id, "status": instance.status})
+    return _confirm(_reference(payload, "sessionId"), payload)
 
 
 @endpoint(
@@ -42,8 +49,7 @@ def esign_webhook(provider: str):
 )
 def payment_webhook(provider: str):
     payload = providers.verify(request.get_data(), request.headers.get(providers.SIGNATURE_HEADER))
-    instance = steps.complete_from_provider(_reference(payload, "intentId"), payload)
-    return jsonify({"received": True, "instanceId": instance.id, "status": instance.status})
+    return _confirm(_reference(payload, "intentId"), payload)
 
 
 @endpoint(

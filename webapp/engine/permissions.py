@@ -205,7 +205,8 @@ def _not_allowed(view: StepView, who: Who, act: Act) -> str:
     reason = why_not(
         acting_role(view), view.assigned_to_id, view.claimed_by_id, who.actor, who.access
     )
-    return reason or f"You are not allowed to {act.value} the step {view.title!r}."
+    refused = f"You are not allowed to {act.value} the step {view.title!r}."
+    return f"{refused} {reason}" if reason else refused
 
 
 def _wrong_state(state: StepState, act: Act, title: str) -> Exception:
@@ -216,9 +217,7 @@ def _wrong_state(state: StepState, act: Act, title: str) -> Exception:
             details,
         )
     if state in CLOSED_STATES:
-        return Conflict(
-            f"Cannot {act.value} the step {title!r}: it is already {state}.", details
-        )
+        return Conflict(f"Cannot {act.value} the step {title!r}: it is already {state}.", details)
     hints = {
         S.READY: "it has not been started yet",
         S.IN_PROGRESS: "it is already in progress",

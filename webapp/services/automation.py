@@ -36,7 +36,7 @@ from webapp.persistence.journal import record_event
 from webapp.persistence.transaction import savepoint, transactional
 from webapp.services import outbox
 from webapp.services.conditions import render_step
-from webapp.services.progress import (
+from webapp.services.steps.advance import (
     advance,
     complete_step,
     fail_step,

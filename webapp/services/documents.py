@@ -1,57 +1,20 @@
-"""Uploaded files: checked, hashed, stored by content, then the step completes."""
+"""Documents of a matter: uploaded files checked and filed for their step, and who may
+open one."""
 
-import hashlib
-import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
 
-from webapp.engine.actions import get_handler
+from webapp.adapters import storage
+from webapp.adapters.storage import IncomingFile
 from webapp.engine.actions.request_doc import RequestDocHandler
-from webapp.engine.errors import Invalid, NotFound, TooLarge, Unprocessable
+from webapp.engine.errors import NotFound, TooLarge, Unprocessable
 from webapp.engine.roles import Role
-from webapp.engine.states import StepEvent, StepState
 from webapp.extensions import db
 from webapp.models import Document, InstanceStep, User
-from webapp.persistence.transaction import transactional
 from webapp.services.access import load_matter
-from webapp.services.progress import advance
-from webapp.services.steps import (
-    _complete,
-    _start,
-    context_for,
-    load_step,
-    require_active,
-    require_open,
-    require_permission,
-)
-
-
-@dataclass
-class IncomingFile:
-    filename: str
-    content_type: str
-    data: bytes
-
-
-def _safe_name(filename: str) -> str:
-    name = os.path.basename(filename.replace("\\", "/")).strip() or "upload"
-    return "".join(c for c in name if c.isprintable())[:255]
-
-
-def _store(data: bytes) -> tuple[str, str]:
-    digest = hashlib.sha256(data).hexdigest()
-    folder = Path(current_app.config["UPLOAD_DIR"]) / digest[:2]
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / digest
-    if not path.exists():
-        temporary = path.with_suffix(".part")
-        temporary.write_bytes(data)
-        temporary.replace(path)
-    return digest, str(path.relative_to(current_app.config["UPLOAD_DIR"]))
 
 
 def check_files(files: list[IncomingFile], handler: RequestDocHandler, ctx: Any) -> None:
@@ -70,33 +33,28 @@ def check_files(files: list[IncomingFile], handler: RequestDocHandler, ctx: Any)
     if empty:
         raise Unprocessable(f"{', '.join(empty)}: the file is empty.")
     problems = [
-        p for f in files if (p := handler.check_file(ctx, _safe_name(f.filename), f.data[:16]))
+        p
+        for f in files
+        if (p := handler.check_file(ctx, storage.safe_name(f.filename), f.data[:16]))
     ]
     if problems:
         raise Unprocessable(" ".join(problems), [{"field": "file", "message": p} for p in problems])
 
 
-@transactional
-def upload_to_step(user: User, step_id: int, files: list[IncomingFile]) -> Any:
-    loaded = load_step(step_id, user)
-    handler = get_handler(loaded.step.action_type)
-    if not isinstance(handler, RequestDocHandler):
-        raise Invalid("Files can only be uploaded to a document request step.")
-    require_active(loaded.instance)
-    require_permission(loaded, user, StepEvent.COMPLETE)
-    require_open(loaded.step, StepEvent.COMPLETE)
-    check_files(files, handler, context_for(loaded, user.id))
-    if loaded.step.action_state == StepState.READY:
-        _start(loaded, user.id)
+def store_for_step(
+    user: User, matter_id: int, step_id: int, files: list[IncomingFile]
+) -> list[dict[str, Any]]:
+    """Store the files and file them on the matter, for the step; returns what the step
+    records of each."""
     stored = []
     for incoming in files:
-        digest, path = _store(incoming.data)
+        digest, path = storage.store(incoming.data)
         document = Document(
             org_id=user.org_id,
-            matter_id=loaded.instance.matter_id,
-            step_id=loaded.step.id,
+            matter_id=matter_id,
+            step_id=step_id,
             uploaded_by_id=user.id,
-            name=_safe_name(incoming.filename),
+            name=storage.safe_name(incoming.filename),
             content_type=incoming.content_type or "application/octet-stream",
             size=len(incoming.data),
             sha256=digest,
@@ -113,9 +71,7 @@ def upload_to_step(user: User, step_id: int, files: list[IncomingFile]) -> Any:
                 "contentType": document.content_type,
             }
         )
-    _complete(loaded, user.id, {"files": stored})
-    advance(loaded.instance, user.id, moved=[loaded.step], revision=loaded.revision)
-    return loaded.instance
+    return stored
 
 
 def step_documents(step: InstanceStep) -> list[Document]:
@@ -136,4 +92,4 @@ def open_document(user: User, document_id: int) -> tuple[Document, Path]:
         step = db.session.get(InstanceStep, document.step_id)
         if step is not None and step.role_scope != Role.CLIENT:
             raise NotFound(f"Document {document_id} was not found.")
-    return document, Path(current_app.config["UPLOAD_DIR"]) / document.storage_path
+    return document, storage.root() / document.storage_path

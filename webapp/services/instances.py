@@ -32,7 +32,7 @@ from webapp.persistence.journal import record_event
 from webapp.persistence.transaction import transactional
 from webapp.services.access import load_matter, matter_access, require_editor, visible_matters
 from webapp.services.definitions import STEP_FIELDS, definition_of, validated_steps
-from webapp.services.progress import advance, set_status
+from webapp.services.steps.advance import advance, set_status
 from webapp.services.templates import require_instantiable
 
 IS = InstanceStatus

@@ -3,27 +3,15 @@ person's confirmation there, delivered as the signed webhook a real provider sen
 
 from typing import Any
 
+from sqlalchemy import select
+
 from webapp.adapters.providers import deliver_sandbox_webhook
 from webapp.engine.errors import Conflict, Invalid, NotAllowed, NotFound, Unprocessable
+from webapp.extensions import db
+from webapp.models import InstanceStep
 from webapp.models.base import utcnow
-from webapp.persistence.transaction import transactional
 
 SANDBOX_KINDS = {"esign": ("sessionId", "sbx_sig_"), "payments": ("intentId", "sbx_pay_")}
-
-
-@transactional
-def open_provider_page(user: Any, step_id: int) -> str:
-    """Where a signature or payment step continues: its provider page. A READY step is
-    started first, which opens the provider session (one transaction, audited)."""
-    from webapp.services import steps  # steps imports this module for the adapters
-
-    loaded = steps.load_step(step_id, user)
-    if loaded.step.action_state == "READY":
-        steps.transition(user, step_id, "start")
-    url = (loaded.step.action_data or {}).get("url")
-    if not url:
-        raise Invalid(f"The step {loaded.step.title!r} has no provider page.")
-    return str(url)
 
 
 ERRORS_BY_STATUS = {403: NotAllowed, 404: NotFound, 409: Conflict, 422: Unprocessable}
@@ -33,12 +21,12 @@ def complete_in_sandbox(user: Any, kind: str, reference: str) -> int:
     """The person confirmed on the sandbox page: deliver the signed webhook a real provider
     would send. Our webhook checks the signature and the person's eligibility and
     completes the step; returns the instance id."""
-    from webapp.services import steps
-
     field, prefix = SANDBOX_KINDS[kind]
     if not reference.startswith(prefix):
         raise NotFound(f"No sandbox session {reference!r}.")
-    step = steps.step_by_external_ref(reference)
+    step = db.session.scalar(select(InstanceStep).where(InstanceStep.external_ref == reference))
+    if step is None:
+        raise NotFound(f"No sandbox session {reference!r}.")
     payload: dict[str, Any] = {field: reference, "actorId": user.id}
     if kind == "esign":
         payload.update(event="signed", signedAt=utcnow().isoformat())

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from webapp.engine.actions import all_handlers, get_handler
 from webapp.engine.eligibility import MatterAccess, resolve_eligible_actors, why_not
 from webapp.engine.errors import Conflict, InvalidTransition, NotFound, UnknownActionType
+from webapp.engine.permissions import acting_role
 from webapp.engine.progress import prerequisites
 from webapp.engine.roles import Role
 from webapp.engine.states import (
@@ -60,7 +61,8 @@ from webapp.services.matters import (
     list_matters,
     workflow_summaries,
 )
-from webapp.services.steps import available_events
+from webapp.services.steps import available_acts
+from webapp.services.steps.loading import step_view
 from webapp.services.templates import PUBLISHED, get_template, list_templates
 
 STAFF = (Role.ADMIN, Role.LAWYER)
@@ -372,8 +374,9 @@ def drift_state(user: User, instance_id: int) -> bool | None:
 
 
 def performs(events: Iterable[str]) -> bool:
-    """Skipping is an admin's override, not the work itself: it does not make a step theirs."""
-    return bool(set(events) - {"skip"})
+    """Skipping and assigning are an admin's or owner's overrides, not the work itself:
+    they do not make a step theirs."""
+    return bool(set(events) - {"skip", "assign"})
 
 
 GROUPS = (
@@ -403,6 +406,7 @@ class StepCard:
     attempts: list[StepAttempt] = field(default_factory=list)
     child: WorkflowInstance | None = None  # the sub-workflow this step waits on
     retry_job_id: int | None = None  # an admin may retry this dead job of the step
+    assignable: list[tuple[int, str]] = field(default_factory=list)  # (id, name) of eligible people
 
     @property
     def may_act(self) -> bool:
@@ -536,14 +540,14 @@ def _card(
     state = step.action_state
     is_open = state in OPEN_STATES
     automated = is_automated(step.action_type)
-    actors = (
-        [] if automated else resolve_eligible_actors(step.role_scope, step.assigned_to_id, access)
-    )
+    role = acting_role(step_view(instance, step))
+    actors = [] if automated else resolve_eligible_actors(role, step.assigned_to_id, access)
     reason = None
     if is_open and not automated:
         reason = why_not(
-            step.role_scope, step.assigned_to_id, step.claimed_by_id, actor_of(user), access, names
+            role, step.assigned_to_id, step.claimed_by_id, actor_of(user), access, names
         )
+    events = available_acts(step, instance, user, access)
     states = {s.key: s.action_state for s in instance.steps}
     unfinished = [
         k for k in prerequisites(step, instance.steps) if states.get(k) not in DONE_STATES
@@ -555,7 +559,7 @@ def _card(
     return StepCard(
         step=step,
         action_label=action_label(step.action_type),
-        events=available_events(step, instance, user, access) if is_open else [],
+        events=events,
         actors=(["You"] if user.id in actors else [])
         + sorted(names.get(i, "a former member") for i in actors if i != user.id),
         why_not=reason,
@@ -567,7 +571,13 @@ def _card(
         attempts=extras.attempts.get(step.id, []),
         child=extras.children.get((step.action_data or {}).get("childInstanceId")),
         retry_job_id=extras.dead_jobs.get(step.id) if retryable else None,
+        assignable=_assignable(role, access, names) if "assign" in events else [],
     )
+
+
+def _assignable(role: str, access: MatterAccess, names: dict[int, str]) -> list[tuple[int, str]]:
+    eligible = resolve_eligible_actors(role, None, access)
+    return sorted(((i, names.get(i, "a former member")) for i in eligible), key=lambda p: p[1])
 
 
 def card_extras(instance: WorkflowInstance, steps: list[InstanceStep], user: User) -> CardExtras:
@@ -731,49 +741,24 @@ def _parent_link(instance: WorkflowInstance, user: User) -> ParentLink | None:
     return ParentLink(parent, step.title if step else None)
 
 
-def step_fingerprint(user: User, step_id: int) -> tuple[int, dict[int, tuple[str, int]]]:
-    """The instance of a step and each step's (state, version) — compared after an action
-    to swap only the groups that changed."""
-    instance_id = db.session.scalar(
-        select(InstanceStep.instance_id).where(InstanceStep.id == step_id)
-    )
-    if instance_id is None:
-        raise NotFound(f"Step {step_id} was not found.")
-    return instance_id, instance_fingerprint(load_instance(instance_id, user))
-
-
-def dead_job_fingerprint(
-    user: User, matter_id: int, instance_id: int, job_id: int
-) -> tuple[int, dict[int, tuple[str, int]]]:
-    """Like `step_fingerprint`, for a job retried from the runner: it must be this
-    instance's (who may retry it is the service's question)."""
+def require_job_of(user: User, matter_id: int, instance_id: int, job_id: int) -> None:
+    """A job retried from the runner must be this instance's (who may retry it is the
+    service's question)."""
     instance = instance_on_matter(user, matter_id, instance_id)
     owner = db.session.scalar(
         select(Job.instance_id).where(Job.id == job_id, Job.org_id == user.org_id)
     )
     if owner != instance.id:
         raise NotFound(f"Job {job_id} was not found on this workflow.")
-    return instance.id, instance_fingerprint(instance)
-
-
-def instance_fingerprint(instance: WorkflowInstance) -> dict[int, tuple[str, int]]:
-    return {s.id: (s.action_state, s.version_id) for s in instance.steps}
-
-
-def changed_groups(
-    before: dict[int, tuple[str, int]], after: dict[int, tuple[str, int]]
-) -> list[str]:
-    states = set()
-    for step_id in before.keys() | after.keys():
-        old, new = before.get(step_id), after.get(step_id)
-        if old != new:
-            states.update(s[0] for s in (old, new) if s)
-    return [state for state, _label in GROUPS if state in states]
 
 
 def step_of(user: User, step_id: int) -> tuple[WorkflowInstance, InstanceStep]:
     """A step the person may see (clients: only their own), with its instance."""
-    instance_id, _states = step_fingerprint(user, step_id)
+    instance_id = db.session.scalar(
+        select(InstanceStep.instance_id).where(InstanceStep.id == step_id)
+    )
+    if instance_id is None:
+        raise NotFound(f"Step {step_id} was not found.")
     instance = load_instance(instance_id, user)
     for step in visible_steps(instance, user):
         if step.id == step_id:
@@ -862,7 +847,7 @@ def inbox(user: User) -> Inbox:
         access = access_of[instance.matter_id]
         if access is None:
             continue
-        if not performs(available_events(step, instance, user, access)):
+        if not performs(available_acts(step, instance, user, access)):
             continue
         if step.action_state == StepState.IN_PROGRESS and step.claimed_by_id != user.id:
             continue

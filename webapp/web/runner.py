@@ -64,20 +64,15 @@ def card_of(view: RunnerView, step_id: int) -> StepCard | None:
 def changed_regions(
     matter_id: int,
     instance_id: int,
-    before: dict[int, tuple[str, int]] | None = None,
+    states: set[str] | None = None,
     notice: str | None = None,
 ) -> str:
     """After an action: the status badge and controls, the progress, every step group
-    whose steps changed (all of them when `before` is None: a status change alters what
+    named in `states` (all of them when it is None: a lifecycle change alters what
     every step offers), and the audit trail — each swapped out of band into the page."""
     view = queries.runner_view(current_user, matter_id, instance_id)
-    after = queries.instance_fingerprint(view.instance)
-    states = (
-        [state for state, _label in queries.GROUPS]
-        if before is None
-        else queries.changed_groups(before, after)
-    )
-    groups = [("step_group", {"group": view.group(state), "oob": True}) for state in states]
+    shown = [state for state, _label in queries.GROUPS if states is None or state in states]
+    groups = [("step_group", {"group": view.group(state), "oob": True}) for state in shown]
     parts = [
         ("instance_status", {"oob": True}),
         ("instance_controls", {"oob": True, "notice": notice}),
@@ -117,11 +112,11 @@ def change_status(matter_id: int, instance_id: int) -> Any:
 @bp.post("/<int:instance_id>/jobs/<int:job_id>/retry")
 def retry_job(matter_id: int, instance_id: int, job_id: int) -> Any:
     """An admin runs a failed automated step again (its dead job gets fresh attempts)."""
-    instance_id, before = queries.dead_job_fingerprint(current_user, matter_id, instance_id, job_id)
+    queries.require_job_of(current_user, matter_id, instance_id, job_id)
     dead_letters.retry_job(current_user, job_id)
     if not is_htmx():
         return _back_to_runner(matter_id, instance_id, "The step will run again shortly.")
-    return changed_regions(matter_id, instance_id, before)
+    return changed_regions(matter_id, instance_id)
 
 
 @bp.get("/<int:instance_id>/drift")

@@ -1,17 +1,18 @@
 """Step actions from the runner. Each calls the same service as the API, so the browser
 is role-checked and audited exactly like it; the answer swaps only what changed."""
 
-from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 from flask import Blueprint, flash, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
+from webapp.adapters.storage import IncomingFile
 from webapp.engine.errors import Invalid, Unprocessable
-from webapp.models import WorkflowInstance
-from webapp.services import documents, providers, queries, steps
+from webapp.engine.states import ACTIVE_STATUSES, StepState
+from webapp.extensions import db
+from webapp.models import InstanceStep
+from webapp.services import queries, steps
 from webapp.web.htmx import is_htmx, redirect_to
 from webapp.web.runner import card_with_error, changed_regions
 
@@ -24,12 +25,11 @@ def require_sign_in() -> None:
     return None
 
 
-def _act(step_id: int, action: Callable[[], WorkflowInstance], done: str) -> Any:
-    """Run one service call; answer with the changed regions, or the step card with the
-    message inside it when the input was not acceptable (422)."""
-    instance_id, before = queries.step_fingerprint(current_user, step_id)
+def _act(step_id: int, command: steps.Command, done: str) -> Any:
+    """Run one command through the step door; answer with the regions it changed, or
+    the step card with the message inside it when the input was not acceptable (422)."""
     try:
-        instance = action()
+        changed = steps.perform(current_user, step_id, command)
     except (Invalid, Unprocessable) as error:
         if not is_htmx():
             raise
@@ -38,47 +38,62 @@ def _act(step_id: int, action: Callable[[], WorkflowInstance], done: str) -> Any
     if not is_htmx():
         flash(done, "success")
         return redirect_to(
-            url_for("web.runner.show", matter_id=instance.matter_id, instance_id=instance_id)
+            url_for("web.runner.show", matter_id=changed.matter_id, instance_id=changed.instance_id)
         )
-    return changed_regions(instance.matter_id, instance_id, before)
+    return changed_regions(changed.matter_id, changed.instance_id, regions_of(changed))
 
 
-def _transition(step_id: int, event: str, payload: dict[str, Any] | None = None) -> Callable:
-    return partial(steps.transition, current_user, step_id, event, payload)
+def regions_of(changed: steps.Changed) -> set[str] | None:
+    """The step groups to show again: those the moved steps left and entered, and the
+    acted step's own (a tick or an assignment changes its card without moving it). An
+    instance that stopped or resumed accepting changes alters what every step offers:
+    all groups."""
+    if changed.status is not None and len({s in ACTIVE_STATUSES for s in changed.status}) > 1:
+        return None
+    acted = db.session.get(InstanceStep, changed.step_id) if changed.step_id else None
+    return set(changed.states) | ({acted.action_state} if acted is not None else set())
 
 
 @bp.post("/claim")
 def claim(step_id: int) -> Any:
-    return _act(step_id, _transition(step_id, "claim"), "You claimed the step.")
+    return _act(step_id, steps.Claim(), "You claimed the step.")
 
 
 @bp.post("/start")
 def start(step_id: int) -> Any:
-    return _act(step_id, _transition(step_id, "start"), "The step is in progress.")
+    return _act(step_id, steps.Start(), "The step is in progress.")
 
 
 @bp.post("/unblock")
 def unblock(step_id: int) -> Any:
-    return _act(step_id, _transition(step_id, "unblock"), "The step is unblocked.")
+    return _act(step_id, steps.Unblock(), "The step is unblocked.")
 
 
 @bp.post("/fail")
 def fail(step_id: int) -> Any:
-    reason = {"reason": request.form.get("reason", "")}
-    return _act(step_id, _transition(step_id, "fail", reason), "The step is marked as failed.")
+    reason = request.form.get("reason", "")
+    return _act(step_id, steps.Fail(reason), "The step is marked as failed.")
 
 
 @bp.post("/block")
 def block(step_id: int) -> Any:
-    reason = {"reason": request.form.get("reason", "")}
-    return _act(step_id, _transition(step_id, "block", reason), "The step is blocked.")
+    reason = request.form.get("reason", "")
+    return _act(step_id, steps.Block(reason), "The step is blocked.")
 
 
 @bp.post("/skip")
 def skip(step_id: int) -> Any:
-    reason = request.form.get("reason", "").strip()
-    payload = {"reason": reason} if reason else {}
-    return _act(step_id, _transition(step_id, "skip", payload), "The step was skipped.")
+    return _act(step_id, steps.Skip(request.form.get("reason")), "The step was skipped.")
+
+
+@bp.post("/assign")
+def assign(step_id: int) -> Any:
+    chosen = request.form.get("user_id", "").strip()
+    user_id = int(chosen) if chosen.isdigit() else None
+    if chosen and user_id is None:
+        raise Unprocessable("Choose a person from the list.")
+    done = "The step is assigned." if user_id else "The step is open to everyone it is for."
+    return _act(step_id, steps.Assign(user_id), done)
 
 
 def completion_payload(form: MultiDict) -> dict[str, Any]:
@@ -99,7 +114,7 @@ def completion_payload(form: MultiDict) -> dict[str, Any]:
 @bp.post("/complete")
 def complete(step_id: int) -> Any:
     payload = completion_payload(request.form)
-    return _act(step_id, _transition(step_id, "complete", payload), "The step is completed.")
+    return _act(step_id, steps.Complete(payload), "The step is completed.")
 
 
 @bp.post("/tick")
@@ -107,22 +122,31 @@ def tick(step_id: int) -> Any:
     """One checklist item, saved as it is ticked; the last tick completes the step."""
     item = request.form.get("item", "")
     checked = item in request.form.getlist("checked")
-    action = partial(steps.tick_checklist_item, current_user, step_id, item, checked)
-    return _act(step_id, action, "Saved.")
+    return _act(step_id, steps.Tick(item, checked), "Saved.")
 
 
 @bp.post("/upload")
 def upload(step_id: int) -> Any:
-    incoming = [
-        documents.IncomingFile(f.filename or "upload", f.mimetype or "", f.read())
-        for f in request.files.getlist("file")
+    return _act(step_id, steps.Upload(incoming_files(request.files)), "Your files were uploaded.")
+
+
+def incoming_files(files: MultiDict) -> list[IncomingFile]:
+    return [
+        IncomingFile(f.filename or "upload", f.mimetype or "", f.read())
+        for f in files.getlist("file")
         if f.filename
     ]
-    action = partial(documents.upload_to_step, current_user, step_id, incoming)
-    return _act(step_id, action, "Your files were uploaded.")
 
 
 @bp.post("/provider")
 def provider(step_id: int) -> Any:
-    """Signature and payment steps continue on the provider's page (the sandbox here)."""
-    return redirect_to(providers.open_provider_page(current_user, step_id))
+    """Signature and payment steps continue on the provider's page (the sandbox here); a
+    READY step is started first, which opens the provider session."""
+    loaded = steps.load_step(step_id, current_user)
+    if loaded.step.action_state == StepState.READY:
+        steps.perform(current_user, step_id, steps.Start())
+        loaded = steps.load_step(step_id, current_user)
+    url = (loaded.step.action_data or {}).get("url")
+    if not url:
+        raise Invalid(f"The step {loaded.step.title!r} has no provider page.")
+    return redirect_to(str(url))

@@ -1,0 +1,58 @@
+"""What a change moved, as the journal recorded it: the door returns it, and a page
+re-renders only the regions it names."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from webapp.persistence.journal import Move
+
+
+@dataclass(frozen=True)
+class StepMove:
+    step_id: int
+    key: str
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class Changed:
+    """`instance` is the instance as the change left it; `step_id` the step the command
+    was about; `steps` every step whose state moved, in order; `status` the instance's
+    (before, after) when it moved."""
+
+    instance: Any
+    instance_id: int
+    matter_id: int
+    step_id: int | None
+    steps: tuple[StepMove, ...]
+    status: tuple[str, str] | None
+
+    @property
+    def step_ids(self) -> frozenset[int]:
+        moved = {move.step_id for move in self.steps}
+        return frozenset(moved | ({self.step_id} if self.step_id is not None else set()))
+
+    @property
+    def states(self) -> frozenset[str]:
+        """The step states whose groups of steps a page must show again."""
+        return frozenset(s for move in self.steps for s in (move.before, move.after))
+
+
+def changed_from(
+    instance: Any, step_id: int | None, moves: list[Move], status_before: str
+) -> Changed:
+    steps = tuple(
+        StepMove(move.step_id, move.key, move.before, move.after)
+        for move in moves
+        if move.instance_id == instance.id and move.step_id is not None
+    )
+    status_after = instance.status
+    return Changed(
+        instance=instance,
+        instance_id=instance.id,
+        matter_id=instance.matter_id,
+        step_id=step_id,
+        steps=steps,
+        status=(status_before, status_after) if status_after != status_before else None,
+    )

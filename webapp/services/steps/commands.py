@@ -1,0 +1,92 @@
+"""The commands of the step door: small typed values, one per way of changing a step.
+
+A new way of changing a step is a new command here (and a row of the permission table
+in engine/permissions.py), not a new service function."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from webapp.adapters.storage import IncomingFile
+from webapp.engine.permissions import Act
+
+
+@dataclass(frozen=True)
+class Claim:
+    act = Act.CLAIM
+
+
+@dataclass(frozen=True)
+class Start:
+    act = Act.START
+
+
+@dataclass(frozen=True)
+class Complete:
+    payload: dict[str, Any] = field(default_factory=dict)
+    act = Act.COMPLETE
+
+
+@dataclass(frozen=True)
+class Tick:
+    item: str
+    checked: bool
+    act = Act.TICK
+
+
+@dataclass(frozen=True)
+class Upload:
+    files: list[IncomingFile]
+    act = Act.UPLOAD
+
+
+@dataclass(frozen=True)
+class ProviderConfirmed:
+    """A verified provider webhook: `payload` names the person (`actorId`) who acted."""
+
+    ref: str
+    payload: dict[str, Any]
+    act = Act.CONFIRM
+
+
+@dataclass(frozen=True)
+class Fail:
+    reason: str
+    act = Act.FAIL
+
+
+@dataclass(frozen=True)
+class Block:
+    reason: str
+    act = Act.BLOCK
+
+
+@dataclass(frozen=True)
+class Unblock:
+    act = Act.UNBLOCK
+
+
+@dataclass(frozen=True)
+class Skip:
+    reason: str | None = None
+    act = Act.SKIP
+
+
+@dataclass(frozen=True)
+class Assign:
+    user_id: int | None
+    act = Act.ASSIGN
+
+
+Command = (
+    Claim
+    | Start
+    | Complete
+    | Tick
+    | Upload
+    | ProviderConfirmed
+    | Fail
+    | Block
+    | Unblock
+    | Skip
+    | Assign
+)
