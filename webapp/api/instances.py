@@ -2,7 +2,6 @@ import json
 
 from flask import request
 from flask_login import current_user
-from sqlalchemy import select
 
 from webapp.api import api
 from webapp.api import schemas as s
@@ -11,9 +10,7 @@ from webapp.api.serialize import drift_out, instance_out, instance_summary, resp
 from webapp.api.spec import endpoint
 from webapp.engine.definition import StepDefinition
 from webapp.engine.errors import Invalid
-from webapp.extensions import db
-from webapp.models import WorkflowEvent
-from webapp.services import drift, instances
+from webapp.services import audit, drift, instances
 from webapp.services.definitions import validated_steps
 
 TAG = "Instances"
@@ -203,15 +200,8 @@ def advance_instance(instance_id: int):
 def instance_events(instance_id: int):
     limit, offset = page_args(default=200)
     instance = instances.load_instance(instance_id, current_user)
-    query = select(WorkflowEvent).where(WorkflowEvent.instance_id == instance.id)
-    visible = {st.id for st in instances.visible_steps(instance, current_user)}
-    rows = [
-        e
-        for e in db.session.scalars(query.order_by(WorkflowEvent.id))
-        if e.step_id is None or e.step_id in visible
-    ]
-    total = len(rows)
-    items = [s.EventOut.model_validate(e) for e in rows[offset : offset + limit]]
+    rows, total = audit.visible_events(instance, current_user, limit=limit, offset=offset)
+    items = [s.EventOut.model_validate(e) for e in rows]
     return respond(s.EventList(items=items, total=total))
 
 

@@ -22,7 +22,6 @@ from webapp.engine.states import (
     ACTIVE_STATUSES,
     CLOSED_STATES,
     InstanceStatus,
-    StepEvent,
     StepState,
 )
 
@@ -115,24 +114,21 @@ class Rule:
     states: frozenset[StepState]
     kinds: frozenset[Kind]
     who: Callable[[StepView, Who], bool]
-    event: StepEvent | None  # the step machine's event it ends in, if any
 
 
 # The one table: in which states, for which kinds of step, and by whom.
 RULES: dict[Act, Rule] = {
-    Act.CLAIM: Rule(frozenset({S.READY}), HUMAN, _performer, StepEvent.CLAIM),
-    Act.START: Rule(frozenset({S.READY}), HUMAN, _performer, StepEvent.START),
-    Act.COMPLETE: Rule(OPEN, frozenset({K.BY_HAND}), _performer, StepEvent.COMPLETE),
-    Act.TICK: Rule(OPEN, frozenset({K.BY_HAND}), _performer, StepEvent.COMPLETE),
-    Act.UPLOAD: Rule(OPEN, frozenset({K.UPLOAD}), _performer, StepEvent.COMPLETE),
-    Act.CONFIRM: Rule(OPEN, frozenset({K.PROVIDER}), _performer, StepEvent.COMPLETE),
-    Act.FAIL: Rule(OPEN, HUMAN, _performer, StepEvent.FAIL),
-    Act.BLOCK: Rule(OPEN, HUMAN, _performer, StepEvent.BLOCK),
-    Act.UNBLOCK: Rule(frozenset({S.BLOCKED}), HUMAN, _performer, StepEvent.UNBLOCK),
-    Act.SKIP: Rule(OPEN, frozenset(Kind), _skipper, StepEvent.SKIP),
-    Act.ASSIGN: Rule(
-        frozenset({S.PENDING, S.READY, S.IN_PROGRESS, S.BLOCKED}), HUMAN, _editor, None
-    ),
+    Act.CLAIM: Rule(frozenset({S.READY}), HUMAN, _performer),
+    Act.START: Rule(frozenset({S.READY}), HUMAN, _performer),
+    Act.COMPLETE: Rule(OPEN, frozenset({K.BY_HAND}), _performer),
+    Act.TICK: Rule(OPEN, frozenset({K.BY_HAND}), _performer),
+    Act.UPLOAD: Rule(OPEN, frozenset({K.UPLOAD}), _performer),
+    Act.CONFIRM: Rule(OPEN, frozenset({K.PROVIDER}), _performer),
+    Act.FAIL: Rule(OPEN, HUMAN, _performer),
+    Act.BLOCK: Rule(OPEN, HUMAN, _performer),
+    Act.UNBLOCK: Rule(frozenset({S.BLOCKED}), HUMAN, _performer),
+    Act.SKIP: Rule(OPEN, frozenset(Kind), _skipper),
+    Act.ASSIGN: Rule(frozenset({S.PENDING, S.READY, S.IN_PROGRESS, S.BLOCKED}), HUMAN, _editor),
 }
 
 # The acts a page offers as buttons or forms, in the order it shows them.

@@ -39,6 +39,7 @@ from webapp.models import (
     WorkflowTemplate,
 )
 from webapp.models.base import utcnow
+from webapp.services import audit
 from webapp.services.access import (
     actor_of,
     load_matter,
@@ -647,14 +648,9 @@ def _note(event: WorkflowEvent) -> str | None:
 def audit_entries(
     instance: WorkflowInstance, user: User, names: dict[int, str]
 ) -> list[AuditEntry]:
-    """The instance's audit rows, newest first; a client sees only rows about its steps."""
+    """The instance's audit rows this person may see (services/audit), newest first."""
     titles = {s.id: s.title for s in instance.steps}
-    visible = {s.id for s in visible_steps(instance, user)}
-    rows = db.session.scalars(
-        select(WorkflowEvent)
-        .where(WorkflowEvent.instance_id == instance.id)
-        .order_by(WorkflowEvent.id.desc())
-    )
+    rows, _total = audit.visible_events(instance, user, newest_first=True)
     return [
         AuditEntry(
             event=e,
@@ -664,7 +660,6 @@ def audit_entries(
             note=_note(e),
         )
         for e in rows
-        if e.step_id is None or e.step_id in visible or user.role != Role.CLIENT
     ]
 
 

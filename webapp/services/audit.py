@@ -1,0 +1,41 @@
+"""Which audit rows a person may see: one rule for the runner's trail and the API's
+`/instances/{id}/events` alike.
+
+Staff (admins, lawyers, paralegals who may see the instance) see every row of it, those
+about steps removed since included: the trail is the record. A client sees the rows
+about the instance itself and about the steps addressed to clients, nothing else."""
+
+from sqlalchemy import Select, func, or_, select
+
+from webapp.engine.roles import Role
+from webapp.extensions import db
+from webapp.models import InstanceStep, User, WorkflowEvent, WorkflowInstance
+
+
+def _visible(instance: WorkflowInstance, user: User) -> Select:
+    query = select(WorkflowEvent).where(WorkflowEvent.instance_id == instance.id)
+    if user.role != Role.CLIENT:
+        return query
+    client_steps = select(InstanceStep.id).where(
+        InstanceStep.instance_id == instance.id, InstanceStep.role_scope == Role.CLIENT
+    )
+    return query.where(
+        or_(WorkflowEvent.step_id.is_(None), WorkflowEvent.step_id.in_(client_steps))
+    )
+
+
+def visible_events(
+    instance: WorkflowInstance,
+    user: User,
+    *,
+    newest_first: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
+) -> tuple[list[WorkflowEvent], int]:
+    """The rows this person may see of an instance they may see, and how many there are
+    in all. The caller has checked that they may see the instance."""
+    query = _visible(instance, user)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    order = WorkflowEvent.id.desc() if newest_first else WorkflowEvent.id
+    rows = db.session.scalars(query.order_by(order).offset(offset).limit(limit)).all()
+    return list(rows), total
