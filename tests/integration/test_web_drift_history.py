@@ -8,12 +8,10 @@ from http import HTTPStatus
 import pytest
 from sqlalchemy import select
 
-from webapp.engine.definition import StepDefinition
 from webapp.engine.roles import Role
 from webapp.extensions import db
 from webapp.models import WorkflowInstance
 from webapp.services import instances
-from webapp.services.definitions import validated_steps
 
 
 @pytest.fixture
@@ -36,11 +34,14 @@ def _step_id(instance: WorkflowInstance, key: str) -> int:
 def _tailor(lawyer, instance: WorkflowInstance) -> None:
     """Each kind of edit once: rename a step, add one, remove one, move one."""
     approval = _step_id(instance, "engagement_approval")
-    changes = instances.step_changes(lawyer, instance.id, approval, {"title": "Partner sign-off"})
-    instances.update_step(lawyer, instance.id, approval, changes)
-    w9 = StepDefinition(title="Collect W-9", action_type="CHECKLIST", role_scope=Role.PARALEGAL)
-    values = validated_steps([w9.model_copy(update={"action_config": {"items": ["W-9"]}})])[0]
-    instances.add_step(lawyer, instance.id, values, order=3)
+    instances.update_step(lawyer, instance.id, approval, {"title": "Partner sign-off"})
+    w9 = {
+        "title": "Collect W-9",
+        "actionType": "CHECKLIST",
+        "roleScope": Role.PARALEGAL,
+        "actionConfig": {"items": ["W-9"]},
+    }
+    instances.add_step(lawyer, instance.id, w9, order=3)
     instances.remove_step(lawyer, instance.id, _step_id(instance, "retainer"))
     db.session.expire_all()
     order = [s.id for s in db.session.get(WorkflowInstance, instance.id).steps]

@@ -11,7 +11,6 @@ from webapp.api.spec import endpoint
 from webapp.engine.definition import StepDefinition
 from webapp.engine.errors import Invalid
 from webapp.services import audit, drift, instances
-from webapp.services.definitions import validated_steps
 
 TAG = "Instances"
 
@@ -121,11 +120,8 @@ def patch_instance(instance_id: int, body: s.InstancePatch):
     status=201,
 )
 def add_step(instance_id: int, body: s.InstanceStepIn):
-    definition = StepDefinition.model_validate(body.model_dump(exclude={"order", "assigned_to_id"}))
-    instance = instances.load_instance(instance_id, current_user)
-    values = validated_steps([definition], frozenset(st.key for st in instance.steps))[0]
-    values["assigned_to_id"] = body.assigned_to_id
-    instances.add_step(current_user, instance_id, values, body.order)
+    step = body.model_dump(by_alias=True, exclude={"order"}, exclude_none=True)
+    instances.add_step(current_user, instance_id, step, body.order)
     return respond(
         instance_out(instances.load_instance(instance_id, current_user), current_user), 201
     )
@@ -141,10 +137,7 @@ def add_step(instance_id: int, body: s.InstanceStepIn):
     response=s.InstanceOut,
 )
 def patch_step(instance_id: int, step_id: int, body: s.InstanceStepPatch):
-    changes = instances.step_changes(
-        current_user, instance_id, step_id, body.model_dump(exclude_unset=True)
-    )
-    instances.update_step(current_user, instance_id, step_id, changes)
+    instances.update_step(current_user, instance_id, step_id, body.model_dump(exclude_unset=True))
     return respond(instance_out(instances.load_instance(instance_id, current_user), current_user))
 
 

@@ -3,8 +3,8 @@ actor may not see is reported as not found, so its existence does not leak."""
 
 from sqlalchemy import Select, bindparam, literal, or_, select, union_all
 
-from webapp.engine.eligibility import Actor, MatterAccess
-from webapp.engine.errors import NotAllowed, NotFound
+from webapp.engine.eligibility import Actor, MatterAccess, resolve_eligible_actors
+from webapp.engine.errors import NotAllowed, NotFound, Unprocessable
 from webapp.engine.roles import Role
 from webapp.extensions import db
 from webapp.models import Matter, MatterMember, User
@@ -62,3 +62,23 @@ def require_editor(matter: Matter, user: User) -> MatterAccess:
 def require_staff(user: User) -> None:
     if user.role not in (Role.ADMIN, Role.LAWYER):
         raise NotAllowed("Only admins and lawyers can manage workflow templates.")
+
+
+ROLE_PEOPLE = {
+    Role.ADMIN: "the firm's administrators",
+    Role.LAWYER: "the matter's lawyers",
+    Role.PARALEGAL: "the matter's paralegals",
+    Role.CLIENT: "the matter's clients",
+}
+
+
+def require_assignable(org_id: int, role: str, access: MatterAccess, user_id: int) -> None:
+    """A step is assigned only to an active person of the firm who may act on it; who
+    else exists is not said."""
+    person = db.session.get(User, user_id)
+    if person is None or person.org_id != org_id or not person.active:
+        message = "No such person works at your firm."
+        raise Unprocessable(message, [{"field": "userId", "message": message}])
+    if user_id not in resolve_eligible_actors(role, None, access):
+        message = f"{person.name} cannot act on this step: it is for {ROLE_PEOPLE.get(role, role)}."
+        raise Unprocessable(message, [{"field": "userId", "message": message}])

@@ -11,13 +11,16 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
+from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
 from sqlalchemy import func, select, text, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 
 from webapp.engine import drift
-from webapp.engine.definition import StepDefinition, assign_keys
-from webapp.engine.errors import Conflict, Invalid, NotAllowed, NotFound
+from webapp.engine.actions import get_handler
+from webapp.engine.actions.base import validation_details
+from webapp.engine.definition import StepDefinition, assign_keys, parse_duration
+from webapp.engine.errors import Conflict, Invalid, NotAllowed, NotFound, Unprocessable
 from webapp.engine.roles import Role
 from webapp.engine.states import (
     TERMINAL_STATUSES,
@@ -30,7 +33,13 @@ from webapp.models import InstanceChange, InstanceStep, Matter, User, WorkflowIn
 from webapp.models.base import utcnow
 from webapp.persistence.journal import record_event
 from webapp.persistence.transaction import transactional
-from webapp.services.access import load_matter, matter_access, require_editor, visible_matters
+from webapp.services.access import (
+    load_matter,
+    matter_access,
+    require_assignable,
+    require_editor,
+    visible_matters,
+)
 from webapp.services.definitions import STEP_FIELDS, definition_of, validated_steps
 from webapp.services.steps.advance import advance, set_status
 from webapp.services.templates import require_instantiable
@@ -383,18 +392,36 @@ EDITABLE_FIELDS = (
 )
 
 
+def _new_step_values(instance: WorkflowInstance, body: dict[str, Any]) -> dict[str, Any]:
+    fields = dict(body)
+    assignee = fields.pop("assignedToId", None)
+    try:
+        definition = StepDefinition.model_validate(fields)
+    except ValidationError as error:
+        raise Unprocessable("This step is not valid.", validation_details(error)) from error
+    values = validated_steps([definition], frozenset(s.key for s in instance.steps))[0]
+    if assignee is not None:
+        require_assignable(
+            instance.org_id, values["role_scope"], matter_access(instance.matter), assignee
+        )
+    values["assigned_to_id"] = assignee
+    return values
+
+
 def _added_detail(step: InstanceStep) -> dict[str, Any]:
     return {"stepId": step.id, "key": step.key, "order": step.order, "title": step.title}
 
 
 @transactional
 def add_step(
-    user: User, instance_id: int, values: dict[str, Any], order: int | None = None
+    user: User, instance_id: int, body: dict[str, Any], order: int | None = None
 ) -> InstanceStep:
-    """`values` are validated row values (services.definitions.validated_steps)."""
+    """`body`: one step in the template-step shape (camelCase), plus `assignedToId`;
+    checked here as a template's steps are."""
     instance = load_instance(instance_id, user, for_update=True)
     _require_editor(instance, user)
     _require_editable(instance)
+    values = _new_step_values(instance, body)
     if any(s.key == values["key"] for s in instance.steps):
         raise Conflict(f"This workflow already has a step with key {values['key']!r}.")
     position = (
@@ -412,14 +439,14 @@ def add_step(
 
 
 @transactional
-def update_step(
-    user: User, instance_id: int, step_id: int, changes: dict[str, Any]
-) -> InstanceStep:
+def update_step(user: User, instance_id: int, step_id: int, patch: dict[str, Any]) -> InstanceStep:
+    """`patch`: any subset of the editable fields, snake_case; checked here."""
     instance = load_instance(instance_id, user, for_update=True)
     _require_editor(instance, user)
     _require_editable(instance)
     step = find_step(instance, step_id)
     _refuse_edit_of_finished(step)
+    changes = _step_changes(instance, step, patch)
     diff = {}
     for field, value in changes.items():
         if field not in EDITABLE_FIELDS:
@@ -477,16 +504,12 @@ def reorder_steps(user: User, instance_id: int, step_ids: list[int]) -> Workflow
     return instance
 
 
-def step_changes(
-    user: User, instance_id: int, step_id: int, patch: dict[str, Any]
+def _step_changes(
+    instance: WorkflowInstance, step: InstanceStep, patch: dict[str, Any]
 ) -> dict[str, Any]:
-    """A camelCase patch as validated row values; the action config is checked by its handler."""
-    from webapp.engine.actions import get_handler
-    from webapp.engine.definition import parse_duration
-
-    instance = load_instance(instance_id, user)
-    step = find_step(instance, step_id)
+    """A patch as validated row values; the action config is checked by its handler."""
     changes: dict[str, Any] = {}
+    keys = {s.key for s in instance.steps}
     for field, value in patch.items():
         if field == "action_config":
             value = get_handler(step.action_type).validate_config(value)
@@ -499,9 +522,11 @@ def step_changes(
             value = (value or "").strip()
             if not value:
                 raise Invalid("A step needs a title.")
-        keys = {s.key for s in instance.steps}
         if field == "depends_on" and value is not None and not set(value) <= keys - {step.key}:
             raise Invalid("dependsOn names a step that is not in this workflow.")
+        if field == "assigned_to_id" and value is not None:
+            role = patch.get("role_scope") or step.role_scope
+            require_assignable(instance.org_id, role, matter_access(instance.matter), value)
         changes[field] = value
     return changes
 

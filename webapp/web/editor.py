@@ -6,15 +6,11 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
-from pydantic import ValidationError
 from werkzeug.datastructures import MultiDict
 
-from webapp.engine.actions.base import validation_details
-from webapp.engine.definition import StepDefinition
 from webapp.engine.errors import Invalid, Unprocessable
 from webapp.models import InstanceStep
 from webapp.services import instances, queries
-from webapp.services.definitions import validated_steps
 from webapp.services.queries import EditorView
 from webapp.services.templates import move_order
 from webapp.web.forms import (
@@ -115,24 +111,12 @@ def add_step_form(matter_id: int, instance_id: int) -> Any:
     return blocks(PAGE, [("add_step", {})], **context(view, adding=adding))
 
 
-def _new_step_values(view: EditorView, body: dict[str, Any]) -> dict[str, Any]:
-    """Validated row values of a new step: the same checks as the template's steps."""
-    try:
-        definition = StepDefinition.model_validate(body)
-    except ValidationError as error:
-        raise Unprocessable("This step is not valid.", validation_details(error)) from error
-    known = frozenset(s.key for s in view.instance.steps)
-    return validated_steps([definition], known)[0]
-
-
 @bp.post("/steps")
 def add_step(matter_id: int, instance_id: int) -> Any:
     form = request.form
     view = _view(matter_id, instance_id)
     try:
-        step = instances.add_step(
-            current_user, instance_id, _new_step_values(view, step_body(form, retry=False))
-        )
+        step = instances.add_step(current_user, instance_id, step_body(form, retry=False))
     except (Unprocessable, Invalid) as error:
         errors = field_errors(error.details) or {"form": [error.message]}
         adding = new_step_form(form.get("action_type"), form, errors)
@@ -146,8 +130,7 @@ def _update(matter_id: int, instance_id: int, step_id: int, form: MultiDict) -> 
     # The fields on the form are those of the step's own type (`config_type`); the
     # service validates them with that step's handler.
     body = step_body(form, form.get("config_type"), retry=False)
-    changes = instances.step_changes(current_user, instance_id, step_id, instance_changes(body))
-    instances.update_step(current_user, instance_id, step_id, changes)
+    instances.update_step(current_user, instance_id, step_id, instance_changes(body))
 
 
 @bp.post("/steps/<int:step_id>/row")

@@ -7,14 +7,13 @@ from typing import Any
 from webapp.engine.actions import get_handler
 from webapp.engine.actions.checklist import ChecklistHandler
 from webapp.engine.actions.request_doc import RequestDocHandler
-from webapp.engine.eligibility import resolve_eligible_actors
-from webapp.engine.errors import Invalid, Unprocessable
+from webapp.engine.errors import Invalid
 from webapp.engine.permissions import acting_role
 from webapp.engine.states import StepEvent, StepState
-from webapp.extensions import db
 from webapp.models import User
 from webapp.persistence.journal import record_event
 from webapp.services import documents
+from webapp.services.access import require_assignable
 from webapp.services.steps.advance import complete_step, fail_step, step_event
 from webapp.services.steps.commands import (
     Assign,
@@ -145,18 +144,8 @@ def assign(loaded: Loaded, actor: User, user_id: int | None) -> None:
     again to everyone its role allows. A claim held by someone else is released."""
     step = loaded.step
     if user_id is not None:
-        eligible = resolve_eligible_actors(
-            acting_role(step_view(loaded.instance, step)), None, loaded.access
-        )
-        person = db.session.get(User, user_id)
-        if person is None or person.org_id != actor.org_id or not person.active:
-            raise Unprocessable(
-                "No such person works at your firm.",
-                [{"field": "userId", "message": "No such person works at your firm."}],
-            )
-        if user_id not in eligible:
-            message = f"{person.name} cannot act on this step: it is for {_role_label(step)}."
-            raise Unprocessable(message, [{"field": "userId", "message": message}])
+        role = acting_role(step_view(loaded.instance, step))
+        require_assignable(actor.org_id, role, loaded.access, user_id)
     before = step.assigned_to_id
     step.assigned_to_id = user_id
     if step.claimed_by_id is not None and user_id is not None and step.claimed_by_id != user_id:
@@ -170,16 +159,6 @@ def assign(loaded: Loaded, actor: User, user_id: int | None) -> None:
         step_id=step.id,
         payload={"key": step.key, "from": before, "to": user_id},
     )
-
-
-def _role_label(step: Any) -> str:
-    role = (step.action_config or {}).get("approverRole") or step.role_scope
-    return {
-        "ADMIN": "the firm's administrators",
-        "LAWYER": "the matter's lawyers",
-        "PARALEGAL": "the matter's paralegals",
-        "CLIENT": "the matter's clients",
-    }.get(role, role)
 
 
 def required_reason(reason: str | None) -> str:
