@@ -9,10 +9,11 @@ from sqlalchemy import select
 from tests.integration.engine_support import by_key, fresh, make_firm, publish, start
 from tests.integration.engine_support import step as step_body
 from tests.integration.support import snapshot
+from webapp.engine.errors import DomainError
 from webapp.engine.roles import Role
 from webapp.extensions import db
 from webapp.models import InstanceStep, Organization, WorkflowEvent
-from webapp.services import steps
+from webapp.services import instances, steps
 
 
 @pytest.fixture
@@ -147,3 +148,27 @@ def test_the_runner_assigns_a_step_when_the_owner_chooses_a_person(team, login_a
     assert response.status_code == HTTPStatus.OK
     assert f"Assigned to</span> {second.name}" in response.get_data(as_text=True)
     assert db.session.get(InstanceStep, gather).assigned_to_id == second.id
+
+
+def test_the_instance_door_returns_the_status_change_and_the_added_step(team):
+    firm, instance, _first, _second = team
+    body = step_body("extra", "CHECKLIST", config={"items": ["a"]}, roleScope=Role.LAWYER)
+
+    added = instances.perform(firm.lawyer, instance["id"], instances.AddStep(body))
+    cancelled = instances.perform(
+        firm.lawyer, instance["id"], instances.Update(status="Cancelled", reason="Settled")
+    )
+
+    assert db.session.get(InstanceStep, added.step_id).key == "extra"
+    assert cancelled.status == ("WaitingForInput", "Cancelled")
+    assert cancelled.steps == ()
+
+
+def test_a_rename_with_a_refused_status_keeps_the_old_title_through_the_instance_door(team):
+    firm, instance, _first, _second = team
+    before = snapshot()
+
+    with pytest.raises(DomainError):
+        instances.perform(firm.lawyer, instance["id"], instances.Update("New", "Created"))
+
+    assert snapshot() == before

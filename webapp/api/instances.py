@@ -103,10 +103,8 @@ def get_instance(instance_id: int):
     response=s.InstanceOut,
 )
 def patch_instance(instance_id: int, body: s.InstancePatch):
-    instance = instances.update_instance(
-        current_user, instance_id, body.title, body.status, body.reason
-    )
-    return respond(instance_out(instance, current_user))
+    command = instances.Update(body.title, body.status, body.reason)
+    return _edited(instances.perform(current_user, instance_id, command))
 
 
 @endpoint(
@@ -121,7 +119,7 @@ def patch_instance(instance_id: int, body: s.InstancePatch):
 )
 def add_step(instance_id: int, body: s.InstanceStepIn):
     step = body.model_dump(by_alias=True, exclude={"order"}, exclude_none=True)
-    instances.add_step(current_user, instance_id, step, body.order)
+    instances.perform(current_user, instance_id, instances.AddStep(step, body.order))
     return respond(
         instance_out(instances.load_instance(instance_id, current_user), current_user), 201
     )
@@ -137,7 +135,8 @@ def add_step(instance_id: int, body: s.InstanceStepIn):
     response=s.InstanceOut,
 )
 def patch_step(instance_id: int, step_id: int, body: s.InstanceStepPatch):
-    instances.update_step(current_user, instance_id, step_id, body.model_dump(exclude_unset=True))
+    patch = body.model_dump(exclude_unset=True)
+    instances.perform(current_user, instance_id, instances.EditStep(step_id, patch))
     return respond(instance_out(instances.load_instance(instance_id, current_user), current_user))
 
 
@@ -150,7 +149,7 @@ def patch_step(instance_id: int, step_id: int, body: s.InstanceStepPatch):
     response=s.InstanceOut,
 )
 def delete_step(instance_id: int, step_id: int):
-    instance = instances.remove_step(current_user, instance_id, step_id)
+    instance = instances.perform(current_user, instance_id, instances.RemoveStep(step_id)).instance
     return respond(instance_out(instance, current_user))
 
 
@@ -164,7 +163,8 @@ def delete_step(instance_id: int, step_id: int):
     response=s.InstanceOut,
 )
 def reorder_steps(instance_id: int, body: s.ReorderIn):
-    instance = instances.reorder_steps(current_user, instance_id, body.step_ids)
+    command = instances.ReorderSteps(body.step_ids)
+    instance = instances.perform(current_user, instance_id, command).instance
     return respond(instance_out(instance, current_user))
 
 
@@ -177,7 +177,7 @@ def reorder_steps(instance_id: int, body: s.ReorderIn):
     response=s.InstanceOut,
 )
 def advance_instance(instance_id: int):
-    instance = instances.advance_instance(current_user, instance_id)
+    instance = instances.perform(current_user, instance_id, instances.Advance()).instance
     return respond(instance_out(instance, current_user))
 
 
@@ -227,7 +227,8 @@ def put_definition(instance_id: int, body: s.DefinitionIn):
         )
         for step in body.steps
     ]
-    instance = instances.replace_definition(current_user, instance_id, edits, body.title)
+    command = instances.ReplaceDefinition(edits, body.title)
+    instance = instances.perform(current_user, instance_id, command).instance
     return respond(instance_out(instance, current_user))
 
 
@@ -257,3 +258,7 @@ def instance_history(instance_id: int):
 )
 def instance_drift(instance_id: int):
     return respond(drift_out(drift.drift_of(current_user, instance_id)))
+
+
+def _edited(changed: instances.Changed):
+    return respond(instance_out(changed.instance, current_user))

@@ -31,6 +31,7 @@ from webapp.engine.states import (
 from webapp.extensions import db
 from webapp.models import InstanceChange, InstanceStep, Matter, User, WorkflowInstance
 from webapp.models.base import utcnow
+from webapp.persistence import journal
 from webapp.persistence.journal import record_event
 from webapp.persistence.transaction import transactional
 from webapp.services.access import (
@@ -42,6 +43,7 @@ from webapp.services.access import (
 )
 from webapp.services.definitions import STEP_FIELDS, definition_of, validated_steps
 from webapp.services.steps.advance import advance, set_status
+from webapp.services.steps.changed import Changed, changed_from
 from webapp.services.templates import require_instantiable
 
 IS = InstanceStatus
@@ -727,3 +729,85 @@ def created_title(instance: WorkflowInstance) -> str | None:
         .limit(1)
     )
     return (detail or {}).get("title")
+
+
+# ---- the instance door ------------------------------------------------------------------
+# Every edit of a running instance is `perform(actor, instance_id, command) -> Changed`,
+# the shape of the step door: one transaction, the checks inside, and what moved.
+
+
+@dataclass(frozen=True)
+class Update:
+    """A new title, a new status (Running to start or resume, Paused, Cancelled), or
+    both at once: a refused status keeps the old title."""
+
+    title: str | None = None
+    status: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class AddStep:
+    """`step`: the template-step shape (camelCase), plus `assignedToId`."""
+
+    step: dict[str, Any]
+    order: int | None = None
+
+
+@dataclass(frozen=True)
+class EditStep:
+    """`patch`: any subset of the editable fields, snake_case."""
+
+    step_id: int
+    patch: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RemoveStep:
+    step_id: int
+
+
+@dataclass(frozen=True)
+class ReorderSteps:
+    step_ids: list[int]
+
+
+@dataclass(frozen=True)
+class ReplaceDefinition:
+    edits: list[StepEdit]
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class Advance:
+    pass
+
+
+InstanceCommand = (
+    Update | AddStep | EditStep | RemoveStep | ReorderSteps | ReplaceDefinition | Advance
+)
+
+
+@transactional
+def perform(actor: User, instance_id: int, command: InstanceCommand) -> Changed:
+    status_before = db.session.scalar(
+        select(WorkflowInstance.status).where(WorkflowInstance.id == instance_id)
+    )
+    step_id: int | None = None
+    match command:
+        case Update(title=title, status=status, reason=reason):
+            update_instance(actor, instance_id, title, status, reason)
+        case AddStep(step=step, order=order):
+            step_id = add_step(actor, instance_id, step, order).id
+        case EditStep(step_id=edited, patch=patch):
+            step_id = update_step(actor, instance_id, edited, patch).id
+        case RemoveStep(step_id=removed):
+            remove_step(actor, instance_id, removed)
+        case ReorderSteps(step_ids=ids):
+            reorder_steps(actor, instance_id, ids)
+        case ReplaceDefinition(edits=edits, title=title):
+            replace_definition(actor, instance_id, edits, title)
+        case Advance():
+            advance_instance(actor, instance_id)
+    instance = load_instance(instance_id, actor)
+    return changed_from(instance, step_id, journal.moves(), status_before or instance.status)

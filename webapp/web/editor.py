@@ -116,21 +116,23 @@ def add_step(matter_id: int, instance_id: int) -> Any:
     form = request.form
     view = _view(matter_id, instance_id)
     try:
-        step = instances.add_step(current_user, instance_id, step_body(form, retry=False))
+        command = instances.AddStep(step_body(form, retry=False))
+        step_id = instances.perform(current_user, instance_id, command).step_id
     except (Unprocessable, Invalid) as error:
         errors = field_errors(error.details) or {"form": [error.message]}
         adding = new_step_form(form.get("action_type"), form, errors)
         return blocks(PAGE, [("add_step", {})], **context(view, adding=adding)), 422
     view = _view(matter_id, instance_id)
     parts = [("add_step", {}), ("step_list", {"oob": True}), ("inspector", {"oob": True})]
-    return _edited(parts, context(view, _step(view, step.id)))
+    return _edited(parts, context(view, _step(view, step_id)))
 
 
 def _update(matter_id: int, instance_id: int, step_id: int, form: MultiDict) -> None:
     # The fields on the form are those of the step's own type (`config_type`); the
     # service validates them with that step's handler.
     body = step_body(form, form.get("config_type"), retry=False)
-    instances.update_step(current_user, instance_id, step_id, instance_changes(body))
+    command = instances.EditStep(step_id, instance_changes(body))
+    instances.perform(current_user, instance_id, command)
 
 
 @bp.post("/steps/<int:step_id>/row")
@@ -175,13 +177,14 @@ def update_settings(matter_id: int, instance_id: int, step_id: int) -> Any:
 
 @bp.post("/steps/<int:step_id>/remove")
 def remove_step(matter_id: int, instance_id: int, step_id: int) -> Any:
-    instances.remove_step(current_user, instance_id, step_id)
+    instances.perform(current_user, instance_id, instances.RemoveStep(step_id))
     return _list_answer(_view(matter_id, instance_id))
 
 
 @bp.post("/steps/reorder")
 def reorder_steps(matter_id: int, instance_id: int) -> Any:
-    instances.reorder_steps(current_user, instance_id, step_ids(request.form))
+    command = instances.ReorderSteps(step_ids(request.form))
+    instances.perform(current_user, instance_id, command)
     return _reordered(matter_id, instance_id)
 
 
@@ -192,7 +195,7 @@ def move_step(matter_id: int, instance_id: int, step_id: int) -> Any:
         abort(400, "Move a step by -1 (up) or 1 (down).")
     view = _view(matter_id, instance_id)
     order = move_order([s.id for s in view.instance.steps], step_id, offset)
-    instances.reorder_steps(current_user, instance_id, order)
+    instances.perform(current_user, instance_id, instances.ReorderSteps(order))
     return _reordered(matter_id, instance_id)
 
 

@@ -102,7 +102,7 @@ def change_status(matter_id: int, instance_id: int) -> Any:
     target = request.form.get("status", "")
     queries.require_seen_status(current_user, matter_id, instance_id, request.form.get("seen"))
     reason = request.form.get("reason", "").strip() or None
-    instances.change_status(current_user, instance_id, target, reason)
+    instances.perform(current_user, instance_id, instances.Update(status=target, reason=reason))
     done = STATUS_DONE.get(target, "The workflow's status changed.")
     if not is_htmx():
         return _back_to_runner(matter_id, instance_id, done)
