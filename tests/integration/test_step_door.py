@@ -172,3 +172,27 @@ def test_a_rename_with_a_refused_status_keeps_the_old_title_through_the_instance
         instances.perform(firm.lawyer, instance["id"], instances.Update("New", "Created"))
 
     assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("fields", "approved", "comment"),
+    [
+        ({"approved": "true", "comment": "false"}, True, "false"),
+        ({"approved": "false", "comment": "true"}, False, "true"),
+        ({"approved": "true"}, True, ""),
+    ],
+)
+def test_an_approval_form_is_read_by_the_handlers_payload_model_when_the_comment_is_a_word(
+    firm, login_as, fields, approved, comment
+):
+    body = [step_body("decide", "APPROVAL_LAWYER", config={}, roleScope=Role.LAWYER)]
+    instance = start(firm.api, publish(firm.api, "Decision", body), firm.matter.id)
+    decide = by_key(instance, "decide")["id"]
+
+    response = login_as(firm.lawyer).post(f"/steps/{decide}/complete", data=fields, htmx=True)
+
+    assert response.status_code == HTTPStatus.OK, response.get_data(as_text=True)[:300]
+    fresh()
+    step = db.session.get(InstanceStep, decide)
+    assert step.action_state == "COMPLETED"
+    assert (step.action_data["approved"], step.action_data["comment"]) == (approved, comment)

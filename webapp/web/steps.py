@@ -96,25 +96,10 @@ def assign(step_id: int) -> Any:
     return _act(step_id, steps.Assign(user_id), done)
 
 
-def completion_payload(form: MultiDict) -> dict[str, Any]:
-    """A completion form as the handler's payload: repeated fields become lists and
-    "true"/"false" become booleans (an approval's decision)."""
-    payload: dict[str, Any] = {}
-    for key in form:
-        if key == "csrf_token":
-            continue
-        values = form.getlist(key)
-        if len(values) > 1 or key.endswith("[]"):
-            payload[key.removesuffix("[]")] = values
-        else:
-            payload[key] = {"true": True, "false": False}.get(values[0], values[0])
-    return payload
-
-
 @bp.post("/complete")
 def complete(step_id: int) -> Any:
-    payload = completion_payload(request.form)
-    return _act(step_id, steps.Complete(payload), "The step is completed.")
+    fields = {key: request.form.getlist(key) for key in request.form if key != "csrf_token"}
+    return _act(step_id, steps.Complete(fields, from_form=True), "The step is completed.")
 
 
 @bp.post("/tick")

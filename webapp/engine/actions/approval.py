@@ -34,6 +34,7 @@ class ApprovalHandler(ActionHandler):
     label = "Lawyer approval"
     description = "A lawyer approves or rejects; the decision is data later steps can branch on."
     Config = ApprovalConfig
+    Payload = ApprovalDecision
 
     def complete(self, ctx: ActionContext, payload: dict[str, Any]) -> Outcome:
         try:

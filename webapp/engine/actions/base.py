@@ -46,6 +46,10 @@ def validation_details(error: ValidationError) -> list[dict[str, Any]]:
     ]
 
 
+def _is_list(annotation: Any) -> bool:
+    return getattr(annotation, "__origin__", None) is list or annotation is list
+
+
 class ActionHandler:
     type: ClassVar[str]
     label: ClassVar[str]
@@ -54,6 +58,24 @@ class ActionHandler:
     automated: ClassVar[bool] = False
     # Human steps completed through a provider webhook, not by a direct complete call.
     completes_by_webhook: ClassVar[bool] = False
+    # The completion payload's model: a form's fields are read by it (the browser sends
+    # text; the model says which fields are lists and which are booleans).
+    Payload: ClassVar[type[BaseModel] | None] = None
+
+    def payload_from_form(self, fields: dict[str, list[str]]) -> dict[str, Any]:
+        """A completion form's fields (each name with its values) as the payload the
+        handler's model reads: a list field takes every value, any other the first one;
+        pydantic then reads "true" as a boolean only where the model wants one."""
+        if self.Payload is None:
+            return {name: values[0] for name, values in fields.items() if values}
+        payload: dict[str, Any] = {}
+        for name, info in self.Payload.model_fields.items():
+            key = info.alias or name
+            values = fields.get(key) or fields.get(f"{key}[]")
+            if values is None:
+                continue
+            payload[key] = values if _is_list(info.annotation) else values[0]
+        return payload
 
     def validate_config(self, config: dict[str, Any] | None) -> dict[str, Any]:
         try:

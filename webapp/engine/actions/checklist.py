@@ -1,6 +1,6 @@
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from webapp.engine.actions.base import ActionConfig, ActionContext, ActionHandler, Outcome
 from webapp.engine.actions.registry import register
@@ -21,12 +21,17 @@ class ChecklistConfig(ActionConfig):
         return cleaned
 
 
+class ChecklistPayload(BaseModel):
+    checked_items: list[str] = Field(alias="checkedItems")
+
+
 @register
 class ChecklistHandler(ActionHandler):
     type = "CHECKLIST"
     label = "Checklist"
     description = "Tick every item to complete the step."
     Config = ChecklistConfig
+    Payload = ChecklistPayload
 
     def tick(self, ctx: ActionContext, item: str, checked: bool) -> dict[str, Any]:
         items = ctx.config["items"]

@@ -50,7 +50,9 @@ def apply(loaded: Loaded, actor: User, command: Command) -> bool:
     match command:
         case Claim() | Start():
             start(loaded, actor.id, command.act.value)
-        case Complete(payload=payload):
+        case Complete(payload=payload, from_form=from_form):
+            if from_form:
+                payload = get_handler(loaded.step.action_type).payload_from_form(payload)
             start_if_ready(loaded, actor.id)
             complete(loaded, actor.id, payload)
         case Tick(item=item, checked=checked):

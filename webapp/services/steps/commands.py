@@ -22,7 +22,11 @@ class Start:
 
 @dataclass(frozen=True)
 class Complete:
+    """`payload` in the handler's shape; or, `from_form`, a form's fields (each name with
+    its list of values), read by the handler's payload model."""
+
     payload: dict[str, Any] = field(default_factory=dict)
+    from_form: bool = False
     act = Act.COMPLETE
 
 
