@@ -159,8 +159,10 @@ def test_document_declares_every_error_status_and_the_201_of_a_template_patch(ap
 
 @pytest.mark.xfail(
     reason="Not all checks pass yet: state-machine refusals of schema-valid requests answer "
-    "400 (positive_data_acceptance wants 409), list filters ignore unknown query "
-    "parameters, and schemathesis' WSGI transport errors on max_redirects in some phases",
+    "400 (positive_data_acceptance wants 409); GET /templates and /instances accept "
+    "status and allVersions values outside the documented enum and boolean instead of "
+    "refusing them; the export's JSON fails its declared schema; schemathesis' WSGI "
+    "transport errors on max_redirects in some phases",
     strict=False,
 )
 def test_api_passes_every_schemathesis_check_when_called_as_an_admin(app, demo) -> None:
