@@ -9,11 +9,15 @@ from webapp.config import Config
 
 
 class DatabaseId(IntegerConverter):
-    """An id larger than a database integer names no row: 404, not an overflow."""
+    """An id larger than a database integer names no row: it reaches the view as 0, which
+    no row has, so it answers 404 like any missing row (not an overflow; and not the 405
+    werkzeug gives when a converter refuses a value for some of a path's methods)."""
 
-    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", 2**31 - 1)
-        super().__init__(map, *args, **kwargs)
+    LARGEST = 2**31 - 1
+
+    def to_python(self, value: str) -> int:
+        number = int(super().to_python(value))
+        return number if number <= self.LARGEST else 0
 
 
 def create_app(config: type | dict[str, Any] | None = None) -> Flask:

@@ -3,6 +3,7 @@
 from typing import Any
 
 from flask import jsonify
+from werkzeug.exceptions import HTTPException
 
 from webapp.engine.errors import (
     Conflict,
@@ -35,3 +36,19 @@ def status_of(error: DomainError) -> int:
         if cls in STATUS:
             return STATUS[cls]
     return 400
+
+
+# Headers an HTTP error carries that a client needs: which methods a path takes (405),
+# when to come back (429, 503).
+KEPT_HEADERS = ("Allow", "Retry-After")
+
+
+def http_error_response(error: HTTPException) -> Any:
+    """An HTTP error (405, 413, 429…) as a JSON error body, keeping its Allow/Retry-After."""
+    status = error.code or 500
+    code = (error.name or "error").lower().replace(" ", "_")
+    response = error_response(status, code, error.description or error.name)
+    for name, value in error.get_headers():
+        if name in KEPT_HEADERS:
+            response.headers[name] = value
+    return response

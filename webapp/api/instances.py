@@ -7,9 +7,10 @@ from webapp.api import api
 from webapp.api import schemas as s
 from webapp.api.paging import page_args
 from webapp.api.serialize import drift_out, instance_out, instance_summary, respond
-from webapp.api.spec import endpoint
+from webapp.api.spec import LIMIT, OFFSET, PAGE, ROW_ID, Query, endpoint, one_of
 from webapp.engine.definition import StepDefinition
 from webapp.engine.errors import Invalid
+from webapp.engine.states import InstanceStatus
 from webapp.services import audit, drift, instances
 
 TAG = "Instances"
@@ -24,6 +25,7 @@ TAG = "Instances"
     body=s.WorkflowCreateIn,
     response=s.InstanceOut,
     status=201,
+    also={200: "An instance with this requestId exists already: it is returned unchanged"},
 )
 def create_workflow(body: s.WorkflowCreateIn):
     instance, created = instances.instantiate(
@@ -46,11 +48,14 @@ def create_workflow(body: s.WorkflowCreateIn):
     tag=TAG,
     response=s.InstanceList,
     query={
-        "matterId": "only this matter",
-        "status": "only this status",
-        "context": 'a JSON object the context must contain, e.g. {"client": "acme"}',
-        "limit": "page size",
-        "offset": "skip",
+        "matterId": Query("only this matter", dict(ROW_ID)),
+        "status": one_of("only this status", *(status.value for status in InstanceStatus)),
+        "context": Query(
+            'a JSON object the context must contain, e.g. {"client": "acme"}',
+            {"type": "object"},
+            json=True,
+        ),
+        **PAGE,
     },
 )
 def list_instances():
@@ -188,7 +193,7 @@ def advance_instance(instance_id: int):
     summary="The audit trail, oldest first",
     tag=TAG,
     response=s.EventList,
-    query={"limit": "page size", "offset": "skip"},
+    query={"limit": Query("page size", {**LIMIT.schema, "default": 200}), "offset": OFFSET},
 )
 def instance_events(instance_id: int):
     limit, offset = page_args(default=200)
@@ -239,7 +244,7 @@ def put_definition(instance_id: int, body: s.DefinitionIn):
     summary="The append-only change history of the definition, oldest first",
     tag=TAG,
     response=s.HistoryPage,
-    query={"limit": "page size", "offset": "skip"},
+    query=PAGE,
 )
 def instance_history(instance_id: int):
     limit, offset = page_args()

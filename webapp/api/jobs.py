@@ -7,8 +7,9 @@ from webapp.api import api
 from webapp.api import schemas as s
 from webapp.api.paging import page_args
 from webapp.api.serialize import job_out, respond
-from webapp.api.spec import endpoint
+from webapp.api.spec import PAGE, endpoint, one_of
 from webapp.services import dead_letters
+from webapp.services.dead_letters import STATUSES
 
 TAG = "Jobs"
 
@@ -20,7 +21,7 @@ TAG = "Jobs"
     summary="List background jobs, newest first (admins; status=DEAD: the dead letters)",
     tag=TAG,
     response=s.JobList,
-    query={"status": "PENDING, RUNNING, DONE or DEAD", "limit": "page size", "offset": "skip"},
+    query={"status": one_of("only this status", *STATUSES), **PAGE},
 )
 def list_jobs():
     limit, offset = page_args()

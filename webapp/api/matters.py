@@ -5,7 +5,7 @@ from webapp.api import api
 from webapp.api import schemas as s
 from webapp.api.paging import page_args
 from webapp.api.serialize import matter_out, matters_out, respond
-from webapp.api.spec import endpoint
+from webapp.api.spec import PAGE, Query, endpoint
 from webapp.services import matters
 
 TAG = "Matters"
@@ -18,7 +18,7 @@ TAG = "Matters"
     summary="List matters",
     tag=TAG,
     response=s.MatterList,
-    query={"q": "matches reference or title", "limit": "page size", "offset": "skip"},
+    query={"q": Query("matches reference or title"), **PAGE},
 )
 def list_matters():
     limit, offset = page_args()

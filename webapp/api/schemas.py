@@ -1,10 +1,11 @@
 """Request and response bodies of the JSON API (camelCase on the wire)."""
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
+from pydantic.json_schema import SkipJsonSchema
 
 from webapp.engine.definition import StepDefinition
 
@@ -16,6 +17,37 @@ class Schema(BaseModel):
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, from_attributes=True, extra="forbid"
     )
+
+
+# In a PATCH body, a field typed `X | Omitted` may be left out (it keeps its value) but not
+# sent as null: the document shows it without null and the API refuses null with 422.
+Omitted = SkipJsonSchema[None]
+
+
+def _omitted_only(annotation: Any) -> bool:
+    return any(
+        get_origin(arg) is Annotated
+        and any(isinstance(m, SkipJsonSchema) for m in arg.__metadata__)
+        for arg in get_args(annotation)
+    )
+
+
+class Patch(Schema):
+    """A partial update: send at least one field; what is left out keeps its value."""
+
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
+    @model_validator(mode="before")
+    @classmethod
+    def refuse_null_where_omitted(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        for name, info in cls.model_fields.items():
+            alias = info.alias or name
+            for key in (alias, name):
+                if key in data and data[key] is None and _omitted_only(info.annotation):
+                    raise ValueError(f"{alias} cannot be null; leave it out to keep its value.")
+        return data
 
 
 class ErrorDetail(Schema):
@@ -70,12 +102,12 @@ class MatterIn(Schema):
     owner_id: RowId | None = None
 
 
-class MatterPatch(Schema):
-    status: Literal["OPEN", "CLOSED", "ARCHIVED"] | None = Field(
+class MatterPatch(Patch):
+    status: Literal["OPEN", "CLOSED", "ARCHIVED"] | Omitted = Field(
         default=None,
         description="Close, archive or reopen; the matter's workflows stay as they are",
     )
-    title: str | None = Field(default=None, min_length=1, max_length=300)
+    title: Annotated[str, Field(min_length=1, max_length=300)] | Omitted = None
 
 
 class MatterDeleted(Schema):
@@ -136,10 +168,10 @@ class TemplateIn(Schema):
     steps: list[StepDefinition] = Field(default_factory=list)
 
 
-class TemplatePatch(Schema):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=4000)
-    steps: list[StepDefinition] | None = None
+class TemplatePatch(Patch):
+    name: Annotated[str, Field(min_length=1, max_length=200)] | Omitted = None
+    description: str | Omitted = Field(default=None, max_length=4000)
+    steps: list[StepDefinition] | Omitted = None
 
 
 class InstantiateIn(Schema):
@@ -228,10 +260,17 @@ class InstanceList(Schema):
     total: int
 
 
-class InstancePatch(Schema):
-    title: str | None = Field(default=None, min_length=1, max_length=300)
-    status: str | None = Field(
-        default=None, description="Target status: Running (start or resume), Paused, Cancelled"
+class InstancePatch(Patch):
+    # A title, a status or both; a reason alone changes nothing.
+    model_config = ConfigDict(
+        json_schema_extra={"anyOf": [{"required": ["title"]}, {"required": ["status"]}]}
+    )
+    title: Annotated[str, Field(min_length=1, max_length=300)] | Omitted = None
+    status: str | Omitted = Field(
+        default=None,
+        description="Target status: Running (start or resume), Paused, Cancelled; the others "
+        "are set by the engine (asking for one is refused with 400)",
+        json_schema_extra={"enum": ["Running", "Paused", "Cancelled"]},
     )
     reason: str | None = Field(default=None, max_length=2000)
 
@@ -241,11 +280,11 @@ class InstanceStepIn(StepDefinition):
     assigned_to_id: RowId | None = None
 
 
-class InstanceStepPatch(Schema):
-    title: str | None = Field(default=None, min_length=1, max_length=300)
-    action_config: dict[str, Any] | None = None
-    role_scope: Literal["ADMIN", "LAWYER", "PARALEGAL", "CLIENT"] | None = None
-    required: bool | None = None
+class InstanceStepPatch(Patch):
+    title: Annotated[str, Field(min_length=1, max_length=300)] | Omitted = None
+    action_config: dict[str, Any] | Omitted = None
+    role_scope: Literal["ADMIN", "LAWYER", "PARALEGAL", "CLIENT"] | Omitted = None
+    required: bool | Omitted = None
     depends_on: list[str] | None = None
     condition: str | None = None
     on_failure: str | None = None
@@ -264,7 +303,7 @@ class DefinitionStepIn(StepDefinition):
 
 
 class DefinitionIn(Schema):
-    title: str | None = Field(default=None, min_length=1, max_length=300)
+    title: Annotated[str, Field(min_length=1, max_length=300)] | Omitted = None
     steps: list[DefinitionStepIn] = Field(min_length=1, max_length=200)
 
 

@@ -15,6 +15,44 @@ from webapp.engine.actions.base import validation_details
 from webapp.engine.errors import Invalid, Unprocessable
 
 
+@dataclass(frozen=True)
+class Query:
+    """A query parameter: what it means and the JSON Schema of its value. `json` says the
+    value is a JSON document (OpenAPI `content`) rather than a plain string."""
+
+    description: str
+    schema: dict[str, Any] = field(default_factory=lambda: {"type": "string"})
+    json: bool = False
+
+
+TEXT_MEDIA = ("application/json", "application/yaml")
+ROW_ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+LIMIT = Query("page size", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50})
+OFFSET = Query("how many to skip", {"type": "integer", "minimum": 0, "default": 0})
+PAGE = {"limit": LIMIT, "offset": OFFSET}
+
+
+def one_of(description: str, *values: str) -> Query:
+    return Query(description, {"type": "string", "enum": list(values)})
+
+
+# Every error this API answers, on every operation (a body can always be too large, a
+# token can always be missing); 405 is answered for a method the path does not take.
+ERRORS = (
+    ("400", "The request is malformed: not JSON, a query value of the wrong type, a NUL character"),
+    ("401", "Not signed in: send an API token (Authorization: Bearer …)"),
+    ("403", "Not allowed for this person"),
+    ("404", "Not found, or not visible to this person"),
+    (
+        "409",
+        "Conflicts with the current state (e.g. a step that is not READY, a published version)",
+    ),
+    ("413", "The request body is too large"),
+    ("422", "The body is well formed but its content is not valid; details name each field"),
+    ("429", "Too many requests; Retry-After says when to try again"),
+)
+
+
 @dataclass
 class RouteSpec:
     rule: str
@@ -24,9 +62,12 @@ class RouteSpec:
     body: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     status: int = 200
-    query: dict[str, str] = field(default_factory=dict)
+    query: dict[str, Query] = field(default_factory=dict)
     multipart: bool = False
     auth: bool = True
+    also: dict[int, str] = field(default_factory=dict)
+    media: dict[str, dict[str, Any]] = field(default_factory=dict)
+    document: type[BaseModel] | None = None
 
 
 ROUTES: list[RouteSpec] = []
@@ -56,10 +97,18 @@ def endpoint(
     body: type[BaseModel] | None = None,
     response: type[BaseModel] | None = None,
     status: int = 200,
-    query: dict[str, str] | None = None,
+    query: dict[str, Query] | None = None,
     multipart: bool = False,
     auth: bool = True,
+    also: dict[int, str] | None = None,
+    media: dict[str, dict[str, Any]] | None = None,
+    document: type[BaseModel] | None = None,
 ) -> Callable:
+    """Register a route and describe it. `also`: other success statuses it answers with
+    the same body (e.g. 201 when a PATCH creates a version), with why; `media`: the
+    response's media types when it is not one JSON model; `document`: a request body the
+    view reads itself, as JSON or YAML text, in this model's shape."""
+
     def decorator(fn: Callable) -> Callable:
         @functools.wraps(fn)
         def view(**kwargs: Any) -> Any:
@@ -69,7 +118,19 @@ def endpoint(
 
         ROUTES.append(
             RouteSpec(
-                rule, method, summary, tag, body, response, status, query or {}, multipart, auth
+                rule,
+                method,
+                summary,
+                tag,
+                body,
+                response,
+                status,
+                query or {},
+                multipart,
+                auth,
+                also or {},
+                media or {},
+                document,
             )
         )
         blueprint.add_url_rule(rule, endpoint=fn.__name__, view_func=view, methods=[method])
@@ -89,7 +150,7 @@ def _path(rule: str) -> tuple[str, list[dict[str, Any]]]:
                     "name": name,
                     "in": "path",
                     "required": True,
-                    "schema": {"type": "integer" if kind == "int" else "string"},
+                    "schema": dict(ROW_ID) if kind == "int" else {"type": "string", "minLength": 1},
                 }
             )
             part = "{" + name + "}"
@@ -98,7 +159,7 @@ def _path(rule: str) -> tuple[str, list[dict[str, Any]]]:
 
 
 def openapi_document(prefix: str) -> dict[str, Any]:
-    models = {m for r in ROUTES for m in (r.body, r.response) if m} | {ErrorBody}
+    models = {m for r in ROUTES for m in (r.body, r.response, r.document) if m} | {ErrorBody}
     keyed = [(m, "validation") for m in models]
     refs, schema = models_json_schema(
         keyed, by_alias=True, ref_template="#/components/schemas/{model}"
@@ -110,20 +171,10 @@ def openapi_document(prefix: str) -> dict[str, Any]:
             "summary": route.summary,
             "tags": [route.tag],
             "operationId": f"{route.method.lower()}_{path.strip('/').replace('/', '_').replace('{', '').replace('}', '')}",
-            "parameters": params
-            + [
-                {
-                    "name": name,
-                    "in": "query",
-                    "required": False,
-                    "schema": {"type": "string"},
-                    "description": text,
-                }
-                for name, text in route.query.items()
-            ],
+            "parameters": params + [_query(name, q) for name, q in route.query.items()],
             "responses": _responses(route, refs),
         }
-        if route.body is not None or route.multipart:
+        if route.body is not None or route.multipart or route.document is not None:
             operation["requestBody"] = _request_body(route, refs)
         if not route.auth:
             operation["security"] = []
@@ -133,7 +184,9 @@ def openapi_document(prefix: str) -> dict[str, Any]:
         "info": {
             "title": "Matterflow API",
             "version": "1.0.0",
-            "description": 'Workflow engine for law firms. Errors are {"error": {code, message, details}}.',
+            "description": "Workflow engine for law firms. Errors are "
+            '{"error": {code, message, details}}. Text never contains the NUL character '
+            "(U+0000): a request carrying one, anywhere, is refused with 400.",
         },
         "paths": paths,
         "components": {
@@ -147,7 +200,24 @@ def openapi_document(prefix: str) -> dict[str, Any]:
     }
 
 
+def _query(name: str, query: Query) -> dict[str, Any]:
+    parameter: dict[str, Any] = {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": query.description,
+    }
+    if query.json:
+        parameter["content"] = {"application/json": {"schema": query.schema}}
+    else:
+        parameter["schema"] = query.schema
+    return parameter
+
+
 def _request_body(route: RouteSpec, refs: dict) -> dict[str, Any]:
+    if route.document is not None:
+        schema = refs[(route.document, "validation")]
+        return {"required": True, "content": {media: {"schema": schema} for media in TEXT_MEDIA}}
     content: dict[str, Any] = {}
     if route.body is not None:
         content["application/json"] = {"schema": refs[(route.body, "validation")]}
@@ -166,18 +236,22 @@ def _request_body(route: RouteSpec, refs: dict) -> dict[str, Any]:
 def _responses(route: RouteSpec, refs: dict) -> dict[str, Any]:
     error = {"content": {"application/json": {"schema": refs[(ErrorBody, "validation")]}}}
     ok: dict[str, Any] = {"description": "Success"}
-    if route.response is not None:
+    if route.media:
+        ok["content"] = route.media
+    elif route.response is not None:
         ok["content"] = {"application/json": {"schema": refs[(route.response, "validation")]}}
     responses: dict[str, Any] = {str(route.status): ok}
-    for code, text in (
-        ("400", "Invalid request or transition"),
-        ("401", "Not signed in"),
-        ("403", "Not allowed"),
-        ("404", "Not found"),
-        ("409", "Conflict"),
-        ("422", "Validation failed"),
-    ):
+    for code, why in route.also.items():
+        responses[str(code)] = {**ok, "description": why}
+    for code, text in ERRORS:
         responses[code] = {"description": text, **error}
-    if route.multipart:
-        responses["413"] = {"description": "File too large", **error}
+    responses["405"] = {
+        "description": "The path does not take this method; Allow lists those it takes",
+        "headers": {"Allow": {"schema": {"type": "string"}, "required": True}},
+        **error,
+    }
+    responses["429"] = {
+        **responses["429"],
+        "headers": {"Retry-After": {"schema": {"type": "integer"}, "required": True}},
+    }
     return responses

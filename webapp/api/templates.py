@@ -8,7 +8,7 @@ from webapp.api import api
 from webapp.api import schemas as s
 from webapp.api.paging import page_args
 from webapp.api.serialize import instance_out, respond, template_out, template_summary
-from webapp.api.spec import endpoint
+from webapp.api.spec import PAGE, Query, endpoint, one_of
 from webapp.engine.errors import Invalid
 from webapp.services import dsl_io, instances, templates
 
@@ -23,11 +23,10 @@ TAG = "Templates"
     tag=TAG,
     response=s.TemplateList,
     query={
-        "q": "matches name, key or description",
-        "status": "DRAFT, PUBLISHED or ARCHIVED",
-        "allVersions": "true to list every version",
-        "limit": "page size",
-        "offset": "skip",
+        "q": Query("matches name, key or description"),
+        "status": one_of("only this status", "DRAFT", "PUBLISHED", "ARCHIVED"),
+        "allVersions": Query("true to list every version", {"type": "boolean"}),
+        **PAGE,
     },
 )
 def list_templates():
@@ -80,6 +79,7 @@ def get_template(template_id: int):
     tag=TAG,
     body=s.TemplatePatch,
     response=s.TemplateOut,
+    also={201: "The version was published: the edit created and returns the next draft"},
 )
 def patch_template(template_id: int, body: s.TemplatePatch):
     template, created = templates.update_template(
@@ -131,7 +131,11 @@ def template_versions(template_id: int):
     "GET",
     summary="Export as JSON or YAML",
     tag=TAG,
-    query={"format": "json (default) or yaml"},
+    query={"format": one_of("json (default) or yaml", "json", "yaml")},
+    media={
+        "application/json": {"schema": {"type": "object"}},
+        "application/yaml": {"schema": {"type": "string"}},
+    },
 )
 def export_template(template_id: int):
     document = dsl_io.export_template(templates.get_template(template_id, current_user))
@@ -152,6 +156,7 @@ def export_template(template_id: int):
     "POST",
     summary="Import a JSON or YAML definition as a draft",
     tag=TAG,
+    document=dsl_io.TemplateDocument,
     response=s.TemplateOut,
     status=201,
 )
@@ -170,6 +175,7 @@ def import_template():
     body=s.InstantiateIn,
     response=s.InstanceOut,
     status=201,
+    also={200: "An instance with this requestId exists already: it is returned unchanged"},
 )
 def instantiate(template_id: int, body: s.InstantiateIn):
     instance, created = instances.instantiate(

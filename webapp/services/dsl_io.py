@@ -17,7 +17,7 @@ from webapp.services.templates import create_template
 
 class TemplateDocument(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
-    schema_version: int = Field(alias="schemaVersion")
+    schema_version: int = Field(alias="schemaVersion", json_schema_extra={"enum": [SCHEMA_VERSION]})
     key: str | None = None
     name: str = Field(min_length=1, max_length=200)
     description: str = ""

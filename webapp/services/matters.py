@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import delete, func, or_, select
 
-from webapp.engine.errors import Conflict, Invalid, NotAllowed, NotFound
+from webapp.engine.errors import Conflict, Invalid, NotAllowed, NotFound, Unprocessable
 from webapp.engine.roles import MEMBER_ROLES, Role
 from webapp.extensions import db
 from webapp.models import Document, Matter, MatterMember, User, WorkflowInstance
@@ -90,7 +90,7 @@ def create_matter(user: User, reference: str, title: str, owner_id: int | None =
         raise Invalid("A matter needs a reference and a title.")
     owner = _org_user(user, owner_id) if owner_id else user
     if owner.role != Role.LAWYER:
-        raise Invalid("The owner of a matter must be a lawyer.")
+        raise Unprocessable("The owner of a matter must be a lawyer.")
     exists = db.session.scalar(
         select(Matter.id).where(Matter.org_id == user.org_id, Matter.reference == reference)
     )
@@ -121,7 +121,7 @@ def add_member(user: User, matter_id: int, member_id: int, role: str) -> Matter:
         raise Invalid(f"A member's role is one of {', '.join(MEMBER_ROLES)}.")
     member = _org_user(user, member_id)
     if member.role != role:
-        raise Invalid(f"{member.name} is a {member.role.lower()}, not a {role.lower()}.")
+        raise Unprocessable(f"{member.name} is a {member.role.lower()}, not a {role.lower()}.")
     if any(m.user_id == member.id for m in matter.members):
         raise Conflict(f"{member.name} is already on this matter.")
     matter.members.append(MatterMember(user_id=member.id, role=role))

@@ -92,7 +92,7 @@ def register_sign_in_redirect() -> None:
 
 
 def register_error_pages(app: Flask) -> None:
-    from webapp.api.errors import error_response, status_of
+    from webapp.api.errors import error_response, http_error_response, status_of
     from webapp.web.htmx import error_page
 
     @app.errorhandler(DomainError)
@@ -106,7 +106,7 @@ def register_error_pages(app: Flask) -> None:
     def http_error(error: HTTPException) -> Any:
         status = error.code or 500
         if wants_json():
-            return error_response(status, error.name.lower().replace(" ", "_"), error.description)
+            return http_error_response(error)
         return error_page(status, error.description or error.name)
 
     @app.errorhandler(Exception)
