@@ -61,8 +61,8 @@ def create_workflow(body: s.WorkflowCreateIn):
 def list_instances():
     limit, offset = page_args()
     matter_id = request.args.get("matterId")
-    if matter_id is not None and not matter_id.isdigit():
-        raise Invalid("matterId must be a number.")
+    if matter_id is not None and not (matter_id.isdigit() and 1 <= int(matter_id) < 2**31):
+        raise Invalid("matterId must be a matter's id: a whole number from 1.")
     rows, total = instances.list_instances(
         current_user,
         int(matter_id) if matter_id else None,
