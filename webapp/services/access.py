@@ -3,6 +3,7 @@ actor may not see is reported as not found, so its existence does not leak."""
 
 from sqlalchemy import Select, bindparam, literal, or_, select, union_all
 
+from webapp.engine import permissions
 from webapp.engine.eligibility import Actor, MatterAccess
 from webapp.engine.errors import NotAllowed, NotFound
 from webapp.engine.roles import Role
@@ -35,6 +36,16 @@ def matter_access(matter: Matter) -> MatterAccess:
     )
 
 
+def members_access(matter: Matter) -> MatterAccess:
+    """The same as `matter_access`, from the matter's members already loaded (no admins:
+    the rules read an admin's role, not the list)."""
+    return MatterAccess(
+        org_id=matter.org_id,
+        owner_id=matter.owner_id,
+        members={member.user_id: member.role for member in matter.members},
+    )
+
+
 def visible_matters(user: User) -> Select:
     query = select(Matter).where(Matter.org_id == user.org_id)
     if user.role == Role.ADMIN:
@@ -62,3 +73,9 @@ def require_editor(matter: Matter, user: User) -> MatterAccess:
 def require_staff(user: User) -> None:
     if user.role not in (Role.ADMIN, Role.LAWYER):
         raise NotAllowed("Only admins and lawyers can manage workflow templates.")
+
+
+def require_template_reader(user: User) -> None:
+    """Templates are read by the roles that author them (engine/permissions)."""
+    if not permissions.may_read_templates(actor_of(user)):
+        raise NotAllowed("Only admins and lawyers can see workflow templates.")

@@ -6,15 +6,16 @@ from pydantic import ValidationError
 from sqlalchemy import func, or_, select
 
 from webapp.engine import definition as dsl
+from webapp.engine import permissions
 from webapp.engine.actions.base import validation_details
 from webapp.engine.definition import StepDefinition
-from webapp.engine.errors import Conflict, Invalid, NotFound, Unprocessable
+from webapp.engine.errors import Conflict, Invalid, NotAllowed, NotFound, Unprocessable
 from webapp.extensions import db
 from webapp.models import TemplateStep, User, WorkflowTemplate
 from webapp.models.base import utcnow
 from webapp.persistence.journal import record_event
 from webapp.persistence.transaction import get_or_404, transactional
-from webapp.services.access import require_staff
+from webapp.services.access import actor_of, require_staff, require_template_reader
 from webapp.services.definitions import STEP_FIELDS, definition_of, validated_steps
 from webapp.services.validation import check_publishable
 
@@ -22,6 +23,11 @@ DRAFT, PUBLISHED, ARCHIVED = "DRAFT", "PUBLISHED", "ARCHIVED"
 
 
 def get_template(template_id: int, user: User) -> WorkflowTemplate:
+    require_template_reader(user)  # before the lookup: the answer says nothing of the id
+    return _template(template_id, user)
+
+
+def _template(template_id: int, user: User) -> WorkflowTemplate:
     return get_or_404(WorkflowTemplate, template_id, user.org_id, "Template")
 
 
@@ -33,6 +39,7 @@ def list_templates(
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[WorkflowTemplate], int]:
+    require_template_reader(user)
     query = select(WorkflowTemplate).where(WorkflowTemplate.org_id == user.org_id)
     if latest_only:
         latest = (
@@ -262,7 +269,9 @@ def archive_template(user: User, template_id: int) -> WorkflowTemplate:
 
 
 def require_instantiable(template_id: int, user: User) -> WorkflowTemplate:
-    template = get_template(template_id, user)
+    if not permissions.may_read_templates(actor_of(user)):
+        raise NotAllowed("Only admins and lawyers can start a workflow on a matter.")
+    template = _template(template_id, user)
     if template.status != PUBLISHED:
         raise Invalid(
             f"Only a published template can be instantiated; version {template.version} is "
