@@ -734,12 +734,17 @@ def _parent_link(instance: WorkflowInstance, user: User) -> ParentLink | None:
 def step_fingerprint(user: User, step_id: int) -> tuple[int, dict[int, tuple[str, int]]]:
     """The instance of a step and each step's (state, version) — compared after an action
     to swap only the groups that changed."""
+    missing = NotFound(f"Step {step_id} was not found.")
     instance_id = db.session.scalar(
         select(InstanceStep.instance_id).where(InstanceStep.id == step_id)
     )
     if instance_id is None:
-        raise NotFound(f"Step {step_id} was not found.")
-    return instance_id, instance_fingerprint(load_instance(instance_id, user))
+        raise missing
+    try:
+        instance = load_instance(instance_id, user)
+    except NotFound:  # another firm's or matter's step reads like no step at all
+        raise missing from None
+    return instance_id, instance_fingerprint(instance)
 
 
 def dead_job_fingerprint(
