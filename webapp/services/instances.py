@@ -25,6 +25,7 @@ from webapp.engine.states import (
     StepState,
     check_manual_transition,
 )
+from webapp.engine.text import refuse_line_breaks
 from webapp.extensions import db
 from webapp.models import InstanceChange, InstanceStep, Matter, User, WorkflowInstance
 from webapp.models.base import utcnow
@@ -183,6 +184,7 @@ def _new_instance(
         raise NotAllowed("Only admins and lawyers can start a workflow on a matter.")
     if matter.status != "OPEN":
         raise Invalid(f"Matter {matter.reference} is {matter.status.lower()}; reopen it first.")
+    refuse_line_breaks(title, "A workflow's title", "title")
     if request_taken:  # by a workflow this person may not see: answered as a new request
         raise _reused(request_id, None)
     instance = WorkflowInstance(
@@ -347,6 +349,7 @@ def _clean_title(title: str | None) -> str:
     title = (title or "").strip()
     if not title:
         raise Invalid("A workflow needs a title.")
+    refuse_line_breaks(title, "A workflow's title", "title")
     return title
 
 
@@ -536,6 +539,7 @@ def step_changes(
             value = (value or "").strip()
             if not value:
                 raise Invalid("A step needs a title.")
+            refuse_line_breaks(value, "A step title", "title")
         keys = {s.key for s in instance.steps}
         if field == "depends_on" and value is not None and not set(value) <= keys - {step.key}:
             raise Invalid("dependsOn names a step that is not in this workflow.")

@@ -10,6 +10,7 @@ from webapp.engine import permissions
 from webapp.engine.actions.base import validation_details
 from webapp.engine.definition import StepDefinition
 from webapp.engine.errors import Conflict, Invalid, NotAllowed, NotFound, Unprocessable
+from webapp.engine.text import refuse_line_breaks
 from webapp.extensions import db
 from webapp.models import TemplateStep, User, WorkflowTemplate
 from webapp.models.base import utcnow
@@ -118,6 +119,7 @@ def create_template(
         raise Unprocessable(
             "A template needs a name.", [{"field": "name", "message": "Enter a name."}]
         )
+    refuse_line_breaks(name.strip(), "A template's name", "name")
     if key and db.session.scalar(
         select(WorkflowTemplate.id).where(
             WorkflowTemplate.org_id == user.org_id, WorkflowTemplate.key == key
@@ -204,6 +206,7 @@ def update_template(
     if name is not None:
         if not name.strip():
             raise Invalid("A template needs a name.")
+        refuse_line_breaks(name.strip(), "A template's name", "name")
         template.name = name.strip()
     if description is not None:
         template.description = description.strip()
