@@ -88,7 +88,7 @@ def test_completing_a_pending_step_is_refused_with_400_and_changes_nothing_when_
     assert snapshot() == before
 
 
-def test_client_completing_the_approval_is_refused_with_403_and_changes_nothing_when_tried(
+def test_client_completing_the_approval_is_answered_not_found_and_changes_nothing_when_tried(
     demo, api_as, running
 ):
     checklist = step_by_key(running, "conflicts")
@@ -106,7 +106,8 @@ def test_client_completing_the_approval_is_refused_with_403_and_changes_nothing_
         f"/steps/{approval['id']}/complete", json={"approved": True}
     )
 
-    assert_error(response, HTTPStatus.FORBIDDEN, "forbidden")
+    # A client sees only the steps addressed to clients: the others do not exist for them.
+    assert_error(response, HTTPStatus.NOT_FOUND, "not_found")
     assert snapshot() == before
 
 

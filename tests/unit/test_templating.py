@@ -5,6 +5,9 @@ import time
 import pytest
 
 from webapp.engine.templating import (
+    ITEM_COST,
+    MAX_WORK,
+    Budget,
     TemplatingError,
     check_template,
     render,
@@ -125,3 +128,62 @@ def test_template_strings_are_found_with_their_paths_when_a_config_is_checked():
         ("url", "https://x.test/{{ context.client }}"),
         ("l[0]", "{{ x }}"),
     ]
+
+
+# ---- the work budget: hostile templates stop after a bounded amount of work ---------------
+
+LONG = "x" * 99_000
+MANY = list(range(10_000))
+HOSTILE = {
+    # 600 joins of a 99 kB parameter: 59 MB built for one number.
+    "joins": "{{ (" + " ~ ".join(["context.long"] * 600) + ")|length }}",
+    # 10⁸ loop items (seconds of work in Jinja), printing nothing.
+    "loops": "{% for a in context.many %}{% for b in context.many %}"
+    "{% if a == b %}{% endif %}{% endfor %}{% endfor %}",
+    # 10⁴ items each upper-casing 99 kB: a gigabyte of text scanned.
+    "filters": "{% for a in range(100) %}{% for b in range(100) %}"
+    "{{ context.long|upper|length }}{% endfor %}{% endfor %}",
+    # 10⁴ items each joining 198 kB, printing a little.
+    "loop joins": "{% for a in context.many %}{% for b in range(100) %}"
+    "{{ (context.long ~ context.long)|length > 0 }}{% endfor %}{% endfor %}",
+    # 10⁴ method calls returning 99 kB each.
+    "calls": "{% for a in range(100) %}{% for b in range(100) %}"
+    "{{ context.long.upper()|length }}{% endfor %}{% endfor %}",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_template_stops_within_the_work_budget_when_it_would_take_seconds(name):
+    budget = Budget(seconds=3600)  # the work counter stops it, not the clock
+    variables = {**VARIABLES, "context": {"long": LONG, "many": MANY}}
+    with pytest.raises(TemplatingError, match=r"too much work|builds a value longer"):
+        render(HOSTILE[name], variables, budget)
+    assert budget.used <= MAX_WORK + len(LONG) * 3, budget.used
+
+
+def test_wall_clock_guard_stops_a_render_when_its_time_is_up():
+    budget = Budget(seconds=0)
+    with pytest.raises(TemplatingError, match="takes too long"):
+        render("{% for a in range(3) %}{{ a }}{% endfor %}", VARIABLES, budget)
+
+
+def test_loop_items_joins_and_filters_are_charged_when_a_template_renders():
+    budget = Budget()
+    text = render("{% for n in context.names %}{{ n|upper ~ '!' }}{% endfor %}", VARIABLES, budget)
+    assert text == "ANN!BOB!"
+    # two items, two filters reading and writing 3 characters, two joins of 4
+    assert budget.used == 2 * ITEM_COST + 2 * (1 + 3 + 3) + 2 * 4
+
+
+def test_one_budget_covers_every_string_when_a_config_is_rendered():
+    budget = Budget(limit=ITEM_COST * 3)
+    config = {"a": "{% for n in range(2) %}{{ n }}{% endfor %}", "b": ["{{ 'x'|upper }}"]}
+    with pytest.raises(TemplatingError, match="too much work"):
+        render_value({**config, "c": "{% for n in range(2) %}{% endfor %}"}, VARIABLES, budget)
+    assert render_value(config, VARIABLES) == {"a": "01", "b": ["X"]}
+
+
+def test_recursive_loops_are_refused_when_a_template_is_checked():
+    assert check_template("{% for x in context.names recursive %}{{ x }}{% endfor %}") == (
+        "recursive loops are not available in templates"
+    )

@@ -9,6 +9,7 @@ from flask import current_app
 
 from webapp.adapters.http import failure_reason
 from webapp.engine.actions.automated import ActionFailed
+from webapp.engine.text import one_line
 
 SMTP_TIMEOUT = 30
 
@@ -34,14 +35,17 @@ def send_email(request: dict[str, Any]) -> dict[str, Any]:
 def build_message(
     to: list[str], subject: str, body: str, cc: list[str] | None = None, reply_to: str | None = None
 ) -> EmailMessage:
+    """Header values are made to fit on one line: a title or a parameter written with a
+    line break (before they were refused, or rendered from a template) cannot add a
+    header, nor make the email fail."""
     message = EmailMessage()
     message["From"] = current_app.config["MAIL_FROM"]
-    message["To"] = ", ".join(to)
+    message["To"] = ", ".join(one_line(address) for address in to)
     if cc:
-        message["Cc"] = ", ".join(cc)
+        message["Cc"] = ", ".join(one_line(address) for address in cc)
     if reply_to:
-        message["Reply-To"] = reply_to
-    message["Subject"] = subject
+        message["Reply-To"] = one_line(reply_to)
+    message["Subject"] = one_line(subject)
     message["Message-ID"] = make_msgid(domain="matterflow")
     message.set_content(body)
     return message

@@ -23,7 +23,7 @@ TAG = "Matters"
 def list_matters():
     limit, offset = page_args()
     rows, total = matters.list_matters(current_user, request.args.get("q"), limit, offset)
-    return respond(s.MatterList(items=matters_out(rows), total=total))
+    return respond(s.MatterList(items=matters_out(rows, current_user), total=total))
 
 
 @endpoint(
@@ -38,14 +38,14 @@ def list_matters():
 )
 def create_matter(body: s.MatterIn):
     matter = matters.create_matter(current_user, body.reference, body.title, body.owner_id)
-    return respond(matter_out(matter), 201)
+    return respond(matter_out(matter, current_user), 201)
 
 
 @endpoint(
     api, "/matters/<int:matter_id>", "GET", summary="Get a matter", tag=TAG, response=s.MatterOut
 )
 def get_matter(matter_id: int):
-    return respond(matter_out(matters.get_matter(current_user, matter_id)))
+    return respond(matter_out(matters.get_matter(current_user, matter_id), current_user))
 
 
 @endpoint(
@@ -60,7 +60,7 @@ def get_matter(matter_id: int):
 )
 def add_member(matter_id: int, body: s.MemberIn):
     matter = matters.add_member(current_user, matter_id, body.user_id, body.role)
-    return respond(matter_out(matter), 201)
+    return respond(matter_out(matter, current_user), 201)
 
 
 @endpoint(
@@ -74,7 +74,7 @@ def add_member(matter_id: int, body: s.MemberIn):
 )
 def patch_matter(matter_id: int, body: s.MatterPatch):
     matter = matters.update_matter(current_user, matter_id, body.status, body.title)
-    return respond(matter_out(matter))
+    return respond(matter_out(matter, current_user))
 
 
 @endpoint(

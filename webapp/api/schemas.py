@@ -66,7 +66,7 @@ class ErrorBody(Schema):
 class MemberOut(Schema):
     user_id: int
     name: str
-    email: str
+    email: str | None = Field(description="null for a client: clients see the team by name")
     role: str
 
 
@@ -236,7 +236,9 @@ class InstanceOut(Schema):
     title: str
     status: str
     current_step: int
-    context: dict[str, Any]
+    context: dict[str, Any] = Field(
+        description="The parameters the workflow was started with; empty for a client"
+    )
     step_data: dict[str, Any]
     created_at: datetime
     updated_at: datetime

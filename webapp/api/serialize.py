@@ -1,4 +1,6 @@
-"""ORM rows to API models. Clients get only the steps scoped to them."""
+"""ORM rows to API models. Clients get only the steps scoped to them; what else a
+person may read (an instance's parameters, the team's addresses) is decided in
+engine/permissions."""
 
 from typing import Any
 
@@ -6,9 +8,11 @@ from flask import current_app
 from sqlalchemy import select
 
 from webapp.api import schemas as s
+from webapp.engine import permissions
 from webapp.engine.actions import automated_types
 from webapp.extensions import db
 from webapp.models import Matter, StepAttempt, User, WorkflowInstance, WorkflowTemplate
+from webapp.services.access import actor_of, matter_access, members_access
 from webapp.services.drift import DriftReport
 from webapp.services.instances import visible_steps
 from webapp.services.matters import WorkflowSummary, workflow_summaries
@@ -21,8 +25,11 @@ def respond(model: Any, status: int = 200) -> Any:
     )
 
 
-def matter_out(matter: Matter, workflows: WorkflowSummary | None = None) -> s.MatterOut:
+def matter_out(
+    matter: Matter, reader: User, workflows: WorkflowSummary | None = None
+) -> s.MatterOut:
     workflows = workflows or workflow_summaries([matter.id])[matter.id]
+    addresses = permissions.may_read_team_addresses(actor_of(reader), members_access(matter))
     return s.MatterOut(
         id=matter.id,
         reference=matter.reference,
@@ -30,7 +37,12 @@ def matter_out(matter: Matter, workflows: WorkflowSummary | None = None) -> s.Ma
         status=matter.status,
         owner_id=matter.owner_id,
         members=[
-            s.MemberOut(user_id=m.user_id, name=m.user.name, email=m.user.email, role=m.role)
+            s.MemberOut(
+                user_id=m.user_id,
+                name=m.user.name,
+                email=m.user.email if addresses else None,
+                role=m.role,
+            )
             for m in matter.members
         ],
         created_at=matter.created_at,
@@ -40,9 +52,9 @@ def matter_out(matter: Matter, workflows: WorkflowSummary | None = None) -> s.Ma
     )
 
 
-def matters_out(matters: list[Matter]) -> list[s.MatterOut]:
+def matters_out(matters: list[Matter], reader: User) -> list[s.MatterOut]:
     summaries = workflow_summaries([m.id for m in matters])
-    return [matter_out(m, summaries[m.id]) for m in matters]
+    return [matter_out(m, reader, summaries[m.id]) for m in matters]
 
 
 def template_out(template: WorkflowTemplate) -> s.TemplateOut:
@@ -66,6 +78,7 @@ def template_summary(template: WorkflowTemplate) -> s.TemplateSummary:
 def instance_out(instance: WorkflowInstance, user: User) -> s.InstanceOut:
     steps = [s.InstanceStepOut.model_validate(step) for step in visible_steps(instance, user)]
     _add_attempts(instance, steps)
+    parameters = permissions.may_read_context(actor_of(user), matter_access(instance.matter))
     return s.InstanceOut(
         id=instance.id,
         matter_id=instance.matter_id,
@@ -74,7 +87,7 @@ def instance_out(instance: WorkflowInstance, user: User) -> s.InstanceOut:
         title=instance.title,
         status=instance.status,
         current_step=instance.current_step,
-        context=instance.context or {},
+        context=(instance.context or {}) if parameters else {},
         step_data=_visible_step_data(instance, user, steps),
         created_at=instance.created_at,
         updated_at=instance.updated_at,

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 from webapp.engine.roles import Role
+from webapp.engine.text import has_line_break, one_line_problem
 
 SCHEMA_VERSION = 1
 KEY_PATTERN = r"^[a-z][a-z0-9_]{0,99}$"
@@ -44,6 +45,8 @@ class StepDefinition(CamelModel):
     def title_not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("title must not be blank")
+        if has_line_break(value.strip()):  # titles end up in email subjects
+            raise ValueError(one_line_problem("A step title"))
         return value.strip()
 
     @field_validator("due_in")

@@ -228,3 +228,36 @@ def _wrong_kind(act: Act) -> str:
         Act.CONFIRM: "Only a signature or payment step is confirmed by a provider.",
         Act.COMPLETE: "This step is not completed by hand.",
     }.get(act, f"This kind of step cannot be asked to {act.value}.")
+
+
+# ---- what each role may read --------------------------------------------------------
+# The same table decides what a person may read, for the API, the pages and idempotent
+# replays alike (DESIGN.md "Roles and eligibility"):
+# - Templates are the firm's know-how: admins and lawyers author them and start
+#   workflows from them; paralegals and clients work the steps of an instance, which
+#   carries its own copy of the steps, and never read a template.
+# - An instance's parameters (`context`) and the team's email addresses are the firm's
+#   working material: the people of the firm who see the matter read them; a client
+#   sees the matter's people by name and their own steps, not the parameters.
+# - An instance is readable by whoever sees its matter.
+
+
+def may_read_templates(actor: Actor) -> bool:
+    return actor.role in (Role.ADMIN, Role.LAWYER)
+
+
+def may_see_matter(actor: Actor, access: MatterAccess) -> bool:
+    return actor.org_id == access.org_id and access.can_see(actor.id, actor.role)
+
+
+def reads_parameters(actor: Actor) -> bool:
+    """Whether this role reads workflows' parameters at all (and may search by them)."""
+    return actor.role != Role.CLIENT
+
+
+def may_read_context(actor: Actor, access: MatterAccess) -> bool:
+    return may_see_matter(actor, access) and reads_parameters(actor)
+
+
+def may_read_team_addresses(actor: Actor, access: MatterAccess) -> bool:
+    return may_see_matter(actor, access) and actor.role != Role.CLIENT

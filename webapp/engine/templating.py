@@ -4,18 +4,28 @@ templates, rendered in a sandbox with strict undefined when the step becomes REA
 Jinja's sandbox already refuses `__class__`-style attribute walks and unsafe callables.
 On top of it, templates here are expressions, `if` and shallow `for` only — no `set`,
 `with`, macros or imports — because those let a short template double a string on every
-line. Growth is also capped where it can happen: `*`, `+`, `**`, `%`, `range`, the few
-filters that build strings, and the rendered output itself."""
+line. Growth is also capped where it can happen: `*`, `+`, `**`, `%`, `~`, `range`, the
+few filters that build strings, and the rendered output itself.
+
+Work is bounded too: every render runs against a budget (`Budget`) that each loop item,
+each `~` join, each filter and each call is charged to, in characters (a loop item counts
+as ITEM_COST), with a wall-clock guard beside it. A hostile template (nested loops over
+long parameters, long joins in a loop) stops with a TemplatingError after at most
+MAX_WORK units instead of holding the database's write lock for seconds."""
 
 import functools
 import operator
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError, nodes
 from jinja2.filters import FILTERS
 from jinja2.meta import find_undeclared_variables
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.visitor import NodeTransformer
 
 NAMES = frozenset({"context", "steps", "matter", "instance"})
 MAX_SOURCE = 10_000  # characters of one template
@@ -24,6 +34,9 @@ MAX_SIZE = 100_000  # characters or items of any value built while rendering
 MAX_RANGE = 100
 MAX_LOOP_DEPTH = 2
 MAX_INT_BITS = 4096
+MAX_WORK = 10_000_000  # units of work in one render: characters built or scanned…
+ITEM_COST = 100  # …and loop items, each counted as this many characters
+MAX_SECONDS = 1.0  # the wall-clock guard beside the work budget
 FORBIDDEN_NODES: dict[type[nodes.Node], str] = {
     nodes.Assign: "set",
     nodes.AssignBlock: "set",
@@ -87,6 +100,101 @@ class TemplatingError(Exception):
     """A template that cannot be compiled or rendered; the message is for people."""
 
 
+class Budget:
+    """The work one render (or one `render_value`) may do."""
+
+    def __init__(self, limit: int = MAX_WORK, seconds: float = MAX_SECONDS) -> None:
+        self.limit = limit
+        self.used = 0
+        self.deadline = time.monotonic() + seconds
+
+    def charge(self, units: int) -> None:
+        self.used += units
+        if self.used > self.limit:
+            raise SecurityError("the template does too much work (loops or text too long)")
+        if time.monotonic() > self.deadline:
+            raise SecurityError("the template takes too long to render")
+
+
+_BUDGET: ContextVar[Budget | None] = ContextVar("template_budget", default=None)
+
+
+@contextmanager
+def _budget(given: Budget | None) -> Iterator[Budget]:
+    """The budget in force: the one given, else the enclosing render's, else a new one."""
+    current = _BUDGET.get()
+    if given is None and current is not None:
+        yield current
+        return
+    token = _BUDGET.set(given or Budget())
+    try:
+        yield _BUDGET.get() or Budget()
+    finally:
+        _BUDGET.reset(token)
+
+
+def _charge(units: int) -> None:
+    budget = _BUDGET.get()
+    if budget is not None:
+        budget.charge(units)
+
+
+def _items(iterable: Iterable[Any]) -> Iterator[Any]:
+    """What every `for` loop iterates: its items, each charged to the budget."""
+    for item in iterable:
+        _charge(ITEM_COST)
+        yield item
+
+
+def _concat(*parts: Any) -> str:
+    """`a ~ b ~ c`: the joined text, measured before it is built."""
+    texts, size = [], 0
+    for part in parts:
+        text = str(part)
+        size += len(text)
+        _check_size(size)
+        _charge(len(text))
+        texts.append(text)
+    return "".join(texts)
+
+
+def _metered(run: Callable[..., Any]) -> Callable[..., Any]:
+    """A filter charged for the value it reads and the text it returns."""
+    passes = getattr(run, "jinja_pass_arg", None)
+
+    @functools.wraps(run)
+    def metered(*args: Any, **kwargs: Any) -> Any:
+        value = args[1] if passes is not None and len(args) > 1 else args[0] if args else None
+        _charge(1 + _size(value))
+        result = run(*args, **kwargs)
+        if isinstance(result, str):
+            _charge(len(result))
+            _check_size(len(result))
+        return result
+
+    return metered
+
+
+HELPERS = {"_items": _items, "_concat": _concat}
+
+
+class _Meter(NodeTransformer):
+    """Routes every loop through `_items` and every `~` through `_concat`."""
+
+    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
+        self.generic_visit(node)
+        return _call("_concat", list(node.nodes), node.lineno)
+
+    def visit_For(self, node: nodes.For) -> nodes.Node:
+        self.generic_visit(node)
+        node.iter = _call("_items", [node.iter], node.lineno)
+        return node
+
+
+def _call(name: str, args: list[nodes.Expr], lineno: int) -> nodes.Call:
+    return nodes.Call(nodes.Name(name, "load"), args, [], None, None, lineno=lineno)
+
+
 def _size(value: Any) -> int:
     return len(value) if isinstance(value, str | list | tuple | dict) else 0
 
@@ -133,6 +241,12 @@ class _Sandbox(ImmutableSandboxedEnvironment):
             return False
         return super().is_safe_attribute(obj, attr, value)
 
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        result = super().call(__context, __obj, *args, **kwargs)
+        if __obj not in HELPERS.values():
+            _charge(1 + _size(result))
+        return result
+
     def call_binop(self, context: Any, op: str, left: Any, right: Any) -> Any:
         if op == "%" and isinstance(left, str):
             raise SecurityError("use ~ to join text; % formatting is not available")
@@ -165,10 +279,11 @@ def _check_power(base: Any, exponent: Any) -> None:
 
 def _environment() -> _Sandbox:
     env = _Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
-    env.filters = {name: env.filters[name] for name in SAFE_FILTERS}
-    env.filters["join"] = _safe_join
-    env.filters["replace"] = _safe_replace
-    env.globals = {"range": _safe_range, "dict": dict}
+    filters = {name: env.filters[name] for name in SAFE_FILTERS}
+    filters["join"] = _safe_join
+    filters["replace"] = _safe_replace
+    env.filters = {name: _metered(run) for name, run in filters.items()}
+    env.globals = {"range": _safe_range, "dict": dict, **HELPERS}
     return env
 
 
@@ -187,12 +302,15 @@ def compile_template(source: str) -> Any:
     try:
         ast = _ENVIRONMENT.parse(source)
         _check_constructs(ast)
-        unknown = sorted(find_undeclared_variables(ast) - NAMES - set(_ENVIRONMENT.globals))
+        known = NAMES | {"range", "dict"}
+        unknown = sorted(find_undeclared_variables(ast) - known)
         if unknown:
             raise TemplatingError(
                 f"unknown name {unknown[0]!r}: use context, steps, matter or instance"
             )
-        return _ENVIRONMENT.from_string(ast)
+        metered = _Meter().visit(ast)
+        metered.set_environment(_ENVIRONMENT)
+        return _ENVIRONMENT.from_string(metered)
     except TemplateError as error:
         raise TemplatingError(_message(error)) from None
 
@@ -201,6 +319,8 @@ def _check_constructs(ast: nodes.Template) -> None:
     for kind, tag in FORBIDDEN_NODES.items():
         if next(ast.find_all(kind), None) is not None:
             raise TemplatingError(f"{{% {tag} %}} is not available in templates")
+    if any(loop.recursive for loop in ast.find_all(nodes.For)):
+        raise TemplatingError("recursive loops are not available in templates")
     if _loop_depth(ast) > MAX_LOOP_DEPTH:
         raise TemplatingError(f"loops may be nested {MAX_LOOP_DEPTH} deep at most")
 
@@ -219,12 +339,14 @@ def check_template(source: str) -> str | None:
     return None
 
 
-def render(source: str, variables: Mapping[str, Any]) -> str:
+def render(source: str, variables: Mapping[str, Any], budget: Budget | None = None) -> str:
+    """`budget`: the work it may do (a new Budget, or the enclosing render's)."""
     if not is_template(source):
         return source
     template = compile_template(source)
     try:
-        return _collect(template.generate(**variables))
+        with _budget(budget):
+            return _collect(template.generate(**variables))
     except TemplatingError:
         raise
     except SecurityError as error:
@@ -245,14 +367,20 @@ def _collect(chunks: Iterator[str]) -> str:
     return "".join(parts)
 
 
-def render_value(value: Any, variables: Mapping[str, Any]) -> Any:
-    """Every string inside `value` (dicts and lists, recursively) rendered."""
+def render_value(value: Any, variables: Mapping[str, Any], budget: Budget | None = None) -> Any:
+    """Every string inside `value` (dicts and lists, recursively) rendered, all of them
+    within one budget."""
+    with _budget(budget):
+        return _render_each(value, variables)
+
+
+def _render_each(value: Any, variables: Mapping[str, Any]) -> Any:
     if isinstance(value, str):
         return render(value, variables)
     if isinstance(value, dict):
-        return {key: render_value(item, variables) for key, item in value.items()}
+        return {key: _render_each(item, variables) for key, item in value.items()}
     if isinstance(value, list):
-        return [render_value(item, variables) for item in value]
+        return [_render_each(item, variables) for item in value]
     return value
 
 

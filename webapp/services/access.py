@@ -3,6 +3,7 @@ actor may not see is reported as not found, so its existence does not leak."""
 
 from sqlalchemy import Select, bindparam, literal, or_, select, union_all
 
+from webapp.engine import permissions
 from webapp.engine.eligibility import Actor, MatterAccess, resolve_eligible_actors
 from webapp.engine.errors import NotAllowed, NotFound, Unprocessable
 from webapp.engine.roles import Role
@@ -32,6 +33,16 @@ def matter_access(matter: Matter) -> MatterAccess:
         owner_id=matter.owner_id,
         members={user_id: role for user_id, role, admin in rows if not admin},
         admin_ids=frozenset(user_id for user_id, _, admin in rows if admin),
+    )
+
+
+def members_access(matter: Matter) -> MatterAccess:
+    """The same as `matter_access`, from the matter's members already loaded (no admins:
+    the rules read an admin's role, not the list)."""
+    return MatterAccess(
+        org_id=matter.org_id,
+        owner_id=matter.owner_id,
+        members={member.user_id: member.role for member in matter.members},
     )
 
 
@@ -82,3 +93,9 @@ def require_assignable(org_id: int, role: str, access: MatterAccess, user_id: in
     if user_id not in resolve_eligible_actors(role, None, access):
         message = f"{person.name} cannot act on this step: it is for {ROLE_PEOPLE.get(role, role)}."
         raise Unprocessable(message, [{"field": "userId", "message": message}])
+
+
+def require_template_reader(user: User) -> None:
+    """Templates are read by the roles that author them (engine/permissions)."""
+    if not permissions.may_read_templates(actor_of(user)):
+        raise NotAllowed("Only admins and lawyers can see workflow templates.")

@@ -84,12 +84,16 @@ def step_documents(step: InstanceStep) -> list[Document]:
 
 def open_document(user: User, document_id: int) -> tuple[Document, Path]:
     """A member of the document's matter may download it; a client only from client steps."""
+    missing = NotFound(f"Document {document_id} was not found.")
     document = db.session.get(Document, document_id)
     if document is None or document.org_id != user.org_id or document.matter_id is None:
-        raise NotFound(f"Document {document_id} was not found.")
-    load_matter(document.matter_id, user)
+        raise missing
+    try:
+        load_matter(document.matter_id, user)
+    except NotFound:  # a matter one may not see: the document reads as not there at all
+        raise missing from None
     if user.role == Role.CLIENT and document.step_id is not None:
         step = db.session.get(InstanceStep, document.step_id)
         if step is not None and step.role_scope != Role.CLIENT:
-            raise NotFound(f"Document {document_id} was not found.")
+            raise missing
     return document, storage.root() / document.storage_path

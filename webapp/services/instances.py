@@ -16,7 +16,7 @@ from pydantic.alias_generators import to_camel
 from sqlalchemy import func, select, text, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 
-from webapp.engine import drift
+from webapp.engine import drift, permissions
 from webapp.engine.actions import get_handler
 from webapp.engine.actions.base import validation_details
 from webapp.engine.definition import StepDefinition, assign_keys, parse_duration
@@ -28,6 +28,7 @@ from webapp.engine.states import (
     StepState,
     check_manual_transition,
 )
+from webapp.engine.text import refuse_line_breaks
 from webapp.extensions import db
 from webapp.models import InstanceChange, InstanceStep, Matter, User, WorkflowInstance
 from webapp.models.base import utcnow
@@ -35,6 +36,7 @@ from webapp.persistence import journal
 from webapp.persistence.journal import record_event
 from webapp.persistence.transaction import transactional
 from webapp.services.access import (
+    actor_of,
     load_matter,
     matter_access,
     require_assignable,
@@ -114,7 +116,10 @@ def list_instances(
     context: dict[str, Any] | None = None,
 ) -> tuple[list[WorkflowInstance], int]:
     """`context` keeps instances whose context contains it (JSONB `@>` and its GIN index
-    on PostgreSQL; compared row by row elsewhere)."""
+    on PostgreSQL; compared row by row elsewhere). Only people who read parameters may
+    search by them: an answer to a search is a reading."""
+    if context is not None and not permissions.reads_parameters(actor_of(user)):
+        raise NotAllowed("Clients cannot search workflows by their parameters.")
     matters = visible_matters(user).with_only_columns(Matter.id)
     query = select(WorkflowInstance).where(
         WorkflowInstance.org_id == user.org_id, WorkflowInstance.matter_id.in_(matters)
@@ -142,7 +147,7 @@ def _request_hash(template_id: int, matter_id: int, title: str | None, params: d
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def _existing_request(user: User, request_id: str | None, digest: str) -> WorkflowInstance | None:
+def _existing_request(user: User, request_id: str | None) -> WorkflowInstance | None:
     if not request_id:
         return None
     if db.session.get_bind().dialect.name == "postgresql":
@@ -153,17 +158,20 @@ def _existing_request(user: User, request_id: str | None, digest: str) -> Workfl
         db.session.execute(
             text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": key}
         )
-    instance = db.session.scalar(
+    return db.session.scalar(
         select(WorkflowInstance).where(
             WorkflowInstance.org_id == user.org_id, WorkflowInstance.request_id == request_id
         )
     )
-    if instance is not None and instance.request_hash != digest:
-        raise Conflict(
-            f"requestId {request_id!r} was already used with a different request.",
-            {"instanceId": instance.id},
-        )
-    return instance
+
+
+def _reused(request_id: str | None, instance: WorkflowInstance | None) -> Conflict:
+    """The same requestId with a different request; the instance is named only to someone
+    who may see it."""
+    return Conflict(
+        f"requestId {request_id!r} was already used with a different request.",
+        {"instanceId": instance.id} if instance is not None else None,
+    )
 
 
 def _new_instance(
@@ -174,6 +182,7 @@ def _new_instance(
     parameters: dict[str, Any] | None,
     request_id: str | None,
     digest: str,
+    request_taken: bool = False,
 ) -> WorkflowInstance:
     template = require_instantiable(template_id, user)
     matter = load_matter(matter_id, user)
@@ -181,6 +190,9 @@ def _new_instance(
         raise NotAllowed("Only admins and lawyers can start a workflow on a matter.")
     if matter.status != "OPEN":
         raise Invalid(f"Matter {matter.reference} is {matter.status.lower()}; reopen it first.")
+    refuse_line_breaks(title, "A workflow's title", "title")
+    if request_taken:  # by a workflow this person may not see: answered as a new request
+        raise _reused(request_id, None)
     instance = WorkflowInstance(
         org_id=user.org_id,
         matter_id=matter.id,
@@ -229,6 +241,14 @@ def _new_instance(
     return instance
 
 
+def _may_start(user: User) -> bool:
+    return permissions.may_read_templates(actor_of(user))
+
+
+def _may_see(user: User, instance: WorkflowInstance) -> bool:
+    return permissions.may_see_matter(actor_of(user), matter_access(instance.matter))
+
+
 def _start(instance: WorkflowInstance, user: User) -> None:
     """The first steps become READY and the instance is Running at step 1; it waits on
     people only once work has moved (DESIGN.md, seed 000)."""
@@ -246,12 +266,26 @@ def instantiate(
     request_id: str | None = None,
     start: bool = True,
 ) -> tuple[WorkflowInstance, bool]:
-    """Returns the instance and whether it was created (False: an idempotent replay)."""
+    """Returns the instance and whether it was created (False: an idempotent replay).
+    A replay is answered only to someone who may start workflows and see that instance;
+    anyone else is answered as if the requestId were new (404, 403, or 409 without
+    naming the instance)."""
     digest = _request_hash(template_id, matter_id, title, parameters or {})
-    existing = _existing_request(user, request_id, digest)
-    if existing is not None:
+    existing = _existing_request(user, request_id) if _may_start(user) else None
+    if existing is not None and _may_see(user, existing):
+        if existing.request_hash != digest:
+            raise _reused(request_id, existing)
         return existing, False
-    instance = _new_instance(user, template_id, matter_id, title, parameters, request_id, digest)
+    instance = _new_instance(
+        user,
+        template_id,
+        matter_id,
+        title,
+        parameters,
+        request_id,
+        digest,
+        request_taken=existing is not None,
+    )
     if start:
         _start(instance, user)
     return instance, True
@@ -321,6 +355,7 @@ def _clean_title(title: str | None) -> str:
     title = (title or "").strip()
     if not title:
         raise Invalid("A workflow needs a title.")
+    refuse_line_breaks(title, "A workflow's title", "title")
     return title
 
 
@@ -524,6 +559,7 @@ def _step_changes(
             value = (value or "").strip()
             if not value:
                 raise Invalid("A step needs a title.")
+            refuse_line_breaks(value, "A step title", "title")
         if field == "depends_on" and value is not None and not set(value) <= keys - {step.key}:
             raise Invalid("dependsOn names a step that is not in this workflow.")
         if field == "assigned_to_id" and value is not None:

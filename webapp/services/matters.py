@@ -7,6 +7,7 @@ from sqlalchemy import delete, func, or_, select
 
 from webapp.engine.errors import Conflict, Invalid, NotAllowed, NotFound, Unprocessable
 from webapp.engine.roles import MEMBER_ROLES, Role
+from webapp.engine.text import refuse_line_breaks
 from webapp.extensions import db
 from webapp.models import Document, Matter, MatterMember, User, WorkflowInstance
 from webapp.persistence.journal import record_event
@@ -88,6 +89,7 @@ def create_matter(user: User, reference: str, title: str, owner_id: int | None =
     reference, title = reference.strip(), title.strip()
     if not reference or not title:
         raise Invalid("A matter needs a reference and a title.")
+    refuse_line_breaks(reference, "A matter's reference", "reference")
     owner = _org_user(user, owner_id) if owner_id else user
     if owner.role != Role.LAWYER:
         raise Unprocessable("The owner of a matter must be a lawyer.")

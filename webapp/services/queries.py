@@ -749,12 +749,16 @@ def require_job_of(user: User, matter_id: int, instance_id: int, job_id: int) ->
 
 def step_of(user: User, step_id: int) -> tuple[WorkflowInstance, InstanceStep]:
     """A step the person may see (clients: only their own), with its instance."""
+    missing = NotFound(f"Step {step_id} was not found.")
     instance_id = db.session.scalar(
         select(InstanceStep.instance_id).where(InstanceStep.id == step_id)
     )
     if instance_id is None:
-        raise NotFound(f"Step {step_id} was not found.")
-    instance = load_instance(instance_id, user)
+        raise missing
+    try:
+        instance = load_instance(instance_id, user)
+    except NotFound:  # another firm's or matter's step reads like no step at all
+        raise missing from None
     for step in visible_steps(instance, user):
         if step.id == step_id:
             return instance, step

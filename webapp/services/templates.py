@@ -6,15 +6,17 @@ from pydantic import ValidationError
 from sqlalchemy import func, or_, select
 
 from webapp.engine import definition as dsl
+from webapp.engine import permissions
 from webapp.engine.actions.base import validation_details
 from webapp.engine.definition import StepDefinition
-from webapp.engine.errors import Conflict, Invalid, NotFound, Unprocessable
+from webapp.engine.errors import Conflict, Invalid, NotAllowed, NotFound, Unprocessable
+from webapp.engine.text import refuse_line_breaks
 from webapp.extensions import db
 from webapp.models import TemplateStep, User, WorkflowTemplate
 from webapp.models.base import utcnow
 from webapp.persistence.journal import record_event
 from webapp.persistence.transaction import get_or_404, transactional
-from webapp.services.access import require_staff
+from webapp.services.access import actor_of, require_staff, require_template_reader
 from webapp.services.definitions import STEP_FIELDS, definition_of, validated_steps
 from webapp.services.validation import check_publishable
 
@@ -22,6 +24,11 @@ DRAFT, PUBLISHED, ARCHIVED = "DRAFT", "PUBLISHED", "ARCHIVED"
 
 
 def get_template(template_id: int, user: User) -> WorkflowTemplate:
+    require_template_reader(user)  # before the lookup: the answer says nothing of the id
+    return _template(template_id, user)
+
+
+def _template(template_id: int, user: User) -> WorkflowTemplate:
     return get_or_404(WorkflowTemplate, template_id, user.org_id, "Template")
 
 
@@ -33,6 +40,7 @@ def list_templates(
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[WorkflowTemplate], int]:
+    require_template_reader(user)
     query = select(WorkflowTemplate).where(WorkflowTemplate.org_id == user.org_id)
     if latest_only:
         latest = (
@@ -111,6 +119,7 @@ def create_template(
         raise Unprocessable(
             "A template needs a name.", [{"field": "name", "message": "Enter a name."}]
         )
+    refuse_line_breaks(name.strip(), "A template's name", "name")
     if key and db.session.scalar(
         select(WorkflowTemplate.id).where(
             WorkflowTemplate.org_id == user.org_id, WorkflowTemplate.key == key
@@ -197,6 +206,7 @@ def update_template(
     if name is not None:
         if not name.strip():
             raise Invalid("A template needs a name.")
+        refuse_line_breaks(name.strip(), "A template's name", "name")
         template.name = name.strip()
     if description is not None:
         template.description = description.strip()
@@ -262,7 +272,9 @@ def archive_template(user: User, template_id: int) -> WorkflowTemplate:
 
 
 def require_instantiable(template_id: int, user: User) -> WorkflowTemplate:
-    template = get_template(template_id, user)
+    if not permissions.may_read_templates(actor_of(user)):
+        raise NotAllowed("Only admins and lawyers can start a workflow on a matter.")
+    template = _template(template_id, user)
     if template.status != PUBLISHED:
         raise Invalid(
             f"Only a published template can be instantiated; version {template.version} is "

@@ -6,12 +6,15 @@ from webapp.engine.actions.base import ActionConfig
 from webapp.engine.actions.registry import register
 from webapp.engine.definition import RetryPolicy
 from webapp.engine.templating import is_template
+from webapp.engine.text import has_line_break, one_line_problem
 
 
 def _addresses(values: list[str]) -> list[str]:
     """Syntax only, no DNS lookup; `.test` domains pass, as a firm's staging and demo
     people use them."""
     for value in values:
+        if has_line_break(value):
+            raise ValueError(one_line_problem("An email address"))
         if is_template(value):
             continue
         try:
@@ -32,6 +35,13 @@ class EmailConfig(ActionConfig):
     @classmethod
     def addresses_are_valid(cls, values: list[str]) -> list[str]:
         return _addresses(values)
+
+    @field_validator("subject")
+    @classmethod
+    def subject_is_one_line(cls, value: str) -> str:
+        if has_line_break(value):
+            raise ValueError(one_line_problem("The subject"))
+        return value
 
     @field_validator("reply_to")
     @classmethod

@@ -87,7 +87,7 @@ def load_step(step_id: int, user: User, *, all_steps: bool = False) -> Loaded:
     if not access.can_see(user.id, user.role):  # say nothing of a matter one may not see
         raise missing
     if user.role == Role.CLIENT and step.role_scope != Role.CLIENT:
-        raise NotAllowed("Clients can act only on the steps addressed to them.")
+        raise missing  # a client sees only the steps addressed to clients
     return Loaded(instance, step, access, revision)
 
 
