@@ -124,7 +124,9 @@ def patch_instance(instance_id: int, body: s.InstancePatch):
     status=201,
 )
 def add_step(instance_id: int, body: s.InstanceStepIn):
-    definition = StepDefinition.model_validate(body.model_dump(exclude={"order", "assigned_to_id"}))
+    definition = StepDefinition.model_validate(
+        body.model_dump(exclude={"order", "assigned_to_id"}, exclude_unset=True)
+    )
     instance = instances.load_instance(instance_id, current_user)
     values = validated_steps([definition], frozenset(st.key for st in instance.steps))[0]
     values["assigned_to_id"] = body.assigned_to_id

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from webapp.engine import drift
 from webapp.engine.definition import StepDefinition, assign_keys
-from webapp.engine.errors import Conflict, Invalid, NotAllowed, NotFound
+from webapp.engine.errors import Conflict, Invalid, NotAllowed, NotFound, Unprocessable
 from webapp.engine.roles import Role
 from webapp.engine.states import (
     TERMINAL_STATUSES,
@@ -31,7 +31,7 @@ from webapp.models.base import utcnow
 from webapp.persistence.journal import record_event
 from webapp.persistence.transaction import transactional
 from webapp.services.access import load_matter, matter_access, require_editor, visible_matters
-from webapp.services.definitions import STEP_FIELDS, definition_of, validated_steps
+from webapp.services.definitions import STEP_FIELDS, check_role, definition_of, validated_steps
 from webapp.services.progress import advance, set_status
 from webapp.services.templates import require_instantiable
 
@@ -482,7 +482,7 @@ def step_changes(
 ) -> dict[str, Any]:
     """A camelCase patch as validated row values; the action config is checked by its handler."""
     from webapp.engine.actions import get_handler
-    from webapp.engine.definition import parse_duration
+    from webapp.engine.definition import normalize_duration
 
     instance = load_instance(instance_id, user)
     step = find_step(instance, step_id)
@@ -492,9 +492,11 @@ def step_changes(
             value = get_handler(step.action_type).validate_config(value)
         if field == "due_in" and value:
             try:
-                parse_duration(value)
+                value = normalize_duration(value)
             except ValueError as error:
-                raise Invalid(str(error)) from None
+                raise Unprocessable(
+                    "This step is not valid.", [{"field": "dueIn", "message": str(error)}]
+                ) from None
         if field == "title":
             value = (value or "").strip()
             if not value:
@@ -503,6 +505,12 @@ def step_changes(
         if field == "depends_on" and value is not None and not set(value) <= keys - {step.key}:
             raise Invalid("dependsOn names a step that is not in this workflow.")
         changes[field] = value
+    if {"role_scope", "action_config"} & changes.keys():
+        check_role(
+            get_handler(step.action_type),
+            changes.get("role_scope", step.role_scope),
+            changes.get("action_config", step.action_config),
+        )
     return changes
 
 

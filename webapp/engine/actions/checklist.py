@@ -5,6 +5,7 @@ from pydantic import Field, field_validator
 from webapp.engine.actions.base import ActionConfig, ActionContext, ActionHandler, Outcome
 from webapp.engine.actions.registry import register
 from webapp.engine.errors import Unprocessable
+from webapp.engine.roles import Role
 
 
 class ChecklistConfig(ActionConfig):
@@ -27,6 +28,8 @@ class ChecklistHandler(ActionHandler):
     label = "Checklist"
     description = "Tick every item to complete the step."
     Config = ChecklistConfig
+    roles = (Role.LAWYER, Role.PARALEGAL, Role.CLIENT, Role.ADMIN)
+    performed_by = "A checklist is ticked by a person"
 
     def tick(self, ctx: ActionContext, item: str, checked: bool) -> dict[str, Any]:
         items = ctx.config["items"]
