@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from webapp.engine.errors import DomainError
 from webapp.extensions import db, login_manager
+from webapp.web import form_tokens
 
 web = Blueprint("web", __name__)
 
@@ -74,6 +75,7 @@ def register_web(app: Flask) -> None:
 
     register_template_helpers(app)
     register_error_pages(app)
+    form_tokens.register(app)
     register_sign_in_redirect()
 
 
