@@ -251,9 +251,17 @@ class WebClient:
         forget_request_user()
         return self.client.get(path, headers=self._headers(htmx), **kwargs)
 
-    def post(self, path: str, data: Any = None, htmx: bool = False, **kwargs: Any) -> Any:
+    def post(
+        self,
+        path: str,
+        data: Any = None,
+        htmx: bool = False,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Any:
         forget_request_user()
-        return self.client.post(path, data=data or {}, headers=self._headers(htmx), **kwargs)
+        headers = {**self._headers(htmx), **(headers or {})}
+        return self.client.post(path, data=data or {}, headers=headers, **kwargs)
 
     def _headers(self, htmx: bool) -> dict[str, str]:
         headers = {"X-CSRFToken": self.csrf}

@@ -88,6 +88,132 @@
     setTimeout(function () { toast.hidden = true; }, 6000);
   });
 
+  // ---- requests that change something: one key per action, buttons off while they run ------
+  // The server records the Idempotency-Key with the change (web/form_tokens.py), so a second
+  // request with the same key changes nothing. An element keeps its key while it sends the
+  // same thing and has not succeeded yet (a double click, a retry after a network error);
+  // a success or a different body (unticking what was just ticked) makes a new one.
+  var KEYS = new WeakMap();
+
+  function newKey() {
+    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  function bodyText(body) {
+    if (!body || !body.forEach) return String(body || "");
+    var parts = [];
+    body.forEach(function (value, name) {
+      if (name === "form_token") return;
+      parts.push(name + "=" + (value && value.name !== undefined ? value.name + ":" + value.size : value));
+    });
+    return parts.join("&");
+  }
+
+  function keyFor(element, body) {
+    var text = bodyText(body);
+    var held = KEYS.get(element);
+    if (!held || held.body !== text) {
+      held = { key: newKey(), body: text };
+      KEYS.set(element, held);
+    }
+    return held.key;
+  }
+
+  // The buttons a request disables: the one that sent it and its form's submit buttons.
+  // Fields stay enabled: disabling one would drop the focus of the person typing in it.
+  function buttonsOf(source) {
+    if (!source || !source.matches) return [];
+    var form = source.matches("form") ? source : null;
+    var buttons = form ? Array.prototype.slice.call(form.querySelectorAll("button[type=submit], button:not([type]), input[type=submit]")) : [];
+    if (source.matches("button, input[type=submit]") && buttons.indexOf(source) === -1) buttons.push(source);
+    return buttons.filter(function (button) { return !button.disabled; });
+  }
+
+  document.addEventListener("htmx:config:request", function (event) {
+    var ctx = event.detail && event.detail.ctx;
+    if (!ctx || !ctx.request || /^(GET|HEAD)$/i.test(ctx.request.method || "GET")) return;
+    var source = ctx.sourceElement;
+    if (source) ctx.request.headers["Idempotency-Key"] = keyFor(source, ctx.request.body);
+    ctx.busyButtons = buttonsOf(source);
+    ctx.busyButtons.forEach(function (button) {
+      button.disabled = true;
+      button.setAttribute("aria-busy", "true");
+    });
+  });
+
+  document.addEventListener("htmx:finally:request", function (event) {
+    var ctx = event.detail && event.detail.ctx;
+    if (!ctx) return;
+    (ctx.busyButtons || []).forEach(function (button) {
+      button.disabled = false;
+      button.removeAttribute("aria-busy");
+    });
+    var response = ctx.response;
+    var ok = response && response.status >= 200 && response.status < 300;
+    if (ok && ctx.sourceElement) KEYS.delete(ctx.sourceElement); // done: the next action is new
+  });
+
+  // A plain form (no HTMX): its button is off once it is sent; the page that comes back is new.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (event.defaultPrevented || !form.matches || form.matches("[hx-post], [hx-get]")) return;
+    setTimeout(function () {
+      buttonsOf(form).forEach(function (button) {
+        button.disabled = true;
+        button.setAttribute("data-sent", "");
+      });
+    }, 0);
+  });
+  window.addEventListener("pageshow", function (event) { // back to a page kept in memory
+    if (!event.persisted) return;
+    document.querySelectorAll("[data-sent]").forEach(function (button) {
+      button.disabled = false;
+      button.removeAttribute("data-sent");
+    });
+  });
+
+  // ---- focus after a swap: the next sensible control, never the page body -------------------
+  // An element the server marks [data-focus-after-swap] takes the focus (the new step's title,
+  // the next step's first control); else, when the focused element was swapped away, focus
+  // goes to the first control of what replaced it.
+  var FOCUSABLE = "input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled]), button:not([disabled]), a[href], [tabindex]:not([tabindex='-1'])";
+  document.addEventListener("htmx:before:request", function (event) {
+    var ctx = event.detail && event.detail.ctx;
+    var active = document.activeElement;
+    if (ctx && active && active !== document.body) ctx.focusedId = active.id || null;
+  });
+
+  function focusControl(element) {
+    if (!element) return false;
+    var control = element.matches(FOCUSABLE) ? element : element.querySelector(FOCUSABLE);
+    if (!control) {
+      if (!element.hasAttribute("tabindex")) element.setAttribute("tabindex", "-1");
+      control = element;
+    }
+    control.focus({ preventScroll: false });
+    return document.activeElement === control;
+  }
+
+  function restoreFocus(ctx) {
+    var marked = document.querySelector("[data-focus-after-swap]");
+    if (marked) {
+      marked.removeAttribute("data-focus-after-swap");
+      if (focusControl(marked)) return;
+    }
+    var active = document.activeElement;
+    if (active && active !== document.body && document.contains(active)) return; // still there
+    if (ctx && ctx.focusedId) { // the same control, re-rendered
+      var again = document.getElementById(ctx.focusedId);
+      if (again && focusControl(again)) return;
+    }
+    var target = ctx && ctx.target;
+    if (target && document.contains(target) && focusControl(target)) return;
+    if (target && target.id) focusControl(document.getElementById(target.id));
+  }
+
   // ---- step lists: the selected row follows the inspector -----------------------------------
   function syncSelection() {
     var inspector = document.getElementById("inspector");
@@ -101,6 +227,7 @@
   document.addEventListener("htmx:after:swap", function (event) {
     var ctx = event.detail && event.detail.ctx;
     syncSelection();
+    restoreFocus(ctx);
     var source = ctx && ctx.sourceElement;
     if (source && source.getAttribute && source.getAttribute("aria-controls") === "inspector") {
       var inspector = document.getElementById("inspector");

@@ -24,7 +24,7 @@ def add_step(page: Page, title: str, action: str, role: str, config: dict[str, s
     for label in config:  # the config fields follow the chosen action type
         expect(form.get_by_label(label)).to_be_visible()
     form.get_by_label("Title").fill(title)
-    form.get_by_label("Who acts").select_option(label=role)
+    form.get_by_label(re.compile(r"^Who (acts|approves)$")).select_option(label=role)  # approvals
     for label, value in config.items():
         form.get_by_label(label).fill(value)
     form.get_by_role("button", name="Add step").click()

@@ -186,7 +186,6 @@ def test_rendered_values_are_stored_and_the_raw_template_kept_when_a_step_become
         "title": "Approve letter for {{ context.client }}",
         "actionConfig": {
             "message": "Send to {{ context.client }} re {{ matter.reference }}?",
-            "approverRole": "LAWYER",
         },
     }
 

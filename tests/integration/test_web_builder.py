@@ -285,7 +285,7 @@ def test_settings_change_the_action_type_when_its_config_is_complete(draft, lawy
             "config.approverRole": "LAWYER",
             "config.message": "Proceed?",
             "depends_mode": "none",
-            "due_in": "P2D",
+            "due_in": "2 days",
             "condition": "",
         },
         htmx=True,
@@ -296,7 +296,8 @@ def test_settings_change_the_action_type_when_its_config_is_complete(draft, lawy
     db.session.expire_all()
     saved = db.session.get(TemplateStep, step.id)
     assert saved.action_type == "APPROVAL_LAWYER"
-    assert saved.action_config == {"approverRole": "LAWYER", "message": "Proceed?"}
+    # Who approves is the step's role; the builder drops the old approverRole field.
+    assert saved.action_config == {"message": "Proceed?"}
     assert (saved.depends_on, saved.due_in) == ([], "P2D")
 
 
@@ -315,7 +316,7 @@ def test_settings_show_error_beside_due_date_when_duration_is_invalid(draft, law
     )
     body = response.get_data(as_text=True)
     assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
-    assert 'id="dueIn-error">' in body and "ISO-8601 duration" in body
+    assert 'id="dueIn-error">' in body and "is not a duration" in body
     assert 'value="soon"' in body
     db.session.expire_all()
     assert db.session.get(TemplateStep, step.id).due_in is None

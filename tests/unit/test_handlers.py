@@ -108,13 +108,14 @@ def test_checklist_tick_keeps_the_configured_order_when_items_are_ticked_and_unt
 # ---- APPROVAL_LAWYER ----------------------------------------------------------------------
 
 
-def test_approval_config_defaults_to_lawyers_when_no_role_is_given() -> None:
-    assert get_handler("APPROVAL_LAWYER").validate_config({}) == {"approverRole": "LAWYER"}
+def test_approval_config_leaves_who_approves_to_the_step_when_no_role_is_given() -> None:
+    assert get_handler("APPROVAL_LAWYER").validate_config({}) == {}
 
 
-def test_approval_config_is_refused_when_the_role_is_unknown() -> None:
+@pytest.mark.parametrize("role", ["PARTNER", "CLIENT", "PARALEGAL"])
+def test_approval_config_is_refused_when_the_role_cannot_approve(role: str) -> None:
     with pytest.raises(Unprocessable) as caught:
-        get_handler("APPROVAL_LAWYER").validate_config({"approverRole": "PARTNER"})
+        get_handler("APPROVAL_LAWYER").validate_config({"approverRole": role})
     assert "approverRole" in fields_of(caught.value)
 
 
@@ -193,7 +194,7 @@ def test_signature_completes_only_when_the_provider_reports_signed() -> None:
     [
         ({"amount": "0", "currency": "USD"}, "amount"),
         ({"amount": "10.001", "currency": "USD"}, "amount"),
-        ({"amount": "10", "currency": "usd"}, "currency"),
+        ({"amount": "10", "currency": "us dollars"}, "currency"),
         ({"currency": "USD"}, "amount"),
     ],
 )

@@ -123,7 +123,7 @@ def patch_instance(instance_id: int, body: s.InstancePatch):
     status=201,
 )
 def add_step(instance_id: int, body: s.InstanceStepIn):
-    step = body.model_dump(by_alias=True, exclude={"order"}, exclude_none=True)
+    step = body.model_dump(by_alias=True, exclude={"order"}, exclude_unset=True)
     instances.perform(current_user, instance_id, instances.AddStep(step, body.order))
     return respond(
         instance_out(instances.load_instance(instance_id, current_user), current_user), 201

@@ -3,6 +3,7 @@ from flask import request
 from webapp.engine.errors import Invalid
 
 MAX_LIMIT = 200
+MAX_OFFSET = 2**31 - 1  # what every database's integer takes
 
 
 def page_args(default: int = 50) -> tuple[int, int]:
@@ -11,6 +12,6 @@ def page_args(default: int = 50) -> tuple[int, int]:
         offset = int(request.args.get("offset", 0))
     except ValueError:
         raise Invalid("limit and offset must be whole numbers.") from None
-    if not 1 <= limit <= MAX_LIMIT or offset < 0:
-        raise Invalid(f"limit must be 1 to {MAX_LIMIT} and offset at least 0.")
+    if not 1 <= limit <= MAX_LIMIT or not 0 <= offset <= MAX_OFFSET:
+        raise Invalid(f"limit must be 1 to {MAX_LIMIT} and offset 0 to {MAX_OFFSET:,}.")
     return limit, offset

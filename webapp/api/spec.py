@@ -28,7 +28,9 @@ class Query:
 TEXT_MEDIA = ("application/json", "application/yaml")
 ROW_ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
 LIMIT = Query("page size", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50})
-OFFSET = Query("how many to skip", {"type": "integer", "minimum": 0, "default": 0})
+OFFSET = Query(
+    "how many to skip", {"type": "integer", "minimum": 0, "maximum": 2**31 - 1, "default": 0}
+)
 PAGE = {"limit": LIMIT, "offset": OFFSET}
 
 

@@ -52,9 +52,7 @@ class StepDefinition(CamelModel):
     @field_validator("due_in")
     @classmethod
     def due_in_is_duration(cls, value: str | None) -> str | None:
-        if value:
-            parse_duration(value)
-        return value or None
+        return normalize_duration(value) if value and value.strip() else None
 
     @field_validator("condition")
     @classmethod
@@ -74,6 +72,47 @@ def parse_duration(value: str) -> timedelta:
         raise ValueError(f"{value!r} is not an ISO-8601 duration such as P3D or PT4H")
     parts = {name: int(number) for name, number in match.groupdict().items() if number}
     return timedelta(**parts)
+
+
+# Durations as people write them: "3 days", "2 weeks", "4 hours", "1 day 2 hours".
+_FRIENDLY_PART = re.compile(
+    r"(?P<number>\d+)\s*(?P<unit>weeks?|w|days?|d|hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s)\b"
+)
+_UNIT_SECONDS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def _unit_seconds(unit: str) -> int:
+    return _UNIT_SECONDS["m" if unit.startswith("mi") else unit[0]]
+
+
+def iso_duration(delta: timedelta) -> str:
+    """P3D, PT4H, P1DT2H30M: the form parse_duration reads back."""
+    days, rest = delta.days, delta.seconds
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    clock = "".join(f"{n}{u}" for n, u in ((hours, "H"), (minutes, "M"), (seconds, "S")) if n)
+    text = f"P{days}D" if days else "P"
+    return f"{text}T{clock}" if clock else (text if days else "PT0S")
+
+
+def normalize_duration(value: str) -> str:
+    """An ISO-8601 duration (any case) or a friendly one ("3 days", "2 weeks", "4 hours",
+    "1 day 2 hours") as the ISO-8601 text the engine stores: "3 days" -> "P3D"."""
+    text = value.strip()
+    if text.upper().startswith("P"):
+        parse_duration(text)
+        return text.upper()
+    words = re.sub(r"\s*(,|\band\b)\s*", " ", text.lower()).strip()
+    parts = list(_FRIENDLY_PART.finditer(words))
+    leftover = _FRIENDLY_PART.sub("", words).strip()
+    if not parts or leftover:
+        raise ValueError(
+            f"{value!r} is not a duration: write it like 3 days, 2 weeks, 4 hours or P3D"
+        )
+    seconds = sum(int(p["number"]) * _unit_seconds(p["unit"]) for p in parts)
+    if seconds <= 0:
+        raise ValueError(f"{value!r} is not a duration: it must be longer than zero")
+    return iso_duration(timedelta(seconds=seconds))
 
 
 def slugify(text: str) -> str:

@@ -1,5 +1,6 @@
 from webapp.models.documents import Document
 from webapp.models.events import InstanceChange, WorkflowEvent
+from webapp.models.form_tokens import FormToken
 from webapp.models.instances import InstanceStep, WorkflowInstance
 from webapp.models.jobs import Job, StepAttempt
 from webapp.models.matters import Matter, MatterMember
@@ -9,6 +10,7 @@ from webapp.models.templates import TemplateStep, WorkflowTemplate
 __all__ = [
     "ApiToken",
     "Document",
+    "FormToken",
     "InstanceChange",
     "InstanceStep",
     "Job",

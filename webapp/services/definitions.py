@@ -3,9 +3,10 @@ and instances alike."""
 
 from typing import Any
 
-from webapp.engine.actions import get_handler
+from webapp.engine.actions import ActionHandler, get_handler
 from webapp.engine.definition import StepDefinition, assign_keys
 from webapp.engine.errors import DomainError, Unprocessable
+from webapp.engine.roles import Role
 
 STEP_FIELDS = (
     "key",
@@ -45,10 +46,17 @@ def validated_steps(
                 }
             )
         try:
-            config = get_handler(step.action_type).validate_config(step.action_config)
+            handler = get_handler(step.action_type)
+            config = handler.validate_config(step.action_config)
         except DomainError as error:
             problems.extend(step_problems(index, step.key, "actionConfig", error))
             config = step.action_config
+        else:
+            step = fitted_role(step, handler, config)
+            problems.extend(
+                {"step": index, "key": step.key, **problem}
+                for problem in role_problems(handler, str(step.role_scope), config)
+            )
         refs = [*(step.depends_on or []), *([step.on_failure] if step.on_failure else [])]
         for ref in refs if check_refs else []:
             if ref not in keys:
@@ -62,8 +70,51 @@ def validated_steps(
                 )
         rows.append(row_values(step, config))
     if problems:
-        raise Unprocessable("Some steps are not valid.", problems)
+        # One refusal of who acts reads best as itself: "A client payment is made by…".
+        alone = len(problems) == 1 and problems[0]["field"] == "roleScope"
+        raise Unprocessable(
+            problems[0]["message"] if alone else "Some steps are not valid.", problems
+        )
     return rows
+
+
+def fitted_role(step: StepDefinition, handler: ActionHandler, config: dict[str, Any]) -> Any:
+    """A step that does not say who acts gets its action's role: an approval's
+    approverRole when it has one, else the first role the action allows."""
+    if "role_scope" in step.model_fields_set:
+        return step
+    wanted = config.get("approverRole") or (
+        None if handler.allows_role(step.role_scope) else handler.roles[0]
+    )
+    return step.model_copy(update={"role_scope": Role(wanted)}) if wanted else step
+
+
+def role_problems(
+    handler: ActionHandler, role: str, config: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Who acts must be a role the action allows; an approval's approverRole, when it is
+    still sent, must say the same as who acts."""
+    reason = handler.role_problem(role)
+    if reason:
+        return [{"field": "roleScope", "message": reason}]
+    approver = config.get("approverRole")
+    if approver and approver != role:
+        return [
+            {
+                "field": "actionConfig.approverRole",
+                "message": (
+                    f"Who approves is {role.title()} but approverRole says {approver.title()}: "
+                    "leave approverRole out, or make it the same."
+                ),
+            }
+        ]
+    return []
+
+
+def check_role(handler: ActionHandler, role: str, config: dict[str, Any] | None = None) -> None:
+    problems = role_problems(handler, role, config or {})
+    if problems:
+        raise Unprocessable(problems[0]["message"], problems)
 
 
 def step_problems(

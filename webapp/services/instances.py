@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from webapp.engine import drift, permissions
 from webapp.engine.actions import get_handler
 from webapp.engine.actions.base import validation_details
-from webapp.engine.definition import StepDefinition, assign_keys, parse_duration
+from webapp.engine.definition import StepDefinition, assign_keys, normalize_duration
 from webapp.engine.errors import Conflict, Invalid, NotAllowed, NotFound, Unprocessable
 from webapp.engine.roles import Role
 from webapp.engine.states import (
@@ -43,7 +43,7 @@ from webapp.services.access import (
     require_editor,
     visible_matters,
 )
-from webapp.services.definitions import STEP_FIELDS, definition_of, validated_steps
+from webapp.services.definitions import STEP_FIELDS, check_role, definition_of, validated_steps
 from webapp.services.steps.advance import advance, set_status
 from webapp.services.steps.changed import Changed, changed_from
 from webapp.services.templates import require_instantiable
@@ -552,9 +552,11 @@ def _step_changes(
             value = get_handler(step.action_type).validate_config(value)
         if field == "due_in" and value:
             try:
-                parse_duration(value)
+                value = normalize_duration(value)
             except ValueError as error:
-                raise Invalid(str(error)) from None
+                raise Unprocessable(
+                    "This step is not valid.", [{"field": "dueIn", "message": str(error)}]
+                ) from None
         if field == "title":
             value = (value or "").strip()
             if not value:
@@ -566,6 +568,12 @@ def _step_changes(
             role = patch.get("role_scope") or step.role_scope
             require_assignable(instance.org_id, role, matter_access(instance.matter), value)
         changes[field] = value
+    if {"role_scope", "action_config"} & changes.keys():
+        check_role(
+            get_handler(step.action_type),
+            changes.get("role_scope", step.role_scope),
+            changes.get("action_config", step.action_config),
+        )
     return changes
 
 

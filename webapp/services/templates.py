@@ -7,9 +7,10 @@ from sqlalchemy import func, or_, select
 
 from webapp.engine import definition as dsl
 from webapp.engine import permissions
+from webapp.engine.actions import get_handler
 from webapp.engine.actions.base import validation_details
 from webapp.engine.definition import StepDefinition
-from webapp.engine.errors import Conflict, Invalid, NotAllowed, NotFound, Unprocessable
+from webapp.engine.errors import Conflict, DomainError, Invalid, NotAllowed, NotFound, Unprocessable
 from webapp.engine.text import refuse_line_breaks
 from webapp.extensions import db
 from webapp.models import TemplateStep, User, WorkflowTemplate
@@ -316,6 +317,13 @@ def _validated_rows(definitions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return validated_steps(steps)
 
 
+def _role_fits(definition: dict[str, Any]) -> bool:
+    try:
+        return get_handler(definition["actionType"]).allows_role(definition["roleScope"])
+    except DomainError:
+        return True  # an unknown type is reported by validation
+
+
 def _editable_draft(
     user: User, template_id: int
 ) -> tuple[WorkflowTemplate, WorkflowTemplate, bool]:
@@ -393,6 +401,10 @@ def update_template_step(
     index = _step_index(source, template, step_id)
     definitions = [definition_of(step) for step in template.steps]
     definitions[index] = {**definitions[index], **changes, "key": definitions[index]["key"]}
+    merged = definitions[index]
+    if "roleScope" not in changes and not _role_fits(merged):
+        # A new action type brings its own role when the saved one cannot act on it.
+        del merged["roleScope"]
     rows = _validated_rows(definitions)
     step = template.steps[index]
     if _apply(step, rows[index]):

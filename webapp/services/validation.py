@@ -10,7 +10,7 @@ from webapp.engine.expressions import check_expression
 from webapp.engine.graph import find_problems
 from webapp.engine.templating import check_template, is_template, template_strings
 from webapp.models import TemplateStep, WorkflowTemplate
-from webapp.services.definitions import step_problems
+from webapp.services.definitions import role_problems, step_problems
 
 Problem = dict[str, Any]
 
@@ -43,11 +43,15 @@ def publish_problems(steps: list[TemplateStep]) -> list[Problem]:
 
 def _config_problems(index: int, step: TemplateStep) -> list[Problem]:
     try:
-        get_handler(step.action_type).validate_config(step.action_config)
+        handler = get_handler(step.action_type)
+        config = handler.validate_config(step.action_config)
     except DomainError as error:
         field = "actionType" if error.code == "unknown_action_type" else "actionConfig"
         return step_problems(index, step.key, field, error)
-    return []
+    return [
+        {"step": index, "key": step.key, **problem}
+        for problem in role_problems(handler, step.role_scope, config)
+    ]
 
 
 def _expression_problems(index: int, step: TemplateStep) -> list[Problem]:

@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from webapp.engine.errors import DomainError
 from webapp.extensions import db, login_manager
+from webapp.web import form_tokens
 
 web = Blueprint("web", __name__)
 
@@ -74,6 +75,7 @@ def register_web(app: Flask) -> None:
 
     register_template_helpers(app)
     register_error_pages(app)
+    form_tokens.register(app)
     register_sign_in_redirect()
 
 
@@ -171,6 +173,7 @@ def role_label(role: str | None) -> str:
 
 def register_template_helpers(app: Flask) -> None:
     from webapp.services.queries import action_label, is_staff
+    from webapp.web.forms import roles_for, who_acts_label
     from webapp.web.wording import history_sentence
 
     app.add_template_filter(when)
@@ -182,6 +185,8 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(role_label)
     app.add_template_global(action_label)
     app.add_template_global(history_sentence)
+    app.add_template_global(roles_for)
+    app.add_template_global(who_acts_label)
     app.add_template_global(INSTANCE_STATUS_LABELS, "instance_status_labels")
     app.add_template_global(INSTANCE_STATUS_TONES, "instance_status_tones")
     app.add_template_global(STEP_STATE_LABELS, "step_state_labels")

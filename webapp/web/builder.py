@@ -125,7 +125,7 @@ def add_step(template_id: int) -> Any:
     if redirect:
         return redirect
     view = _view(template_id)
-    ctx = context(view, _step(view, step.id))
+    ctx = context(view, _step(view, step.id), focus_step=step.id)  # the new step's title
     parts = [("add_step", {}), ("step_list", {"oob": True}), ("preview", {"oob": True})]
     return blocks(PAGE, [*parts, ("inspector", {"oob": True})], **ctx)
 

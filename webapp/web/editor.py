@@ -124,7 +124,7 @@ def add_step(matter_id: int, instance_id: int) -> Any:
         return blocks(PAGE, [("add_step", {})], **context(view, adding=adding)), 422
     view = _view(matter_id, instance_id)
     parts = [("add_step", {}), ("step_list", {"oob": True}), ("inspector", {"oob": True})]
-    return _edited(parts, context(view, _step(view, step_id)))
+    return _edited(parts, context(view, _step(view, step_id), focus_step=step_id))
 
 
 def _update(matter_id: int, instance_id: int, step_id: int, form: MultiDict) -> None:

@@ -10,6 +10,7 @@ from werkzeug.datastructures import MultiDict
 
 from webapp.engine.actions import get_handler
 from webapp.engine.errors import Invalid, Unprocessable
+from webapp.engine.roles import Role
 
 LONG_TEXT = 200  # strings allowed to be longer than this get a textarea
 
@@ -107,6 +108,8 @@ def config_fields(
     required = set(schema.get("required", []))
     fields = []
     for name, prop in schema.get("properties", {}).items():
+        if prop.get("deprecated"):
+            continue  # kept for API clients; the form sets what replaced it
         node, nullable = _resolve(prop, schema)
         kind = _kind(node, schema)
         if raw is not None and (name in raw or kind == "boolean"):
@@ -319,6 +322,27 @@ def step_values(step: Any) -> dict[str, Any]:
     }
 
 
+def roles_for(action_type: str) -> list[str]:
+    """The roles "Who acts" offers for an action type: the ones it allows (every role for
+    an automation, which no person performs)."""
+    try:
+        roles = get_handler(action_type).roles
+    except Unprocessable:
+        roles = ()
+    return [str(role) for role in roles or Role]
+
+
+def who_acts_label(action_type: str) -> str:
+    return "Who approves" if action_type == "APPROVAL_LAWYER" else "Who acts"
+
+
+def _fit_role(values: dict[str, Any], action_type: str) -> dict[str, Any]:
+    allowed = roles_for(action_type)
+    if values.get("role_scope") not in allowed:
+        values["role_scope"] = "LAWYER" if "LAWYER" in allowed else allowed[0]
+    return values
+
+
 def new_step_values(action_type: str, role_scope: str = "LAWYER") -> dict[str, Any]:
     return {
         "title": "",
@@ -416,6 +440,7 @@ def new_step_form(
     chosen = action_type or FIRST_TYPE
     values = submitted_values(form, new_step_values(chosen)) if form else new_step_values(chosen)
     values["action_type"] = chosen
+    _fit_role(values, chosen)
     raw = raw_config(chosen, form) if form else None
     return StepForm(chosen, config_fields(chosen, None, raw), values, errors or {})
 

@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -15,8 +15,14 @@ from webapp.engine.roles import Role
 
 
 class ApprovalConfig(ActionConfig):
-    approver_role: Role = Field(
-        default=Role.LAWYER, alias="approverRole", description="Who approves"
+    # Who approves is the step's roleScope ("Who approves" in the builder). approverRole
+    # is kept for API clients that send it: it must then equal roleScope, and the
+    # builder drops it when it saves.
+    approver_role: Literal["LAWYER", "ADMIN"] | None = Field(
+        default=None,
+        alias="approverRole",
+        description="Who approves (the same as the step's roleScope)",
+        json_schema_extra={"deprecated": True},
     )
     message: str | None = Field(
         default=None, max_length=2000, description="What the approver is asked"
@@ -35,6 +41,8 @@ class ApprovalHandler(ActionHandler):
     description = "A lawyer approves or rejects; the decision is data later steps can branch on."
     Config = ApprovalConfig
     Payload = ApprovalDecision
+    roles = (Role.LAWYER, Role.ADMIN)
+    performed_by = "A lawyer approval is given by a lawyer or an admin"
 
     def complete(self, ctx: ActionContext, payload: dict[str, Any]) -> Outcome:
         try:

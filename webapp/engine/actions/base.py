@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from webapp.engine.errors import Unprocessable
+from webapp.engine.roles import Role
 from webapp.engine.states import StepEvent, StepState, next_step_state
 
 
@@ -76,6 +77,22 @@ class ActionHandler:
                 continue
             payload[key] = values if _is_list(info.annotation) else values[0]
         return payload
+
+    # The roles that may perform a step of this type, the first one the default; none
+    # for automated types (the worker performs them, whoever the step is scoped to).
+    roles: ClassVar[tuple[Role, ...]] = ()
+    # How the refusal of another role reads: "A client payment is made by the client".
+    performed_by: ClassVar[str] = ""
+
+    def allows_role(self, role: str) -> bool:
+        return not self.roles or role in self.roles
+
+    def role_problem(self, role: str) -> str | None:
+        """Why `role` may not act on this type, in plain words, or None when it may."""
+        if self.allows_role(role):
+            return None
+        names = " or ".join(r.title() for r in self.roles)
+        return f"{self.performed_by}: choose {names} as who acts."
 
     def validate_config(self, config: dict[str, Any] | None) -> dict[str, Any]:
         try:

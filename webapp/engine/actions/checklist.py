@@ -5,6 +5,7 @@ from pydantic import BaseModel, Field, field_validator
 from webapp.engine.actions.base import ActionConfig, ActionContext, ActionHandler, Outcome
 from webapp.engine.actions.registry import register
 from webapp.engine.errors import Unprocessable
+from webapp.engine.roles import Role
 
 
 class ChecklistConfig(ActionConfig):
@@ -32,6 +33,8 @@ class ChecklistHandler(ActionHandler):
     description = "Tick every item to complete the step."
     Config = ChecklistConfig
     Payload = ChecklistPayload
+    roles = (Role.LAWYER, Role.PARALEGAL, Role.CLIENT, Role.ADMIN)
+    performed_by = "A checklist is ticked by a person"
 
     def tick(self, ctx: ActionContext, item: str, checked: bool) -> dict[str, Any]:
         items = ctx.config["items"]

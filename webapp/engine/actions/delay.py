@@ -5,7 +5,7 @@ from pydantic import Field, field_validator, model_validator
 from webapp.engine.actions.automated import AutomatedHandler, Done, RunContext, Wait
 from webapp.engine.actions.base import ActionConfig
 from webapp.engine.actions.registry import register
-from webapp.engine.definition import parse_duration
+from webapp.engine.definition import normalize_duration, parse_duration
 from webapp.engine.templating import is_template
 
 
@@ -17,14 +17,16 @@ def parse_timestamp(value: str) -> datetime:
 
 
 class DelayConfig(ActionConfig):
-    duration: str | None = Field(default=None, description="ISO-8601 duration, e.g. P3D")
+    duration: str | None = Field(
+        default=None, description="How long to wait, e.g. 3 days, 4 hours or P3D"
+    )
     until: str | None = Field(default=None, description="ISO-8601 timestamp with a time zone")
 
     @field_validator("duration")
     @classmethod
     def duration_is_iso(cls, value: str | None) -> str | None:
         if value and not is_template(value):
-            parse_duration(value)
+            return normalize_duration(value)
         return value
 
     @field_validator("until")

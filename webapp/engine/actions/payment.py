@@ -1,17 +1,62 @@
+import re
 from decimal import Decimal
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from webapp.engine.actions.base import ActionConfig, ActionContext, ActionHandler, Outcome
 from webapp.engine.actions.registry import register
 from webapp.engine.errors import Unprocessable
+from webapp.engine.roles import Role
+
+_GROUPED = re.compile(r"^\d{1,3}(?:[.,]\d{3})+$")
+
+
+def normalize_amount(value: Any) -> Any:
+    """An amount as people type it, as a plain decimal string. The separator followed by
+    the last one or two digits is the decimal point ("500,00" and "500.00" -> "500.00");
+    with both "." and "," the rightmost is the decimal point and the other groups
+    thousands ("1.234,50" and "1,234.50" -> "1234.50"); a lone separator before three
+    digits groups thousands when it is a comma ("1,234" -> "1234") and is left to fail
+    the two-decimal rule when it is a point ("1.234"). Spaces and apostrophes between
+    digits group thousands too ("1 234,50", "1'234.50")."""
+    if not isinstance(value, str):
+        return value
+    text = re.sub(r"[\s'\u00a0\u202f]", "", value)
+    if "," in text and "." in text:
+        decimal = "," if text.rfind(",") > text.rfind(".") else "."
+        grouping = "." if decimal == "," else ","
+        return text.replace(grouping, "").replace(decimal, ".")
+    if "," in text:
+        if _GROUPED.match(text):
+            return text.replace(",", "")
+        return text.replace(",", ".") if text.count(",") == 1 else text
+    if text.count(".") > 1 and _GROUPED.match(text):
+        return text.replace(".", "")
+    return text
 
 
 class PaymentConfig(ActionConfig):
-    amount: Decimal = Field(gt=0, max_digits=12, decimal_places=2, description="Amount due")
-    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. USD")
+    amount: Decimal = Field(
+        gt=0, max_digits=12, decimal_places=2, description="Amount due, e.g. 500.00 or 500,00"
+    )
+    currency: str = Field(description="ISO 4217 code, e.g. EUR or USD (any case)")
     provider: str = Field(default="sandbox", description="Payment provider")
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def amount_as_typed(cls, value: Any) -> Any:
+        return normalize_amount(value)
+
+    @field_validator("currency")
+    @classmethod
+    def currency_code(cls, value: str) -> str:
+        code = value.strip().upper()
+        if not re.fullmatch(r"[A-Z]{3}", code):
+            raise ValueError(
+                f"{value!r} is not a currency code: write three letters such as EUR or USD"
+            )
+        return code
 
 
 @register
@@ -20,6 +65,8 @@ class PaymentHandler(ActionHandler):
     label = "Client payment"
     description = "The client pays through the payment provider."
     Config = PaymentConfig
+    roles = (Role.CLIENT,)
+    performed_by = "A client payment is made by the client"
     completes_by_webhook = True
 
     def start(self, ctx: ActionContext) -> Outcome:

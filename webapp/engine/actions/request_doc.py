@@ -6,6 +6,7 @@ from pydantic import Field
 from webapp.engine.actions.base import ActionConfig, ActionContext, ActionHandler, Outcome
 from webapp.engine.actions.registry import register
 from webapp.engine.errors import Unprocessable
+from webapp.engine.roles import Role
 
 # Magic numbers of the formats clients send most; a file claiming one of these
 # extensions must start with the matching bytes.
@@ -45,6 +46,8 @@ class RequestDocHandler(ActionHandler):
     label = "Document request"
     description = "The client uploads one or more files."
     Config = RequestDocConfig
+    roles = (Role.CLIENT,)
+    performed_by = "A document request is answered by the client"
 
     def check_file(self, ctx: ActionContext, filename: str, head: bytes) -> str | None:
         """Why this file is refused, or None when it is acceptable."""

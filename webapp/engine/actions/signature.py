@@ -5,6 +5,7 @@ from pydantic import Field
 from webapp.engine.actions.base import ActionConfig, ActionContext, ActionHandler, Outcome
 from webapp.engine.actions.registry import register
 from webapp.engine.errors import Unprocessable
+from webapp.engine.roles import Role
 
 
 class SignatureConfig(ActionConfig):
@@ -20,6 +21,8 @@ class SignatureHandler(ActionHandler):
     label = "Client signature"
     description = "The client signs a document with the e-signature provider."
     Config = SignatureConfig
+    roles = (Role.CLIENT,)
+    performed_by = "A client signature is given by the client"
     completes_by_webhook = True
 
     def start(self, ctx: ActionContext) -> Outcome:
