@@ -7,7 +7,6 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from webapp.engine.errors import Unprocessable
-from webapp.engine.states import StepEvent, StepState, next_step_state
 
 
 class ActionConfig(BaseModel):
@@ -31,12 +30,11 @@ class ActionContext:
 @dataclass
 class Outcome:
     """What the service persists: new working data, the step's output for `step_data`,
-    and outbox jobs to enqueue in the same transaction."""
+    and the provider's reference for the step (a signing session, a payment intent)."""
 
     action_data: dict[str, Any] = field(default_factory=dict)
     output: dict[str, Any] | None = None
     external_ref: str | None = None
-    jobs: list[dict[str, Any]] = field(default_factory=list)
 
 
 def validation_details(error: ValidationError) -> list[dict[str, Any]]:
@@ -78,8 +76,3 @@ class ActionHandler:
 
     def fail(self, ctx: ActionContext, reason: str) -> Outcome:
         return Outcome(action_data={**ctx.action_data, "failureReason": reason})
-
-    def next_state_on_event(
-        self, ctx: ActionContext, event: StepEvent | str, state: str
-    ) -> StepState:
-        return next_step_state(state, event)
