@@ -3,8 +3,8 @@
 from flask import request
 from flask_login import current_user
 
-from webapp.api import api
 from webapp.api import schemas as s
+from webapp.api.blueprint import api
 from webapp.api.paging import page_args
 from webapp.api.serialize import job_out, respond
 from webapp.api.spec import endpoint

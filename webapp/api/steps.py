@@ -1,12 +1,12 @@
 from flask import request
 from flask_login import current_user
 
-from webapp.api import api
+from webapp.adapters.storage import incoming_files
 from webapp.api import schemas as s
+from webapp.api.blueprint import api
 from webapp.api.serialize import instance_out, respond
 from webapp.api.spec import endpoint, parse_body
 from webapp.services import steps
-from webapp.web.steps import incoming_files
 
 TAG = "Steps"
 

@@ -4,8 +4,8 @@ import yaml
 from flask import Response, request
 from flask_login import current_user
 
-from webapp.api import api
 from webapp.api import schemas as s
+from webapp.api.blueprint import api
 from webapp.api.paging import page_args
 from webapp.api.serialize import instance_out, respond, template_out, template_summary
 from webapp.api.spec import endpoint

@@ -3,7 +3,7 @@
 from flask import jsonify, request
 
 from webapp.adapters import providers
-from webapp.api import api
+from webapp.api.blueprint import api
 from webapp.api.spec import endpoint
 from webapp.engine.errors import Invalid
 from webapp.services import steps

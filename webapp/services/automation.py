@@ -36,6 +36,7 @@ from webapp.persistence.journal import record_event
 from webapp.persistence.transaction import savepoint, transactional
 from webapp.services import outbox
 from webapp.services.conditions import render_step
+from webapp.services.instances import instantiate
 from webapp.services.steps.advance import (
     advance,
     complete_step,
@@ -43,6 +44,7 @@ from webapp.services.steps.advance import (
     notify_parent,
     step_event,
 )
+from webapp.services.templates import find_template
 
 RUNNING, SUCCEEDED, FAILED = "RUNNING", "SUCCEEDED", "FAILED"
 ABANDONED = "The worker running this attempt stopped before it finished (its lease expired)."
@@ -367,9 +369,6 @@ def _give_up(visit: Visit, reason: str) -> None:
 
 def _spawn(visit: Visit, attempt: StepAttempt, spawn: Spawn) -> None:
     """The child starts in this transaction; the step stays IN_PROGRESS until it ends."""
-    from webapp.services.instances import instantiate
-    from webapp.services.templates import find_template
-
     instance = visit.instance
     depth = instance.depth + 1
     try:

@@ -16,7 +16,8 @@ from sqlalchemy import func, select, text, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 
 from webapp.engine import drift
-from webapp.engine.definition import StepDefinition, assign_keys
+from webapp.engine.actions import get_handler
+from webapp.engine.definition import StepDefinition, assign_keys, parse_duration
 from webapp.engine.errors import Conflict, Invalid, NotAllowed, NotFound
 from webapp.engine.roles import Role
 from webapp.engine.states import (
@@ -481,9 +482,6 @@ def step_changes(
     user: User, instance_id: int, step_id: int, patch: dict[str, Any]
 ) -> dict[str, Any]:
     """A camelCase patch as validated row values; the action config is checked by its handler."""
-    from webapp.engine.actions import get_handler
-    from webapp.engine.definition import parse_duration
-
     instance = load_instance(instance_id, user)
     step = find_step(instance, step_id)
     changes: dict[str, Any] = {}

@@ -4,15 +4,14 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Flask, Response, jsonify, request, url_for
+from flask import Flask, Response, jsonify, request, url_for
 from flask_login import current_user
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
 from webapp.engine.errors import DomainError
 from webapp.extensions import db, login_manager
-
-web = Blueprint("web", __name__)
+from webapp.web.blueprint import web
 
 INSTANCE_STATUS_LABELS = {
     "Created": "Not started",

@@ -7,7 +7,7 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
 
 from webapp.services.auth import authenticate
-from webapp.web import web
+from webapp.web.blueprint import web
 
 
 class LoginForm(FlaskForm):
