@@ -1,6 +1,7 @@
 """The action-handler contract. A handler validates its config and payloads and returns
 outcomes; it never touches the database session — the service persists what it returns."""
 
+import builtins
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -48,7 +49,7 @@ class ActionHandler:
     type: ClassVar[str]
     label: ClassVar[str]
     description: ClassVar[str] = ""
-    Config: ClassVar[type[ActionConfig]] = ActionConfig
+    Config: ClassVar[builtins.type[ActionConfig]] = ActionConfig  # `type` is the field above
     automated: ClassVar[bool] = False
     # Human steps completed through a provider webhook, not by a direct complete call.
     completes_by_webhook: ClassVar[bool] = False
