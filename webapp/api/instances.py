@@ -1,6 +1,7 @@
 import json
 
 from flask import request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from webapp.api import schemas as s
@@ -26,7 +27,7 @@ TAG = "Instances"
     response=s.InstanceOut,
     status=201,
 )
-def create_workflow(body: s.WorkflowCreateIn):
+def create_workflow(body: s.WorkflowCreateIn) -> ResponseReturnValue:
     instance, created = instances.instantiate(
         current_user,
         body.workflow_id,
@@ -54,7 +55,7 @@ def create_workflow(body: s.WorkflowCreateIn):
         "offset": "skip",
     },
 )
-def list_instances():
+def list_instances() -> ResponseReturnValue:
     limit, offset = page_args()
     matter_id = request.args.get("matterId")
     if matter_id is not None and not matter_id.isdigit():
@@ -90,7 +91,7 @@ def _context_filter(text: str | None) -> dict | None:
     tag=TAG,
     response=s.InstanceOut,
 )
-def get_instance(instance_id: int):
+def get_instance(instance_id: int) -> ResponseReturnValue:
     return respond(instance_out(instances.load_instance(instance_id, current_user), current_user))
 
 
@@ -103,7 +104,7 @@ def get_instance(instance_id: int):
     body=s.InstancePatch,
     response=s.InstanceOut,
 )
-def patch_instance(instance_id: int, body: s.InstancePatch):
+def patch_instance(instance_id: int, body: s.InstancePatch) -> ResponseReturnValue:
     instance = instances.update_instance(
         current_user, instance_id, body.title, body.status, body.reason
     )
@@ -120,7 +121,7 @@ def patch_instance(instance_id: int, body: s.InstancePatch):
     response=s.InstanceOut,
     status=201,
 )
-def add_step(instance_id: int, body: s.InstanceStepIn):
+def add_step(instance_id: int, body: s.InstanceStepIn) -> ResponseReturnValue:
     definition = StepDefinition.model_validate(body.model_dump(exclude={"order", "assigned_to_id"}))
     instance = instances.load_instance(instance_id, current_user)
     values = validated_steps([definition], frozenset(st.key for st in instance.steps))[0]
@@ -140,7 +141,7 @@ def add_step(instance_id: int, body: s.InstanceStepIn):
     body=s.InstanceStepPatch,
     response=s.InstanceOut,
 )
-def patch_step(instance_id: int, step_id: int, body: s.InstanceStepPatch):
+def patch_step(instance_id: int, step_id: int, body: s.InstanceStepPatch) -> ResponseReturnValue:
     changes = instances.step_changes(
         current_user, instance_id, step_id, body.model_dump(exclude_unset=True)
     )
@@ -156,7 +157,7 @@ def patch_step(instance_id: int, step_id: int, body: s.InstanceStepPatch):
     tag=TAG,
     response=s.InstanceOut,
 )
-def delete_step(instance_id: int, step_id: int):
+def delete_step(instance_id: int, step_id: int) -> ResponseReturnValue:
     instance = instances.remove_step(current_user, instance_id, step_id)
     return respond(instance_out(instance, current_user))
 
@@ -170,7 +171,7 @@ def delete_step(instance_id: int, step_id: int):
     body=s.ReorderIn,
     response=s.InstanceOut,
 )
-def reorder_steps(instance_id: int, body: s.ReorderIn):
+def reorder_steps(instance_id: int, body: s.ReorderIn) -> ResponseReturnValue:
     instance = instances.reorder_steps(current_user, instance_id, body.step_ids)
     return respond(instance_out(instance, current_user))
 
@@ -183,7 +184,7 @@ def reorder_steps(instance_id: int, body: s.ReorderIn):
     tag=TAG,
     response=s.InstanceOut,
 )
-def advance_instance(instance_id: int):
+def advance_instance(instance_id: int) -> ResponseReturnValue:
     instance = instances.advance_instance(current_user, instance_id)
     return respond(instance_out(instance, current_user))
 
@@ -197,7 +198,7 @@ def advance_instance(instance_id: int):
     response=s.EventList,
     query={"limit": "page size", "offset": "skip"},
 )
-def instance_events(instance_id: int):
+def instance_events(instance_id: int) -> ResponseReturnValue:
     limit, offset = page_args(default=200)
     instance = instances.load_instance(instance_id, current_user)
     rows, total = audit.visible_events(instance, current_user, limit=limit, offset=offset)
@@ -213,7 +214,7 @@ def instance_events(instance_id: int):
     tag=TAG,
     response=s.DefinitionOut,
 )
-def get_definition(instance_id: int):
+def get_definition(instance_id: int) -> ResponseReturnValue:
     definition = instances.current_definition(current_user, instance_id)
     return respond(s.DefinitionOut.model_validate(definition))
 
@@ -227,7 +228,7 @@ def get_definition(instance_id: int):
     body=s.DefinitionIn,
     response=s.InstanceOut,
 )
-def put_definition(instance_id: int, body: s.DefinitionIn):
+def put_definition(instance_id: int, body: s.DefinitionIn) -> ResponseReturnValue:
     edits = [
         instances.StepEdit(
             StepDefinition.model_validate(step.model_dump(exclude={"id"})), step_id=step.id
@@ -247,7 +248,7 @@ def put_definition(instance_id: int, body: s.DefinitionIn):
     response=s.HistoryPage,
     query={"limit": "page size", "offset": "skip"},
 )
-def instance_history(instance_id: int):
+def instance_history(instance_id: int) -> ResponseReturnValue:
     limit, offset = page_args()
     entries, total = instances.instance_history(current_user, instance_id, limit, offset)
     items = [s.HistoryEntryOut.model_validate(entry) for entry in entries]
@@ -262,5 +263,5 @@ def instance_history(instance_id: int):
     tag=TAG,
     response=s.DriftOut,
 )
-def instance_drift(instance_id: int):
+def instance_drift(instance_id: int) -> ResponseReturnValue:
     return respond(drift_out(drift.drift_of(current_user, instance_id)))

@@ -1,6 +1,7 @@
 """Background jobs for admins: the dead-letter queue and retrying a dead job."""
 
 from flask import request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from webapp.api import schemas as s
@@ -22,7 +23,7 @@ TAG = "Jobs"
     response=s.JobList,
     query={"status": "PENDING, RUNNING, DONE or DEAD", "limit": "page size", "offset": "skip"},
 )
-def list_jobs():
+def list_jobs() -> ResponseReturnValue:
     limit, offset = page_args()
     rows, total = dead_letters.list_jobs(current_user, request.args.get("status"), limit, offset)
     return respond(s.JobList(items=[job_out(j) for j in rows], total=total))
@@ -36,5 +37,5 @@ def list_jobs():
     tag=TAG,
     response=s.JobOut,
 )
-def retry_job(job_id: int):
+def retry_job(job_id: int) -> ResponseReturnValue:
     return respond(job_out(dead_letters.retry_job(current_user, job_id)))

@@ -4,7 +4,7 @@ document cannot drift from the code: a route exists only through `endpoint`."""
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from flask import Blueprint, request
 from pydantic import BaseModel, ValidationError
@@ -99,7 +99,7 @@ def _path(rule: str) -> tuple[str, list[dict[str, Any]]]:
 
 def openapi_document(prefix: str) -> dict[str, Any]:
     models = {m for r in ROUTES for m in (r.body, r.response) if m} | {ErrorBody}
-    keyed = [(m, "validation") for m in models]
+    keyed: list[tuple[type[BaseModel], Literal["validation"]]] = [(m, "validation") for m in models]
     refs, schema = models_json_schema(
         keyed, by_alias=True, ref_template="#/components/schemas/{model}"
     )

@@ -2,6 +2,7 @@ import json
 
 import yaml
 from flask import Response, request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from webapp.api import schemas as s
@@ -30,7 +31,7 @@ TAG = "Templates"
         "offset": "skip",
     },
 )
-def list_templates():
+def list_templates() -> ResponseReturnValue:
     limit, offset = page_args()
     rows, total = templates.list_templates(
         current_user,
@@ -53,7 +54,7 @@ def list_templates():
     response=s.TemplateOut,
     status=201,
 )
-def create_template(body: s.TemplateIn):
+def create_template(body: s.TemplateIn) -> ResponseReturnValue:
     template = templates.create_template(
         current_user, body.name, body.steps, body.description, body.key
     )
@@ -68,7 +69,7 @@ def create_template(body: s.TemplateIn):
     tag=TAG,
     response=s.TemplateOut,
 )
-def get_template(template_id: int):
+def get_template(template_id: int) -> ResponseReturnValue:
     return respond(template_out(templates.get_template(template_id, current_user)))
 
 
@@ -81,7 +82,7 @@ def get_template(template_id: int):
     body=s.TemplatePatch,
     response=s.TemplateOut,
 )
-def patch_template(template_id: int, body: s.TemplatePatch):
+def patch_template(template_id: int, body: s.TemplatePatch) -> ResponseReturnValue:
     template, created = templates.update_template(
         current_user, template_id, body.name, body.description, body.steps
     )
@@ -96,7 +97,7 @@ def patch_template(template_id: int, body: s.TemplatePatch):
     tag=TAG,
     response=s.TemplateOut,
 )
-def publish_template(template_id: int):
+def publish_template(template_id: int) -> ResponseReturnValue:
     return respond(template_out(templates.publish_template(current_user, template_id)))
 
 
@@ -108,7 +109,7 @@ def publish_template(template_id: int):
     tag=TAG,
     response=s.TemplateOut,
 )
-def archive_template(template_id: int):
+def archive_template(template_id: int) -> ResponseReturnValue:
     return respond(template_out(templates.archive_template(current_user, template_id)))
 
 
@@ -120,7 +121,7 @@ def archive_template(template_id: int):
     tag=TAG,
     response=s.TemplateList,
 )
-def template_versions(template_id: int):
+def template_versions(template_id: int) -> ResponseReturnValue:
     rows = templates.list_versions(template_id, current_user)
     return respond(s.TemplateList(items=[template_summary(t) for t in rows], total=len(rows)))
 
@@ -133,7 +134,7 @@ def template_versions(template_id: int):
     tag=TAG,
     query={"format": "json (default) or yaml"},
 )
-def export_template(template_id: int):
+def export_template(template_id: int) -> ResponseReturnValue:
     document = dsl_io.export_template(templates.get_template(template_id, current_user))
     fmt = request.args.get("format", "json").lower()
     if fmt == "yaml":
@@ -155,7 +156,7 @@ def export_template(template_id: int):
     response=s.TemplateOut,
     status=201,
 )
-def import_template():
+def import_template() -> ResponseReturnValue:
     document = dsl_io.parse_document(request.get_data(as_text=True), request.mimetype)
     template = dsl_io.import_template(current_user, document)
     return respond(template_out(template), 201)
@@ -171,7 +172,7 @@ def import_template():
     response=s.InstanceOut,
     status=201,
 )
-def instantiate(template_id: int, body: s.InstantiateIn):
+def instantiate(template_id: int, body: s.InstantiateIn) -> ResponseReturnValue:
     instance, created = instances.instantiate(
         current_user, template_id, body.matter_id, body.title, body.parameters, body.request_id
     )

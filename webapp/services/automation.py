@@ -130,7 +130,7 @@ def _visit(job: Job, instance: WorkflowInstance | None) -> Visit | None:
     if instance is None or step is None:
         outbox.mark_done(job, "The step no longer exists.")
         return None
-    return Visit(job, instance, step, get_handler(step.action_type))  # type: ignore[arg-type]
+    return Visit(job, instance, step, get_handler(step.action_type))  # type: ignore[arg-type]  # a step.run job is only enqueued for an automated step
 
 
 def _still_runnable(visit: Visit) -> bool:
@@ -433,7 +433,7 @@ def finish_parent_step(claimed: outbox.Claimed, worker_id: str) -> None:
     if parent.status not in ACTIVE_STATUSES or step.action_state != StepState.IN_PROGRESS:
         return
     run_job = db.session.get(Job, attempt.job_id or 0)
-    visit = Visit(run_job or job, parent, step, get_handler(step.action_type))  # type: ignore[arg-type]
+    visit = Visit(run_job or job, parent, step, get_handler(step.action_type))  # type: ignore[arg-type]  # a step.run job is only enqueued for an automated step
     if child.status == InstanceStatus.COMPLETED:
         _succeed(visit, attempt, dict(child.step_data or {}))
         return

@@ -105,7 +105,9 @@ def register_error_pages(app: Flask) -> None:
     def http_error(error: HTTPException) -> Any:
         status = error.code or 500
         if wants_json():
-            return error_response(status, error.name.lower().replace(" ", "_"), error.description)
+            return error_response(
+                status, error.name.lower().replace(" ", "_"), error.description or error.name
+            )
         return error_page(status, error.description or error.name)
 
     @app.errorhandler(Exception)
@@ -181,11 +183,11 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(role_label)
     app.add_template_global(action_label)
     app.add_template_global(history_sentence)
-    app.add_template_global(INSTANCE_STATUS_LABELS, "instance_status_labels")
-    app.add_template_global(INSTANCE_STATUS_TONES, "instance_status_tones")
-    app.add_template_global(STEP_STATE_LABELS, "step_state_labels")
-    app.add_template_global(STEP_STATE_TONES, "step_state_tones")
-    app.add_template_global(TEMPLATE_STATUS_TONES, "template_status_tones")
+    app.jinja_env.globals["instance_status_labels"] = INSTANCE_STATUS_LABELS
+    app.jinja_env.globals["instance_status_tones"] = INSTANCE_STATUS_TONES
+    app.jinja_env.globals["step_state_labels"] = STEP_STATE_LABELS
+    app.jinja_env.globals["step_state_tones"] = STEP_STATE_TONES
+    app.jinja_env.globals["template_status_tones"] = TEMPLATE_STATUS_TONES
 
     @app.context_processor
     def page_globals() -> dict[str, Any]:
