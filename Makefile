@@ -40,9 +40,11 @@ run: db
 browser-deps:
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
 
+# mypy reads its settings from pyproject.toml: strict on webapp/engine, checked elsewhere.
 lint: setup
 	$(VENV)/bin/ruff check webapp tests bench
 	$(VENV)/bin/ruff format --check webapp tests bench
+	$(VENV)/bin/mypy
 
 format: setup
 	$(VENV)/bin/ruff format webapp tests bench

@@ -7,6 +7,7 @@ from flask import Flask, request
 
 from webapp.api.errors import error_response
 from webapp.engine.text import NUL_MESSAGE, contains_nul
+from webapp.web.htmx import error_page
 
 
 def request_has_nul() -> bool:
@@ -26,6 +27,4 @@ def register_input_guard(app: Flask) -> None:
             return None
         if request.path.startswith("/api/"):
             return error_response(400, "invalid", NUL_MESSAGE)
-        from webapp.web.htmx import error_page  # an HTMX request gets the error in place
-
-        return error_page(400, NUL_MESSAGE)
+        return error_page(400, NUL_MESSAGE)  # an HTMX request gets the error in place

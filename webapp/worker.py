@@ -4,6 +4,7 @@
 PostgreSQL); `EMBEDDED_WORKER` runs it as one thread inside `flask run` (the SQLite
 default). `drain()` is the loop both use."""
 
+import functools
 import logging
 import os
 import socket
@@ -48,7 +49,7 @@ def drain(
     (jobs scheduled later do not count). Call inside an app context; the worker uses a
     database session of its own, so the caller's session and objects are left alone."""
     stop = stop or threading.Event()
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # current_app is typed as Flask, not as the proxy it is
     poll = app.config["WORKER_POLL_SECONDS"] if poll is None else poll
     batch = app.config["WORKER_BATCH_SIZE"]
     processed = 0
@@ -114,7 +115,7 @@ def run_group(group: list[outbox.Claimed], worker_id: str, wait: bool) -> bool:
         db.session.expunge_all()
     for call in calls:
         claimed = outbox.Claimed(call.job_id, STEP_RUN, call.instance_id)
-        _guarded(claimed, worker_id, lambda c=call: call_out(c, worker_id))
+        _guarded(claimed, worker_id, functools.partial(call_out, call, worker_id))
     return True
 
 

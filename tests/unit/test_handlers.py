@@ -7,8 +7,7 @@ import pytest
 
 from webapp.engine.actions import ActionContext, get_handler
 from webapp.engine.actions.registry import human_types
-from webapp.engine.errors import InvalidTransition, UnknownActionType, Unprocessable
-from webapp.engine.states import StepEvent, StepState
+from webapp.engine.errors import UnknownActionType, Unprocessable
 
 HUMAN_TYPES = {
     "CHECKLIST",
@@ -283,15 +282,6 @@ def test_document_request_completes_with_the_files_when_some_are_given() -> None
 def test_handler_fail_keeps_the_reason_when_a_step_fails() -> None:
     outcome = get_handler("CHECKLIST").fail(context({"items": ["a"]}, {"x": 1}), "client left")
     assert outcome.action_data == {"x": 1, "failureReason": "client left"}
-
-
-def test_handler_next_state_follows_the_step_machine_when_asked() -> None:
-    handler = get_handler("APPROVAL_LAWYER")
-    assert (
-        handler.next_state_on_event(context({}), StepEvent.CLAIM, "READY") == StepState.IN_PROGRESS
-    )
-    with pytest.raises(InvalidTransition):
-        handler.next_state_on_event(context({}), StepEvent.COMPLETE, "PENDING")
 
 
 def test_handler_config_schema_names_the_configured_fields_when_asked() -> None:

@@ -65,12 +65,6 @@ class ProviderRegistry:
             raise Invalid(f"No payment provider named {name!r} is configured.")
         return self._payments[name]
 
-    def register_esign(self, name: str, provider: EsignProvider) -> None:
-        self._esign[name] = provider
-
-    def register_payments(self, name: str, provider: PaymentProvider) -> None:
-        self._payments[name] = provider
-
 
 registry = ProviderRegistry()
 

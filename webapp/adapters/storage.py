@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
+from werkzeug.datastructures import FileStorage, MultiDict
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,15 @@ class IncomingFile:
     filename: str
     content_type: str
     data: bytes
+
+
+def incoming_files(files: MultiDict[str, FileStorage]) -> list[IncomingFile]:
+    """The `file` parts of a multipart request, as the page and the API both receive them."""
+    return [
+        IncomingFile(f.filename or "upload", f.mimetype or "", f.read())
+        for f in files.getlist("file")
+        if f.filename
+    ]
 
 
 def safe_name(filename: str) -> str:

@@ -2,16 +2,14 @@
 
 from typing import Any
 
-from flask import Blueprint, Flask, g, request
+from flask import Flask, g, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
+from webapp.api.blueprint import api
 from webapp.api.errors import error_response, status_of
 from webapp.engine.errors import DomainError
 from webapp.extensions import csrf
-
-api = Blueprint("api", __name__, url_prefix="/api/v1")
-csrf.exempt(api)
 
 PUBLIC_ENDPOINTS = {"api.esign_webhook", "api.payment_webhook", "api.upload_webhook"}
 

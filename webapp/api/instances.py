@@ -1,10 +1,11 @@
 import json
 
 from flask import request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from webapp.api import api
 from webapp.api import schemas as s
+from webapp.api.blueprint import api
 from webapp.api.paging import page_args
 from webapp.api.serialize import drift_out, instance_out, instance_summary, respond
 from webapp.api.spec import LIMIT, OFFSET, PAGE, ROW_ID, Query, endpoint, one_of
@@ -27,7 +28,7 @@ TAG = "Instances"
     status=201,
     also={200: "An instance with this requestId exists already: it is returned unchanged"},
 )
-def create_workflow(body: s.WorkflowCreateIn):
+def create_workflow(body: s.WorkflowCreateIn) -> ResponseReturnValue:
     instance, created = instances.instantiate(
         current_user,
         body.workflow_id,
@@ -58,7 +59,7 @@ def create_workflow(body: s.WorkflowCreateIn):
         **PAGE,
     },
 )
-def list_instances():
+def list_instances() -> ResponseReturnValue:
     limit, offset = page_args()
     matter_id = request.args.get("matterId")
     if matter_id is not None and not (matter_id.isdigit() and 1 <= int(matter_id) < 2**31):
@@ -94,7 +95,7 @@ def _context_filter(text: str | None) -> dict | None:
     tag=TAG,
     response=s.InstanceOut,
 )
-def get_instance(instance_id: int):
+def get_instance(instance_id: int) -> ResponseReturnValue:
     return respond(instance_out(instances.load_instance(instance_id, current_user), current_user))
 
 
@@ -107,7 +108,7 @@ def get_instance(instance_id: int):
     body=s.InstancePatch,
     response=s.InstanceOut,
 )
-def patch_instance(instance_id: int, body: s.InstancePatch):
+def patch_instance(instance_id: int, body: s.InstancePatch) -> ResponseReturnValue:
     command = instances.Update(body.title, body.status, body.reason)
     return _edited(instances.perform(current_user, instance_id, command))
 
@@ -122,7 +123,7 @@ def patch_instance(instance_id: int, body: s.InstancePatch):
     response=s.InstanceOut,
     status=201,
 )
-def add_step(instance_id: int, body: s.InstanceStepIn):
+def add_step(instance_id: int, body: s.InstanceStepIn) -> ResponseReturnValue:
     step = body.model_dump(by_alias=True, exclude={"order"}, exclude_unset=True)
     instances.perform(current_user, instance_id, instances.AddStep(step, body.order))
     return respond(
@@ -139,7 +140,7 @@ def add_step(instance_id: int, body: s.InstanceStepIn):
     body=s.InstanceStepPatch,
     response=s.InstanceOut,
 )
-def patch_step(instance_id: int, step_id: int, body: s.InstanceStepPatch):
+def patch_step(instance_id: int, step_id: int, body: s.InstanceStepPatch) -> ResponseReturnValue:
     patch = body.model_dump(exclude_unset=True)
     instances.perform(current_user, instance_id, instances.EditStep(step_id, patch))
     return respond(instance_out(instances.load_instance(instance_id, current_user), current_user))
@@ -153,7 +154,7 @@ def patch_step(instance_id: int, step_id: int, body: s.InstanceStepPatch):
     tag=TAG,
     response=s.InstanceOut,
 )
-def delete_step(instance_id: int, step_id: int):
+def delete_step(instance_id: int, step_id: int) -> ResponseReturnValue:
     instance = instances.perform(current_user, instance_id, instances.RemoveStep(step_id)).instance
     return respond(instance_out(instance, current_user))
 
@@ -167,7 +168,7 @@ def delete_step(instance_id: int, step_id: int):
     body=s.ReorderIn,
     response=s.InstanceOut,
 )
-def reorder_steps(instance_id: int, body: s.ReorderIn):
+def reorder_steps(instance_id: int, body: s.ReorderIn) -> ResponseReturnValue:
     command = instances.ReorderSteps(body.step_ids)
     instance = instances.perform(current_user, instance_id, command).instance
     return respond(instance_out(instance, current_user))
@@ -181,7 +182,7 @@ def reorder_steps(instance_id: int, body: s.ReorderIn):
     tag=TAG,
     response=s.InstanceOut,
 )
-def advance_instance(instance_id: int):
+def advance_instance(instance_id: int) -> ResponseReturnValue:
     instance = instances.perform(current_user, instance_id, instances.Advance()).instance
     return respond(instance_out(instance, current_user))
 
@@ -195,7 +196,7 @@ def advance_instance(instance_id: int):
     response=s.EventList,
     query={"limit": Query("page size", {**LIMIT.schema, "default": 200}), "offset": OFFSET},
 )
-def instance_events(instance_id: int):
+def instance_events(instance_id: int) -> ResponseReturnValue:
     limit, offset = page_args(default=200)
     instance = instances.load_instance(instance_id, current_user)
     rows, total = audit.visible_events(instance, current_user, limit=limit, offset=offset)
@@ -211,7 +212,7 @@ def instance_events(instance_id: int):
     tag=TAG,
     response=s.DefinitionOut,
 )
-def get_definition(instance_id: int):
+def get_definition(instance_id: int) -> ResponseReturnValue:
     definition = instances.current_definition(current_user, instance_id)
     return respond(s.DefinitionOut.model_validate(definition))
 
@@ -225,7 +226,7 @@ def get_definition(instance_id: int):
     body=s.DefinitionIn,
     response=s.InstanceOut,
 )
-def put_definition(instance_id: int, body: s.DefinitionIn):
+def put_definition(instance_id: int, body: s.DefinitionIn) -> ResponseReturnValue:
     edits = [
         instances.StepEdit(
             StepDefinition.model_validate(step.model_dump(exclude={"id"})), step_id=step.id
@@ -246,7 +247,7 @@ def put_definition(instance_id: int, body: s.DefinitionIn):
     response=s.HistoryPage,
     query=PAGE,
 )
-def instance_history(instance_id: int):
+def instance_history(instance_id: int) -> ResponseReturnValue:
     limit, offset = page_args()
     entries, total = instances.instance_history(current_user, instance_id, limit, offset)
     items = [s.HistoryEntryOut.model_validate(entry) for entry in entries]
@@ -261,9 +262,9 @@ def instance_history(instance_id: int):
     tag=TAG,
     response=s.DriftOut,
 )
-def instance_drift(instance_id: int):
+def instance_drift(instance_id: int) -> ResponseReturnValue:
     return respond(drift_out(drift.drift_of(current_user, instance_id)))
 
 
-def _edited(changed: instances.Changed):
+def _edited(changed: instances.Changed) -> ResponseReturnValue:
     return respond(instance_out(changed.instance, current_user))

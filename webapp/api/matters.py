@@ -1,8 +1,9 @@
 from flask import request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from webapp.api import api
 from webapp.api import schemas as s
+from webapp.api.blueprint import api
 from webapp.api.paging import page_args
 from webapp.api.serialize import matter_out, matters_out, respond
 from webapp.api.spec import PAGE, Query, endpoint
@@ -20,7 +21,7 @@ TAG = "Matters"
     response=s.MatterList,
     query={"q": Query("matches reference or title"), **PAGE},
 )
-def list_matters():
+def list_matters() -> ResponseReturnValue:
     limit, offset = page_args()
     rows, total = matters.list_matters(current_user, request.args.get("q"), limit, offset)
     return respond(s.MatterList(items=matters_out(rows, current_user), total=total))
@@ -36,7 +37,7 @@ def list_matters():
     response=s.MatterOut,
     status=201,
 )
-def create_matter(body: s.MatterIn):
+def create_matter(body: s.MatterIn) -> ResponseReturnValue:
     matter = matters.create_matter(current_user, body.reference, body.title, body.owner_id)
     return respond(matter_out(matter, current_user), 201)
 
@@ -44,7 +45,7 @@ def create_matter(body: s.MatterIn):
 @endpoint(
     api, "/matters/<int:matter_id>", "GET", summary="Get a matter", tag=TAG, response=s.MatterOut
 )
-def get_matter(matter_id: int):
+def get_matter(matter_id: int) -> ResponseReturnValue:
     return respond(matter_out(matters.get_matter(current_user, matter_id), current_user))
 
 
@@ -58,7 +59,7 @@ def get_matter(matter_id: int):
     response=s.MatterOut,
     status=201,
 )
-def add_member(matter_id: int, body: s.MemberIn):
+def add_member(matter_id: int, body: s.MemberIn) -> ResponseReturnValue:
     matter = matters.add_member(current_user, matter_id, body.user_id, body.role)
     return respond(matter_out(matter, current_user), 201)
 
@@ -72,7 +73,7 @@ def add_member(matter_id: int, body: s.MemberIn):
     body=s.MatterPatch,
     response=s.MatterOut,
 )
-def patch_matter(matter_id: int, body: s.MatterPatch):
+def patch_matter(matter_id: int, body: s.MatterPatch) -> ResponseReturnValue:
     matter = matters.update_matter(current_user, matter_id, body.status, body.title)
     return respond(matter_out(matter, current_user))
 
@@ -85,7 +86,7 @@ def patch_matter(matter_id: int, body: s.MatterPatch):
     tag=TAG,
     response=s.MatterDeleted,
 )
-def delete_matter(matter_id: int):
+def delete_matter(matter_id: int) -> ResponseReturnValue:
     gone = matters.delete_matter(current_user, matter_id)
     return respond(
         s.MatterDeleted(id=gone.id, reference=gone.reference, instances_removed=gone.instance_ids)

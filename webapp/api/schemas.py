@@ -27,7 +27,7 @@ Omitted = SkipJsonSchema[None]
 def _omitted_only(annotation: Any) -> bool:
     return any(
         get_origin(arg) is Annotated
-        and any(isinstance(m, SkipJsonSchema) for m in arg.__metadata__)
+        and any(isinstance(m, SkipJsonSchema) for m in arg.__metadata__)  # type: ignore[misc]  # SkipJsonSchema is a plain class at run time
         for arg in get_args(annotation)
     )
 

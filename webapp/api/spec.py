@@ -4,7 +4,7 @@ document cannot drift from the code: a route exists only through `endpoint`."""
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from flask import Blueprint, request
 from pydantic import BaseModel, ValidationError
@@ -162,7 +162,7 @@ def _path(rule: str) -> tuple[str, list[dict[str, Any]]]:
 
 def openapi_document(prefix: str) -> dict[str, Any]:
     models = {m for r in ROUTES for m in (r.body, r.response, r.document) if m} | {ErrorBody}
-    keyed = [(m, "validation") for m in models]
+    keyed: list[tuple[type[BaseModel], Literal["validation"]]] = [(m, "validation") for m in models]
     refs, schema = models_json_schema(
         keyed, by_alias=True, ref_template="#/components/schemas/{model}"
     )
@@ -245,8 +245,8 @@ def _responses(route: RouteSpec, refs: dict) -> dict[str, Any]:
     responses: dict[str, Any] = {str(route.status): ok}
     for code, why in route.also.items():
         responses[str(code)] = {**ok, "description": why}
-    for code, text in ERRORS:
-        responses[code] = {"description": text, **error}
+    for error_code, text in ERRORS:
+        responses[error_code] = {"description": text, **error}
     responses["405"] = {
         "description": "The path does not take this method; Allow lists those it takes",
         "headers": {"Allow": {"schema": {"type": "string"}, "required": True}},

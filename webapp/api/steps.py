@@ -1,17 +1,18 @@
 from flask import request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from webapp.api import api
+from webapp.adapters.storage import incoming_files
 from webapp.api import schemas as s
+from webapp.api.blueprint import api
 from webapp.api.serialize import instance_out, respond
 from webapp.api.spec import endpoint, parse_body
 from webapp.services import steps
-from webapp.web.steps import incoming_files
 
 TAG = "Steps"
 
 
-def _act(step_id: int, command: steps.Command):
+def _act(step_id: int, command: steps.Command) -> ResponseReturnValue:
     changed = steps.perform(current_user, step_id, command, with_steps=True)
     return respond(instance_out(changed.instance, current_user))
 
@@ -24,7 +25,7 @@ def _act(step_id: int, command: steps.Command):
     tag=TAG,
     response=s.InstanceOut,
 )
-def claim_step(step_id: int):
+def claim_step(step_id: int) -> ResponseReturnValue:
     return _act(step_id, steps.Claim())
 
 
@@ -36,7 +37,7 @@ def claim_step(step_id: int):
     tag=TAG,
     response=s.InstanceOut,
 )
-def start_step(step_id: int):
+def start_step(step_id: int) -> ResponseReturnValue:
     return _act(step_id, steps.Start())
 
 
@@ -50,7 +51,7 @@ def start_step(step_id: int):
     response=s.InstanceOut,
     multipart=True,
 )
-def complete_step(step_id: int, body: s.CompleteIn | None = None):
+def complete_step(step_id: int, body: s.CompleteIn | None = None) -> ResponseReturnValue:
     if request.mimetype == "multipart/form-data":
         return _act(step_id, steps.Upload(incoming_files(request.files)))
     payload = (body or parse_body(s.CompleteIn)).model_dump()
@@ -66,7 +67,7 @@ def complete_step(step_id: int, body: s.CompleteIn | None = None):
     body=s.ReasonIn,
     response=s.InstanceOut,
 )
-def fail_step(step_id: int, body: s.ReasonIn):
+def fail_step(step_id: int, body: s.ReasonIn) -> ResponseReturnValue:
     return _act(step_id, steps.Fail(body.reason))
 
 
@@ -79,7 +80,7 @@ def fail_step(step_id: int, body: s.ReasonIn):
     body=s.ReasonIn,
     response=s.InstanceOut,
 )
-def block_step(step_id: int, body: s.ReasonIn):
+def block_step(step_id: int, body: s.ReasonIn) -> ResponseReturnValue:
     return _act(step_id, steps.Block(body.reason))
 
 
@@ -91,7 +92,7 @@ def block_step(step_id: int, body: s.ReasonIn):
     tag=TAG,
     response=s.InstanceOut,
 )
-def unblock_step(step_id: int):
+def unblock_step(step_id: int) -> ResponseReturnValue:
     return _act(step_id, steps.Unblock())
 
 
@@ -104,7 +105,7 @@ def unblock_step(step_id: int):
     body=s.SkipIn,
     response=s.InstanceOut,
 )
-def skip_step(step_id: int, body: s.SkipIn):
+def skip_step(step_id: int, body: s.SkipIn) -> ResponseReturnValue:
     return _act(step_id, steps.Skip(body.reason))
 
 
@@ -117,5 +118,5 @@ def skip_step(step_id: int, body: s.SkipIn):
     body=s.AssignIn,
     response=s.InstanceOut,
 )
-def assign_step(step_id: int, body: s.AssignIn):
+def assign_step(step_id: int, body: s.AssignIn) -> ResponseReturnValue:
     return _act(step_id, steps.Assign(body.user_id))

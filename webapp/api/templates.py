@@ -2,10 +2,11 @@ import json
 
 import yaml
 from flask import Response, request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from webapp.api import api
 from webapp.api import schemas as s
+from webapp.api.blueprint import api
 from webapp.api.paging import page_args
 from webapp.api.serialize import instance_out, respond, template_out, template_summary
 from webapp.api.spec import PAGE, Query, endpoint, one_of
@@ -29,7 +30,7 @@ TAG = "Templates"
         **PAGE,
     },
 )
-def list_templates():
+def list_templates() -> ResponseReturnValue:
     limit, offset = page_args()
     rows, total = templates.list_templates(
         current_user,
@@ -52,7 +53,7 @@ def list_templates():
     response=s.TemplateOut,
     status=201,
 )
-def create_template(body: s.TemplateIn):
+def create_template(body: s.TemplateIn) -> ResponseReturnValue:
     template = templates.create_template(
         current_user, body.name, body.steps, body.description, body.key
     )
@@ -67,7 +68,7 @@ def create_template(body: s.TemplateIn):
     tag=TAG,
     response=s.TemplateOut,
 )
-def get_template(template_id: int):
+def get_template(template_id: int) -> ResponseReturnValue:
     return respond(template_out(templates.get_template(template_id, current_user)))
 
 
@@ -81,7 +82,7 @@ def get_template(template_id: int):
     response=s.TemplateOut,
     also={201: "The version was published: the edit created and returns the next draft"},
 )
-def patch_template(template_id: int, body: s.TemplatePatch):
+def patch_template(template_id: int, body: s.TemplatePatch) -> ResponseReturnValue:
     template, created = templates.update_template(
         current_user, template_id, body.name, body.description, body.steps
     )
@@ -96,7 +97,7 @@ def patch_template(template_id: int, body: s.TemplatePatch):
     tag=TAG,
     response=s.TemplateOut,
 )
-def publish_template(template_id: int):
+def publish_template(template_id: int) -> ResponseReturnValue:
     return respond(template_out(templates.publish_template(current_user, template_id)))
 
 
@@ -108,7 +109,7 @@ def publish_template(template_id: int):
     tag=TAG,
     response=s.TemplateOut,
 )
-def archive_template(template_id: int):
+def archive_template(template_id: int) -> ResponseReturnValue:
     return respond(template_out(templates.archive_template(current_user, template_id)))
 
 
@@ -120,7 +121,7 @@ def archive_template(template_id: int):
     tag=TAG,
     response=s.TemplateList,
 )
-def template_versions(template_id: int):
+def template_versions(template_id: int) -> ResponseReturnValue:
     rows = templates.list_versions(template_id, current_user)
     return respond(s.TemplateList(items=[template_summary(t) for t in rows], total=len(rows)))
 
@@ -137,7 +138,7 @@ def template_versions(template_id: int):
         "application/yaml": {"schema": {"type": "string"}},
     },
 )
-def export_template(template_id: int):
+def export_template(template_id: int) -> ResponseReturnValue:
     document = dsl_io.export_template(templates.get_template(template_id, current_user))
     fmt = request.args.get("format", "json").lower()
     if fmt == "yaml":
@@ -160,7 +161,7 @@ def export_template(template_id: int):
     response=s.TemplateOut,
     status=201,
 )
-def import_template():
+def import_template() -> ResponseReturnValue:
     document = dsl_io.parse_document(request.get_data(as_text=True), request.mimetype)
     template = dsl_io.import_template(current_user, document)
     return respond(template_out(template), 201)
@@ -177,7 +178,7 @@ def import_template():
     status=201,
     also={200: "An instance with this requestId exists already: it is returned unchanged"},
 )
-def instantiate(template_id: int, body: s.InstantiateIn):
+def instantiate(template_id: int, body: s.InstantiateIn) -> ResponseReturnValue:
     instance, created = instances.instantiate(
         current_user, template_id, body.matter_id, body.title, body.parameters, body.request_id
     )

@@ -1,9 +1,10 @@
 """Provider webhooks, authenticated by HMAC signature instead of a session or token."""
 
 from flask import jsonify, request
+from flask.typing import ResponseReturnValue
 
 from webapp.adapters import providers
-from webapp.api import api
+from webapp.api.blueprint import api
 from webapp.api.spec import endpoint
 from webapp.engine.errors import Invalid
 from webapp.services import steps
@@ -18,7 +19,7 @@ def _reference(payload: dict, field: str) -> str:
     return value
 
 
-def _confirm(ref: str, payload: dict):
+def _confirm(ref: str, payload: dict) -> ResponseReturnValue:
     step_id, signer = steps.provider_step(ref, payload)
     changed = steps.perform(signer, step_id, steps.ProviderConfirmed(ref, payload))
     return jsonify(
@@ -34,7 +35,7 @@ def _confirm(ref: str, payload: dict):
     tag=TAG,
     auth=False,
 )
-def esign_webhook(provider: str):
+def esign_webhook(provider: str) -> ResponseReturnValue:
     payload = providers.verify(request.get_data(), request.headers.get(providers.SIGNATURE_HEADER))
     return _confirm(_reference(payload, "sessionId"), payload)
 
@@ -47,7 +48,7 @@ def esign_webhook(provider: str):
     tag=TAG,
     auth=False,
 )
-def payment_webhook(provider: str):
+def payment_webhook(provider: str) -> ResponseReturnValue:
     payload = providers.verify(request.get_data(), request.headers.get(providers.SIGNATURE_HEADER))
     return _confirm(_reference(payload, "intentId"), payload)
 
@@ -60,7 +61,7 @@ def payment_webhook(provider: str):
     tag=TAG,
     auth=False,
 )
-def upload_webhook(provider: str):
+def upload_webhook(provider: str) -> ResponseReturnValue:
     payload = providers.verify(request.get_data(), request.headers.get(providers.SIGNATURE_HEADER))
     raise Invalid(
         f"Upload provider {provider!r} is not configured; uploads go through the step.",

@@ -77,12 +77,13 @@ def why_not(
         return f"Claimed by {names.get(claimed_by_id, 'another person')}."
     if assigned_to_id is not None and assigned_to_id != actor.id:
         return f"Assigned to {names.get(assigned_to_id, 'another person')}."
-    label = {
+    labels: dict[str, str] = {
         Role.ADMIN: "a firm administrator",
         Role.LAWYER: "the matter's lawyers",
         Role.PARALEGAL: "the matter's paralegals",
         Role.CLIENT: "the client",
-    }.get(role_scope, role_scope)
+    }
+    label = labels.get(role_scope, role_scope)
     return f"Only {label} can act on this step."
 
 

@@ -12,6 +12,8 @@ from typing import Any
 import celpy
 import lark
 from celpy import celtypes
+from celpy.adapter import json_to_cel
+from celpy.celparser import CELParseError
 from celpy.evaluation import CELEvalError, Evaluator
 
 NAMES = frozenset({"context", "steps", "matter", "instance"})
@@ -60,14 +62,14 @@ class _Budget:
 class _GuardedEvaluator(Evaluator):
     """Counts visited nodes and caps the size of every intermediate value."""
 
-    def __init__(self, ast: lark.Tree, activation: Any, budget: _Budget | None = None) -> None:
+    def __init__(self, ast: lark.Tree[Any], activation: Any, budget: _Budget | None = None) -> None:
         super().__init__(ast, activation)
         self.budget = budget or _Budget()
 
-    def sub_evaluator(self, ast: lark.Tree) -> Evaluator:
+    def sub_evaluator(self, ast: lark.Tree[Any]) -> Evaluator:
         return _GuardedEvaluator(ast, self.activation, self.budget)
 
-    def _visit_tree(self, tree: lark.Tree) -> Any:
+    def _visit_tree(self, tree: lark.Tree[Any]) -> Any:
         self.budget.left -= 1
         if self.budget.left < 0:
             raise ExpressionError("the expression does too much work to evaluate")
@@ -93,7 +95,7 @@ def compile_expression(text: str) -> celpy.Runner:
         raise ExpressionError(f"the expression is longer than {MAX_LENGTH} characters")
     try:
         ast = _ENVIRONMENT.compile(text)
-    except celpy.CELParseError as error:
+    except CELParseError as error:
         raise ExpressionError(_syntax_message(text, error)) from None
     except RecursionError:
         raise ExpressionError("the expression is nested too deeply") from None
@@ -114,7 +116,7 @@ def check_expression(text: str) -> str | None:
     return None
 
 
-def unknown_names(ast: lark.Tree) -> set[str]:
+def unknown_names(ast: lark.Tree[Any]) -> set[str]:
     """Top-level identifiers other than our four names, minus the variables that
     comprehension macros bind (`items.all(i, i > 0)` binds `i`), plus unknown functions."""
     bound: set[str] = set()
@@ -124,23 +126,22 @@ def unknown_names(ast: lark.Tree) -> set[str]:
         if getattr(name, "value", None) in MACROS and isinstance(args, lark.Tree):
             for arg in args.children[:-1]:
                 bound.update(_identifiers(arg))
-    names = set()
-    for node in ast.find_data("ident"):
-        names.add(node.children[0].value)
-    functions = {node.children[0].value for node in ast.find_data("ident_arg")}
+    # An identifier's first child is its name, a lark Token (a str).
+    names = {str(node.children[0]) for node in ast.find_data("ident")}
+    functions = {str(node.children[0]) for node in ast.find_data("ident_arg")}
     return (names - NAMES - TYPE_NAMES - bound) | (functions - FUNCTIONS)
 
 
 def _identifiers(tree: Any) -> set[str]:
     if not isinstance(tree, lark.Tree):
         return set()
-    return {node.children[0].value for node in tree.find_data("ident")}
+    return {str(node.children[0]) for node in tree.find_data("ident")}
 
 
 def evaluate_condition(text: str, variables: Mapping[str, Any]) -> bool:
     """True or False; anything else (an error, a non-boolean) raises ExpressionError."""
     runner = compile_expression(text)
-    activation = {name: celpy.json_to_cel(value) for name, value in variables.items()}
+    activation = {name: json_to_cel(value) for name, value in variables.items()}
     try:
         result = runner.evaluate(activation)
     except ExpressionError:

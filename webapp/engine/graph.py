@@ -12,10 +12,16 @@ from typing import Protocol
 
 
 class StepNode(Protocol):
-    key: str
-    order: int
-    depends_on: list[str] | None
-    on_failure: str | None
+    """What the graph reads of a step (read-only, so frozen records qualify too)."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def order(self) -> int: ...
+    @property
+    def depends_on(self) -> list[str] | None: ...
+    @property
+    def on_failure(self) -> str | None: ...
 
 
 @dataclass(frozen=True)

@@ -180,7 +180,7 @@ def allowed(view: StepView, who: Who) -> list[Act]:
 
 
 def _inactive(status: str) -> Conflict:
-    reasons = {
+    reasons: dict[str, str] = {
         InstanceStatus.CREATED: "it has not been started yet",
         InstanceStatus.PAUSED: "it is paused; resume it first",
         InstanceStatus.CANCELLED: "it was cancelled",

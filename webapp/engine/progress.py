@@ -10,7 +10,7 @@ only a `Tally` of the steps, which a database can count without loading them."""
 from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, cast
 
 from webapp.engine.graph import Graph
 from webapp.engine.graph import prerequisites as prerequisites  # re-exported
@@ -61,7 +61,10 @@ class Progress:
         step_of: Callable[[str], StepLike | None] | None = None,
     ) -> None:
         self.graph = graph or Graph(steps)
-        self.step_of = step_of or self.graph.by_key.get  # type: ignore[assignment]
+        # Without `step_of`, the graph's nodes are the `steps` given: StepLike.
+        self.step_of: Callable[[str], StepLike | None] = step_of or cast(
+            "Callable[[str], StepLike | None]", self.graph.by_key.get
+        )
 
     def satisfied(self, key: str) -> bool:
         """Whether a prerequisite no longer holds its dependents back. A failed step with a
@@ -118,8 +121,8 @@ class Progress:
 
     def _decide(self, step: StepLike) -> Decision | None:
         if self.graph.is_handler(step.key):
-            sources = [self.step_of(k) for k in self.graph.sources[step.key]]
-            sources = [s for s in sources if s is not None]
+            found = [self.step_of(k) for k in self.graph.sources[step.key]]
+            sources = [s for s in found if s is not None]
             failed = tuple(s.key for s in sources if s.action_state == StepState.FAILED)
             if failed:
                 return Decision(step, Move.ROUTE, failed)
@@ -146,7 +149,7 @@ class Tally:
 
 
 def tally(steps: Iterable[StepLike]) -> list[Tally]:
-    groups: dict[tuple, list[int]] = {}
+    groups: dict[tuple[str, str, bool, str | None], list[int]] = {}
     for s in steps:
         groups.setdefault((s.action_state, s.action_type, s.required, s.on_failure), []).append(
             s.order

@@ -65,9 +65,6 @@ STEP_TRANSITIONS: dict[tuple[StepState, StepEvent], StepState] = {
     (S.FAILED, E.RETRY): S.READY,
 }
 
-# Performer-facing events, as the runner offers them and the API exposes them.
-PERFORMER_EVENTS = (E.CLAIM, E.START, E.COMPLETE, E.FAIL, E.BLOCK, E.UNBLOCK, E.SKIP)
-
 OPEN_STATES = frozenset({S.READY, S.IN_PROGRESS, S.BLOCKED})
 DONE_STATES = frozenset({S.COMPLETED, S.SKIPPED})
 CLOSED_STATES = frozenset({S.COMPLETED, S.SKIPPED, S.FAILED})

@@ -19,12 +19,13 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, cast
 
 from jinja2 import StrictUndefined, TemplateError, nodes
+from jinja2.exceptions import SecurityError
 from jinja2.filters import FILTERS
 from jinja2.meta import find_undeclared_variables
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
 NAMES = frozenset({"context", "steps", "matter", "instance"})
@@ -187,7 +188,7 @@ class _Meter(NodeTransformer):
 
     def visit_For(self, node: nodes.For) -> nodes.Node:
         self.generic_visit(node)
-        node.iter = _call("_items", [node.iter], node.lineno)
+        node.iter = _call("_items", [cast(nodes.Expr, node.iter)], node.lineno)
         return node
 
 
@@ -214,7 +215,8 @@ def _safe_range(*args: int) -> range:
 def _safe_join(environment: Any, value: Any, d: str = "", attribute: Any = None) -> str:
     items = [str(item) for item in value]
     _check_size(sum(map(len, items)) + len(str(d)) * max(len(items) - 1, 0))
-    return FILTERS["join"](environment, items, d, attribute)
+    joined: str = FILTERS["join"](environment, items, d, attribute)  # Markup when autoescaping
+    return joined
 
 
 def _safe_replace(eval_ctx: Any, s: str, old: str, new: str, count: int | None = None) -> str:
@@ -223,11 +225,12 @@ def _safe_replace(eval_ctx: Any, s: str, old: str, new: str, count: int | None =
     if count is not None and count >= 0:
         hits = min(hits, count)
     _check_size(len(text) + hits * max(len(str(new)) - len(str(old)), 0))
-    return FILTERS["replace"](eval_ctx, text, old, new, count)
+    replaced: str = FILTERS["replace"](eval_ctx, text, old, new, count)
+    return replaced
 
 
-_safe_join.jinja_pass_arg = FILTERS["join"].jinja_pass_arg  # type: ignore[attr-defined]
-_safe_replace.jinja_pass_arg = FILTERS["replace"].jinja_pass_arg  # type: ignore[attr-defined]
+_safe_join.jinja_pass_arg = FILTERS["join"].jinja_pass_arg  # type: ignore[attr-defined]  # Jinja reads this mark off the function
+_safe_replace.jinja_pass_arg = FILTERS["replace"].jinja_pass_arg  # type: ignore[attr-defined]  # Jinja reads this mark off the function
 
 
 class _Sandbox(ImmutableSandboxedEnvironment):

@@ -3,11 +3,10 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from webapp.extensions import db
-from webapp.models.base import JsonDict, JSONType, created_at_column
+from webapp.models.base import JsonDict, JSONType, Model, created_at_column
 
 
-class WorkflowEvent(db.Model):
+class WorkflowEvent(Model):
     """The append-only audit log. Nothing in the code updates or deletes a row;
     on PostgreSQL a trigger rejects any attempt (see the initial migration)."""
 
@@ -29,7 +28,7 @@ class WorkflowEvent(db.Model):
     created_at: Mapped[datetime] = created_at_column()
 
 
-class InstanceChange(db.Model):
+class InstanceChange(Model):
     """Append-only change history of an instance's definition (its steps and metadata)."""
 
     __tablename__ = "instance_changes"

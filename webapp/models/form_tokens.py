@@ -3,11 +3,10 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from webapp.extensions import db
-from webapp.models.base import created_at_column
+from webapp.models.base import Model, created_at_column
 
 
-class FormToken(db.Model):
+class FormToken(Model):
     """A form or HTMX request that changed something, by its one-use token: written in
     the same commit as the change, so the same token sent again changes nothing and is
     answered as the first was (`location`, once the first answer was a redirect)."""

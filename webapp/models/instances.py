@@ -3,12 +3,18 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from webapp.extensions import db
-from webapp.models.base import JsonDict, JSONType, UTCDateTime, created_at_column, updated_at_column
+from webapp.models.base import (
+    JsonDict,
+    JSONType,
+    Model,
+    UTCDateTime,
+    created_at_column,
+    updated_at_column,
+)
 from webapp.models.matters import Matter
 
 
-class WorkflowInstance(db.Model):
+class WorkflowInstance(Model):
     __tablename__ = "workflow_instances"
     __table_args__ = (
         Index("ix_workflow_instances_matter_status", "matter_id", "status"),
@@ -55,7 +61,7 @@ class WorkflowInstance(db.Model):
     __mapper_args__ = {"version_id_col": version_id}
 
 
-class InstanceStep(db.Model):
+class InstanceStep(Model):
     __tablename__ = "instance_steps"
     __table_args__ = (
         # Also finds an instance's first pending step without reading the others.

@@ -3,10 +3,10 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from webapp.extensions import db
 from webapp.models.base import (
     JsonDict,
     JSONType,
+    Model,
     UTCDateTime,
     created_at_column,
     updated_at_column,
@@ -14,7 +14,7 @@ from webapp.models.base import (
 )
 
 
-class Job(db.Model):
+class Job(Model):
     """Transactional outbox: written in the same commit as the state change that causes it."""
 
     __tablename__ = "jobs"
@@ -43,7 +43,7 @@ class Job(db.Model):
     updated_at: Mapped[datetime] = updated_at_column()
 
 
-class StepAttempt(db.Model):
+class StepAttempt(Model):
     """One run of an automated step by the worker: what it was given, what came back."""
 
     __tablename__ = "step_attempts"

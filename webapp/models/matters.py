@@ -3,12 +3,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from webapp.extensions import db
-from webapp.models.base import created_at_column, updated_at_column
+from webapp.models.base import Model, created_at_column, updated_at_column
 from webapp.models.orgs import User
 
 
-class Matter(db.Model):
+class Matter(Model):
     __tablename__ = "matters"
     __table_args__ = (UniqueConstraint("org_id", "reference"),)
 
@@ -27,7 +26,7 @@ class Matter(db.Model):
     )
 
 
-class MatterMember(db.Model):
+class MatterMember(Model):
     __tablename__ = "matter_members"
     __table_args__ = (UniqueConstraint("matter_id", "user_id"),)
 

@@ -5,11 +5,10 @@ from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.engine.roles import Role
-from webapp.extensions import db
-from webapp.models.base import created_at_column
+from webapp.models.base import Model, created_at_column
 
 
-class Organization(db.Model):
+class Organization(Model):
     __tablename__ = "organizations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -17,7 +16,7 @@ class Organization(db.Model):
     created_at: Mapped[datetime] = created_at_column()
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -40,7 +39,7 @@ class User(UserMixin, db.Model):
         return self.role == Role.ADMIN
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     __tablename__ = "api_tokens"
     __table_args__ = (UniqueConstraint("token_hash"),)
 

@@ -3,11 +3,17 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from webapp.extensions import db
-from webapp.models.base import JsonDict, JSONType, UTCDateTime, created_at_column, updated_at_column
+from webapp.models.base import (
+    JsonDict,
+    JSONType,
+    Model,
+    UTCDateTime,
+    created_at_column,
+    updated_at_column,
+)
 
 
-class WorkflowTemplate(db.Model):
+class WorkflowTemplate(Model):
     __tablename__ = "workflow_templates"
     __table_args__ = (
         UniqueConstraint("org_id", "key", "version"),
@@ -35,7 +41,7 @@ class WorkflowTemplate(db.Model):
     )
 
 
-class TemplateStep(db.Model):
+class TemplateStep(Model):
     __tablename__ = "template_steps"
     __table_args__ = (
         UniqueConstraint("template_id", "order"),

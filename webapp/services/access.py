@@ -75,7 +75,7 @@ def require_staff(user: User) -> None:
         raise NotAllowed("Only admins and lawyers can manage workflow templates.")
 
 
-ROLE_PEOPLE = {
+ROLE_PEOPLE: dict[str, str] = {
     Role.ADMIN: "the firm's administrators",
     Role.LAWYER: "the matter's lawyers",
     Role.PARALEGAL: "the matter's paralegals",

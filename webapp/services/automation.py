@@ -36,6 +36,7 @@ from webapp.persistence.journal import record_event
 from webapp.persistence.transaction import savepoint, transactional
 from webapp.services import outbox
 from webapp.services.conditions import render_step
+from webapp.services.instances import instantiate
 from webapp.services.steps.advance import (
     advance,
     complete_step,
@@ -43,6 +44,7 @@ from webapp.services.steps.advance import (
     notify_parent,
     step_event,
 )
+from webapp.services.templates import find_template
 
 RUNNING, SUCCEEDED, FAILED = "RUNNING", "SUCCEEDED", "FAILED"
 ABANDONED = "The worker running this attempt stopped before it finished (its lease expired)."
@@ -128,7 +130,7 @@ def _visit(job: Job, instance: WorkflowInstance | None) -> Visit | None:
     if instance is None or step is None:
         outbox.mark_done(job, "The step no longer exists.")
         return None
-    return Visit(job, instance, step, get_handler(step.action_type))  # type: ignore[arg-type]
+    return Visit(job, instance, step, get_handler(step.action_type))  # type: ignore[arg-type]  # a step.run job is only enqueued for an automated step
 
 
 def _still_runnable(visit: Visit) -> bool:
@@ -367,9 +369,6 @@ def _give_up(visit: Visit, reason: str) -> None:
 
 def _spawn(visit: Visit, attempt: StepAttempt, spawn: Spawn) -> None:
     """The child starts in this transaction; the step stays IN_PROGRESS until it ends."""
-    from webapp.services.instances import instantiate
-    from webapp.services.templates import find_template
-
     instance = visit.instance
     depth = instance.depth + 1
     try:
@@ -434,7 +433,7 @@ def finish_parent_step(claimed: outbox.Claimed, worker_id: str) -> None:
     if parent.status not in ACTIVE_STATUSES or step.action_state != StepState.IN_PROGRESS:
         return
     run_job = db.session.get(Job, attempt.job_id or 0)
-    visit = Visit(run_job or job, parent, step, get_handler(step.action_type))  # type: ignore[arg-type]
+    visit = Visit(run_job or job, parent, step, get_handler(step.action_type))  # type: ignore[arg-type]  # a step.run job is only enqueued for an automated step
     if child.status == InstanceStatus.COMPLETED:
         _succeed(visit, attempt, dict(child.step_data or {}))
         return

@@ -8,6 +8,7 @@ from webapp.engine.roles import Role
 from webapp.extensions import db
 from webapp.models import Job, User
 from webapp.persistence.transaction import transactional
+from webapp.services.automation import reopen_failed_step
 from webapp.services.outbox import DEAD, STATUSES, reschedule
 
 
@@ -40,8 +41,6 @@ def retry_job(user: User, job_id: int) -> Job:
     if job.status != DEAD:
         raise Conflict(f"Only a dead job can be retried; job {job_id} is {job.status}.")
     if job.kind == "step.run":
-        from webapp.services.automation import reopen_failed_step
-
         reopen_failed_step(job, user)
     job.attempts = 0
     job.last_error = None

@@ -5,7 +5,6 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
 
 from webapp.adapters import storage
 from webapp.adapters.storage import IncomingFile
@@ -72,14 +71,6 @@ def store_for_step(
             }
         )
     return stored
-
-
-def step_documents(step: InstanceStep) -> list[Document]:
-    return list(
-        db.session.scalars(
-            select(Document).where(Document.step_id == step.id).order_by(Document.id)
-        )
-    )
 
 
 def open_document(user: User, document_id: int) -> tuple[Document, Path]:

@@ -342,9 +342,9 @@ def update_instance(
     reason: str | None = None,
 ) -> WorkflowInstance:
     """Rename and change status in one transaction: a refused status keeps the old title."""
-    if title is None and status is None:
-        raise Invalid("Send a title, a status, or both.")
     if status is None:
+        if title is None:
+            raise Invalid("Send a title, a status, or both.")
         return rename_instance(user, instance_id, title)
     if title is not None:
         rename_instance(user, instance_id, title)

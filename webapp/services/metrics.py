@@ -48,6 +48,8 @@ def cycle_times() -> dict[str, list[float]]:
     )
     durations: dict[str, list[float]] = defaultdict(list)
     for action_type, started, completed in rows:
+        if started is None or completed is None:  # the query keeps only finished steps
+            continue
         durations[action_type].append(max(0.0, (completed - started).total_seconds()))
     return durations
 

@@ -55,7 +55,7 @@ def claim_jobs(worker_id: str, limit: int) -> list[Claimed]:
         .returning(Job.id, Job.kind, Job.instance_id, Job.run_at)
         .execution_options(synchronize_session=False)
     ).all()
-    rows.sort(key=lambda row: (row.run_at, row.id))  # RETURNING has no order
+    rows = sorted(rows, key=lambda row: (row.run_at, row.id))  # RETURNING has no order
     return [Claimed(row.id, row.kind, row.instance_id) for row in rows]
 
 

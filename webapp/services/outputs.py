@@ -20,7 +20,7 @@ def record_output(instance: WorkflowInstance, key: str, value: Any) -> None:
     pending = state.dict.get("step_data")
     if "step_data" in state.unloaded or isinstance(pending, ClauseElement):
         base = pending if isinstance(pending, ClauseElement) else WorkflowInstance.step_data
-        instance.step_data = _merged(base, key, value)  # type: ignore[assignment]
+        instance.step_data = _merged(base, key, value)
     else:
         instance.step_data = {**(pending or {}), key: value}
 

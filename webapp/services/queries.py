@@ -515,7 +515,8 @@ def _documents_by_step(step_ids: list[int]) -> dict[int, list[Document]]:
         for document in db.session.scalars(
             select(Document).where(Document.step_id.in_(step_ids)).order_by(Document.id)
         ):
-            found[document.step_id].append(document)
+            if document.step_id is not None:  # the query asks for these steps only
+                found[document.step_id].append(document)
     return found
 
 
@@ -524,8 +525,9 @@ class CardExtras:
     """What automated steps add to their cards, gathered for the whole instance at once."""
 
     attempts: dict[int, list[StepAttempt]] = field(default_factory=dict)
-    children: dict[int, WorkflowInstance] = field(default_factory=dict)
-    dead_jobs: dict[int, int] = field(default_factory=dict)  # step id -> dead job id
+    # Keyed by ids read from JSON (action data, job payloads), which may be missing.
+    children: dict[int | None, WorkflowInstance] = field(default_factory=dict)
+    dead_jobs: dict[int | None, int] = field(default_factory=dict)  # step id -> dead job id
 
 
 def _card(
@@ -837,7 +839,8 @@ def inbox(user: User) -> Inbox:
         .order_by(InstanceStep.updated_at, InstanceStep.id)
     ).all()
     access_of: dict[int, MatterAccess | None] = {}
-    ready, claimed = [], []
+    ready: list[InboxItem] = []
+    claimed: list[InboxItem] = []
     now = utcnow()
     for step, instance in rows:
         if instance.matter_id not in access_of:
@@ -963,7 +966,7 @@ def operations(user: User) -> Operations:
     counts = {"PENDING": 0, "RUNNING": 0, "DONE": 0, "DEAD": 0} | dict(rows.all())
     jobs, total = list_jobs(user, "DEAD", limit=100)
     instance_ids = {j.instance_id or (j.payload or {}).get("instanceId") for j in jobs} - {None}
-    instances = {
+    instances: dict[int | None, WorkflowInstance] = {
         i.id: i
         for i in db.session.scalars(
             select(WorkflowInstance).where(
@@ -971,7 +974,7 @@ def operations(user: User) -> Operations:
             )
         )
     }
-    steps = {s.id: s for i in instances.values() for s in i.steps}
+    steps: dict[int | None, InstanceStep] = {s.id: s for i in instances.values() for s in i.steps}
     dead = []
     for job in jobs:
         payload = job.payload or {}

@@ -4,7 +4,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Flask, Response, jsonify, request, url_for
+from flask import Flask, Response, jsonify, request, url_for
 from flask_login import current_user
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
@@ -12,8 +12,7 @@ from werkzeug.exceptions import HTTPException
 from webapp.engine.errors import DomainError
 from webapp.extensions import db, login_manager
 from webapp.web import form_tokens
-
-web = Blueprint("web", __name__)
+from webapp.web.blueprint import web
 
 INSTANCE_STATUS_LABELS = {
     "Created": "Not started",
@@ -187,11 +186,11 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_global(history_sentence)
     app.add_template_global(roles_for)
     app.add_template_global(who_acts_label)
-    app.add_template_global(INSTANCE_STATUS_LABELS, "instance_status_labels")
-    app.add_template_global(INSTANCE_STATUS_TONES, "instance_status_tones")
-    app.add_template_global(STEP_STATE_LABELS, "step_state_labels")
-    app.add_template_global(STEP_STATE_TONES, "step_state_tones")
-    app.add_template_global(TEMPLATE_STATUS_TONES, "template_status_tones")
+    app.jinja_env.globals["instance_status_labels"] = INSTANCE_STATUS_LABELS
+    app.jinja_env.globals["instance_status_tones"] = INSTANCE_STATUS_TONES
+    app.jinja_env.globals["step_state_labels"] = STEP_STATE_LABELS
+    app.jinja_env.globals["step_state_tones"] = STEP_STATE_TONES
+    app.jinja_env.globals["template_status_tones"] = TEMPLATE_STATUS_TONES
 
     @app.context_processor
     def page_globals() -> dict[str, Any]:

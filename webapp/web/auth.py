@@ -7,7 +7,7 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
 
 from webapp.services.auth import authenticate
-from webapp.web import web
+from webapp.web.blueprint import web
 
 
 class LoginForm(FlaskForm):
@@ -31,7 +31,10 @@ def login() -> Any:
         if user is not None:
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
-        form.password.errors.append("That email and password do not match an account.")
+        form.password.errors = [
+            *form.password.errors,
+            "That email and password do not match an account.",
+        ]
     status = 422 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status
 

@@ -139,7 +139,7 @@ def update_row(template_id: int, step_id: int) -> Any:
     """Title, role and required, saved as they are changed in the row."""
     form = request.form
     try:
-        template, step = templates.update_template_step(
+        template, _ = templates.update_template_step(
             current_user, template_id, step_id, step_body(form)
         )
     except (Unprocessable, Invalid) as error:
@@ -156,7 +156,10 @@ def update_row(template_id: int, step_id: int) -> Any:
         return redirect
     view = _view(template_id)
     step = _step(view, step_id)
-    parts = [("step_row", {"step": step}), ("preview", {"oob": True})]
+    parts: list[tuple[str, dict[str, Any]]] = [
+        ("step_row", {"step": step}),
+        ("preview", {"oob": True}),
+    ]
     if form.get("inspector_step") == str(step_id):
         parts.append(("inspector", {"oob": True}))
     return blocks(PAGE, parts, **context(view, step))
@@ -167,7 +170,7 @@ def update_settings(template_id: int, step_id: int) -> Any:
     """Action type, its configuration and the advanced fields, from the inspector."""
     form = request.form
     try:
-        template, step = templates.update_template_step(
+        template, _ = templates.update_template_step(
             current_user, template_id, step_id, step_body(form)
         )
     except (Unprocessable, Invalid) as error:
@@ -182,7 +185,7 @@ def update_settings(template_id: int, step_id: int) -> Any:
     view = _view(template_id)
     step = _step(view, step_id)
     ctx = context(view, step, saved=True)
-    parts = [
+    parts: list[tuple[str, dict[str, Any]]] = [
         ("inspector", {}),
         ("step_row", {"step": step, "oob": True}),
         ("preview", {"oob": True}),

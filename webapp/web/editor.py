@@ -151,7 +151,7 @@ def update_row(matter_id: int, instance_id: int, step_id: int) -> Any:
     view = _view(matter_id, instance_id)
     step = _step(view, step_id)
     row = _row(view, step_id)
-    parts = [("step_row", {"row": row})]
+    parts: list[tuple[str, dict[str, Any]]] = [("step_row", {"row": row})]
     if form.get("inspector_step") == str(step_id):
         parts.append(("inspector", {"oob": True}))
     return _edited(parts, context(view, step))
@@ -164,12 +164,12 @@ def update_settings(matter_id: int, instance_id: int, step_id: int) -> Any:
         _update(matter_id, instance_id, step_id, form)
     except (Unprocessable, Invalid) as error:
         view = _view(matter_id, instance_id)
-        step = _step(view, step_id)
+        step = instances.find_step(view.instance, step_id)
         errors = as_config_errors(field_errors(error.details), step.action_type)
         inspector = saved_step_form(step, None, form, errors or {"form": [error.message]})
         return blocks(PAGE, [("inspector", {})], **context(view, step, inspector)), 422
     view = _view(matter_id, instance_id)
-    step = _step(view, step_id)
+    step = instances.find_step(view.instance, step_id)
     row = _row(view, step_id)
     parts = [("inspector", {}), ("step_row", {"row": row, "oob": True})]
     return _edited(parts, context(view, step, saved=True))

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, flash, g, make_response, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from webapp.services import form_tokens
@@ -51,7 +52,7 @@ def _same_site(url: str | None) -> str | None:
     return url if parts.netloc in ("", request.host) else None
 
 
-def replay(location: str | None) -> Response:
+def replay(location: str | None) -> ResponseReturnValue:
     """The answer to a token already used: where the first request went, else the page
     as it is now, with a plain note."""
     flash(DONE, "info")
@@ -100,6 +101,6 @@ def register(app: Flask) -> None:
     app.add_template_global(issue, "form_token")
 
     @app.errorhandler(AlreadyDone)
-    def already_done(error: AlreadyDone) -> Response:
+    def already_done(error: AlreadyDone) -> ResponseReturnValue:
         used = form_tokens.find(current_user, error.token)
         return replay(used.location if used else None)

@@ -140,7 +140,7 @@ def _config_value(item: ConfigField, text: str) -> Any:
     if item.kind == "json":
         try:
             return json.loads(text)
-        except ValueError as error:
+        except json.JSONDecodeError as error:
             raise Unprocessable(
                 "Some settings are not valid.",
                 [{"field": item.error_key, "message": f"Enter valid JSON ({error.msg})."}],
@@ -252,7 +252,7 @@ def _field_key(path: str) -> str:
     return parts[0]
 
 
-def _message(text: str) -> str:
+def _message(text: Any) -> str:
     text = str(text or "Not valid.")
     text = text.removeprefix("Value error, ")
     if text == "Field required":

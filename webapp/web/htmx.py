@@ -5,6 +5,7 @@ from typing import Any
 
 from flask import Response, make_response, redirect, render_template, request
 from jinja2_fragments.flask import render_block
+from werkzeug.wrappers import Response as BaseResponse
 
 # The glue in static/js/app.js shows a response carrying this header next to the
 # element that made the request, instead of swapping it over the page.
@@ -27,7 +28,7 @@ def blocks(page: str, parts: list[tuple[str, dict[str, Any]]], /, **context: Any
     return "".join(render_block(page, name, **{**context, **extra}) for name, extra in parts)
 
 
-def redirect_to(url: str) -> Response:
+def redirect_to(url: str) -> BaseResponse:
     """HTMX follows HX-Redirect with a full page load; a plain form gets a 303."""
     if is_htmx():
         response = make_response("", 200)

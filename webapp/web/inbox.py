@@ -4,7 +4,7 @@ from flask import render_template
 from flask_login import current_user, login_required
 
 from webapp.services import queries
-from webapp.web import web
+from webapp.web.blueprint import web
 
 
 @web.get("/inbox")

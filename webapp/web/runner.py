@@ -73,7 +73,7 @@ def changed_regions(
     view = queries.runner_view(current_user, matter_id, instance_id)
     shown = [state for state, _label in queries.GROUPS if states is None or state in states]
     groups = [("step_group", {"group": view.group(state), "oob": True}) for state in shown]
-    parts = [
+    parts: list[tuple[str, dict[str, Any]]] = [
         ("instance_status", {"oob": True}),
         ("instance_controls", {"oob": True, "notice": notice}),
         ("instance_progress", {"oob": True}),

@@ -5,9 +5,8 @@ from typing import Any
 
 from flask import Blueprint, flash, request, url_for
 from flask_login import current_user, login_required
-from werkzeug.datastructures import MultiDict
 
-from webapp.adapters.storage import IncomingFile
+from webapp.adapters.storage import incoming_files
 from webapp.engine.errors import Invalid, Unprocessable
 from webapp.engine.states import ACTIVE_STATUSES, StepState
 from webapp.extensions import db
@@ -113,14 +112,6 @@ def tick(step_id: int) -> Any:
 @bp.post("/upload")
 def upload(step_id: int) -> Any:
     return _act(step_id, steps.Upload(incoming_files(request.files)), "Your files were uploaded.")
-
-
-def incoming_files(files: MultiDict) -> list[IncomingFile]:
-    return [
-        IncomingFile(f.filename or "upload", f.mimetype or "", f.read())
-        for f in files.getlist("file")
-        if f.filename
-    ]
 
 
 @bp.post("/provider")

@@ -118,14 +118,14 @@ def history_sentence(entry: HistoryEntry, titles: dict[str, str]) -> Sentence:
     if kind == "step_modified":
         key = detail.get("key")
         changes = detail.get("changes") or {}
-        title = quoted(titles.get(key, (changes.get("title") or {}).get("to") or key))
+        title = quoted(titles.get(key or "", (changes.get("title") or {}).get("to") or key))
         return Sentence(f"{who} changed the step {title}", field_changes(changes, titles))
     if kind == "metadata_changed":
-        title = detail.get("title") or {}
-        if title:
+        renamed = detail.get("title") or {}
+        if renamed:
             return Sentence(
-                f"{who} renamed the workflow from {quoted(title.get('from'))} "
-                f"to {quoted(title.get('to'))}"
+                f"{who} renamed the workflow from {quoted(renamed.get('from'))} "
+                f"to {quoted(renamed.get('to'))}"
             )
         return Sentence(f"{who} changed the workflow's details", field_changes(detail, titles))
     return Sentence(f"{who} changed the workflow ({kind.replace('_', ' ')})")

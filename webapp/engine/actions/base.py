@@ -1,6 +1,7 @@
 """The action-handler contract. A handler validates its config and payloads and returns
 outcomes; it never touches the database session — the service persists what it returns."""
 
+import builtins
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -8,7 +9,6 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from webapp.engine.errors import Unprocessable
 from webapp.engine.roles import Role
-from webapp.engine.states import StepEvent, StepState, next_step_state
 
 
 class ActionConfig(BaseModel):
@@ -32,12 +32,11 @@ class ActionContext:
 @dataclass
 class Outcome:
     """What the service persists: new working data, the step's output for `step_data`,
-    and outbox jobs to enqueue in the same transaction."""
+    and the provider's reference for the step (a signing session, a payment intent)."""
 
     action_data: dict[str, Any] = field(default_factory=dict)
     output: dict[str, Any] | None = None
     external_ref: str | None = None
-    jobs: list[dict[str, Any]] = field(default_factory=list)
 
 
 def validation_details(error: ValidationError) -> list[dict[str, Any]]:
@@ -45,6 +44,10 @@ def validation_details(error: ValidationError) -> list[dict[str, Any]]:
         {"field": ".".join(str(p) for p in err["loc"]) or "(root)", "message": err["msg"]}
         for err in error.errors(include_url=False)
     ]
+
+
+# Named outside the class: inside it, `type` is the handler's type name.
+PayloadModel = type[BaseModel]
 
 
 def _is_list(annotation: Any) -> bool:
@@ -55,13 +58,13 @@ class ActionHandler:
     type: ClassVar[str]
     label: ClassVar[str]
     description: ClassVar[str] = ""
-    Config: ClassVar[type[ActionConfig]] = ActionConfig
+    Config: ClassVar[builtins.type[ActionConfig]] = ActionConfig  # `type` is the field above
     automated: ClassVar[bool] = False
     # Human steps completed through a provider webhook, not by a direct complete call.
     completes_by_webhook: ClassVar[bool] = False
     # The completion payload's model: a form's fields are read by it (the browser sends
     # text; the model says which fields are lists and which are booleans).
-    Payload: ClassVar[type[BaseModel] | None] = None
+    Payload: ClassVar[PayloadModel | None] = None
 
     def payload_from_form(self, fields: dict[str, list[str]]) -> dict[str, Any]:
         """A completion form's fields (each name with its values) as the payload the
@@ -117,8 +120,3 @@ class ActionHandler:
 
     def fail(self, ctx: ActionContext, reason: str) -> Outcome:
         return Outcome(action_data={**ctx.action_data, "failureReason": reason})
-
-    def next_state_on_event(
-        self, ctx: ActionContext, event: StepEvent | str, state: str
-    ) -> StepState:
-        return next_step_state(state, event)

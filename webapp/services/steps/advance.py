@@ -106,7 +106,7 @@ def complete_step(
 
 def enqueue_run(instance: WorkflowInstance, step: InstanceStep) -> None:
     handler = get_handler(step.action_type)
-    policy = handler.retry_policy(step.retry)  # type: ignore[attr-defined]
+    policy = handler.retry_policy(step.retry)  # type: ignore[attr-defined]  # only automated handlers are enqueued, and they have one
     enqueue(
         STEP_RUN,
         {"stepId": step.id, "instanceId": instance.id},
@@ -155,13 +155,13 @@ def activate(instance: WorkflowInstance, step: InstanceStep, payload: dict | Non
 def apply_decision(instance: WorkflowInstance, decision: Decision) -> None:
     step = decision.step
     if decision.move == Move.ACTIVATE:
-        activate(instance, step)  # type: ignore[arg-type]
+        activate(instance, step)  # type: ignore[arg-type]  # Progress decides over this instance's InstanceSteps
     elif decision.move == Move.ROUTE:
-        activate(instance, step, {"routedFrom": list(decision.sources)})  # type: ignore[arg-type]
+        activate(instance, step, {"routedFrom": list(decision.sources)})  # type: ignore[arg-type]  # Progress decides over InstanceSteps
     else:
         step_event(
             instance,
-            step,  # type: ignore[arg-type]
+            step,  # type: ignore[arg-type]  # Progress decides over InstanceSteps
             StepEvent.BYPASS,
             None,
             {"reason": "no failure to handle", "sources": list(decision.sources)},
@@ -302,7 +302,7 @@ class StepSet:
         return self.by_key.get(key)
 
     def load(self, keys: Iterable[str]) -> None:
-        ids = [self.graph.by_key[k].id for k in keys if k not in self.by_key]  # type: ignore[attr-defined]
+        ids = [self.graph.by_key[k].id for k in keys if k not in self.by_key]  # type: ignore[attr-defined]  # the graph is built from Node rows, which carry the id
         if not ids:
             return
         with db.session.no_autoflush:

@@ -45,7 +45,11 @@ def changed_from(
     steps = tuple(
         StepMove(move.step_id, move.key, move.before, move.after)
         for move in moves
-        if move.instance_id == instance.id and move.step_id is not None
+        if move.instance_id == instance.id
+        and move.step_id is not None
+        and move.key is not None
+        and move.before is not None
+        and move.after is not None
     )
     status_after = instance.status
     return Changed(
