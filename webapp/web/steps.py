@@ -10,9 +10,12 @@ from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
 from webapp.engine.errors import Invalid, Unprocessable
-from webapp.models import WorkflowInstance
-from webapp.services import documents, providers, queries, steps
+from webapp.engine.states import CLOSED_STATES, StepState
+from webapp.extensions import db
+from webapp.models import InstanceStep, WorkflowInstance
+from webapp.services import documents, providers, steps
 from webapp.web.htmx import is_htmx, redirect_to
+from webapp.web.reads.runner import StepPlace, status_regroups, step_place
 from webapp.web.runner import card_with_error, changed_regions
 
 bp = Blueprint("steps", __name__, url_prefix="/steps/<int:step_id>")
@@ -27,20 +30,38 @@ def require_sign_in() -> None:
 def _act(step_id: int, action: Callable[[], WorkflowInstance], done: str) -> Any:
     """Run one service call; answer with the changed regions, or the step card with the
     message inside it when the input was not acceptable (422)."""
-    instance_id, before = queries.step_fingerprint(current_user, step_id)
+    place = step_place(current_user, step_id)
     try:
         instance = action()
     except (Invalid, Unprocessable) as error:
         if not is_htmx():
             raise
-        instance, _step = queries.step_of(current_user, step_id)
-        return card_with_error(instance.matter_id, instance.id, step_id, error.message), 422
+        return card_with_error(place.matter_id, place.instance_id, step_id, error.message), 422
     if not is_htmx():
         flash(done, "success")
         return redirect_to(
-            url_for("web.runner.show", matter_id=instance.matter_id, instance_id=instance_id)
+            url_for("web.runner.show", matter_id=place.matter_id, instance_id=place.instance_id)
         )
-    return changed_regions(instance.matter_id, instance_id, before)
+    return changed_regions(place.matter_id, place.instance_id, moved_states(place, instance))
+
+
+# Until the step door says what moved (`Changed.states`): what a step's move can move.
+FOLLOWERS = frozenset(
+    {StepState.PENDING, StepState.READY, StepState.IN_PROGRESS, StepState.SKIPPED}
+)
+
+
+def moved_states(place: StepPlace, instance: WorkflowInstance) -> set[str] | None:
+    """The groups an action changed: the acted step's before and after states and, once
+    it closed, its successors' (activated, bypassed or routed); None (every group) when
+    the instance started or stopped being workable."""
+    if status_regroups(place.status, instance.status):
+        return None
+    after = db.session.get(InstanceStep, place.step_id)
+    states = {place.state, after.action_state if after else place.state}
+    if after is None or after.action_state in CLOSED_STATES:
+        states |= FOLLOWERS
+    return states
 
 
 def _transition(step_id: int, event: str, payload: dict[str, Any] | None = None) -> Callable:
