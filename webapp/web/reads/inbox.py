@@ -20,11 +20,30 @@ from webapp.models.base import utcnow
 from webapp.web.reads.common import action_label
 
 
+@dataclass(frozen=True)
+class InboxStep:
+    id: int
+    title: str
+    action_type: str
+    action_state: str
+    due_at: datetime | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Named:
+    """An instance or a matter as the inbox names it."""
+
+    id: int
+    title: str
+    reference: str | None = None
+
+
 @dataclass
 class InboxItem:
-    step: InstanceStep
-    instance: WorkflowInstance
-    matter: Matter
+    step: InboxStep
+    instance: Named
+    matter: Named
     action_label: str
     overdue: bool
     since: datetime
@@ -59,7 +78,19 @@ def actionable_steps(user: User) -> Select:
         ),
     )
     query = (
-        select(InstanceStep, WorkflowInstance, Matter)
+        select(
+            InstanceStep.id,
+            InstanceStep.title,
+            InstanceStep.action_type,
+            InstanceStep.action_state,
+            InstanceStep.due_at,
+            InstanceStep.updated_at,
+            WorkflowInstance.id.label("instance_id"),
+            WorkflowInstance.title.label("instance_title"),
+            Matter.id.label("matter_id"),
+            Matter.title.label("matter_title"),
+            Matter.reference,
+        )
         .join(WorkflowInstance, WorkflowInstance.id == InstanceStep.instance_id)
         .join(Matter, Matter.id == WorkflowInstance.matter_id)
         .outerjoin(MatterMember, membership)
@@ -95,11 +126,14 @@ def inbox(user: User) -> Inbox:
     steps they have already claimed."""
     ready, claimed = [], []
     now = utcnow()
-    for step, instance, matter in db.session.execute(actionable_steps(user)):
+    for row in db.session.execute(actionable_steps(user)):
+        step = InboxStep(
+            row.id, row.title, row.action_type, row.action_state, row.due_at, row.updated_at
+        )
         item = InboxItem(
             step=step,
-            instance=instance,
-            matter=matter,
+            instance=Named(row.instance_id, row.instance_title),
+            matter=Named(row.matter_id, row.matter_title, row.reference),
             action_label=action_label(step.action_type),
             overdue=bool(step.due_at and step.due_at < now),
             since=step.updated_at,
