@@ -11,9 +11,10 @@ action the same read builds only the groups the action changed (`states`)."""
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import Any, NamedTuple
 
-from sqlalchemy import Row, or_, select
+from sqlalchemy import or_, select
 
 from webapp.engine.eligibility import MatterAccess, resolve_eligible_actors, why_not
 from webapp.engine.errors import Conflict, InvalidTransition, NotFound
@@ -213,7 +214,20 @@ def require_seen_status(user: User, matter_id: int, instance_id: int, seen: str 
 # ---- the reads ----------------------------------------------------------------------------
 
 
-_SHAPE = (
+class Shape(NamedTuple):
+    """One light row per step: enough for the graph, the counts and the groups."""
+
+    id: int
+    key: str
+    order: int
+    title: str
+    role_scope: str
+    action_state: str
+    depends_on: list[str] | None
+    on_failure: str | None
+
+
+_SHAPE = select(
     InstanceStep.id,
     InstanceStep.key,
     InstanceStep.order,
@@ -222,26 +236,20 @@ _SHAPE = (
     InstanceStep.action_state,
     InstanceStep.depends_on,
     InstanceStep.on_failure,
-)
+).order_by(InstanceStep.order)
 
 
-def _shapes(instance_id: int) -> list[Row[Any]]:
-    """One light row per step: enough for the graph, the counts and the groups."""
-    return list(
-        db.session.execute(
-            select(*_SHAPE)
-            .where(InstanceStep.instance_id == instance_id)
-            .order_by(InstanceStep.order)
-        ).all()
-    )
+def _shapes(instance_id: int) -> list[Shape]:
+    rows = db.session.execute(_SHAPE.where(InstanceStep.instance_id == instance_id))
+    return [Shape(*row) for row in rows]
 
 
-def _sees(user: User, shape: Row[Any]) -> bool:
+def _sees(user: User, shape: Shape) -> bool:
     """Clients see only the steps scoped to them."""
     return user.role != Role.CLIENT or shape.role_scope == Role.CLIENT
 
 
-def _shown(state: str, members: list[Row[Any]], expanded: bool) -> list[Row[Any]]:
+def _shown(state: str, members: list[Shape], expanded: bool) -> list[Shape]:
     if expanded or state not in COLLAPSIBLE or len(members) <= COLLAPSE_AFTER:
         return members
     if state in NEWEST_FIRST:
@@ -262,8 +270,8 @@ def runner_view(
     instance, access = instance_and_access(user, matter_id, instance_id)
     wanted = ALL_STATES if states is None else frozenset(states) & ALL_STATES
     shapes = _shapes(instance.id)
-    visible = [s for s in shapes if _sees(user, s)]
-    members: dict[str, list[Row[Any]]] = defaultdict(list)
+    visible = shapes if user.role != Role.CLIENT else [s for s in shapes if _sees(user, s)]
+    members: dict[str, list[Shape]] = defaultdict(list)
     for shape in visible:
         members[shape.action_state].append(shape)
     shown_ids = [
@@ -321,7 +329,7 @@ def runner_view(
 
 
 def _progress(
-    instance: WorkflowInstance, shapes: list[Row[Any]], user: User
+    instance: WorkflowInstance, shapes: list[Shape], user: User
 ) -> tuple[int, int, str | None]:
     """Steps done of all steps, and the current step's title when this person may see it
     (a client sees "with the firm" for a step that is not theirs)."""
@@ -351,17 +359,28 @@ class _Cards:
         user: User,
         access: MatterAccess,
         names: dict[int, str],
-        shapes: list[Row[Any]],
-        visible: list[Row[Any]],
+        shapes: list[Shape],
+        visible: list[Shape],
         steps: list[InstanceStep],
     ) -> None:
         self.instance, self.user, self.access, self.names = instance, user, access, names
-        self.graph = Graph(shapes)
-        self.state_of = {s.key: s.action_state for s in shapes}
-        self.titles = {s.key: s.title for s in visible}
+        self.shapes, self.visible = shapes, visible
         self.documents = _documents_by_step([s.id for s in steps])
         self.extras = card_extras(instance, steps, user)
         self.now = utcnow()
+
+    @cached_property
+    def graph(self) -> Graph:
+        """Built once, and only when a shown card waits on its prerequisites."""
+        return Graph(self.shapes)
+
+    @cached_property
+    def state_of(self) -> dict[str, str]:
+        return {s.key: s.action_state for s in self.shapes}
+
+    @cached_property
+    def titles(self) -> dict[str, str]:
+        return {s.key: s.title for s in self.visible}
 
     def card(self, step: InstanceStep) -> StepCard:
         instance, user, access, names = self.instance, self.user, self.access, self.names
