@@ -10,9 +10,8 @@ from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
 from webapp.engine.errors import Invalid, Unprocessable
-from webapp.engine.states import CLOSED_STATES, StepState
-from webapp.extensions import db
-from webapp.models import InstanceStep, WorkflowInstance
+from webapp.engine.states import StepState
+from webapp.models import WorkflowInstance
 from webapp.services import documents, providers, steps
 from webapp.web.htmx import is_htmx, redirect_to
 from webapp.web.reads.runner import StepPlace, status_regroups, step_place
@@ -27,7 +26,33 @@ def require_sign_in() -> None:
     return None
 
 
-def _act(step_id: int, action: Callable[[], WorkflowInstance], done: str) -> Any:
+S = StepState
+# Until the step door says what moved (`Changed.states`): the states an action can leave
+# its step in and, when it can close the step, the states its successors move between
+# (activated, bypassed by a condition, routed after a failure).
+FOLLOWERS = frozenset({S.PENDING, S.READY, S.IN_PROGRESS, S.SKIPPED})
+AFTER = {
+    "claim": frozenset({S.IN_PROGRESS}),
+    "start": frozenset({S.IN_PROGRESS}),
+    "unblock": frozenset({S.IN_PROGRESS}),
+    "block": frozenset({S.BLOCKED}),
+    "fail": frozenset({S.FAILED}) | FOLLOWERS,
+    "skip": frozenset({S.SKIPPED}) | FOLLOWERS,
+    "complete": frozenset({S.COMPLETED}) | FOLLOWERS,
+    "tick": frozenset({S.COMPLETED}) | FOLLOWERS,
+    "upload": frozenset({S.COMPLETED}) | FOLLOWERS,
+}
+
+
+def moved_states(place: StepPlace, event: str, instance: WorkflowInstance) -> set[str] | None:
+    """The groups an action changed: where its step was and can now be; None (every
+    group) when the instance started or stopped being workable."""
+    if status_regroups(place.status, instance.status):
+        return None
+    return {place.state, *AFTER[event]}
+
+
+def _act(step_id: int, event: str, action: Callable[[], WorkflowInstance], done: str) -> Any:
     """Run one service call; answer with the changed regions, or the step card with the
     message inside it when the input was not acceptable (422)."""
     place = step_place(current_user, step_id)
@@ -42,26 +67,8 @@ def _act(step_id: int, action: Callable[[], WorkflowInstance], done: str) -> Any
         return redirect_to(
             url_for("web.runner.show", matter_id=place.matter_id, instance_id=place.instance_id)
         )
-    return changed_regions(place.matter_id, place.instance_id, moved_states(place, instance))
-
-
-# Until the step door says what moved (`Changed.states`): what a step's move can move.
-FOLLOWERS = frozenset(
-    {StepState.PENDING, StepState.READY, StepState.IN_PROGRESS, StepState.SKIPPED}
-)
-
-
-def moved_states(place: StepPlace, instance: WorkflowInstance) -> set[str] | None:
-    """The groups an action changed: the acted step's before and after states and, once
-    it closed, its successors' (activated, bypassed or routed); None (every group) when
-    the instance started or stopped being workable."""
-    if status_regroups(place.status, instance.status):
-        return None
-    after = db.session.get(InstanceStep, place.step_id)
-    states = {place.state, after.action_state if after else place.state}
-    if after is None or after.action_state in CLOSED_STATES:
-        states |= FOLLOWERS
-    return states
+    states = moved_states(place, event, instance)
+    return changed_regions(place.matter_id, place.instance_id, states)
 
 
 def _transition(step_id: int, event: str, payload: dict[str, Any] | None = None) -> Callable:
@@ -70,36 +77,38 @@ def _transition(step_id: int, event: str, payload: dict[str, Any] | None = None)
 
 @bp.post("/claim")
 def claim(step_id: int) -> Any:
-    return _act(step_id, _transition(step_id, "claim"), "You claimed the step.")
+    return _act(step_id, "claim", _transition(step_id, "claim"), "You claimed the step.")
 
 
 @bp.post("/start")
 def start(step_id: int) -> Any:
-    return _act(step_id, _transition(step_id, "start"), "The step is in progress.")
+    return _act(step_id, "start", _transition(step_id, "start"), "The step is in progress.")
 
 
 @bp.post("/unblock")
 def unblock(step_id: int) -> Any:
-    return _act(step_id, _transition(step_id, "unblock"), "The step is unblocked.")
+    return _act(step_id, "unblock", _transition(step_id, "unblock"), "The step is unblocked.")
 
 
 @bp.post("/fail")
 def fail(step_id: int) -> Any:
     reason = {"reason": request.form.get("reason", "")}
-    return _act(step_id, _transition(step_id, "fail", reason), "The step is marked as failed.")
+    return _act(
+        step_id, "fail", _transition(step_id, "fail", reason), "The step is marked as failed."
+    )
 
 
 @bp.post("/block")
 def block(step_id: int) -> Any:
     reason = {"reason": request.form.get("reason", "")}
-    return _act(step_id, _transition(step_id, "block", reason), "The step is blocked.")
+    return _act(step_id, "block", _transition(step_id, "block", reason), "The step is blocked.")
 
 
 @bp.post("/skip")
 def skip(step_id: int) -> Any:
     reason = request.form.get("reason", "").strip()
     payload = {"reason": reason} if reason else {}
-    return _act(step_id, _transition(step_id, "skip", payload), "The step was skipped.")
+    return _act(step_id, "skip", _transition(step_id, "skip", payload), "The step was skipped.")
 
 
 def completion_payload(form: MultiDict) -> dict[str, Any]:
@@ -120,7 +129,9 @@ def completion_payload(form: MultiDict) -> dict[str, Any]:
 @bp.post("/complete")
 def complete(step_id: int) -> Any:
     payload = completion_payload(request.form)
-    return _act(step_id, _transition(step_id, "complete", payload), "The step is completed.")
+    return _act(
+        step_id, "complete", _transition(step_id, "complete", payload), "The step is completed."
+    )
 
 
 @bp.post("/tick")
@@ -129,7 +140,7 @@ def tick(step_id: int) -> Any:
     item = request.form.get("item", "")
     checked = item in request.form.getlist("checked")
     action = partial(steps.tick_checklist_item, current_user, step_id, item, checked)
-    return _act(step_id, action, "Saved.")
+    return _act(step_id, "tick", action, "Saved.")
 
 
 @bp.post("/upload")
@@ -140,7 +151,7 @@ def upload(step_id: int) -> Any:
         if f.filename
     ]
     action = partial(documents.upload_to_step, current_user, step_id, incoming)
-    return _act(step_id, action, "Your files were uploaded.")
+    return _act(step_id, "upload", action, "Your files were uploaded.")
 
 
 @bp.post("/provider")
