@@ -270,3 +270,23 @@ def test_inbox_agrees_with_the_runner_buttons_for_every_person_and_step(
                     expected.add(step.id)
         assert listed == expected, person.name
     assert listed  # the outsider has work on their own matter
+
+
+def test_matter_workflows_tab_sends_as_many_statements_for_30_workflows_as_for_2(firm) -> None:
+    lawyer, matter, web = firm
+    url = f"/matters/{matter.id}/workflows"
+    template = create_template(lawyer, "Tab", chain(4))
+    publish_template(lawyer, template.id)
+    for n in range(2):
+        instantiate(lawyer, template.id, matter.id, title=f"Few {n}")
+    web.get(url)
+    with statements() as few:
+        small = web.get(url).get_data(as_text=True)
+    for n in range(28):
+        instantiate(lawyer, template.id, matter.id, title=f"Many {n}")
+    web.get(url)
+    with statements() as many:
+        large = web.get(url).get_data(as_text=True)
+    assert small.count('<tr id="instance-') == 2 and large.count('<tr id="instance-') == 30
+    assert large.count("In sync") == 30 and "0 of 4" in large
+    assert len(many) == len(few)

@@ -13,15 +13,13 @@ from webapp.engine.states import StepState
 from webapp.services import dead_letters, instances
 from webapp.web.htmx import blocks, is_htmx, redirect_to
 from webapp.web.reads import runner as reads
-from webapp.web.reads.drift import drift_state, drift_view
+from webapp.web.reads.drift import DRIFT_LATER, drift_state, drift_view
 from webapp.web.reads.history import history_page
 from webapp.web.wording import drift_lines, history_sentence
 
 bp = Blueprint("runner", __name__, url_prefix="/matters/<int:matter_id>/workflows")
 PAGE = "runner/runner.html"
 HISTORY_PAGE_SIZE = 8
-# The drift badge compares every step with the template: it loads once the page shows.
-DRIFT_LATER = "later"
 STATUS_DONE = {
     "Running": "The workflow is running.",
     "Paused": "The workflow is paused.",
@@ -171,7 +169,8 @@ def drift(matter_id: int, instance_id: int) -> Any:
     `?badge=1` only the badge the page shows once it has loaded."""
     if request.args.get("badge"):
         drifted = drift_state(current_user, instance_id, matter_id)
-        return render_template("partials/drift_badge.html", drifted=drifted)
+        compact = bool(request.args.get("compact"))  # a row of the matter's Workflows tab
+        return render_template("partials/drift_badge.html", drifted=drifted, compact=compact)
     view = drift_view(current_user, matter_id, instance_id)
     return render_template("partials/drift.html", drift=view, lines=drift_lines(view))
 

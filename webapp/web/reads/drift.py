@@ -8,6 +8,9 @@ from webapp.models import User, WorkflowTemplate
 from webapp.services.drift import DriftReport, drift_of
 from webapp.web.reads.common import instance_and_access, instance_on_matter
 
+# A drift badge the page fetches once it shows (comparing reads every step).
+DRIFT_LATER = "later"
+
 
 @dataclass
 class DriftView:

@@ -2,17 +2,24 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import lazyload
 
 from webapp.engine.roles import Role
 from webapp.engine.states import DONE_STATES, TERMINAL_STATUSES
 from webapp.extensions import db
-from webapp.models import Matter, User, WorkflowInstance, WorkflowTemplate
+from webapp.models import (
+    InstanceChange,
+    InstanceStep,
+    Matter,
+    User,
+    WorkflowInstance,
+    WorkflowTemplate,
+)
 from webapp.services.access import load_matter, matter_access
-from webapp.services.instances import list_instances, visible_steps
 from webapp.services.templates import PUBLISHED
 from webapp.web.reads.common import is_staff
-from webapp.web.reads.drift import drift_state
+from webapp.web.reads.drift import DRIFT_LATER
 
 
 @dataclass
@@ -23,16 +30,89 @@ class InstanceRow:
     current_title: str | None
 
 
-def progress_of(instance: WorkflowInstance, user: User) -> tuple[int, int, str | None]:
-    """Steps done of all steps, and the current step's title when this person may see it
-    (a client sees "with the firm" for a step that is not theirs)."""
-    steps = instance.steps
-    done = sum(1 for s in steps if s.action_state in DONE_STATES)
-    visible = {s.id for s in visible_steps(instance, user)}
-    current = next((s for s in steps if s.order == instance.current_step), None)
-    if current is None or instance.status in TERMINAL_STATUSES:
-        return done, len(steps), None
-    return done, len(steps), current.title if current.id in visible else "With the firm"
+@dataclass(frozen=True)
+class Progress:
+    done: int
+    total: int
+    current_title: str | None
+
+
+def progress_of_all(instances: list[WorkflowInstance], user: User) -> dict[int, Progress]:
+    """Steps done of all steps per instance, and the current step's title when this
+    person may see it (a client sees "with the firm" for a step that is not theirs): two
+    statements for all the instances, counted and looked up by the database."""
+    ids = [i.id for i in instances]
+    if not ids:
+        return {}
+    counts = {
+        instance_id: (done or 0, total)
+        for instance_id, done, total in db.session.execute(
+            select(
+                InstanceStep.instance_id,
+                func.sum(case((InstanceStep.action_state.in_(DONE_STATES), 1), else_=0)),
+                func.count(),
+            )
+            .where(InstanceStep.instance_id.in_(ids))
+            .group_by(InstanceStep.instance_id)
+        )
+    }
+    current = {
+        instance_id: (title, role_scope)
+        for instance_id, title, role_scope in db.session.execute(
+            select(InstanceStep.instance_id, InstanceStep.title, InstanceStep.role_scope)
+            .join(
+                WorkflowInstance,
+                (WorkflowInstance.id == InstanceStep.instance_id)
+                & (WorkflowInstance.current_step == InstanceStep.order),
+            )
+            .where(InstanceStep.instance_id.in_(ids))
+        )
+    }
+    found = {}
+    for instance in instances:
+        done, total = counts.get(instance.id, (0, 0))
+        title = None
+        if instance.id in current and instance.status not in TERMINAL_STATUSES:
+            title, role_scope = current[instance.id]
+            if user.role == Role.CLIENT and role_scope != Role.CLIENT:
+                title = "With the firm"
+        found[instance.id] = Progress(int(done), total, title)
+    return found
+
+
+def drift_of_all(instances: list[WorkflowInstance], user: User) -> dict[int, bool | str | None]:
+    """Per instance: False (in sync) when nothing of its definition was ever changed and
+    its base version exists, None when that version is gone, and "later" (the badge
+    fetches the comparison once the page shows) for one that was tailored. Every change
+    to an instance's definition is recorded in its change history, so an instance with
+    none has nothing to compare: two statements for all the instances."""
+    ids = [i.id for i in instances]
+    if not ids:
+        return {}
+    tailored = set(
+        db.session.scalars(
+            select(InstanceChange.instance_id)
+            .where(InstanceChange.instance_id.in_(ids), InstanceChange.change_type != "created")
+            .distinct()
+        )
+    )
+    keys = {(i.base_ref or {}).get("key") for i in instances}
+    versions = set(
+        db.session.execute(
+            select(WorkflowTemplate.key, WorkflowTemplate.version).where(
+                WorkflowTemplate.org_id == user.org_id, WorkflowTemplate.key.in_(keys)
+            )
+        ).all()
+    )
+    found: dict[int, bool | str | None] = {}
+    for instance in instances:
+        if instance.id in tailored:
+            found[instance.id] = DRIFT_LATER
+        elif ((instance.base_ref or {}).get("key"), instance.template_version) in versions:
+            found[instance.id] = False
+        else:
+            found[instance.id] = None
+    return found
 
 
 @dataclass
@@ -43,7 +123,8 @@ class MatterWorkflows:
     can_start: bool
     can_edit: bool  # close, archive, reopen: admins and the matter's owner
     can_delete: bool  # admins only
-    drift: dict[int, bool | None]  # instance id -> drifted (None: base gone); not for clients
+    # instance id -> drifted (None: base gone; "later": fetched once shown); not for clients
+    drift: dict[int, bool | str | None]
 
     @property
     def status_actions(self) -> list[tuple[str, str]]:
@@ -62,8 +143,21 @@ MATTER_ACTIONS = {
 
 def matter_workflows(user: User, matter_id: int) -> MatterWorkflows:
     matter = load_matter(matter_id, user)
-    instances, _total = list_instances(user, matter_id=matter.id, limit=500)
-    rows = [InstanceRow(i, *progress_of(i, user)) for i in instances]
+    instances = list(
+        db.session.scalars(
+            select(WorkflowInstance)
+            .options(lazyload(WorkflowInstance.steps), lazyload(WorkflowInstance.matter))
+            .where(WorkflowInstance.org_id == user.org_id, WorkflowInstance.matter_id == matter.id)
+            .order_by(WorkflowInstance.id.desc())
+            .limit(500)
+        )
+    )
+    progress = progress_of_all(instances, user)
+    rows = [
+        InstanceRow(i, p.done, p.total, p.current_title)
+        for i in instances
+        for p in [progress[i.id]]
+    ]
     templates: list[WorkflowTemplate] = []
     if is_staff(user):
         templates = list(
@@ -76,7 +170,7 @@ def matter_workflows(user: User, matter_id: int) -> MatterWorkflows:
     access = matter_access(matter)
     drift = {}
     if user.role != Role.CLIENT:
-        drift = {i.id: drift_state(user, i.id) for i in instances}
+        drift = drift_of_all(instances, user)
     return MatterWorkflows(
         matter,
         rows,
