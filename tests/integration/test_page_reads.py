@@ -290,3 +290,16 @@ def test_matter_workflows_tab_sends_as_many_statements_for_30_workflows_as_for_2
     assert small.count('<tr id="instance-') == 2 and large.count('<tr id="instance-') == 30
     assert large.count("In sync") == 30 and "0 of 4" in large
     assert len(many) == len(few)
+
+
+def test_groups_and_older_audit_rows_are_not_found_when_another_firm_asks(
+    firm, make_org, make_user, login_as
+) -> None:
+    lawyer, matter, web = firm
+    instance = started(lawyer, matter, chain(30), done=12)
+    stranger = login_as(make_user(make_org(), Role.LAWYER))
+    for path in ("groups/completed", "audit?before=999999"):
+        url = f"{runner_url(instance)}/{path}"
+        assert stranger.get(url, htmx=True).status_code == HTTPStatus.NOT_FOUND
+        assert web.get(url, htmx=True).status_code == HTTPStatus.OK
+    assert web.get(f"{runner_url(instance)}?show=nonsense").status_code == HTTPStatus.OK

@@ -60,7 +60,8 @@ def _state_of(name: str) -> StepState:
 def show(matter_id: int, instance_id: int) -> Any:
     """The page; `?show=completed` (the "Show all" link without JavaScript) shows a
     collapsed group in full."""
-    expanded = {_state_of(name) for name in request.args.getlist("show")}
+    names = {name.upper().replace("-", "_") for name in request.args.getlist("show")}
+    expanded = {state for state in StepState if state in names}  # unknown names: ignored
     view = reads.runner_view(current_user, matter_id, instance_id, expanded=expanded)
     confirming = request.args.get("confirm") == "cancel"  # the dialog without JavaScript
     return render_template(
