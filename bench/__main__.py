@@ -2,7 +2,8 @@
 
 Prints (a) HTTP transitions per second and p99 with the bare baseline beside them, (b) the
 cost of one transition service call at 5, 50 and 500 steps, (c) worker jobs per second,
-each as the median of several runs, and writes bench-results/latest.json."""
+each as the median of several runs, (d) the server time and SQL statements of the pages
+(runner, HTMX and API completions, inbox), and writes bench-results/latest.json."""
 
 import argparse
 import json
@@ -20,7 +21,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy.engine import make_url
 
-from bench import http_bench, seed, service_bench, worker_bench
+from bench import http_bench, pages_bench, seed, service_bench, worker_bench
 from bench.app import fresh_app
 from bench.databases import Database, Unavailable, postgres_database, sqlite_database
 from bench.loadrun import Load
@@ -35,7 +36,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="timed runs per figure (median)")
     parser.add_argument("--seconds", type=float, default=4.0, help="length of one timed run")
-    parser.add_argument("--only", default="a,b,c", help="sections to run, e.g. a or b,c")
+    parser.add_argument("--only", default="a,b,c,d", help="sections to run, e.g. a or b,c")
+    parser.add_argument(
+        "--samples", type=int, default=40, help="(d) timed requests per page figure"
+    )
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--processes", type=int, default=2, help="load client processes")
     parser.add_argument("--threads", type=int, default=4, help="client threads per process")
@@ -66,6 +70,7 @@ class Bench:
         self.http: list[http_bench.HttpResult] = []
         self.service: list[service_bench.ServiceResult] = []
         self.workers: list[worker_bench.WorkerResult] = []
+        self.pages: list[pages_bench.PagesResult] = []
         self.failures: list[str] = []
 
     def attempt(self, what: str, step: Callable[[], Any]) -> Any:
@@ -87,6 +92,8 @@ class Bench:
             self.service += [r for r in [self._fresh(database, self._service)] if r]
         if "a" in self.sections:
             self.http += [r for r in self._fresh(database, self._http) if r]
+        if "d" in self.sections:
+            self.pages += [r for r in [self._fresh(database, self._pages)] if r]
 
     def _fresh(self, database: Database, section: Callable[..., Any]) -> Any:
         app = fresh_app(database)
@@ -110,6 +117,13 @@ class Bench:
         return self.attempt(
             f"{database.label}: (b) transition service calls at 5, 50 and 500 steps",
             lambda: service_bench.bench_service(app, firm, database.label, args.runs, args.seconds),
+        )
+
+    def _pages(self, app: Flask, database: Database, firm: seed.Firm) -> Any:
+        samples = self.args.samples
+        return self.attempt(
+            f"{database.label}: (d) pages: runner, completions and inbox",
+            lambda: pages_bench.bench_pages(app, firm, database.label, samples),
         )
 
     def _http(self, app: Flask, database: Database, firm: seed.Firm) -> list[Any]:
@@ -151,6 +165,8 @@ def main(argv: list[str]) -> int:
             report.skipped("(c)", "no worker yet (webapp.worker is missing)")
         elif bench.workers:
             report.workers(bench.workers)
+    if "d" in bench.sections and bench.pages:
+        report.pages(bench.pages)
     for failure in bench.failures:
         print(f"\n! {failure}")
     elapsed = time.monotonic() - began
@@ -201,6 +217,7 @@ def write_results(
         "skipped": [{"database": m.name, "reason": m.reason} for m in missing],
         "http": [r.as_dict() for r in bench.http],
         "service": [r.as_dict() for r in bench.service],
+        "pages": [r.as_dict() for r in bench.pages],
         "workers": [r.as_dict() for r in bench.workers]
         if worker_bench.worker_available()
         else {"skipped": "no worker yet"},

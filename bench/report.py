@@ -6,6 +6,8 @@ from typing import Any
 
 from bench.http_bench import CHAIN_STEPS, HttpResult
 from bench.loadrun import Load
+from bench.pages_bench import INBOX_READY, PagesResult
+from bench.server import load_average
 from bench.service_bench import ServiceResult
 from bench.stats import Summary, Target
 from bench.worker_bench import FAN_OUT, WorkerResult
@@ -126,6 +128,49 @@ class Report:
                 print(
                     f"    ! {result.problems} jobs were left pending, dead, or not counted as DONE"
                 )
+
+    # ---- (d) ---------------------------------------------------------------------------
+
+    def pages(self, results: list[PagesResult]) -> None:
+        print(
+            "\n(d) Pages: server time in process (Flask test client, signed in) and SQL "
+            "statements per request"
+        )
+        print(
+            "    runner page and completions on half-done chains of 5, 200 and 400 steps; "
+            f"the inbox of a person with {INBOX_READY} ready steps"
+        )
+        print(
+            f"    {'database':<11} {'request':<16} {'steps':>5}  {'median ms':>9} {'p95 ms':>8} "
+            f"{'CPU ms':>7} {'statements':>10} {'regions':>7} {'KB':>6}"
+        )
+        for result in results:
+            for f in result.figures:
+                steps = "" if f.steps is None else str(f.steps)
+                regions = str(f.regions) if f.regions else ""
+                print(
+                    f"    {result.database:<11} {f.what:<16} {steps:>5}  {f.median:>9.1f} "
+                    f"{f.p95:>8.1f} {f.cpu:>7.1f} {f.statements_per_request:>10} {regions:>7} "
+                    f"{f.size_bytes / 1024:>6.0f}"
+                )
+        load = load_average()
+        if load and load > (os.cpu_count() or 1):
+            print(
+                f"    ! the machine was busy (load average {load:.1f} on {os.cpu_count()} CPUs): "
+                "wall times are inflated; CPU ms is the request's own work in this process"
+            )
+        for result in results:
+            for verdict in result.verdicts():
+                mark = "pass" if verdict.ok else "FAIL"
+                self.verdicts.append(
+                    {
+                        "figure": f"(d) {result.database} {verdict.target}",
+                        "value": verdict.measured,
+                        "target": verdict.target,
+                        "verdict": mark,
+                    }
+                )
+                print(f"    {result.database:<11} {verdict.target}: {verdict.measured}  {mark}")
 
     def skipped(self, section: str, reason: str) -> None:
         print(f"\n{section} skipped: {reason}")

@@ -7,7 +7,8 @@ import pytest
 from tests.integration.engine_support import by_key, fresh, make_firm, publish, start
 from tests.integration.engine_support import step as step_body
 from webapp.engine.roles import Role
-from webapp.services import queries, steps
+from webapp.services import steps
+from webapp.web.reads import runner as reads
 
 ROLES = (Role.ADMIN, Role.LAWYER, Role.PARALEGAL, Role.CLIENT)
 
@@ -50,7 +51,7 @@ def test_runner_trail_and_events_api_show_the_same_rows_when_viewed_by_each_role
     firm, instance_id, people, _extra = worked
     person = people[role]
 
-    trail = queries.runner_view(person, firm.matter.id, instance_id).audit
+    trail = reads.runner_view(person, firm.matter.id, instance_id).audit
     api = api_as(person).get(f"/instances/{instance_id}/events?limit=200")
 
     assert api.status_code == 200

@@ -18,7 +18,8 @@ from webapp.engine.roles import Role
 from webapp.engine.states import InstanceStatus, StepState
 from webapp.extensions import db
 from webapp.models import InstanceStep, WorkflowInstance
-from webapp.services import queries, steps
+from webapp.services import steps
+from webapp.web.reads import runner as reads
 
 PDF = steps.IncomingFile("letter.pdf", "application/pdf", b"%PDF-1.4\n")
 KINDS = {
@@ -124,7 +125,9 @@ def arrange(world: dict[str, Any], situation: dict[str, Any]) -> int:
 def offered(world: dict[str, Any], actor: Any, step_id: int) -> set[str]:
     """What the runner page shows this person on this step."""
     try:
-        view = queries.runner_view(actor, world["matter"].id, world["instance_id"])
+        view = reads.runner_view(
+            actor, world["matter"].id, world["instance_id"], expanded=reads.ALL_STATES
+        )
     except DomainError:
         return set()
     cards = [card for group in view.groups for card in group.cards]

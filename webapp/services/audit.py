@@ -12,7 +12,8 @@ from webapp.extensions import db
 from webapp.models import InstanceStep, User, WorkflowEvent, WorkflowInstance
 
 
-def _visible(instance: WorkflowInstance, user: User) -> Select:
+def visible_query(instance: WorkflowInstance, user: User) -> Select:
+    """The rule as a query, for a page that reads the rows a page at a time."""
     query = select(WorkflowEvent).where(WorkflowEvent.instance_id == instance.id)
     if user.role != Role.CLIENT:
         return query
@@ -34,7 +35,7 @@ def visible_events(
 ) -> tuple[list[WorkflowEvent], int]:
     """The rows this person may see of an instance they may see, and how many there are
     in all. The caller has checked that they may see the instance."""
-    query = _visible(instance, user)
+    query = visible_query(instance, user)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     order = WorkflowEvent.id.desc() if newest_first else WorkflowEvent.id
     rows = db.session.scalars(query.order_by(order).offset(offset).limit(limit)).all()

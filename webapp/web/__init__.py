@@ -171,8 +171,8 @@ def role_label(role: str | None) -> str:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from webapp.services.queries import action_label, is_staff
     from webapp.web.forms import roles_for, who_acts_label
+    from webapp.web.reads.common import action_label, is_staff
     from webapp.web.wording import history_sentence
 
     app.add_template_filter(when)

@@ -6,8 +6,9 @@ from typing import Any
 from flask import Blueprint, flash, url_for
 from flask_login import current_user, login_required
 
-from webapp.services import dead_letters, queries
+from webapp.services import dead_letters
 from webapp.web.htmx import blocks, is_htmx, page_or_block, redirect_to
+from webapp.web.reads import operations as reads
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE = "admin/jobs.html"
@@ -21,7 +22,7 @@ def require_sign_in() -> None:
 
 @bp.get("/jobs")
 def jobs_page() -> Any:
-    ops = queries.operations(current_user)
+    ops = reads.operations(current_user)
     return page_or_block(PAGE, "dead_letters", ops=ops, notice=None, oob=False)
 
 
@@ -32,6 +33,6 @@ def retry_job(job_id: int) -> Any:
     if not is_htmx():
         flash(notice, "success")
         return redirect_to(url_for(".jobs_page"))
-    ops = queries.operations(current_user)
+    ops = reads.operations(current_user)
     parts = [("dead_letters", {}), ("job_summary", {"oob": True})]
     return blocks(PAGE, parts, ops=ops, notice=notice, oob=False)

@@ -8,8 +8,7 @@ from flask_login import current_user, login_required
 
 from webapp.engine.errors import Invalid, Unprocessable
 from webapp.models import TemplateStep, WorkflowTemplate
-from webapp.services import queries, templates
-from webapp.services.queries import BuilderView
+from webapp.services import templates
 from webapp.web.forms import (
     StepForm,
     field_errors,
@@ -22,6 +21,8 @@ from webapp.web.forms import (
     submitted_values,
 )
 from webapp.web.htmx import blocks, redirect_to
+from webapp.web.reads import builder as reads
+from webapp.web.reads.builder import BuilderView
 
 bp = Blueprint("builder", __name__, url_prefix="/workflows/templates/<int:template_id>")
 PAGE = "workflow_templates/builder.html"
@@ -56,13 +57,13 @@ def context(
 
 
 def _view(template_id: int) -> BuilderView:
-    return queries.builder_view(current_user, template_id)
+    return reads.builder_view(current_user, template_id)
 
 
 def _step(view: BuilderView, step_id: int | None) -> TemplateStep | None:
     if step_id is None:
         return None
-    return queries.template_step(view.template, step_id)
+    return reads.template_step(view.template, step_id)
 
 
 def _new_draft(template: WorkflowTemplate, template_id: int) -> Any:

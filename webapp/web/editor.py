@@ -10,8 +10,7 @@ from werkzeug.datastructures import MultiDict
 
 from webapp.engine.errors import Invalid, Unprocessable
 from webapp.models import InstanceStep
-from webapp.services import instances, queries
-from webapp.services.queries import EditorView
+from webapp.services import instances
 from webapp.services.templates import move_order
 from webapp.web.forms import (
     StepForm,
@@ -26,6 +25,8 @@ from webapp.web.forms import (
     submitted_values,
 )
 from webapp.web.htmx import blocks
+from webapp.web.reads import editor as reads
+from webapp.web.reads.editor import EditorRow, EditorView
 from webapp.web.runner import definition_context
 
 bp = Blueprint(
@@ -63,14 +64,14 @@ def context(
 
 
 def _view(matter_id: int, instance_id: int) -> EditorView:
-    return queries.editor_view(current_user, matter_id, instance_id)
+    return reads.editor_view(current_user, matter_id, instance_id)
 
 
 def _step(view: EditorView, step_id: int | None) -> InstanceStep | None:
     return instances.find_step(view.instance, step_id) if step_id is not None else None
 
 
-def _row(view: EditorView, step_id: int) -> queries.EditorRow:
+def _row(view: EditorView, step_id: int) -> EditorRow:
     return next(r for r in view.rows if r.step.id == step_id)
 
 

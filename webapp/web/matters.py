@@ -8,8 +8,11 @@ from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 
 from webapp.engine.errors import Conflict, Invalid, Unprocessable
-from webapp.services import instances, matters, queries
+from webapp.services import instances, matters
 from webapp.web.htmx import blocks, is_htmx, page_or_block, redirect_to
+from webapp.web.reads import matter_workflows
+from webapp.web.reads import matters as reads
+from webapp.web.reads.common import is_staff
 
 bp = Blueprint("matters", __name__, url_prefix="/matters")
 LIST = "matters/list.html"
@@ -28,11 +31,11 @@ def require_sign_in() -> None:
 
 
 def _list_context(q: str = "", **extra: Any) -> dict[str, Any]:
-    staff = queries.is_staff(current_user)
+    staff = is_staff(current_user)
     return {
-        "rows": queries.matter_rows(current_user, q),
+        "rows": reads.matter_rows(current_user, q),
         "q": q,
-        "lawyers": queries.firm_lawyers(current_user) if staff else [],
+        "lawyers": reads.firm_lawyers(current_user) if staff else [],
         "form": {},
         "errors": {},
         "open": False,
@@ -73,7 +76,7 @@ def show(matter_id: int) -> Any:
 
 def _workflows_context(matter_id: int, **extra: Any) -> dict[str, Any]:
     return {
-        "view": queries.matter_workflows(current_user, matter_id),
+        "view": matter_workflows.matter_workflows(current_user, matter_id),
         "form": {},
         "errors": {},
         "delete_errors": {},
@@ -113,7 +116,7 @@ def change_status(matter_id: int) -> Any:
     """Close, archive or reopen. A button from a page that showed another status is a
     conflict shown in place (409)."""
     status = request.form.get("status", "")
-    queries.require_seen_matter_status(current_user, matter_id, request.form.get("seen"))
+    reads.require_seen_matter_status(current_user, matter_id, request.form.get("seen"))
     matters.update_matter(current_user, matter_id, status=status)
     done = STATUS_DONE.get(status, "The matter was updated.")
     if not is_htmx():

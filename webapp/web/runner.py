@@ -2,14 +2,19 @@
 why not, the action panels, the lifecycle controls (start, pause, resume, cancel), the
 drift from its template, its change history and the audit trail."""
 
+from collections.abc import Collection
 from typing import Any
 
-from flask import Blueprint, flash, render_template, request, url_for
+from flask import Blueprint, abort, flash, render_template, request, url_for
 from flask_login import current_user, login_required
+from jinja2_fragments.flask import render_block
 
-from webapp.services import dead_letters, instances, queries
-from webapp.services.queries import RunnerView, StepCard
+from webapp.engine.states import StepState
+from webapp.services import dead_letters, instances
 from webapp.web.htmx import blocks, is_htmx, redirect_to
+from webapp.web.reads import runner as reads
+from webapp.web.reads.drift import DRIFT_LATER, drift_state, drift_view
+from webapp.web.reads.history import history_page
 from webapp.web.wording import drift_lines, history_sentence
 
 bp = Blueprint("runner", __name__, url_prefix="/matters/<int:matter_id>/workflows")
@@ -28,51 +33,90 @@ def require_sign_in() -> None:
     return None
 
 
-def definition_context(matter_id: int, instance_id: int, view_reads: bool) -> dict[str, Any]:
-    """The drift badge and the first page of the change history (not for clients)."""
+def definition_context(
+    matter_id: int, instance_id: int, view_reads: bool, drift_later: bool = False
+) -> dict[str, Any]:
+    """The drift badge (`drift_later`: fetched once the page shows) and the first page of
+    the change history (not for clients)."""
     if not view_reads:
         return {"drift": None, "history": None}
-    history = queries.history_page(current_user, matter_id, instance_id, HISTORY_PAGE_SIZE)
+    history = history_page(current_user, matter_id, instance_id, HISTORY_PAGE_SIZE)
+    drifted = DRIFT_LATER if drift_later else drift_state(current_user, instance_id)
     return {
-        "drift": queries.drift_state(current_user, instance_id),
+        "drift": drifted,
         "history": history,
         "sentence": history_sentence,
     }
 
 
+def _state_of(name: str) -> StepState:
+    try:
+        return StepState(name.upper().replace("-", "_"))
+    except ValueError:
+        abort(404)
+
+
 @bp.get("/<int:instance_id>")
 def show(matter_id: int, instance_id: int) -> Any:
-    view = queries.runner_view(current_user, matter_id, instance_id)
+    """The page; `?show=completed` (the "Show all" link without JavaScript) shows a
+    collapsed group in full."""
+    names = {name.upper().replace("-", "_") for name in request.args.getlist("show")}
+    expanded = {state for state in StepState if state in names}  # unknown names: ignored
+    view = reads.runner_view(current_user, matter_id, instance_id, expanded=expanded)
     confirming = request.args.get("confirm") == "cancel"  # the dialog without JavaScript
     return render_template(
         PAGE,
         view=view,
         oob=False,
         confirming=confirming,
-        **definition_context(matter_id, instance_id, view.reads_definition),
+        **definition_context(matter_id, instance_id, view.reads_definition, drift_later=True),
     )
 
 
-def card_of(view: RunnerView, step_id: int) -> StepCard | None:
-    for group in view.groups:
-        for card in group.cards:
-            if card.step.id == step_id:
-                return card
-    return None
+@bp.get("/<int:instance_id>/groups/<state>")
+def group(matter_id: int, instance_id: int, state: str) -> Any:
+    """A collapsed group in full ("Show all"), loaded when someone asks for it."""
+    wanted = _state_of(state)
+    if not is_htmx():
+        return redirect_to(
+            url_for(".show", matter_id=matter_id, instance_id=instance_id, show=state.lower())
+            + f"#group-{wanted.lower().replace('_', '-')}"
+        )
+    view = reads.runner_view(
+        current_user, matter_id, instance_id, states=[wanted], expanded=[wanted]
+    )
+    return render_block(PAGE, "step_group", view=view, group=view.group(wanted), oob=False)
+
+
+@bp.get("/<int:instance_id>/audit")
+def audit(matter_id: int, instance_id: int) -> Any:
+    """Older entries of the audit trail ("Show older entries")."""
+    before = request.args.get("before", type=int)
+    if before is None:
+        abort(404)
+    page = reads.audit_page(current_user, matter_id, instance_id, before)
+    return render_block(
+        PAGE,
+        "audit_entries",
+        entries=page.entries,
+        older=page.older,
+        matter_id=matter_id,
+        instance_id=instance_id,
+    )
 
 
 def changed_regions(
     matter_id: int,
     instance_id: int,
-    states: set[str] | None = None,
+    states: Collection[str] | None = None,
     notice: str | None = None,
 ) -> str:
-    """After an action: the status badge and controls, the progress, every step group
-    named in `states` (all of them when it is None: a lifecycle change alters what
-    every step offers), and the audit trail — each swapped out of band into the page."""
-    view = queries.runner_view(current_user, matter_id, instance_id)
-    shown = [state for state, _label in queries.GROUPS if states is None or state in states]
-    groups = [("step_group", {"group": view.group(state), "oob": True}) for state in shown]
+    """After an action: the status badge and controls, the progress, the step groups of
+    `states` (every group when None: a status change alters what every step offers), and
+    the audit trail's newest rows — each swapped out of band into the page. Reads only
+    what those regions show."""
+    view = reads.runner_view(current_user, matter_id, instance_id, states=states)
+    groups = [("step_group", {"group": group, "oob": True}) for group in view.groups]
     parts: list[tuple[str, dict[str, Any]]] = [
         ("instance_status", {"oob": True}),
         ("instance_controls", {"oob": True, "notice": notice}),
@@ -85,8 +129,7 @@ def changed_regions(
 
 def card_with_error(matter_id: int, instance_id: int, step_id: int, message: str) -> str:
     """The step as it is now, with what went wrong written inside it."""
-    view = queries.runner_view(current_user, matter_id, instance_id)
-    card = card_of(view, step_id)
+    view, card = reads.card_view(current_user, matter_id, instance_id, step_id)
     return blocks(PAGE, [("step_card", {"card": card, "card_error": message})], view=view)
 
 
@@ -100,7 +143,7 @@ def change_status(matter_id: int, instance_id: int) -> Any:
     """Start, pause, resume or cancel. `seen` is the status the page showed: a button
     pressed on a stale page is a conflict shown in place, not a surprise."""
     target = request.form.get("status", "")
-    queries.require_seen_status(current_user, matter_id, instance_id, request.form.get("seen"))
+    reads.require_seen_status(current_user, matter_id, instance_id, request.form.get("seen"))
     reason = request.form.get("reason", "").strip() or None
     instances.perform(current_user, instance_id, instances.Update(status=target, reason=reason))
     done = STATUS_DONE.get(target, "The workflow's status changed.")
@@ -112,17 +155,24 @@ def change_status(matter_id: int, instance_id: int) -> Any:
 @bp.post("/<int:instance_id>/jobs/<int:job_id>/retry")
 def retry_job(matter_id: int, instance_id: int, job_id: int) -> Any:
     """An admin runs a failed automated step again (its dead job gets fresh attempts)."""
-    queries.require_job_of(current_user, matter_id, instance_id, job_id)
+    place = reads.dead_job_place(current_user, matter_id, instance_id, job_id)
     dead_letters.retry_job(current_user, job_id)
     if not is_htmx():
         return _back_to_runner(matter_id, instance_id, "The step will run again shortly.")
-    return changed_regions(matter_id, instance_id)
+    # A retried step run goes from FAILED back to READY; the worker takes it from there.
+    states = {place.state, StepState.READY} if place else None
+    return changed_regions(matter_id, instance_id, states)
 
 
 @bp.get("/<int:instance_id>/drift")
 def drift(matter_id: int, instance_id: int) -> Any:
-    """The drift summary, loaded when someone opens it (it compares every step)."""
-    view = queries.drift_view(current_user, matter_id, instance_id)
+    """The drift summary, loaded when someone opens it (it compares every step), or with
+    `?badge=1` only the badge the page shows once it has loaded."""
+    if request.args.get("badge"):
+        drifted = drift_state(current_user, instance_id, matter_id)
+        compact = bool(request.args.get("compact"))  # a row of the matter's Workflows tab
+        return render_template("partials/drift_badge.html", drifted=drifted, compact=compact)
+    view = drift_view(current_user, matter_id, instance_id)
     return render_template("partials/drift.html", drift=view, lines=drift_lines(view))
 
 
@@ -131,7 +181,7 @@ def history(matter_id: int, instance_id: int) -> Any:
     """The next page of the change history ("Show more")."""
     offset = max(request.args.get("offset", 0, type=int), 0)
     limit = min(max(request.args.get("limit", HISTORY_PAGE_SIZE, type=int), 1), 50)
-    page = queries.history_page(current_user, matter_id, instance_id, limit, offset)
+    page = history_page(current_user, matter_id, instance_id, limit, offset)
     return render_template(
         "partials/history.html",
         history=page,

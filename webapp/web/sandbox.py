@@ -7,7 +7,8 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from webapp.services import providers, queries
+from webapp.services import providers
+from webapp.web.reads import sandbox as reads
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 
@@ -20,7 +21,7 @@ def require_sign_in() -> None:
 
 @bp.get("/esign/<session_id>")
 def esign(session_id: str) -> Any:
-    session = queries.sandbox_session(current_user, session_id)
+    session = reads.sandbox_session(current_user, session_id)
     return render_template("sandbox/esign.html", session=session, reference=session_id)
 
 
@@ -31,7 +32,7 @@ def sign(session_id: str) -> Any:
 
 @bp.get("/pay/<intent_id>")
 def pay_page(intent_id: str) -> Any:
-    session = queries.sandbox_session(current_user, intent_id)
+    session = reads.sandbox_session(current_user, intent_id)
     return render_template("sandbox/pay.html", session=session, reference=intent_id)
 
 
@@ -41,7 +42,7 @@ def pay(intent_id: str) -> Any:
 
 
 def _completed(kind: str, reference: str, message: str) -> Any:
-    session = queries.sandbox_session(current_user, reference)
+    session = reads.sandbox_session(current_user, reference)
     providers.complete_in_sandbox(current_user, kind, reference)
     flash(message, "success")
     return redirect(

@@ -8,11 +8,12 @@ from flask_login import current_user, login_required
 
 from webapp.adapters.storage import incoming_files
 from webapp.engine.errors import Invalid, Unprocessable
-from webapp.engine.states import ACTIVE_STATUSES, StepState
+from webapp.engine.states import StepState
 from webapp.extensions import db
 from webapp.models import InstanceStep
-from webapp.services import queries, steps
+from webapp.services import steps
 from webapp.web.htmx import is_htmx, redirect_to
+from webapp.web.reads import runner as reads
 from webapp.web.runner import card_with_error, changed_regions
 
 bp = Blueprint("steps", __name__, url_prefix="/steps/<int:step_id>")
@@ -32,7 +33,7 @@ def _act(step_id: int, command: steps.Command, done: str) -> Any:
     except (Invalid, Unprocessable) as error:
         if not is_htmx():
             raise
-        instance, _step = queries.step_of(current_user, step_id)
+        instance, _step = reads.step_of(current_user, step_id)
         return card_with_error(instance.matter_id, instance.id, step_id, error.message), 422
     if not is_htmx():
         flash(done, "success")
@@ -47,7 +48,7 @@ def regions_of(changed: steps.Changed) -> set[str] | None:
     acted step's own (a tick or an assignment changes its card without moving it). An
     instance that stopped or resumed accepting changes alters what every step offers:
     all groups."""
-    if changed.status is not None and len({s in ACTIVE_STATUSES for s in changed.status}) > 1:
+    if changed.status is not None and reads.status_regroups(*changed.status):
         return None
     acted = db.session.get(InstanceStep, changed.step_id) if changed.step_id else None
     return set(changed.states) | ({acted.action_state} if acted is not None else set())

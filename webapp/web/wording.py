@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from webapp.services.instances import HistoryEntry
-from webapp.services.queries import DriftView, action_label
+from webapp.web.reads.common import action_label
+from webapp.web.reads.drift import DriftView
 
 FIELD_LABELS = {
     "title": "title",

@@ -7,10 +7,11 @@ from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 
 from webapp.engine.errors import Invalid, Unprocessable
-from webapp.services import queries, templates
+from webapp.services import templates
 from webapp.web import builder
 from webapp.web.forms import field_errors, problems_by_step
 from webapp.web.htmx import is_htmx, page_or_block, redirect_to
+from webapp.web.reads import templates as reads
 
 bp = Blueprint("templates", __name__, url_prefix="/workflows/templates")
 PAGE = "workflow_templates/list.html"
@@ -26,7 +27,7 @@ def require_sign_in() -> None:
 def index() -> Any:
     q = request.args.get("q", "").strip()
     status = request.args.get("status", "").strip().upper()
-    rows = queries.template_rows(current_user, q, status)
+    rows = reads.template_rows(current_user, q, status)
     return page_or_block(
         PAGE, "template_rows", rows=rows, q=q, status_filter=status, form={}, errors={}
     )
@@ -47,7 +48,7 @@ def create() -> Any:
 
 
 def _row(template_id: int, problems: list[str] | None = None, status: int = 200) -> Any:
-    row = queries.template_row(current_user, template_id)
+    row = reads.template_row(current_user, template_id)
     return render_block(PAGE, "template_row", row=row, problems=problems or []), status
 
 

@@ -1,0 +1,58 @@
+"""The matters list, and the matter lifecycle's stale-page check."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from webapp.engine.errors import Conflict
+from webapp.engine.roles import Role
+from webapp.extensions import db
+from webapp.models import Matter, User
+from webapp.services.access import load_matter
+from webapp.services.matters import (
+    SUMMARY_PRIORITY,
+    WorkflowSummary,
+    list_matters,
+    workflow_summaries,
+)
+
+
+@dataclass
+class MatterRow:
+    matter: Matter
+    workflows: WorkflowSummary  # instances by status, and the one status that sums them up
+
+    @property
+    def counts(self) -> list[tuple[str, int]]:
+        """(status, how many) with the most pressing status first."""
+        counts = self.workflows.counts
+        return [(status, counts[status]) for status in SUMMARY_PRIORITY if counts.get(status)]
+
+
+def matter_rows(user: User, q: str | None = None) -> list[MatterRow]:
+    matters, _total = list_matters(user, q, limit=200)
+    summaries = workflow_summaries([m.id for m in matters])
+    return [MatterRow(m, summaries[m.id]) for m in matters]
+
+
+def firm_lawyers(user: User) -> list[User]:
+    """Who may be responsible for a new matter (its owner must be a lawyer)."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.org_id == user.org_id, User.role == Role.LAWYER, User.active)
+            .order_by(User.name)
+        )
+    )
+
+
+def require_seen_matter_status(user: User, matter_id: int, seen: str | None) -> Matter:
+    """A close/archive/reopen button from a page that showed another status is stale."""
+    matter = load_matter(matter_id, user)
+    if seen and seen != matter.status:
+        raise Conflict(
+            f"Matter {matter.reference} is now {matter.status.lower()}; it changed after you "
+            "opened the page.",
+            {"seen": seen, "status": matter.status},
+        )
+    return matter

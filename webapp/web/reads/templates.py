@@ -1,0 +1,42 @@
+"""The workflow templates list: the latest version of each, with the one published."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from webapp.extensions import db
+from webapp.models import User, WorkflowTemplate
+from webapp.services.access import require_staff
+from webapp.services.templates import PUBLISHED, get_template, list_templates
+
+
+@dataclass
+class TemplateRow:
+    template: WorkflowTemplate
+    published_version: int | None
+    step_count: int
+
+
+def template_rows(user: User, q: str | None = None, status: str | None = None) -> list[TemplateRow]:
+    """The latest version of each template, with the version currently published."""
+    require_staff(user)
+    latest, _total = list_templates(user, q, status or None, latest_only=True, limit=200)
+    rows = db.session.execute(
+        select(WorkflowTemplate.key, func.max(WorkflowTemplate.version))
+        .where(WorkflowTemplate.org_id == user.org_id, WorkflowTemplate.status == PUBLISHED)
+        .group_by(WorkflowTemplate.key)
+    )
+    published = {key: version for key, version in rows}
+    return [TemplateRow(t, published.get(t.key), len(t.steps)) for t in latest]
+
+
+def template_row(user: User, template_id: int) -> TemplateRow:
+    template = get_template(template_id, user)
+    published = db.session.scalar(
+        select(func.max(WorkflowTemplate.version)).where(
+            WorkflowTemplate.org_id == user.org_id,
+            WorkflowTemplate.key == template.key,
+            WorkflowTemplate.status == PUBLISHED,
+        )
+    )
+    return TemplateRow(template, published, len(template.steps))
