@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from webapp.engine.definition import StepDefinition
+from webapp.engine.definition import TEMPLATE_KEY_PATTERN, StepDefinition
 
 # Ids and positions fit a database integer; a larger number names no row.
 RowId = Annotated[int, Field(ge=1, le=2**31 - 1)]
@@ -130,7 +130,7 @@ class TemplateList(Schema):
 
 
 class TemplateIn(Schema):
-    key: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]{0,99}$")
+    key: str | None = Field(default=None, pattern=TEMPLATE_KEY_PATTERN)
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=4000)
     steps: list[StepDefinition] = Field(default_factory=list)

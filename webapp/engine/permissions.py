@@ -216,9 +216,7 @@ def _wrong_state(state: StepState, act: Act, title: str) -> Exception:
             details,
         )
     if state in CLOSED_STATES:
-        return Conflict(
-            f"Cannot {act.value} the step {title!r}: it is already {state}.", details
-        )
+        return Conflict(f"Cannot {act.value} the step {title!r}: it is already {state}.", details)
     hints = {
         S.READY: "it has not been started yet",
         S.IN_PROGRESS: "it is already in progress",

@@ -17,6 +17,8 @@ from jinja2.filters import FILTERS
 from jinja2.meta import find_undeclared_variables
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
+from webapp.engine.expressions import hyphen_hint, unknown_name_message
+
 NAMES = frozenset({"context", "steps", "matter", "instance"})
 MAX_SOURCE = 10_000  # characters of one template
 MAX_OUTPUT = 100_000  # characters of one rendered value
@@ -189,9 +191,7 @@ def compile_template(source: str) -> Any:
         _check_constructs(ast)
         unknown = sorted(find_undeclared_variables(ast) - NAMES - set(_ENVIRONMENT.globals))
         if unknown:
-            raise TemplatingError(
-                f"unknown name {unknown[0]!r}: use context, steps, matter or instance"
-            )
+            raise TemplatingError(hyphen_hint(source) or unknown_name_message(unknown[0]))
         return _ENVIRONMENT.from_string(ast)
     except TemplateError as error:
         raise TemplatingError(_message(error)) from None
@@ -208,6 +208,22 @@ def _check_constructs(ast: nodes.Template) -> None:
 def _loop_depth(node: nodes.Node) -> int:
     deepest = max((_loop_depth(child) for child in node.iter_child_nodes()), default=0)
     return deepest + 1 if isinstance(node, nodes.For) else deepest
+
+
+def step_references(source: str) -> set[str]:
+    """The step keys a valid template reads: `steps.review_a.x` and
+    `steps["client-facts"].x` (a subscript with a constant string)."""
+    compile_template(source)
+    keys = set()
+    ast = _ENVIRONMENT.parse(source)
+    for node in ast.find_all(nodes.Getattr):
+        if isinstance(node.node, nodes.Name) and node.node.name == "steps":
+            keys.add(node.attr)
+    for node in ast.find_all(nodes.Getitem):
+        is_steps = isinstance(node.node, nodes.Name) and node.node.name == "steps"
+        if is_steps and isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+            keys.add(node.arg.value)
+    return keys
 
 
 def check_template(source: str) -> str | None:
