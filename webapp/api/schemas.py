@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 from webapp.engine.definition import TEMPLATE_KEY_PATTERN, StepDefinition
@@ -149,12 +149,31 @@ class InstantiateIn(Schema):
     request_id: str | None = Field(default=None, max_length=200)
 
 
+# A template key, or an id written as a string of digits ("12").
+TemplateRef = Annotated[
+    str, Field(min_length=1, max_length=100, pattern=r"^([0-9]+|[a-z][a-z0-9_]*)$")
+]
+
+
 class WorkflowCreateIn(Schema):
-    workflow_id: RowId = Field(description="The id of a published template version")
+    workflow_id: RowId | TemplateRef = Field(
+        description="A template key (the latest published version of that key in your firm) "
+        "or the id of a published template version (a number, or a string of digits)"
+    )
     matter_id: RowId
     title: str | None = Field(default=None, max_length=300)
     parameters: dict[str, Any] | None = None
     request_id: str | None = Field(default=None, max_length=200)
+
+    @field_validator("workflow_id")
+    @classmethod
+    def digits_are_an_id(cls, value: int | str) -> int | str:
+        if isinstance(value, str) and value.isdigit():
+            number = int(value)
+            if not 1 <= number <= 2**31 - 1:
+                raise ValueError("no template version has this id")
+            return number
+        return value
 
 
 # --- instances ---------------------------------------------------------------

@@ -33,7 +33,7 @@ from webapp.persistence.transaction import transactional
 from webapp.services.access import load_matter, matter_access, require_editor, visible_matters
 from webapp.services.definitions import STEP_FIELDS, definition_of, validated_steps
 from webapp.services.progress import advance, set_status
-from webapp.services.templates import require_instantiable
+from webapp.services.templates import latest_published, require_instantiable
 
 IS = InstanceStatus
 
@@ -126,7 +126,7 @@ def list_instances(
 # ---- instantiate and lifecycle --------------------------------------------------------
 
 
-def _request_hash(template_id: int, matter_id: int, title: str | None, params: dict) -> str:
+def _request_hash(template_id: int | str, matter_id: int, title: str | None, params: dict) -> str:
     body = json.dumps([template_id, matter_id, title, params], sort_keys=True, default=str)
     return hashlib.sha256(body.encode()).hexdigest()
 
@@ -228,18 +228,23 @@ def _start(instance: WorkflowInstance, user: User) -> None:
 @transactional
 def instantiate(
     user: User,
-    template_id: int,
+    template_id: int | str,
     matter_id: int,
     title: str | None = None,
     parameters: dict[str, Any] | None = None,
     request_id: str | None = None,
     start: bool = True,
 ) -> tuple[WorkflowInstance, bool]:
-    """Returns the instance and whether it was created (False: an idempotent replay)."""
+    """Returns the instance and whether it was created (False: an idempotent replay).
+    `template_id` is a template version's id, or a template key: the latest published
+    version of that key. A replay is matched on the reference as given, so retrying a
+    request by key returns its instance even after a newer version is published."""
     digest = _request_hash(template_id, matter_id, title, parameters or {})
     existing = _existing_request(user, request_id, digest)
     if existing is not None:
         return existing, False
+    if isinstance(template_id, str):
+        template_id = latest_published(user, template_id).id
     instance = _new_instance(user, template_id, matter_id, title, parameters, request_id, digest)
     if start:
         _start(instance, user)
