@@ -31,6 +31,7 @@ from webapp.models.base import utcnow
 from webapp.persistence.journal import record_event
 from webapp.persistence.transaction import transactional
 from webapp.services.access import load_matter, matter_access, require_editor, visible_matters
+from webapp.services.conditions import edit_source
 from webapp.services.definitions import STEP_FIELDS, definition_of, validated_steps
 from webapp.services.progress import advance, set_status
 from webapp.services.templates import latest_published, require_instantiable
@@ -432,6 +433,7 @@ def update_step(
         if getattr(step, field) != value:
             diff[to_camel(field)] = {"from": getattr(step, field), "to": value}
             setattr(step, field, value)
+            edit_source(step, field, value)
     if diff:
         step.updated_at = utcnow()
         _record_change(
@@ -585,6 +587,7 @@ def _apply_replacement(
         for field in STEP_FIELDS:
             if getattr(step, field) != row[field]:
                 setattr(step, field, row[field])
+                edit_source(step, field, row[field])
         step.updated_at = now
     added = []
     for row in rows:
