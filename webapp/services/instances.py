@@ -277,7 +277,32 @@ def change_status(
         advance(instance, user.id)
     else:
         set_status(instance, target_status, user.id, reason)
+    if target_status == IS.CANCELLED:
+        _cancel_sub_workflows(instance, user)
     return instance
+
+
+def _cancel_sub_workflows(parent: WorkflowInstance, user: User) -> None:
+    """Cancelling a workflow cancels its unfinished sub-workflows (core.subworkflow
+    children), theirs in turn, in the same transaction: one status_changed row each.
+    A finished child stays as it is. Each level is one locking query."""
+    parents = [parent]
+    while parents:
+        children = db.session.scalars(
+            select(WorkflowInstance)
+            .where(
+                WorkflowInstance.org_id == parent.org_id,
+                WorkflowInstance.parent_instance_id.in_([p.id for p in parents]),
+                WorkflowInstance.status.not_in(list(TERMINAL_STATUSES)),
+            )
+            .order_by(WorkflowInstance.id)
+            .with_for_update(of=WorkflowInstance)
+            .execution_options(populate_existing=True)
+        ).all()
+        for child in children:
+            reason = f"Its parent workflow #{child.parent_instance_id} was cancelled."
+            set_status(child, IS.CANCELLED, user.id, reason)
+        parents = list(children)
 
 
 @transactional
