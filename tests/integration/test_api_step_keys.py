@@ -101,3 +101,20 @@ def test_publish_is_refused_when_a_condition_or_template_reads_a_key_no_step_has
         ("review-a", "condition", "unknown step key 'client-fact'"),
         ("on-refusal", "actionConfig.items[0]", "unknown step key 'reviewa'"),
     ]
+
+
+def test_step_key_is_refused_in_plain_words_when_it_is_not_a_slug(demo, api_as):
+    lawyer = api_as(demo.user(Role.LAWYER))
+    body = hyphenated_template()
+    body["steps"][0]["key"] = "Client Facts"
+    body["steps"][1]["title"] = ""
+    refused = lawyer.post("/templates", json=body)
+    assert refused.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
+    assert refused.json["error"]["details"] == [
+        {
+            "field": "steps.0.key",
+            "message": "Use lower-case letters, digits, hyphens and underscores, "
+            "starting with a letter.",
+        },
+        {"field": "steps.1.title", "message": "Enter a value."},
+    ]
