@@ -2,10 +2,12 @@
 each as {"step": 0-based index or null, "key", "field", "message"}: the builder shows
 them beside the steps."""
 
+import re
 from typing import Any
 
 from webapp.engine import expressions, templating
 from webapp.engine.actions import get_handler
+from webapp.engine.definition import STEP_KEY_PATTERN
 from webapp.engine.errors import DomainError, Unprocessable
 from webapp.engine.expressions import check_expression
 from webapp.engine.graph import find_problems
@@ -14,6 +16,7 @@ from webapp.models import TemplateStep, WorkflowTemplate
 from webapp.services.definitions import step_problems
 
 Problem = dict[str, Any]
+_LOOKS_LIKE_A_KEY = re.compile(STEP_KEY_PATTERN)
 
 
 def check_publishable(template: WorkflowTemplate) -> None:
@@ -91,4 +94,5 @@ def _reference_problems(index: int, step: TemplateStep, keys: set[str]) -> list[
         {"step": index, "key": step.key, "field": field, "message": f"unknown step key {ref!r}"}
         for field, refs in read
         for ref in sorted(refs - keys)
+        if _LOOKS_LIKE_A_KEY.match(ref)  # `steps.__class__` is left to the sandbox's refusal
     ]
