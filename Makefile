@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 FLASK := $(VENV)/bin/flask --app webapp
 STAMP := $(VENV)/.installed
-VENDOR := static/vendor/htmx.min.js static/vendor/Sortable.min.js
+VENDOR := static/vendor/htmx.min.js static/vendor/Sortable.min.js static/vendor/axe.min.js
 
 .PHONY: run test setup vendor db bench lint format browser-deps clean
 
@@ -21,6 +21,7 @@ $(VENDOR): package.json
 	mkdir -p static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
 	cp node_modules/sortablejs/Sortable.min.js static/vendor/Sortable.min.js
+	cp node_modules/axe-core/axe.min.js static/vendor/axe.min.js
 
 db: setup
 	$(FLASK) db upgrade

@@ -77,3 +77,66 @@ def test_drift_is_read_only_when_computed(demo, api_as):
     before = snapshot()
     drift_of(lawyer, instance["id"])
     assert snapshot() == before
+
+
+def start_engagement_letter(demo, api_as) -> tuple:
+    from sqlalchemy import select
+
+    from webapp.extensions import db
+    from webapp.models import WorkflowTemplate
+
+    template_id = db.session.scalar(
+        select(WorkflowTemplate.id).where(WorkflowTemplate.key == "engagement_letter")
+    )
+    lawyer = api_as(demo.user(Role.LAWYER))
+    started = lawyer.post(
+        f"/templates/{template_id}/instantiate", json={"matterId": demo.matter.id}
+    )
+    assert started.status_code == HTTPStatus.CREATED, started.json
+    return lawyer, started.json
+
+
+def test_templated_instance_is_not_drifted_when_it_has_just_started(demo, api_as):
+    lawyer, instance = start_engagement_letter(demo, api_as)
+    approval = step_by_key(instance, "approve_letter")
+    assert approval["actionConfig"]["message"] == "Send the engagement letter for DEMO-001?"
+    drift = drift_of(lawyer, instance["id"])
+    assert (drift["isDrifted"], drift["stepsModified"]) == (False, [])
+
+
+def test_templated_instance_is_not_drifted_when_its_steps_are_worked(app, demo, api_as):
+    from tests.integration.engine_support import reload, run_worker, smtp_server
+
+    lawyer, instance = start_engagement_letter(demo, api_as)
+    approval = step_by_key(instance, "approve_letter")
+    with smtp_server() as (inbox, port):
+        app.config["SMTP_PORT"] = port
+        done = lawyer.post(f"/steps/{approval['id']}/complete", json={"approved": True})
+        assert done.status_code == HTTPStatus.OK, done.json
+        run_worker()
+        assert inbox.received.wait(5)
+    after = reload(lawyer, instance["id"])
+    sent = step_by_key(after, "send_letter")
+    assert sent["actionState"] == "COMPLETED"
+    assert sent["actionConfig"]["subject"] == "Your engagement letter — Acme Corp v. Widget Ltd"
+    assert drift_of(lawyer, instance["id"])["isDrifted"] is False
+
+
+def test_templated_step_drifts_from_its_source_when_a_person_edits_it(demo, api_as):
+    lawyer, instance = start_engagement_letter(demo, api_as)
+    approval = step_by_key(instance, "approve_letter")
+    edited = lawyer.patch(
+        f"/instances/{instance['id']}/steps/{approval['id']}",
+        json={"actionConfig": {"message": "Send it?"}, "title": "Approve the letter"},
+    )
+    assert edited.status_code == HTTPStatus.OK, edited.json
+    drift = drift_of(lawyer, instance["id"])
+    [modified] = drift["stepsModified"]
+    assert modified["key"] == "approve_letter"
+    changes = modified["changes"]
+    assert sorted(changes) == ["actionConfig", "title"]
+    assert changes["title"] == {"from": "Approve the engagement letter", "to": "Approve the letter"}
+    assert changes["actionConfig"]["from"]["message"] == (
+        "Send the engagement letter for {{ matter.reference }}?"
+    )
+    assert changes["actionConfig"]["to"]["message"] == "Send it?"

@@ -557,3 +557,20 @@ def test_advanced_section_offers_other_steps_keys_and_the_two_defaults_when_open
     assert 'name="depends_mode" value="none"' in body
     assert 'value="intake"' in body and '<code class="key">funds</code>' in body
     assert 'value="approve"' not in body.split('name="on_failure"')[0]  # not itself
+
+
+def test_add_step_shows_a_plain_sentence_beside_the_title_when_it_is_empty(
+    draft, lawyer_web
+) -> None:
+    response = lawyer_web.post(
+        f"/workflows/templates/{draft.id}/steps",
+        data=_add(
+            title="", action_type="CHECKLIST", role_scope="PARALEGAL", **{"config.items": "A"}
+        ),
+        htmx=True,
+    )
+    body = response.get_data(as_text=True)
+    assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
+    assert re.search(r'id="[a-z-]*title-error"[^>]*>\s*Enter a value\.', body), body
+    assert "String should" not in body and "at least 1 character" not in body
+    assert len(_titles(draft.id)) == 3

@@ -150,3 +150,24 @@ def test_reorder_and_remove_rewrite_the_workflow_when_owner_edits_it(
     assert "Sign the engagement letter" not in _titles()
     assert _changes()[-3:] == ["step_reordered", "step_reordered", "step_removed"]
     assert db.session.scalar(select(func.count()).select_from(InstanceStep)) == 4
+
+
+def test_add_step_shows_a_plain_sentence_beside_the_title_when_it_is_empty(
+    demo, instance, login_as
+) -> None:
+    response = login_as(demo.user(Role.LAWYER)).post(
+        f"{_editor(demo, instance)}/steps",
+        data={
+            "sections": ["basics", "type", "config", "advanced"],
+            "title": "",
+            "action_type": "APPROVAL_LAWYER",
+            "role_scope": "LAWYER",
+            "depends_mode": "previous",
+        },
+        htmx=True,
+    )
+    body = response.get_data(as_text=True)
+    assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
+    assert 'id="title-error">Enter a value.' in body
+    assert "String should" not in body
+    assert _changes() == ["created"]

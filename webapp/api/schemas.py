@@ -3,11 +3,11 @@
 from datetime import datetime
 from typing import Annotated, Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 from pydantic.json_schema import SkipJsonSchema
 
-from webapp.engine.definition import StepDefinition
+from webapp.engine.definition import TEMPLATE_KEY_PATTERN, StepDefinition
 
 # Ids and positions fit a database integer; a larger number names no row.
 RowId = Annotated[int, Field(ge=1, le=2**31 - 1)]
@@ -162,7 +162,7 @@ class TemplateList(Schema):
 
 
 class TemplateIn(Schema):
-    key: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]{0,99}$")
+    key: str | None = Field(default=None, pattern=TEMPLATE_KEY_PATTERN)
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=4000)
     steps: list[StepDefinition] = Field(default_factory=list)
@@ -181,12 +181,31 @@ class InstantiateIn(Schema):
     request_id: str | None = Field(default=None, max_length=200)
 
 
+# A template key, or an id written as a string of digits ("12").
+TemplateRef = Annotated[
+    str, Field(min_length=1, max_length=100, pattern=r"^([0-9]+|[a-z][a-z0-9_]*)$")
+]
+
+
 class WorkflowCreateIn(Schema):
-    workflow_id: RowId = Field(description="The id of a published template version")
+    workflow_id: RowId | TemplateRef = Field(
+        description="A template key (the latest published version of that key in your firm) "
+        "or the id of a published template version (a number, or a string of digits)"
+    )
     matter_id: RowId
     title: str | None = Field(default=None, max_length=300)
     parameters: dict[str, Any] | None = None
     request_id: str | None = Field(default=None, max_length=200)
+
+    @field_validator("workflow_id")
+    @classmethod
+    def digits_are_an_id(cls, value: int | str) -> int | str:
+        if isinstance(value, str) and value.isdigit():
+            number = int(value)
+            if not 1 <= number <= 2**31 - 1:
+                raise ValueError("no template version has this id")
+            return number
+        return value
 
 
 # --- instances ---------------------------------------------------------------

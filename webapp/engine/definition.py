@@ -14,7 +14,11 @@ from webapp.engine.roles import Role
 from webapp.engine.text import has_line_break, one_line_problem
 
 SCHEMA_VERSION = 1
-KEY_PATTERN = r"^[a-z][a-z0-9_]{0,99}$"
+# A step key is a slug as people write them: `client-facts`, `review_a`. Conditions and
+# templates reach a key with a hyphen as `steps["client-facts"]`.
+STEP_KEY_PATTERN = r"^[a-z][a-z0-9_-]{0,99}$"
+# A template key (named by `workflowId` and `core.subworkflow`) as keys derived from names.
+TEMPLATE_KEY_PATTERN = r"^[a-z][a-z0-9_]{0,99}$"
 
 
 class CamelModel(BaseModel):
@@ -28,7 +32,7 @@ class RetryPolicy(CamelModel):
 
 
 class StepDefinition(CamelModel):
-    key: str | None = Field(default=None, pattern=KEY_PATTERN)
+    key: str | None = Field(default=None, pattern=STEP_KEY_PATTERN)
     title: str = Field(min_length=1, max_length=300)
     action_type: str = Field(min_length=1, max_length=50)
     action_config: dict[str, Any] = Field(default_factory=dict)

@@ -6,6 +6,7 @@ memory through its comprehension macros (`map`, `filter`, `reduce`…). The eval
 below counts every node it visits and refuses values that grow past a size limit."""
 
 import functools
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -101,10 +102,69 @@ def compile_expression(text: str) -> celpy.Runner:
         raise ExpressionError("the expression is nested too deeply") from None
     unknown = sorted(unknown_names(ast))
     if unknown:
-        raise ExpressionError(
-            f"unknown name {unknown[0]!r}: use context, steps, matter or instance"
-        )
+        raise ExpressionError(hyphen_hint(text) or unknown_name_message(unknown[0]))
     return _ENVIRONMENT.program(ast)
+
+
+def unknown_name_message(name: str) -> str:
+    return f"unknown name {name!r}: use context, steps, matter or instance"
+
+
+# `steps.client-facts` reads as `steps.client - facts`: say how to reach such a key.
+_DOTTED_HYPHEN_KEY = re.compile(r"\bsteps\.([a-z][a-z0-9_]*(?:-[a-z0-9_]+)+)")
+
+
+def hyphen_hint(text: str) -> str | None:
+    """The advice for `steps.client-facts` (a key with a hyphen written after a dot), or
+    None when the text has no such reference. Shared with templating."""
+    match = _DOTTED_HYPHEN_KEY.search(text)
+    if match is None:
+        return None
+    key = match.group(1)
+    return f'write steps["{key}"] to reach the step {key!r}: a key with a hyphen needs brackets'
+
+
+def step_references(text: str) -> set[str]:
+    """The step keys an expression reads: `steps.review_a` and `steps["client-facts"]`
+    (a bracket with a string literal). Other subscripts (`steps[name]`) name no key."""
+    ast = compile_tree(text)
+    keys = set()
+    for node in ast.find_data("member_dot"):
+        if _is_steps(node.children[0]):
+            keys.add(str(node.children[1]))
+    for node in ast.find_data("member_index"):
+        if _is_steps(node.children[0]):
+            literal = _string_literal(node.children[1])
+            if literal is not None:
+                keys.add(literal)
+    return keys
+
+
+def compile_tree(text: str) -> lark.Tree[Any]:
+    """The syntax tree of a valid expression (compile_expression has checked it)."""
+    compile_expression(text)
+    return _ENVIRONMENT.compile(text)
+
+
+def _is_steps(member: Any) -> bool:
+    """Whether a `member` node is the bare name `steps`."""
+    node = member
+    while isinstance(node, lark.Tree) and len(node.children) == 1 and node.data != "ident":
+        node = node.children[0]
+    return isinstance(node, lark.Tree) and node.data == "ident" and node.children[0] == "steps"
+
+
+_PLAIN_STRING = re.compile(r"""^(?P<quote>["'])(?P<body>[^"'\\]*)(?P=quote)$""")
+
+
+def _string_literal(expr: Any) -> str | None:
+    node = expr
+    while isinstance(node, lark.Tree) and len(node.children) == 1 and node.data != "literal":
+        node = node.children[0]
+    if not (isinstance(node, lark.Tree) and node.data == "literal"):
+        return None
+    match = _PLAIN_STRING.match(str(node.children[0]))
+    return match.group("body") if match else None
 
 
 def check_expression(text: str) -> str | None:

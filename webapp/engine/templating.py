@@ -28,6 +28,8 @@ from jinja2.meta import find_undeclared_variables
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
+from webapp.engine.expressions import hyphen_hint, unknown_name_message
+
 NAMES = frozenset({"context", "steps", "matter", "instance"})
 MAX_SOURCE = 10_000  # characters of one template
 MAX_OUTPUT = 100_000  # characters of one rendered value
@@ -308,9 +310,7 @@ def compile_template(source: str) -> Any:
         known = NAMES | {"range", "dict"}
         unknown = sorted(find_undeclared_variables(ast) - known)
         if unknown:
-            raise TemplatingError(
-                f"unknown name {unknown[0]!r}: use context, steps, matter or instance"
-            )
+            raise TemplatingError(hyphen_hint(source) or unknown_name_message(unknown[0]))
         metered = _Meter().visit(ast)
         metered.set_environment(_ENVIRONMENT)
         return _ENVIRONMENT.from_string(metered)
@@ -331,6 +331,22 @@ def _check_constructs(ast: nodes.Template) -> None:
 def _loop_depth(node: nodes.Node) -> int:
     deepest = max((_loop_depth(child) for child in node.iter_child_nodes()), default=0)
     return deepest + 1 if isinstance(node, nodes.For) else deepest
+
+
+def step_references(source: str) -> set[str]:
+    """The step keys a valid template reads: `steps.review_a.x` and
+    `steps["client-facts"].x` (a subscript with a constant string)."""
+    compile_template(source)
+    keys: set[str] = set()
+    ast = _ENVIRONMENT.parse(source)
+    for attribute in ast.find_all(nodes.Getattr):
+        if isinstance(attribute.node, nodes.Name) and attribute.node.name == "steps":
+            keys.add(attribute.attr)
+    for item in ast.find_all(nodes.Getitem):
+        is_steps = isinstance(item.node, nodes.Name) and item.node.name == "steps"
+        if is_steps and isinstance(item.arg, nodes.Const) and isinstance(item.arg.value, str):
+            keys.add(item.arg.value)
+    return keys
 
 
 def check_template(source: str) -> str | None:

@@ -10,6 +10,7 @@ from webapp.engine.errors import DomainError
 from webapp.engine.expressions import evaluate_condition as evaluate_expression
 from webapp.engine.templating import is_template, render, render_value, template_strings
 from webapp.models import InstanceStep, WorkflowInstance
+from webapp.services.definitions import definition_of
 from webapp.services.outputs import outputs
 
 # Where the raw (unrendered) title and config of a templated step are kept.
@@ -34,6 +35,31 @@ def evaluate_condition(step: InstanceStep, instance: WorkflowInstance) -> bool:
 
 def raw_template(step: InstanceStep) -> dict[str, Any] | None:
     return (step.action_data or {}).get(TEMPLATE_KEY)
+
+
+# The definition fields a rendering replaces, as the source keeps them.
+SOURCE_FIELDS = {"title": "title", "action_config": "actionConfig"}
+
+
+def source_definition(step: InstanceStep) -> dict[str, Any]:
+    """The step's definition as written, not as rendered: a templated step keeps its source
+    title and config in `action_data["template"]` once rendered. Drift compares this with
+    the template's steps, so rendering (and working the step) is never a change."""
+    definition = definition_of(step)
+    source = raw_template(step)
+    if source is not None:
+        definition.update({name: source[name] for name in SOURCE_FIELDS.values() if name in source})
+    return definition
+
+
+def edit_source(step: InstanceStep, field: str, value: Any) -> None:
+    """A person set `field` of a rendered step: the new value is its source from now on."""
+    source = raw_template(step)
+    if source is not None and field in SOURCE_FIELDS:
+        step.action_data = {
+            **step.action_data,
+            TEMPLATE_KEY: {**source, SOURCE_FIELDS[field]: value},
+        }
 
 
 def is_templated(step: InstanceStep) -> bool:

@@ -1,5 +1,7 @@
 """Drift: how an instance differs from the template version it was created from,
-computed at read time (never stored) by the pure comparison in engine/drift.py."""
+computed at read time (never stored) by the pure comparison in engine/drift.py. Source
+is compared with source: a templated step's title and config as written, not as rendered
+(services.conditions.source_definition)."""
 
 from dataclasses import dataclass
 
@@ -9,6 +11,7 @@ from webapp.engine import drift
 from webapp.engine.errors import Conflict
 from webapp.extensions import db
 from webapp.models import User, WorkflowInstance, WorkflowTemplate
+from webapp.services.conditions import source_definition
 from webapp.services.definitions import definition_of
 from webapp.services.instances import created_title, load_instance, require_definition_reader
 
@@ -45,7 +48,7 @@ def drift_of(user: User, instance_id: int) -> DriftReport:
     base_title = created_title(instance) or template.name
     comparison = drift.compare(
         [definition_of(step) for step in template.steps],
-        [definition_of(step) for step in instance.steps],
+        [source_definition(step) for step in instance.steps],
         {"title": base_title},
         {"title": instance.title},
     )

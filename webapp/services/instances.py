@@ -43,10 +43,11 @@ from webapp.services.access import (
     require_editor,
     visible_matters,
 )
+from webapp.services.conditions import edit_source
 from webapp.services.definitions import STEP_FIELDS, check_role, definition_of, validated_steps
 from webapp.services.steps.advance import advance, set_status
 from webapp.services.steps.changed import Changed, changed_from
-from webapp.services.templates import require_instantiable
+from webapp.services.templates import latest_published, require_instantiable
 
 IS = InstanceStatus
 
@@ -142,7 +143,7 @@ def list_instances(
 # ---- instantiate and lifecycle --------------------------------------------------------
 
 
-def _request_hash(template_id: int, matter_id: int, title: str | None, params: dict) -> str:
+def _request_hash(template_id: int | str, matter_id: int, title: str | None, params: dict) -> str:
     body = json.dumps([template_id, matter_id, title, params], sort_keys=True, default=str)
     return hashlib.sha256(body.encode()).hexdigest()
 
@@ -259,7 +260,7 @@ def _start(instance: WorkflowInstance, user: User) -> None:
 @transactional
 def instantiate(
     user: User,
-    template_id: int,
+    template_id: int | str,
     matter_id: int,
     title: str | None = None,
     parameters: dict[str, Any] | None = None,
@@ -267,15 +268,19 @@ def instantiate(
     start: bool = True,
 ) -> tuple[WorkflowInstance, bool]:
     """Returns the instance and whether it was created (False: an idempotent replay).
-    A replay is answered only to someone who may start workflows and see that instance;
-    anyone else is answered as if the requestId were new (404, 403, or 409 without
-    naming the instance)."""
+    `template_id` is a template version's id, or a template key: the latest published
+    version of that key. A replay is matched on the reference as given, so retrying a
+    request by key returns its instance even after a newer version is published; it is
+    answered only to someone who may start workflows and see that instance, anyone else
+    as if the requestId were new (404, 403, or 409 without naming the instance)."""
     digest = _request_hash(template_id, matter_id, title, parameters or {})
     existing = _existing_request(user, request_id) if _may_start(user) else None
     if existing is not None and _may_see(user, existing):
         if existing.request_hash != digest:
             raise _reused(request_id, existing)
         return existing, False
+    if isinstance(template_id, str):
+        template_id = latest_published(user, template_id).id
     instance = _new_instance(
         user,
         template_id,
@@ -316,7 +321,32 @@ def change_status(
         advance(instance, user.id)
     else:
         set_status(instance, target_status, user.id, reason)
+    if target_status == IS.CANCELLED:
+        _cancel_sub_workflows(instance, user)
     return instance
+
+
+def _cancel_sub_workflows(parent: WorkflowInstance, user: User) -> None:
+    """Cancelling a workflow cancels its unfinished sub-workflows (core.subworkflow
+    children), theirs in turn, in the same transaction: one status_changed row each.
+    A finished child stays as it is. Each level is one locking query."""
+    parents = [parent]
+    while parents:
+        children = db.session.scalars(
+            select(WorkflowInstance)
+            .where(
+                WorkflowInstance.org_id == parent.org_id,
+                WorkflowInstance.parent_instance_id.in_([p.id for p in parents]),
+                WorkflowInstance.status.not_in(list(TERMINAL_STATUSES)),
+            )
+            .order_by(WorkflowInstance.id)
+            .with_for_update(of=WorkflowInstance)
+            .execution_options(populate_existing=True)
+        ).all()
+        for child in children:
+            reason = f"Its parent workflow #{child.parent_instance_id} was cancelled."
+            set_status(child, IS.CANCELLED, user.id, reason)
+        parents = list(children)
 
 
 @transactional
@@ -491,6 +521,7 @@ def update_step(user: User, instance_id: int, step_id: int, patch: dict[str, Any
         if getattr(step, field) != value:
             diff[to_camel(field)] = {"from": getattr(step, field), "to": value}
             setattr(step, field, value)
+            edit_source(step, field, value)
     if diff:
         step.updated_at = utcnow()
         _record_change(
@@ -651,6 +682,7 @@ def _apply_replacement(
         for field in STEP_FIELDS:
             if getattr(step, field) != row[field]:
                 setattr(step, field, row[field])
+                edit_source(step, field, row[field])
         step.updated_at = now
     added = []
     for row in rows:

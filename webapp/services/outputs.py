@@ -32,11 +32,12 @@ def outputs(instance: WorkflowInstance) -> dict[str, Any]:
 
 
 def _merged(base: Any, key: str, value: Any) -> Any:
-    """`base` with `key` set to `value`, in SQL (step keys are [a-z0-9_] only)."""
+    """`base` with `key` set to `value`, in SQL. The key is quoted in SQLite's JSON path
+    (`$."client-facts"`): step keys may hold hyphens, and are slugs without quotes."""
     encoded = json.dumps(value)
     if db.engine.dialect.name == "postgresql":
         empty = cast(literal("{}"), JSONB)
         return func.coalesce(base, empty).op("||")(
             func.jsonb_build_object(key, cast(literal(encoded), JSONB))
         )
-    return func.json_set(func.coalesce(base, "{}"), f"$.{key}", func.json(encoded))
+    return func.json_set(func.coalesce(base, "{}"), f'$."{key}"', func.json(encoded))

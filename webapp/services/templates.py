@@ -286,6 +286,25 @@ def require_instantiable(template_id: int, user: User) -> WorkflowTemplate:
     return template
 
 
+def latest_published(user: User, key: str) -> WorkflowTemplate:
+    """The latest published version of `key` in the user's firm. An unknown key is not
+    found (404); a key whose versions are all drafts or archived is a conflict (409)."""
+    versions = db.session.execute(
+        select(WorkflowTemplate.id, WorkflowTemplate.status)
+        .where(WorkflowTemplate.org_id == user.org_id, WorkflowTemplate.key == key)
+        .order_by(WorkflowTemplate.version.desc())
+    ).all()
+    if not versions:
+        raise NotFound(f"There is no template with the key {key!r}.")
+    published = next((row.id for row in versions if row.status == PUBLISHED), None)
+    if published is None:
+        raise Conflict(
+            f"The template {key!r} has no published version yet: publish it before "
+            "starting a workflow from it."
+        )
+    return get_template(published, user)
+
+
 def find_template(user: User, key: str, version: int | None = None) -> WorkflowTemplate:
     query = select(WorkflowTemplate).where(
         WorkflowTemplate.org_id == user.org_id, WorkflowTemplate.key == key

@@ -2,9 +2,12 @@
 each as {"step": 0-based index or null, "key", "field", "message"}: the builder shows
 them beside the steps."""
 
+import re
 from typing import Any
 
+from webapp.engine import expressions, templating
 from webapp.engine.actions import get_handler
+from webapp.engine.definition import STEP_KEY_PATTERN
 from webapp.engine.errors import DomainError, Unprocessable
 from webapp.engine.expressions import check_expression
 from webapp.engine.graph import find_problems
@@ -13,6 +16,7 @@ from webapp.models import TemplateStep, WorkflowTemplate
 from webapp.services.definitions import role_problems, step_problems
 
 Problem = dict[str, Any]
+_LOOKS_LIKE_A_KEY = re.compile(STEP_KEY_PATTERN)
 
 
 def check_publishable(template: WorkflowTemplate) -> None:
@@ -30,10 +34,12 @@ def check_publishable(template: WorkflowTemplate) -> None:
 
 def publish_problems(steps: list[TemplateStep]) -> list[Problem]:
     problems: list[Problem] = []
+    keys = {step.key for step in steps}
     for index, step in enumerate(steps):
         problems += _config_problems(index, step)
         problems += _expression_problems(index, step)
         problems += _template_problems(index, step)
+        problems += _reference_problems(index, step, keys)
     problems += [
         {"step": p.index, "key": p.key, "field": p.field, "message": p.message}
         for p in find_problems(steps)
@@ -64,11 +70,33 @@ def _expression_problems(index: int, step: TemplateStep) -> list[Problem]:
 
 
 def _template_problems(index: int, step: TemplateStep) -> list[Problem]:
-    texts = [("title", step.title)] if is_template(step.title) else []
-    texts += [(f"actionConfig.{path}", text) for path, text in template_strings(step.action_config)]
     problems = []
-    for field, text in texts:
+    for field, text in _templates_of(step):
         reason = check_template(text)
         if reason is not None:
             problems.append({"step": index, "key": step.key, "field": field, "message": reason})
     return problems
+
+
+def _templates_of(step: TemplateStep) -> list[tuple[str, str]]:
+    texts = [("title", step.title)] if is_template(step.title) else []
+    return texts + [
+        (f"actionConfig.{path}", text) for path, text in template_strings(step.action_config)
+    ]
+
+
+def _reference_problems(index: int, step: TemplateStep, keys: set[str]) -> list[Problem]:
+    """Step keys that a valid condition or template reads (`steps.review_a`,
+    `steps["client-facts"]`) and that no step of the template has."""
+    read: list[tuple[str, set[str]]] = []
+    if step.condition and check_expression(step.condition) is None:
+        read.append(("condition", expressions.step_references(step.condition)))
+    for field, text in _templates_of(step):
+        if check_template(text) is None:
+            read.append((field, templating.step_references(text)))
+    return [
+        {"step": index, "key": step.key, "field": field, "message": f"unknown step key {ref!r}"}
+        for field, refs in read
+        for ref in sorted(refs - keys)
+        if _LOOKS_LIKE_A_KEY.match(ref)  # `steps.__class__` is left to the sandbox's refusal
+    ]

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from webapp.engine.errors import Unprocessable
 from webapp.engine.roles import Role
+from webapp.engine.wording import field_error_message
 
 
 class ActionConfig(BaseModel):
@@ -40,8 +41,13 @@ class Outcome:
 
 
 def validation_details(error: ValidationError) -> list[dict[str, Any]]:
+    """Each field error as {"field": dotted path, "message": a sentence in plain words}
+    (engine/wording.py), for the API's 422 details and the forms' inline messages."""
     return [
-        {"field": ".".join(str(p) for p in err["loc"]) or "(root)", "message": err["msg"]}
+        {
+            "field": ".".join(str(p) for p in err["loc"]) or "(root)",
+            "message": field_error_message(err),
+        }
         for err in error.errors(include_url=False)
     ]
 

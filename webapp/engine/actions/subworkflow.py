@@ -5,12 +5,12 @@ from pydantic import Field
 from webapp.engine.actions.automated import ActionFailed, AutomatedHandler, RunContext, Spawn
 from webapp.engine.actions.base import ActionConfig
 from webapp.engine.actions.registry import register
-from webapp.engine.definition import KEY_PATTERN
+from webapp.engine.definition import TEMPLATE_KEY_PATTERN
 
 
 class SubworkflowConfig(ActionConfig):
     template_key: str = Field(
-        alias="templateKey", pattern=KEY_PATTERN, description="Key of the template to run"
+        alias="templateKey", pattern=TEMPLATE_KEY_PATTERN, description="Key of the template to run"
     )
     title: str | None = Field(default=None, max_length=300, description="Child workflow title")
     parameters: dict[str, Any] = Field(
