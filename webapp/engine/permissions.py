@@ -128,7 +128,8 @@ RULES: dict[Act, Rule] = {
     Act.BLOCK: Rule(OPEN, HUMAN, _performer),
     Act.UNBLOCK: Rule(frozenset({S.BLOCKED}), HUMAN, _performer),
     Act.SKIP: Rule(OPEN, frozenset(Kind), _skipper),
-    Act.ASSIGN: Rule(frozenset({S.PENDING, S.READY, S.IN_PROGRESS, S.BLOCKED}), HUMAN, _editor),
+    # Open steps only (a step not reached yet is assigned by editing it: assignedToId).
+    Act.ASSIGN: Rule(frozenset({S.READY, S.IN_PROGRESS, S.BLOCKED}), HUMAN, _editor),
 }
 
 # The acts a page offers as buttons or forms, in the order it shows them.
