@@ -35,7 +35,6 @@ from webapp.models.base import utcnow
 from webapp.persistence.journal import record_event
 from webapp.persistence.transaction import savepoint, transactional
 from webapp.services import outbox
-from webapp.services.conditions import render_step
 from webapp.services.instances import instantiate
 from webapp.services.steps.advance import (
     advance,
@@ -44,6 +43,7 @@ from webapp.services.steps.advance import (
     notify_parent,
     step_event,
 )
+from webapp.services.steps.conditions import render_step
 from webapp.services.templates import find_template
 
 RUNNING, SUCCEEDED, FAILED = "RUNNING", "SUCCEEDED", "FAILED"

@@ -9,11 +9,11 @@ from sqlalchemy import select
 
 from webapp.engine import drift
 from webapp.engine.errors import Conflict
+from webapp.engine.step_rows import definition_of
 from webapp.extensions import db
 from webapp.models import User, WorkflowInstance, WorkflowTemplate
-from webapp.services.conditions import source_definition
-from webapp.services.definitions import definition_of
 from webapp.services.instances import created_title, load_instance, require_definition_reader
+from webapp.services.steps.conditions import source_definition
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from webapp.engine.actions.base import validation_details
 from webapp.engine.definition import SCHEMA_VERSION, StepDefinition
 from webapp.engine.errors import Invalid, Unprocessable
+from webapp.engine.step_rows import definition_of
 from webapp.engine.text import NUL_MESSAGE, contains_nul
 from webapp.models import User, WorkflowTemplate
-from webapp.services.definitions import definition_of
 from webapp.services.templates import create_template
 
 

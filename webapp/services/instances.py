@@ -28,6 +28,7 @@ from webapp.engine.states import (
     StepState,
     check_manual_transition,
 )
+from webapp.engine.step_rows import STEP_FIELDS, check_role, definition_of, validated_steps
 from webapp.engine.text import refuse_line_breaks
 from webapp.extensions import db
 from webapp.models import InstanceChange, InstanceStep, Matter, User, WorkflowInstance
@@ -43,10 +44,9 @@ from webapp.services.access import (
     require_editor,
     visible_matters,
 )
-from webapp.services.conditions import edit_source
-from webapp.services.definitions import STEP_FIELDS, check_role, definition_of, validated_steps
 from webapp.services.steps.advance import advance, set_status
 from webapp.services.steps.changed import Changed, changed_from
+from webapp.services.steps.conditions import edit_source
 from webapp.services.templates import latest_published, require_instantiable
 
 IS = InstanceStatus

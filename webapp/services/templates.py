@@ -11,6 +11,8 @@ from webapp.engine.actions import get_handler
 from webapp.engine.actions.base import validation_details
 from webapp.engine.definition import StepDefinition
 from webapp.engine.errors import Conflict, DomainError, Invalid, NotAllowed, NotFound, Unprocessable
+from webapp.engine.publishing import check_publishable
+from webapp.engine.step_rows import STEP_FIELDS, definition_of, validated_steps
 from webapp.engine.text import refuse_line_breaks
 from webapp.extensions import db
 from webapp.models import TemplateStep, User, WorkflowTemplate
@@ -18,8 +20,6 @@ from webapp.models.base import utcnow
 from webapp.persistence.journal import record_event
 from webapp.persistence.transaction import get_or_404, transactional
 from webapp.services.access import actor_of, require_staff, require_template_reader
-from webapp.services.definitions import STEP_FIELDS, definition_of, validated_steps
-from webapp.services.validation import check_publishable
 
 DRAFT, PUBLISHED, ARCHIVED = "DRAFT", "PUBLISHED", "ARCHIVED"
 
@@ -224,7 +224,7 @@ def publish_template(user: User, template_id: int) -> WorkflowTemplate:
     template = get_template(template_id, user)
     if template.status != DRAFT:
         raise Invalid(f"Only a draft can be published; this version is {template.status}.")
-    check_publishable(template)
+    check_publishable(template.steps)
     digest = dsl.checksum(template.name, template.description, published_steps(template))
     twin = db.session.scalar(
         select(WorkflowTemplate).where(

@@ -68,7 +68,7 @@ def register_web(app: Flask) -> None:
 
     @app.get("/metrics")
     def metrics() -> Any:
-        from webapp.services.metrics import render_metrics
+        from webapp.metrics import render_metrics
 
         return Response(render_metrics(), mimetype="text/plain; version=0.0.4")
 

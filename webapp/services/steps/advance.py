@@ -47,8 +47,8 @@ from webapp.extensions import db
 from webapp.models import InstanceChange, InstanceStep, Job, WorkflowInstance
 from webapp.models.base import utcnow
 from webapp.persistence.journal import enqueue, record_event
-from webapp.services.conditions import evaluate_condition, render_step
-from webapp.services.outputs import record_output
+from webapp.services.steps.conditions import evaluate_condition, render_step
+from webapp.services.steps.outputs import record_output
 
 STEP_RUN = "step.run"
 NOTIFY_READY = "notify.step_ready"

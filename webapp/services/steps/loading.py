@@ -33,7 +33,7 @@ class Loaded:
 def _lock_statement(all_steps: bool) -> Any:
     """The instance of the step `:step_id`, locked, with its matter (built once: composing
     the statement costs more than running it). Without all its steps, the instance's
-    outputs are not loaded either (services/outputs)."""
+    outputs are not loaded either (services/steps/outputs.py)."""
     extra = (
         (selectinload(WorkflowInstance.steps),)
         if all_steps

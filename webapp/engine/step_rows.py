@@ -29,7 +29,7 @@ def validated_steps(
     """Row values for each step, in order; every problem is reported at once.
     `known_keys` are the keys of steps already there (adding one step to an instance).
     A template draft may name steps that do not exist yet (`check_refs=False`):
-    publishing checks the whole graph (services/validation.py)."""
+    publishing checks the whole graph (engine/publishing.py)."""
     steps = assign_keys(steps, known_keys)
     problems: list[dict[str, Any]] = []
     rows = []

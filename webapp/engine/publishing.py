@@ -3,7 +3,8 @@ each as {"step": 0-based index or null, "key", "field", "message"}: the builder 
 them beside the steps."""
 
 import re
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from webapp.engine import expressions, templating
 from webapp.engine.actions import get_handler
@@ -11,16 +12,40 @@ from webapp.engine.definition import STEP_KEY_PATTERN
 from webapp.engine.errors import DomainError, Unprocessable
 from webapp.engine.expressions import check_expression
 from webapp.engine.graph import find_problems
+from webapp.engine.step_rows import role_problems, step_problems
 from webapp.engine.templating import check_template, is_template, template_strings
-from webapp.models import TemplateStep, WorkflowTemplate
-from webapp.services.definitions import role_problems, step_problems
 
 Problem = dict[str, Any]
+
+
+class TemplateStep(Protocol):
+    """What publishing reads of a template's step (a row, or any record like it)."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def order(self) -> int: ...
+    @property
+    def action_type(self) -> str: ...
+    @property
+    def action_config(self) -> dict[str, Any] | None: ...
+    @property
+    def role_scope(self) -> str: ...
+    @property
+    def condition(self) -> str | None: ...
+    @property
+    def depends_on(self) -> list[str] | None: ...
+    @property
+    def on_failure(self) -> str | None: ...
+
+
 _LOOKS_LIKE_A_KEY = re.compile(STEP_KEY_PATTERN)
 
 
-def check_publishable(template: WorkflowTemplate) -> None:
-    steps = sorted(template.steps, key=lambda s: s.order)
+def check_publishable(template_steps: Sequence[TemplateStep]) -> None:
+    steps = sorted(template_steps, key=lambda s: s.order)
     if not steps:
         raise Unprocessable(
             "A template needs at least one step before it can be published.",

@@ -8,10 +8,10 @@ from typing import Any
 from webapp.engine.actions import get_handler
 from webapp.engine.errors import DomainError
 from webapp.engine.expressions import evaluate_condition as evaluate_expression
+from webapp.engine.step_rows import definition_of
 from webapp.engine.templating import is_template, render, render_value, template_strings
 from webapp.models import InstanceStep, WorkflowInstance
-from webapp.services.definitions import definition_of
-from webapp.services.outputs import outputs
+from webapp.services.steps.outputs import outputs
 
 # Where the raw (unrendered) title and config of a templated step are kept.
 TEMPLATE_KEY = "template"
