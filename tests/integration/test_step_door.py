@@ -196,3 +196,16 @@ def test_an_approval_form_is_read_by_the_handlers_payload_model_when_the_comment
     step = db.session.get(InstanceStep, decide)
     assert step.action_state == "COMPLETED"
     assert (step.action_data["approved"], step.action_data["comment"]) == (approved, comment)
+
+
+def test_a_lost_race_for_a_claim_answers_409_when_someone_claimed_first(team, api_as):
+    _firm, instance, first, second = team
+    gather = by_key(instance, "gather")["id"]
+    assert api_as(first).post(f"/steps/{gather}/claim").status_code == HTTPStatus.OK
+    before = snapshot()
+
+    late = api_as(second).post(f"/steps/{gather}/claim")
+
+    assert late.status_code == HTTPStatus.CONFLICT
+    assert "already in progress" in late.json["error"]["message"]
+    assert snapshot() == before

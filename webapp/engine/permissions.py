@@ -150,7 +150,8 @@ OFFERED = (
 def refusal(view: StepView, who: Who, act: Act) -> Exception | None:
     """Why this person may not do `act` to the step now, as the error to raise; None
     when they may. The order is the order people understand: the workflow first, then
-    who they are, then the step's state, then its kind."""
+    the step's state (so someone who lost a race for a claim hears that the step moved
+    on: 409, not that they may not), then who they are, then the step's kind."""
     rule = RULES[act]
     if view.instance_status not in ACTIVE_STATUSES:
         return _inactive(view.instance_status)
@@ -158,10 +159,10 @@ def refusal(view: StepView, who: Who, act: Act) -> Exception | None:
         return Invalid("This step completes through its provider, not by hand.")
     if act == Act.COMPLETE and view.kind == K.AUTOMATED:
         return Invalid("An automated step is completed by the worker.")
-    if not rule.who(view, who):
-        return NotAllowed(_not_allowed(view, who, act))
     if view.state not in rule.states:
         return _wrong_state(view.state, act, view.title)
+    if not rule.who(view, who):
+        return NotAllowed(_not_allowed(view, who, act))
     if view.kind not in rule.kinds:
         return Invalid(_wrong_kind(act))
     if act == Act.TICK and not view.checklist:
