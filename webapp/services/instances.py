@@ -445,16 +445,9 @@ def _renumber(instance: WorkflowInstance, ordered: list[InstanceStep]) -> None:
 
 # ---- single-step edits ------------------------------------------------------------------
 
+# A running step keeps its key and its type; who does it may change.
 EDITABLE_FIELDS = (
-    "title",
-    "action_config",
-    "role_scope",
-    "required",
-    "depends_on",
-    "condition",
-    "on_failure",
-    "retry",
-    "due_in",
+    *(field for field in STEP_FIELDS if field not in ("key", "action_type")),
     "assigned_to_id",
 )
 
@@ -772,13 +765,21 @@ def instance_history(
     """The definition's change history, oldest first."""
     instance = load_instance(instance_id, user)
     require_definition_reader(user)
+    return history_entries(instance, limit, offset)
+
+
+def history_entries(
+    instance: WorkflowInstance, limit: int, offset: int, *, newest_first: bool = False
+) -> tuple[list[HistoryEntry], int]:
+    """A page of an instance's change history with its authors' names, and how many
+    entries there are (the caller has checked who may read it)."""
     where = InstanceChange.instance_id == instance.id
     total = db.session.scalar(select(func.count()).where(where)) or 0
     rows = db.session.execute(
         select(InstanceChange, User.name)
         .outerjoin(User, User.id == InstanceChange.actor_id)
         .where(where)
-        .order_by(InstanceChange.id)
+        .order_by(InstanceChange.id.desc() if newest_first else InstanceChange.id)
         .limit(limit)
         .offset(offset)
     )

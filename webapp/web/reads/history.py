@@ -2,11 +2,11 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import InstanceChange, InstanceStep, User
-from webapp.services.instances import HistoryEntry, require_definition_reader
+from webapp.models import InstanceStep, User
+from webapp.services.instances import HistoryEntry, history_entries, require_definition_reader
 from webapp.web.reads.common import instance_and_access
 
 
@@ -30,27 +30,7 @@ def history_page(
     rows with their authors' names, and the steps' titles (one light row per step)."""
     instance, _access = instance_and_access(user, matter_id, instance_id)
     require_definition_reader(user)
-    where = InstanceChange.instance_id == instance.id
-    total = db.session.scalar(select(func.count()).where(where)) or 0
-    rows = db.session.execute(
-        select(InstanceChange, User.name)
-        .outerjoin(User, User.id == InstanceChange.actor_id)
-        .where(where)
-        .order_by(InstanceChange.id.desc())
-        .limit(limit)
-        .offset(offset)
-    )
-    entries = [
-        HistoryEntry(
-            id=change.id,
-            change_type=change.change_type,
-            detail=change.detail or {},
-            actor_id=change.actor_id,
-            actor_name=name,
-            created_at=change.created_at,
-        )
-        for change, name in rows
-    ]
+    entries, total = history_entries(instance, limit, offset, newest_first=True)
     titles: dict[str, str] = {}
     if entries:
         titles = dict(
