@@ -60,7 +60,9 @@ def test_only_admins_and_lawyers_read_templates_when_asked_by_role(role, templat
 def test_parameters_and_addresses_are_read_by_the_firms_people_on_the_matter_only_when_asked(
     actor, reads
 ):
-    assert permissions.may_read_context(actor, ACCESS) is reads
+    assert (
+        permissions.may_see_matter(actor, ACCESS) and permissions.reads_parameters(actor)
+    ) is reads
     assert permissions.may_read_team_addresses(actor, ACCESS) is reads
 
 

@@ -257,9 +257,5 @@ def reads_parameters(actor: Actor) -> bool:
     return actor.role != Role.CLIENT
 
 
-def may_read_context(actor: Actor, access: MatterAccess) -> bool:
-    return may_see_matter(actor, access) and reads_parameters(actor)
-
-
 def may_read_team_addresses(actor: Actor, access: MatterAccess) -> bool:
     return may_see_matter(actor, access) and actor.role != Role.CLIENT
