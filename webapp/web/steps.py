@@ -9,8 +9,6 @@ from flask_login import current_user, login_required
 from webapp.adapters.storage import incoming_files
 from webapp.engine.errors import Invalid, Unprocessable
 from webapp.engine.states import StepState
-from webapp.extensions import db
-from webapp.models import InstanceStep
 from webapp.services import steps
 from webapp.web.htmx import is_htmx, redirect_to
 from webapp.web.reads import runner as reads
@@ -50,8 +48,8 @@ def regions_of(changed: steps.Changed) -> set[str] | None:
     all groups."""
     if changed.status is not None and reads.status_regroups(*changed.status):
         return None
-    acted = db.session.get(InstanceStep, changed.step_id) if changed.step_id else None
-    return set(changed.states) | ({acted.action_state} if acted is not None else set())
+    acted = {changed.step_state} if changed.step_state else set()
+    return set(changed.states) | acted
 
 
 @bp.post("/claim")

@@ -74,7 +74,7 @@ def perform(actor: User, step_id: int, command: Command, *, with_steps: bool = F
     loaded = load_step(step_id, actor, all_steps=with_steps)
     status_before = loaded.instance.status
     if is_repeat(loaded, command):  # a provider's retried delivery changes nothing
-        return changed_from(loaded.instance, step_id, [], status_before)
+        return changed_from(loaded.instance, step_id, [], status_before, loaded.step.action_state)
     check_permission(
         step_view(loaded.instance, loaded.step), Who(actor_of(actor), loaded.access), command.act
     )
@@ -86,7 +86,8 @@ def perform(actor: User, step_id: int, command: Command, *, with_steps: bool = F
             moved=None if with_steps else [loaded.step],
             revision=loaded.revision,
         )
-    return changed_from(loaded.instance, step_id, journal.moves(), status_before)
+    moves = journal.moves()
+    return changed_from(loaded.instance, step_id, moves, status_before, loaded.step.action_state)
 
 
 def available_acts(

@@ -18,8 +18,8 @@ class StepMove:
 @dataclass(frozen=True)
 class Changed:
     """`instance` is the instance as the change left it; `step_id` the step the command
-    was about; `steps` every step whose state moved, in order; `status` the instance's
-    (before, after) when it moved."""
+    was about and `step_state` its state now; `steps` every step whose state moved, in
+    order; `status` the instance's (before, after) when it moved."""
 
     instance: Any
     instance_id: int
@@ -27,6 +27,7 @@ class Changed:
     step_id: int | None
     steps: tuple[StepMove, ...]
     status: tuple[str, str] | None
+    step_state: str | None = None
 
     @property
     def step_ids(self) -> frozenset[int]:
@@ -40,7 +41,11 @@ class Changed:
 
 
 def changed_from(
-    instance: Any, step_id: int | None, moves: list[Move], status_before: str
+    instance: Any,
+    step_id: int | None,
+    moves: list[Move],
+    status_before: str,
+    step_state: str | None = None,
 ) -> Changed:
     steps = tuple(
         StepMove(move.step_id, move.key, move.before, move.after)
@@ -59,4 +64,5 @@ def changed_from(
         step_id=step_id,
         steps=steps,
         status=(status_before, status_after) if status_after != status_before else None,
+        step_state=step_state,
     )

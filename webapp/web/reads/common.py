@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import contains_eager, lazyload
+from sqlalchemy.orm import contains_eager, defer, lazyload
 
 from webapp.engine.actions import all_handlers, get_handler
 from webapp.engine.eligibility import MatterAccess
@@ -87,6 +87,10 @@ def instance_and_access(
         .options(
             contains_eager(WorkflowInstance.matter).lazyload(Matter.members),
             lazyload(WorkflowInstance.steps),
+            # The outputs and parameters grow with the instance; a page that shows them
+            # (a done automated step's output) reads them when it does.
+            defer(WorkflowInstance.step_data),
+            defer(WorkflowInstance.context),
         )
         .where(
             WorkflowInstance.id == instance_id,

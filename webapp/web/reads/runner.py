@@ -46,6 +46,7 @@ from webapp.services import audit
 from webapp.services.access import actor_of
 from webapp.services.instances import load_instance
 from webapp.services.steps import available_acts
+from webapp.services.steps.advance import graphs, latest_change_id
 from webapp.services.steps.loading import step_view
 from webapp.web.reads.common import (
     action_label,
@@ -219,7 +220,8 @@ def require_seen_status(user: User, matter_id: int, instance_id: int, seen: str 
 
 
 class Shape(NamedTuple):
-    """One light row per step: enough for the graph, the counts and the groups."""
+    """One light row per step: enough for the counts and the groups (the graph comes
+    from the step door's cache, so no JSON is read here)."""
 
     id: int
     key: str
@@ -227,8 +229,6 @@ class Shape(NamedTuple):
     title: str
     role_scope: str
     action_state: str
-    depends_on: list[str] | None
-    on_failure: str | None
 
 
 _SHAPE = select(
@@ -238,8 +238,6 @@ _SHAPE = select(
     InstanceStep.title,
     InstanceStep.role_scope,
     InstanceStep.action_state,
-    InstanceStep.depends_on,
-    InstanceStep.on_failure,
 ).order_by(InstanceStep.order)
 
 
@@ -375,8 +373,10 @@ class _Cards:
 
     @cached_property
     def graph(self) -> Graph:
-        """Built once, and only when a shown card waits on its prerequisites."""
-        return Graph(self.shapes)
+        """Only when a shown card waits on its prerequisites: the graph the step door
+        keeps for this revision of the instance (built once per revision)."""
+        revision = db.session.scalar(select(latest_change_id(self.instance.id)))
+        return graphs.get(self.instance, revision)
 
     @cached_property
     def state_of(self) -> dict[str, str]:
