@@ -7,10 +7,11 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 
 from tests.browser.conftest import PHONE, LiveServer, fits_phone
+from webapp.engine.definition import StepDefinition
 from webapp.engine.roles import Role
 from webapp.extensions import db
 from webapp.models import InstanceStep, User, WorkflowEvent, WorkflowInstance
-from webapp.services import steps
+from webapp.services import instances, steps, templates
 
 
 def _user(role: str) -> User:
@@ -118,3 +119,58 @@ def test_stale_click_shows_the_conflict_inside_the_step_when_someone_else_finish
     expect(alert).to_contain_text("Someone changed this first")
     expect(alert).to_contain_text("already COMPLETED")
     expect(paralegal.locator("#group-ready")).to_contain_text("Run conflict check")  # untouched
+
+
+def test_focus_stays_on_the_steps_after_an_approval_swaps_the_groups_when_using_the_keyboard(
+    page_as, live_server: LiveServer
+) -> None:
+    live_server.run(finish_conflict_check)
+    approval_id, path = live_server.run(lambda: (_step("engagement_approval").id, runner_path()))
+    lawyer: Page = page_as("lawyer@demo.test")
+    lawyer.goto(live_server.url + path)
+    approve = lawyer.locator(f"#step-{approval_id}").get_by_role("button", name="Approve")
+    approve.focus()
+    lawyer.keyboard.press("Enter")
+
+    expect(lawyer.locator(f"#step-{approval_id}")).to_have_class(re.compile("state-completed"))
+    lawyer.wait_for_function("() => document.activeElement !== document.body")
+    inside = lawyer.evaluate(
+        "() => document.activeElement.closest('.step-card')?.id ?? document.activeElement.tagName"
+    )
+    assert inside == f"step-{approval_id}"  # nothing left for the lawyer: the step they acted on
+    lawyer.keyboard.press("Tab")
+    assert lawyer.evaluate("() => document.activeElement.tagName") != "BODY"
+
+
+def two_lawyer_checklists() -> tuple[str, int, int]:
+    """A workflow on the demo matter: two one-item checklists for the lawyer, in a row."""
+    lawyer = _user(Role.LAWYER)
+    matter_id = db.session.scalar(select(WorkflowInstance.matter_id))
+    definitions = [
+        StepDefinition(
+            key=key,
+            title=title,
+            action_type="CHECKLIST",
+            action_config={"items": ["Done"]},
+            role_scope=Role.LAWYER,
+        )
+        for key, title in (("draft", "Draft the letter"), ("review", "Review the letter"))
+    ]
+    template = templates.create_template(lawyer, "Letter", definitions)
+    templates.publish_template(lawyer, template.id)
+    instance, _created = instances.instantiate(lawyer, template.id, matter_id)
+    ids = {s.key: s.id for s in instance.steps}
+    return f"/matters/{matter_id}/workflows/{instance.id}", ids["draft"], ids["review"]
+
+
+def test_focus_moves_to_the_next_step_the_person_may_work_on_when_a_tick_completes_one(
+    page_as, live_server: LiveServer
+) -> None:
+    path, draft_id, review_id = live_server.run(two_lawyer_checklists)
+    lawyer: Page = page_as("lawyer@demo.test")
+    lawyer.goto(live_server.url + path)
+    lawyer.locator(f"#step-{draft_id}").get_by_label("Done").check()
+
+    expect(lawyer.locator(f"#step-{draft_id}")).to_have_class(re.compile("state-completed"))
+    lawyer.wait_for_function(f"() => document.activeElement.closest('#step-{review_id}')")
+    assert lawyer.evaluate("() => document.activeElement.type") == "checkbox"

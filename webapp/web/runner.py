@@ -18,6 +18,7 @@ from webapp.web.reads.history import history_page
 from webapp.web.wording import drift_lines, history_sentence
 
 bp = Blueprint("runner", __name__, url_prefix="/matters/<int:matter_id>/workflows")
+WORKABLE = (StepState.READY, StepState.IN_PROGRESS)
 PAGE = "runner/runner.html"
 HISTORY_PAGE_SIZE = 8
 STATUS_DONE = {
@@ -110,13 +111,18 @@ def changed_regions(
     instance_id: int,
     states: Collection[str] | None = None,
     notice: str | None = None,
+    acted_step: int | None = None,
 ) -> str:
     """After an action: the status badge and controls, the progress, the step groups of
     `states` (every group when None: a status change alters what every step offers), and
     the audit trail's newest rows — each swapped out of band into the page. Reads only
-    what those regions show."""
+    what those regions show. The keyboard focus goes to the next step the person may
+    work on, else back to the step they acted on (never the page body)."""
     view = reads.runner_view(current_user, matter_id, instance_id, states=states)
-    groups = [("step_group", {"group": group, "oob": True}) for group in view.groups]
+    groups = [
+        ("step_group", {"group": group, "oob": True, "focus_id": _focus(view, acted_step)})
+        for group in view.groups
+    ]
     parts: list[tuple[str, dict[str, Any]]] = [
         ("instance_status", {"oob": True}),
         ("instance_controls", {"oob": True, "notice": notice}),
@@ -125,6 +131,12 @@ def changed_regions(
         ("audit_trail", {"oob": True}),
     ]
     return blocks(PAGE, parts, view=view, confirming=False)
+
+
+def _focus(view: reads.RunnerView, acted_step: int | None) -> int | None:
+    cards = [card for group in view.groups for card in group.cards]
+    workable = (c for c in cards if c.may_act and c.step.action_state in WORKABLE)
+    return next((c.step.id for c in workable), acted_step)
 
 
 def card_with_error(matter_id: int, instance_id: int, step_id: int, message: str) -> str:

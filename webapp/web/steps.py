@@ -38,7 +38,9 @@ def _act(step_id: int, command: steps.Command, done: str) -> Any:
         return redirect_to(
             url_for("web.runner.show", matter_id=changed.matter_id, instance_id=changed.instance_id)
         )
-    return changed_regions(changed.matter_id, changed.instance_id, regions_of(changed))
+    return changed_regions(
+        changed.matter_id, changed.instance_id, regions_of(changed), acted_step=changed.step_id
+    )
 
 
 def regions_of(changed: steps.Changed) -> set[str] | None:
