@@ -102,7 +102,7 @@ def test_closed_matter_refuses_new_workflows_until_reopened_when_one_is_started(
     [instance] = lawyer.get("/instances").json["items"]
     body = {"matterId": demo.matter.id}
     refused = lawyer.post(f"/templates/{instance['templateId']}/instantiate", json=body)
-    assert refused.status_code == HTTPStatus.BAD_REQUEST
+    assert refused.status_code == HTTPStatus.CONFLICT
     assert "closed; reopen it first" in refused.json["error"]["message"]
     assert snapshot() == before
 

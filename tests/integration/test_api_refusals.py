@@ -63,16 +63,14 @@ def test_created_instance_refuses_to_jump_to_completed_and_changes_nothing_when_
 
     response = lawyer.patch(f"/instances/{instance['id']}", json={"status": "Completed"})
 
-    error = assert_error(response, HTTPStatus.BAD_REQUEST, "invalid_transition")
-    assert error["message"] == (
-        "Cannot move an instance from Created to Completed: "
-        "allowed next statuses are Cancelled, Running."
-    )
-    assert error["details"]["allowed"] == ["Cancelled", "Running"]
+    # Completed is never a person's to ask for, whatever the status: 400, not a conflict.
+    error = assert_error(response, HTTPStatus.BAD_REQUEST, "invalid")
+    assert error["message"] == "Completed is set by the engine from the steps, not by hand."
+    assert error["details"]["manual"] == ["Cancelled", "Paused", "Running"]
     assert snapshot() == before
 
 
-def test_completing_a_pending_step_is_refused_with_400_and_changes_nothing_when_tried(
+def test_completing_a_pending_step_is_refused_with_409_and_changes_nothing_when_tried(
     demo, api_as, running
 ):
     pending = step_by_key(running, "approval")
@@ -83,7 +81,7 @@ def test_completing_a_pending_step_is_refused_with_400_and_changes_nothing_when_
         f"/steps/{pending['id']}/complete", json={"approved": True}
     )
 
-    error = assert_error(response, HTTPStatus.BAD_REQUEST, "invalid_transition")
+    error = assert_error(response, HTTPStatus.CONFLICT, "invalid_transition")
     assert "PENDING" in error["message"]
     assert snapshot() == before
 

@@ -295,7 +295,11 @@ class InstanceStepPatch(Patch):
 
 
 class ReorderIn(Schema):
-    step_ids: list[RowId] = Field(min_length=1)
+    step_ids: list[RowId] = Field(
+        min_length=1,
+        json_schema_extra={"uniqueItems": True},
+        description="Every step of the instance, each once, in the new order",
+    )
 
 
 class DefinitionStepIn(StepDefinition):

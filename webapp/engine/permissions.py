@@ -207,7 +207,7 @@ def _not_allowed(view: StepView, who: Who, act: Act) -> str:
 
 def _wrong_state(state: StepState, act: Act, title: str) -> Exception:
     details = {"state": state, "event": act.value}
-    if state == S.PENDING:  # only the engine moves a PENDING step
+    if state == S.PENDING:  # only the engine moves a PENDING step; a conflict all the same
         return InvalidTransition(
             f"Cannot {act.value} a step that is PENDING: it is waiting for its prerequisites.",
             details,
