@@ -12,7 +12,7 @@ Decided here, explicitly:
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from webapp.engine.eligibility import Actor, MatterAccess, can_perform, why_not
@@ -158,6 +158,11 @@ def refusal(view: StepView, who: Who, act: Act) -> Exception | None:
     if act == Act.COMPLETE and view.kind == K.AUTOMATED:
         return Invalid("An automated step is completed by the worker.")
     if not rule.who(view, who):
+        if _lost_to_a_claim(view, who, rule):
+            return Conflict(
+                f"Someone else claimed the step {view.title!r} first.",
+                {"state": view.state, "event": act.value},
+            )
         return NotAllowed(_not_allowed(view, who, act))
     if view.state not in rule.states:
         return _wrong_state(view.state, act, view.title)
@@ -191,6 +196,14 @@ def _inactive(status: str) -> Conflict:
         f"This workflow accepts no step changes: {reasons.get(status, status)}.",
         {"instanceStatus": status},
     )
+
+
+def _lost_to_a_claim(view: StepView, who: Who, rule: Rule) -> bool:
+    """Refused only because another person claimed the step meanwhile (a lost race): a
+    conflict with the step's state (409), not a lack of rights (403)."""
+    if view.claimed_by_id is None or view.claimed_by_id == who.actor.id:
+        return False
+    return rule.who(replace(view, claimed_by_id=None), who)
 
 
 def _not_allowed(view: StepView, who: Who, act: Act) -> str:
