@@ -5,6 +5,8 @@ from http import HTTPStatus
 
 import pytest
 
+from tests.integration.engine_support import by_key, make_firm, publish, start
+from tests.integration.engine_support import step as step_body
 from tests.integration.support import (
     snapshot,
     step_by_key,
@@ -177,4 +179,22 @@ def test_paralegal_starting_a_workflow_is_refused_with_403_when_on_the_matter(
     )
     error = assert_error(response, HTTPStatus.FORBIDDEN, "forbidden")
     assert error["message"] == "Only admins and lawyers can start a workflow on a matter."
+    assert snapshot() == before
+
+
+def test_completing_an_automated_step_by_hand_is_refused_with_422_and_changes_nothing(
+    make_org, make_user, make_matter, api_as
+):
+    """A schema-valid completion the step's kind cannot take (its action type decides,
+    as it decides the payload): 422, like a payload that does not fit, never 400."""
+    firm = make_firm(make_org, make_user, make_matter, api_as)
+    template_id = publish(firm.api, "Automatic", [step_body("ping")])
+    ping = by_key(start(firm.api, template_id, firm.matter.id), "ping")
+    assert ping["actionState"] == "READY"  # queued for the worker, which is not running
+    before = snapshot()
+
+    response = firm.api.post(f"/steps/{ping['id']}/complete", json={})
+
+    error = assert_error(response, HTTPStatus.UNPROCESSABLE_ENTITY, "validation_failed")
+    assert error["message"] == "An automated step is completed by the worker."
     assert snapshot() == before

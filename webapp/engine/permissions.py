@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from webapp.engine.eligibility import Actor, MatterAccess, can_perform, why_not
-from webapp.engine.errors import Conflict, Invalid, InvalidTransition, NotAllowed
+from webapp.engine.errors import Conflict, InvalidTransition, NotAllowed, Unprocessable
 from webapp.engine.roles import Role
 from webapp.engine.states import (
     ACTIVE_STATUSES,
@@ -153,10 +153,12 @@ def refusal(view: StepView, who: Who, act: Act) -> Exception | None:
     rule = RULES[act]
     if view.instance_status not in ACTIVE_STATUSES:
         return _inactive(view.instance_status)
+    # An act that does not fit the step's kind is refused like a payload that does not
+    # fit its action type (422): the request is well formed, the step cannot take it.
     if act == Act.COMPLETE and view.kind == K.PROVIDER:
-        return Invalid("This step completes through its provider, not by hand.")
+        return Unprocessable("This step completes through its provider, not by hand.")
     if act == Act.COMPLETE and view.kind == K.AUTOMATED:
-        return Invalid("An automated step is completed by the worker.")
+        return Unprocessable("An automated step is completed by the worker.")
     if not rule.who(view, who):
         if _lost_to_a_claim(view, who, rule):
             return Conflict(
@@ -167,9 +169,9 @@ def refusal(view: StepView, who: Who, act: Act) -> Exception | None:
     if view.state not in rule.states:
         return _wrong_state(view.state, act, view.title)
     if view.kind not in rule.kinds:
-        return Invalid(_wrong_kind(act))
+        return Unprocessable(_wrong_kind(act))
     if act == Act.TICK and not view.checklist:
-        return Invalid("Only a checklist step has items to tick.")
+        return Unprocessable("Only a checklist step has items to tick.")
     return None
 
 
