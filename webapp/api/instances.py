@@ -11,6 +11,7 @@ from webapp.api.spec import LIMIT, OFFSET, PAGE, ROW_ID, Query, endpoint, one_of
 from webapp.engine.definition import StepDefinition
 from webapp.engine.errors import Invalid
 from webapp.engine.states import InstanceStatus
+from webapp.engine.text import NUL_MESSAGE, contains_nul
 from webapp.services import audit, drift, instances
 
 TAG = "Instances"
@@ -83,6 +84,8 @@ def _context_filter(text: str | None) -> dict | None:
         raise Invalid('context must be a JSON object, e.g. {"client": "acme"}.') from None
     if not isinstance(value, dict):
         raise Invalid('context must be a JSON object, e.g. {"client": "acme"}.')
+    if contains_nul(value):  # written as \u0000 inside the JSON, past the raw-text guard
+        raise Invalid(NUL_MESSAGE)
     return value
 
 
