@@ -132,7 +132,7 @@ def test_matter_rename_is_one_audit_event_and_a_repeat_changes_nothing_when_patc
         ({"status": "DELETED"}, HTTPStatus.UNPROCESSABLE_ENTITY),
         ({"title": ""}, HTTPStatus.UNPROCESSABLE_ENTITY),
         ({"title": "   "}, HTTPStatus.BAD_REQUEST),
-        ({}, HTTPStatus.BAD_REQUEST),
+        ({}, HTTPStatus.UNPROCESSABLE_ENTITY),  # the document: minProperties 1
     ],
 )
 def test_matter_patch_is_refused_and_changes_nothing_when_the_body_is_bad(

@@ -70,7 +70,7 @@ def test_archived_version_can_no_longer_be_edited_or_instantiated_when_archived(
     assert archived.status_code == HTTPStatus.OK
     assert archived.json["status"] == "ARCHIVED"
     assert archived.json["checksum"] == published["checksum"]
-    listed = lawyer.get("/templates", query_string={"status": "archived"}).json["items"]
+    listed = lawyer.get("/templates", query_string={"status": "ARCHIVED"}).json["items"]
     assert [t["id"] for t in listed] == [template["id"]]
 
     before = snapshot()

@@ -8,8 +8,7 @@ from webapp.api import api
 from webapp.api import schemas as s
 from webapp.api.paging import page_args
 from webapp.api.serialize import instance_out, respond, template_out, template_summary
-from webapp.api.spec import PAGE, Query, endpoint, one_of
-from webapp.engine.errors import Invalid
+from webapp.api.spec import PAGE, TEXT_MEDIA, Query, endpoint, one_of
 from webapp.services import dsl_io, instances, templates
 
 TAG = "Templates"
@@ -35,7 +34,7 @@ def list_templates():
         current_user,
         request.args.get("q"),
         request.args.get("status"),
-        latest_only=request.args.get("allVersions", "").lower() != "true",
+        latest_only=request.args.get("allVersions") != "true",
         limit=limit,
         offset=offset,
     )
@@ -132,21 +131,16 @@ def template_versions(template_id: int):
     summary="Export as JSON or YAML",
     tag=TAG,
     query={"format": one_of("json (default) or yaml", "json", "yaml")},
-    media={
-        "application/json": {"schema": {"type": "object"}},
-        "application/yaml": {"schema": {"type": "string"}},
-    },
+    response=dsl_io.TemplateDocument,
+    media=TEXT_MEDIA,
 )
 def export_template(template_id: int):
     document = dsl_io.export_template(templates.get_template(template_id, current_user))
-    fmt = request.args.get("format", "json").lower()
-    if fmt == "yaml":
+    if request.args.get("format") == "yaml":  # json or yaml: check_query refuses the rest
         return Response(
             yaml.safe_dump(document, sort_keys=False, allow_unicode=True),
             mimetype="application/yaml",
         )
-    if fmt != "json":
-        raise Invalid("format must be json or yaml.")
     return Response(json.dumps(document, indent=2), mimetype="application/json")
 
 
