@@ -78,6 +78,13 @@ def test_context_filter_is_refused_with_400_when_it_is_not_a_json_object(lawyer,
     assert "context must be a JSON object" in response.json["error"]["message"]
 
 
+def test_context_filter_holding_an_escaped_nul_is_refused_with_400_when_asked(lawyer):
+    # PostgreSQL's JSONB cannot hold U+0000: a 500 on PostgreSQL before (the fuzz found it).
+    response = lawyer.get("/instances", query_string={"context": '{"client": "a\\u0000"}'})
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json["error"]["message"] == "Text may not contain the NUL character (\\u0000)."
+
+
 def containment_sql(column) -> str:
     """The SQL the ORM expression the service uses compiles to, on PostgreSQL."""
     query = select(WorkflowInstance.id).where(type_coerce(column, JSONB).contains({"a": 1}))

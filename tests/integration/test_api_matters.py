@@ -102,7 +102,7 @@ def test_closed_matter_refuses_new_workflows_until_reopened_when_one_is_started(
     [instance] = lawyer.get("/instances").json["items"]
     body = {"matterId": demo.matter.id}
     refused = lawyer.post(f"/templates/{instance['templateId']}/instantiate", json=body)
-    assert refused.status_code == HTTPStatus.BAD_REQUEST
+    assert refused.status_code == HTTPStatus.CONFLICT
     assert "closed; reopen it first" in refused.json["error"]["message"]
     assert snapshot() == before
 
@@ -132,7 +132,7 @@ def test_matter_rename_is_one_audit_event_and_a_repeat_changes_nothing_when_patc
         ({"status": "DELETED"}, HTTPStatus.UNPROCESSABLE_ENTITY),
         ({"title": ""}, HTTPStatus.UNPROCESSABLE_ENTITY),
         ({"title": "   "}, HTTPStatus.BAD_REQUEST),
-        ({}, HTTPStatus.BAD_REQUEST),
+        ({}, HTTPStatus.UNPROCESSABLE_ENTITY),  # the document: minProperties 1
     ],
 )
 def test_matter_patch_is_refused_and_changes_nothing_when_the_body_is_bad(

@@ -5,6 +5,8 @@ from http import HTTPStatus
 
 import pytest
 
+from tests.integration.engine_support import by_key, make_firm, publish, start
+from tests.integration.engine_support import step as step_body
 from tests.integration.support import (
     snapshot,
     step_by_key,
@@ -63,16 +65,14 @@ def test_created_instance_refuses_to_jump_to_completed_and_changes_nothing_when_
 
     response = lawyer.patch(f"/instances/{instance['id']}", json={"status": "Completed"})
 
-    error = assert_error(response, HTTPStatus.BAD_REQUEST, "invalid_transition")
-    assert error["message"] == (
-        "Cannot move an instance from Created to Completed: "
-        "allowed next statuses are Cancelled, Running."
-    )
-    assert error["details"]["allowed"] == ["Cancelled", "Running"]
+    # Completed is never a person's to ask for, whatever the status: 400, not a conflict.
+    error = assert_error(response, HTTPStatus.BAD_REQUEST, "invalid")
+    assert error["message"] == "Completed is set by the engine from the steps, not by hand."
+    assert error["details"]["manual"] == ["Cancelled", "Paused", "Running"]
     assert snapshot() == before
 
 
-def test_completing_a_pending_step_is_refused_with_400_and_changes_nothing_when_tried(
+def test_completing_a_pending_step_is_refused_with_409_and_changes_nothing_when_tried(
     demo, api_as, running
 ):
     pending = step_by_key(running, "approval")
@@ -83,7 +83,7 @@ def test_completing_a_pending_step_is_refused_with_400_and_changes_nothing_when_
         f"/steps/{pending['id']}/complete", json={"approved": True}
     )
 
-    error = assert_error(response, HTTPStatus.BAD_REQUEST, "invalid_transition")
+    error = assert_error(response, HTTPStatus.CONFLICT, "invalid_transition")
     assert "PENDING" in error["message"]
     assert snapshot() == before
 
@@ -179,4 +179,22 @@ def test_paralegal_starting_a_workflow_is_refused_with_403_when_on_the_matter(
     )
     error = assert_error(response, HTTPStatus.FORBIDDEN, "forbidden")
     assert error["message"] == "Only admins and lawyers can start a workflow on a matter."
+    assert snapshot() == before
+
+
+def test_completing_an_automated_step_by_hand_is_refused_with_422_and_changes_nothing(
+    make_org, make_user, make_matter, api_as
+):
+    """A schema-valid completion the step's kind cannot take (its action type decides,
+    as it decides the payload): 422, like a payload that does not fit, never 400."""
+    firm = make_firm(make_org, make_user, make_matter, api_as)
+    template_id = publish(firm.api, "Automatic", [step_body("ping")])
+    ping = by_key(start(firm.api, template_id, firm.matter.id), "ping")
+    assert ping["actionState"] == "READY"  # queued for the worker, which is not running
+    before = snapshot()
+
+    response = firm.api.post(f"/steps/{ping['id']}/complete", json={})
+
+    error = assert_error(response, HTTPStatus.UNPROCESSABLE_ENTITY, "validation_failed")
+    assert error["message"] == "An automated step is completed by the worker."
     assert snapshot() == before

@@ -70,17 +70,21 @@ def test_archived_version_can_no_longer_be_edited_or_instantiated_when_archived(
     assert archived.status_code == HTTPStatus.OK
     assert archived.json["status"] == "ARCHIVED"
     assert archived.json["checksum"] == published["checksum"]
-    listed = lawyer.get("/templates", query_string={"status": "archived"}).json["items"]
+    listed = lawyer.get("/templates", query_string={"status": "ARCHIVED"}).json["items"]
     assert [t["id"] for t in listed] == [template["id"]]
 
     before = snapshot()
     again = lawyer.post(f"/templates/{template['id']}/archive")
-    assert again.status_code == HTTPStatus.BAD_REQUEST
+    assert again.status_code == HTTPStatus.CONFLICT
+    assert again.json["error"]["message"] == "This version is already archived."
     edit = lawyer.patch(f"/templates/{template['id']}", json={"name": "Revived"})
-    assert edit.status_code == HTTPStatus.BAD_REQUEST
+    assert edit.status_code == HTTPStatus.CONFLICT
     assert "archived" in edit.json["error"]["message"]
+    republish = lawyer.post(f"/templates/{template['id']}/publish")
+    assert republish.status_code == HTTPStatus.CONFLICT
+    assert "Only a draft can be published" in republish.json["error"]["message"]
     run = lawyer.post(f"/templates/{template['id']}/instantiate", json={"matterId": demo.matter.id})
-    assert run.status_code == HTTPStatus.BAD_REQUEST
+    assert run.status_code == HTTPStatus.CONFLICT
     assert "ARCHIVED" in run.json["error"]["message"]
     assert snapshot() == before
 

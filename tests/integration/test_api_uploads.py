@@ -133,12 +133,12 @@ def test_upload_is_refused_with_403_when_a_lawyer_sends_the_clients_file(
     assert snapshot() == before
 
 
-def test_upload_is_refused_with_400_when_the_step_is_not_a_document_request(demo, api_as):
+def test_upload_is_refused_with_422_when_the_step_is_not_a_document_request(demo, api_as):
     lawyer = api_as(demo.user(Role.LAWYER))
     instance = lawyer.get("/instances").json["items"][0]
     checklist = lawyer.get(f"/instances/{instance['id']}").json["steps"][0]
     before = snapshot()
     response = upload(api_as(demo.user(Role.PARALEGAL)), checklist["id"], (PDF, "a.pdf"))
-    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
     assert "document request" in response.json["error"]["message"]
     assert snapshot() == before

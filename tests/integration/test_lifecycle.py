@@ -1,6 +1,8 @@
 """Instance lifecycle through PATCH /instances/{id}: from every status the API can reach,
 every target is either carried out (each status passed is one audit event with old and
-new status and the actor) or refused with 400 and an explanation, changing nothing."""
+new status and the actor) or refused with an explanation, changing nothing: 400 for a
+status only the engine sets (never valid), 409 for a move the current status does not
+allow (a conflict with the state)."""
 
 from http import HTTPStatus
 
@@ -47,6 +49,7 @@ CARRIED_OUT = {
     ("Paused", "Cancelled"): ["Cancelled"],
 }
 STATUSES = [status.value for status in InstanceStatus]
+MANUAL_TARGETS = {"Running", "Paused", "Cancelled"}  # the others only the engine sets
 
 
 class Workflows:
@@ -118,7 +121,7 @@ def last_event_id() -> int:
 
 
 @pytest.mark.parametrize("source", STATUSES)
-def test_status_change_is_carried_out_or_refused_with_400_when_asked_from_each_status(
+def test_status_change_is_carried_out_or_refused_with_400_or_409_when_asked_from_each_status(
     demo, workflows, source
 ):
     lawyer_id = demo.user(Role.LAWYER).id
@@ -130,9 +133,11 @@ def test_status_change_is_carried_out_or_refused_with_400_when_asked_from_each_s
 
         path = CARRIED_OUT.get((source, target))
         if path is None:
-            assert response.status_code == HTTPStatus.BAD_REQUEST, (target, response.json)
+            engine_only = target not in MANUAL_TARGETS
+            expected_status = HTTPStatus.BAD_REQUEST if engine_only else HTTPStatus.CONFLICT
+            assert response.status_code == expected_status, (target, response.json)
             error = response.json["error"]
-            assert error["code"] == "invalid_transition"
+            assert error["code"] == ("invalid" if engine_only else "invalid_transition")
             assert target in error["message"], error
             assert snapshot() == before, target
             continue
@@ -143,15 +148,25 @@ def test_status_change_is_carried_out_or_refused_with_400_when_asked_from_each_s
         assert status_events(instance["id"], mark) == expected, target
 
 
-def test_created_to_completed_is_refused_with_the_allowed_statuses_when_asked(workflows):
+def test_created_to_paused_is_refused_with_409_and_the_allowed_statuses_when_asked(workflows):
     instance = workflows.in_status("Created")
     before = snapshot()
-    response = workflows.patch(instance, "Completed")
-    assert response.status_code == HTTPStatus.BAD_REQUEST
+    response = workflows.patch(instance, "Paused")
+    assert response.status_code == HTTPStatus.CONFLICT
     assert response.json["error"]["message"] == (
-        "Cannot move an instance from Created to Completed: "
+        "Cannot move an instance from Created to Paused: "
         "allowed next statuses are Cancelled, Running."
     )
+    assert response.json["error"]["details"]["allowed"] == ["Cancelled", "Running"]
+    assert snapshot() == before
+
+
+def test_running_instance_asked_to_run_is_refused_with_409_when_already_running(workflows):
+    instance = workflows.in_status("Running")
+    before = snapshot()
+    response = workflows.patch(instance, "Running")
+    assert response.status_code == HTTPStatus.CONFLICT
+    assert response.json["error"]["message"] == "This workflow is already Running."
     assert snapshot() == before
 
 

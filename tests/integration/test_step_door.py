@@ -198,14 +198,21 @@ def test_an_approval_form_is_read_by_the_handlers_payload_model_when_the_comment
     assert (step.action_data["approved"], step.action_data["comment"]) == (approved, comment)
 
 
-def test_a_lost_race_for_a_claim_answers_409_when_someone_claimed_first(team, api_as):
+def test_claim_lost_to_a_faster_colleague_is_answered_409_and_changes_nothing(team, api_as):
     _firm, instance, first, second = team
     gather = by_key(instance, "gather")["id"]
-    assert api_as(first).post(f"/steps/{gather}/claim").status_code == HTTPStatus.OK
+    won = api_as(first).post(f"/steps/{gather}/claim")
+    assert won.status_code == HTTPStatus.OK, won.json
     before = snapshot()
 
-    late = api_as(second).post(f"/steps/{gather}/claim")
+    lost = api_as(second).post(f"/steps/{gather}/claim")
+    completed = api_as(second).post(f"/steps/{gather}/complete", json={"checkedItems": ["a"]})
 
-    assert late.status_code == HTTPStatus.CONFLICT
-    assert "already in progress" in late.json["error"]["message"]
+    for response in (lost, completed):
+        assert response.status_code == HTTPStatus.CONFLICT, response.json
+        assert response.json["error"]["message"] == (
+            "Someone else claimed the step 'Gather' first."
+        )
     assert snapshot() == before
+    fresh()
+    assert db.session.get(InstanceStep, gather).claimed_by_id == first.id

@@ -349,15 +349,32 @@ def test_reorder_rewrites_the_order_when_the_list_form_posts(draft, lawyer_web) 
     assert _event_types(draft.id)[-1] == "template.steps_reordered"
 
 
-def test_reorder_is_refused_when_a_step_is_missing(draft, lawyer_web) -> None:
+def test_reorder_is_refused_with_409_in_place_when_a_step_is_missing(draft, lawyer_web) -> None:
     ids = [s.id for s in draft.steps]
     response = lawyer_web.post(
         f"/workflows/templates/{draft.id}/steps/reorder",
         data={"step_id": [str(ids[1]), str(ids[0])]},
         htmx=True,
     )
+    # A page that saw other steps than the draft has now: a conflict with the state.
+    assert response.status_code == HTTPStatus.CONFLICT
+    assert response.headers["X-Matterflow-Error"] == "409"
+    assert "have changed since they were read" in response.get_data(as_text=True)
+    assert _titles(draft.id) == ["Intake call", "Approve", "Proof of funds"]
+
+
+def test_reorder_is_refused_with_400_in_place_when_a_step_is_listed_twice(
+    draft, lawyer_web
+) -> None:
+    ids = [s.id for s in draft.steps]
+    response = lawyer_web.post(
+        f"/workflows/templates/{draft.id}/steps/reorder",
+        data={"step_id": [str(ids[1]), str(ids[1]), str(ids[0]), str(ids[2])]},
+        htmx=True,
+    )
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert response.headers["X-Matterflow-Error"] == "400"
+    assert "lists a step twice" in response.get_data(as_text=True)
     assert _titles(draft.id) == ["Intake call", "Approve", "Proof of funds"]
 
 

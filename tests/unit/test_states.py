@@ -9,7 +9,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from webapp.engine.errors import InvalidTransition
+from webapp.engine.errors import Invalid, InvalidTransition
 from webapp.engine.states import (
     InstanceStatus,
     StepEvent,
@@ -116,6 +116,8 @@ MANUAL_RULES = {
     ("Paused", "Running"),
     ("Paused", "Cancelled"),
 }
+# The statuses a person may ask for at all; the engine sets the others from the steps.
+MANUAL_TARGETS = {"Running", "Paused", "Cancelled"}
 
 
 def test_instance_tables_cover_every_pair_when_split_into_valid_and_invalid() -> None:
@@ -169,8 +171,12 @@ def test_manual_status_change_is_allowed_only_for_start_pause_resume_cancel_when
     if (current.value, target.value) in MANUAL_RULES:
         check_manual_transition(current, target)
         return
-    with pytest.raises(InvalidTransition) as caught:
+    # A status only the engine sets is never valid (Invalid: 400); any other refusal is a
+    # conflict with the current status (InvalidTransition: 409).
+    refusal = InvalidTransition if target.value in MANUAL_TARGETS else Invalid
+    with pytest.raises((Invalid, InvalidTransition)) as caught:
         check_manual_transition(current, target)
+    assert type(caught.value) is refusal
     assert target.value in caught.value.message
 
 
@@ -255,8 +261,9 @@ class InstanceMachine(RuleBasedStateMachine):
     def ask(self, wanted: InstanceStatus) -> None:
         try:
             check_manual_transition(self.status, wanted)
-        except InvalidTransition:
+        except (InvalidTransition, Invalid) as error:
             assert (self.status.value, wanted.value) not in MANUAL_RULES
+            assert isinstance(error, Invalid) == (wanted.value not in MANUAL_TARGETS)
             return
         assert (self.status.value, wanted.value) in MANUAL_RULES
 

@@ -85,7 +85,7 @@ def _context_filter(text: str | None) -> dict | None:
         raise Invalid('context must be a JSON object, e.g. {"client": "acme"}.') from None
     if not isinstance(value, dict):
         raise Invalid('context must be a JSON object, e.g. {"client": "acme"}.')
-    if contains_nul(value):  # written as \u0000 inside the JSON, so the request guard saw none
+    if contains_nul(value):  # written as \u0000 inside the JSON, past the raw-text guard
         raise Invalid(NUL_MESSAGE)
     return value
 

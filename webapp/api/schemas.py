@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticCustomError
 
 from webapp.engine.definition import TEMPLATE_KEY_PATTERN, StepDefinition
 
@@ -42,6 +43,8 @@ class Patch(Schema):
     def refuse_null_where_omitted(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
+        if not data:  # an empty PATCH would change nothing, or publish a copy as a draft
+            raise PydanticCustomError("empty_patch", "Send at least one field to change.")
         for name, info in cls.model_fields.items():
             alias = info.alias or name
             for key in (alias, name):
@@ -314,7 +317,11 @@ class InstanceStepPatch(Patch):
 
 
 class ReorderIn(Schema):
-    step_ids: list[RowId] = Field(min_length=1)
+    step_ids: list[RowId] = Field(
+        min_length=1,
+        json_schema_extra={"uniqueItems": True},
+        description="Every step of the instance, each once, in the new order",
+    )
 
 
 class DefinitionStepIn(StepDefinition):

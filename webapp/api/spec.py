@@ -41,16 +41,25 @@ def one_of(description: str, *values: str) -> Query:
 # Every error this API answers, on every operation (a body can always be too large, a
 # token can always be missing); 405 is answered for a method the path does not take.
 ERRORS = (
-    ("400", "The request is malformed: not JSON, a query value of the wrong type, a NUL character"),
+    (
+        "400",
+        "The request is malformed or never valid: not JSON, a query value outside the "
+        "listed ones or given twice, a NUL character, a status only the engine sets",
+    ),
     ("401", "Not signed in: send an API token (Authorization: Bearer …)"),
     ("403", "Not allowed for this person"),
     ("404", "Not found, or not visible to this person"),
     (
         "409",
-        "Conflicts with the current state (e.g. a step that is not READY, a published version)",
+        "Well formed, but conflicts with the current state: a step that is not READY or "
+        "IN_PROGRESS for the act, a version that is not a draft, stale step ids, a lost claim",
     ),
     ("413", "The request body is too large"),
-    ("422", "The body is well formed but its content is not valid; details name each field"),
+    (
+        "422",
+        "The body is well formed but its content is not valid, or does not fit the step's "
+        "action type; details name each field",
+    ),
     ("429", "Too many requests; Retry-After says when to try again"),
 )
 
@@ -68,7 +77,7 @@ class RouteSpec:
     multipart: bool = False
     auth: bool = True
     also: dict[int, str] = field(default_factory=dict)
-    media: dict[str, dict[str, Any]] = field(default_factory=dict)
+    media: tuple[str, ...] = ("application/json",)
     document: type[BaseModel] | None = None
 
 
@@ -89,6 +98,27 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
         raise Unprocessable("The request body is not valid.", validation_details(error)) from error
 
 
+def check_query(declared: dict[str, Query]) -> None:
+    """Refuse with 400, in plain words, a query parameter the document calls invalid:
+    given more than once, outside its listed values, or not a boolean where one is
+    expected. Numbers and JSON values are read, and refused, by the views that use them."""
+    for name, query in declared.items():
+        values = request.args.getlist(name)
+        if not values:
+            continue
+        if len(values) > 1:
+            raise Invalid(f"{name} may be given only once.")
+        value, schema = values[0], query.schema
+        if "enum" in schema and value not in schema["enum"]:
+            raise Invalid(f"{name} must be one of {_listed(schema['enum'])}.", {"given": value})
+        if schema.get("type") == "boolean" and value not in ("true", "false"):
+            raise Invalid(f"{name} must be true or false.", {"given": value})
+
+
+def _listed(values: list[str]) -> str:
+    return ", ".join(values[:-1]) + f" or {values[-1]}" if len(values) > 1 else values[0]
+
+
 def endpoint(
     blueprint: Blueprint,
     rule: str,
@@ -103,17 +133,19 @@ def endpoint(
     multipart: bool = False,
     auth: bool = True,
     also: dict[int, str] | None = None,
-    media: dict[str, dict[str, Any]] | None = None,
+    media: tuple[str, ...] = ("application/json",),
     document: type[BaseModel] | None = None,
 ) -> Callable:
     """Register a route and describe it. `also`: other success statuses it answers with
-    the same body (e.g. 201 when a PATCH creates a version), with why; `media`: the
-    response's media types when it is not one JSON model; `document`: a request body the
-    view reads itself, as JSON or YAML text, in this model's shape."""
+    the same body (e.g. 201 when a PATCH creates a version), with why; `media`: the media
+    types the `response` model is sent as (JSON, or JSON and YAML for a document);
+    `document`: a request body the view reads itself, as JSON or YAML text, in this
+    model's shape."""
 
     def decorator(fn: Callable) -> Callable:
         @functools.wraps(fn)
         def view(**kwargs: Any) -> Any:
+            check_query(query or {})
             if body is not None and not (multipart and request.mimetype == "multipart/form-data"):
                 kwargs["body"] = parse_body(body)
             return fn(**kwargs)
@@ -131,7 +163,7 @@ def endpoint(
                 multipart,
                 auth,
                 also or {},
-                media or {},
+                media,
                 document,
             )
         )
@@ -232,16 +264,26 @@ def _request_body(route: RouteSpec, refs: dict) -> dict[str, Any]:
                 },
             }
         }
-    return {"required": route.body is not None and not route.multipart, "content": content}
+    required = route.body is not None and not route.multipart and not _empty_is_enough(route.body)
+    return {"required": required, "content": content}
+
+
+def _empty_is_enough(model: type[BaseModel]) -> bool:
+    """A body every field of which may be left out (a skip's reason) may be left out
+    itself: the view reads a missing body as `{}`."""
+    try:
+        model.model_validate({})
+    except ValidationError:
+        return False
+    return True
 
 
 def _responses(route: RouteSpec, refs: dict) -> dict[str, Any]:
     error = {"content": {"application/json": {"schema": refs[(ErrorBody, "validation")]}}}
     ok: dict[str, Any] = {"description": "Success"}
-    if route.media:
-        ok["content"] = route.media
-    elif route.response is not None:
-        ok["content"] = {"application/json": {"schema": refs[(route.response, "validation")]}}
+    if route.response is not None:
+        schema = refs[(route.response, "validation")]
+        ok["content"] = {media: {"schema": schema} for media in route.media}
     responses: dict[str, Any] = {str(route.status): ok}
     for code, why in route.also.items():
         responses[str(code)] = {**ok, "description": why}

@@ -9,8 +9,7 @@ from webapp.api import schemas as s
 from webapp.api.blueprint import api
 from webapp.api.paging import page_args
 from webapp.api.serialize import instance_out, respond, template_out, template_summary
-from webapp.api.spec import PAGE, Query, endpoint, one_of
-from webapp.engine.errors import Invalid
+from webapp.api.spec import PAGE, TEXT_MEDIA, Query, endpoint, one_of
 from webapp.services import dsl_io, instances, templates
 
 TAG = "Templates"
@@ -36,7 +35,7 @@ def list_templates() -> ResponseReturnValue:
         current_user,
         request.args.get("q"),
         request.args.get("status"),
-        latest_only=request.args.get("allVersions", "").lower() != "true",
+        latest_only=request.args.get("allVersions") != "true",
         limit=limit,
         offset=offset,
     )
@@ -133,21 +132,16 @@ def template_versions(template_id: int) -> ResponseReturnValue:
     summary="Export as JSON or YAML",
     tag=TAG,
     query={"format": one_of("json (default) or yaml", "json", "yaml")},
-    media={
-        "application/json": {"schema": {"type": "object"}},
-        "application/yaml": {"schema": {"type": "string"}},
-    },
+    response=dsl_io.TemplateDocument,
+    media=TEXT_MEDIA,
 )
 def export_template(template_id: int) -> ResponseReturnValue:
     document = dsl_io.export_template(templates.get_template(template_id, current_user))
-    fmt = request.args.get("format", "json").lower()
-    if fmt == "yaml":
+    if request.args.get("format") == "yaml":  # json or yaml: check_query refuses the rest
         return Response(
             yaml.safe_dump(document, sort_keys=False, allow_unicode=True),
             mimetype="application/yaml",
         )
-    if fmt != "json":
-        raise Invalid("format must be json or yaml.")
     return Response(json.dumps(document, indent=2), mimetype="application/json")
 
 

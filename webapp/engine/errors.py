@@ -13,13 +13,10 @@ class DomainError(Exception):
 
 
 class Invalid(DomainError):
-    """The request is malformed or breaks a rule of the state machine (400)."""
+    """The request is malformed, or could never be valid whatever the state of what it
+    names (an unknown event, a status only the engine sets) (400)."""
 
     code = "invalid"
-
-
-class InvalidTransition(Invalid):
-    code = "invalid_transition"
 
 
 class Unprocessable(DomainError):
@@ -37,7 +34,17 @@ class NotFound(DomainError):
 
 
 class Conflict(DomainError):
+    """The request is well formed but conflicts with the current state of what it names:
+    a version that is not a draft, stale step ids, a lost race (409)."""
+
     code = "conflict"
+
+
+class InvalidTransition(Conflict):
+    """A state machine refuses the move from the current state (409): the same request
+    could succeed from another state."""
+
+    code = "invalid_transition"
 
 
 class TooLarge(DomainError):

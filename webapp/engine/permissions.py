@@ -12,11 +12,11 @@ Decided here, explicitly:
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from webapp.engine.eligibility import Actor, MatterAccess, can_perform, why_not
-from webapp.engine.errors import Conflict, Invalid, InvalidTransition, NotAllowed
+from webapp.engine.errors import Conflict, InvalidTransition, NotAllowed, Unprocessable
 from webapp.engine.roles import Role
 from webapp.engine.states import (
     ACTIVE_STATUSES,
@@ -150,23 +150,30 @@ OFFERED = (
 def refusal(view: StepView, who: Who, act: Act) -> Exception | None:
     """Why this person may not do `act` to the step now, as the error to raise; None
     when they may. The order is the order people understand: the workflow first, then
-    the step's state (so someone who lost a race for a claim hears that the step moved
-    on: 409, not that they may not), then who they are, then the step's kind."""
+    who they are (409 when only another person's claim stands in the way: a race lost),
+    then the step's state, then its kind."""
     rule = RULES[act]
     if view.instance_status not in ACTIVE_STATUSES:
         return _inactive(view.instance_status)
+    # An act that does not fit the step's kind is refused like a payload that does not
+    # fit its action type (422): the request is well formed, the step cannot take it.
     if act == Act.COMPLETE and view.kind == K.PROVIDER:
-        return Invalid("This step completes through its provider, not by hand.")
+        return Unprocessable("This step completes through its provider, not by hand.")
     if act == Act.COMPLETE and view.kind == K.AUTOMATED:
-        return Invalid("An automated step is completed by the worker.")
+        return Unprocessable("An automated step is completed by the worker.")
+    if not rule.who(view, who):
+        if _lost_to_a_claim(view, who, rule):
+            return Conflict(
+                f"Someone else claimed the step {view.title!r} first.",
+                {"state": view.state, "event": act.value},
+            )
+        return NotAllowed(_not_allowed(view, who, act))
     if view.state not in rule.states:
         return _wrong_state(view.state, act, view.title)
-    if not rule.who(view, who):
-        return NotAllowed(_not_allowed(view, who, act))
     if view.kind not in rule.kinds:
-        return Invalid(_wrong_kind(act))
+        return Unprocessable(_wrong_kind(act))
     if act == Act.TICK and not view.checklist:
-        return Invalid("Only a checklist step has items to tick.")
+        return Unprocessable("Only a checklist step has items to tick.")
     return None
 
 
@@ -195,6 +202,14 @@ def _inactive(status: str) -> Conflict:
     )
 
 
+def _lost_to_a_claim(view: StepView, who: Who, rule: Rule) -> bool:
+    """Refused only because another person claimed the step meanwhile (a lost race): a
+    conflict with the step's state (409), not a lack of rights (403)."""
+    if view.claimed_by_id is None or view.claimed_by_id == who.actor.id:
+        return False
+    return rule.who(replace(view, claimed_by_id=None), who)
+
+
 def _not_allowed(view: StepView, who: Who, act: Act) -> str:
     if act == Act.SKIP and view.required and not is_admin(who):
         return "Only an admin can skip a required step."
@@ -209,7 +224,7 @@ def _not_allowed(view: StepView, who: Who, act: Act) -> str:
 
 def _wrong_state(state: StepState, act: Act, title: str) -> Exception:
     details = {"state": state, "event": act.value}
-    if state == S.PENDING:  # only the engine moves a PENDING step
+    if state == S.PENDING:  # only the engine moves a PENDING step; a conflict all the same
         return InvalidTransition(
             f"Cannot {act.value} a step that is PENDING: it is waiting for its prerequisites.",
             details,

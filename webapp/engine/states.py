@@ -16,13 +16,15 @@ Instance (`status`), from seed 000:
 - Completed, Failed and Cancelled are terminal.
 
 People (PATCH /instances/{id}) set only Running (start a Created instance, resume a
-Paused one), Paused and Cancelled; the engine sets the rest from the steps. Pausing an
+Paused one), Paused and Cancelled; the engine sets the rest from the steps. Asking for
+one of the rest is never valid (400); asking for a move the machine does not make from
+the current status conflicts with that status (409). Pausing an
 instance that waits on people passes through Running, the machine's only way to Paused.
 """
 
 from enum import StrEnum
 
-from webapp.engine.errors import InvalidTransition
+from webapp.engine.errors import Invalid, InvalidTransition
 
 
 class StepState(StrEnum):
@@ -154,8 +156,15 @@ WAITING_STATUSES = frozenset({IS.WAITING_FOR_INPUT, IS.WAITING_FOR_APPROVAL})
 
 
 def check_manual_transition(current: InstanceStatus | str, target: InstanceStatus | str) -> None:
-    """Refuse, with a sentence for the person, a status change nobody may ask for."""
+    """Refuse, with a sentence for the person, a status change they may not ask for: a
+    status only the engine sets is never valid (Invalid, 400); a status the machine does
+    not reach from the current one conflicts with that state (InvalidTransition, 409)."""
     current, target = InstanceStatus(current), InstanceStatus(target)
+    if target not in MANUAL_STATUSES:
+        raise Invalid(
+            f"{target.value} is set by the engine from the steps, not by hand.",
+            {"from": current.value, "to": target.value, "manual": sorted(MANUAL_STATUSES)},
+        )
     if target == current:
         raise InvalidTransition(
             f"This workflow is already {current.value}.",
@@ -163,11 +172,6 @@ def check_manual_transition(current: InstanceStatus | str, target: InstanceStatu
         )
     if not (target == IS.PAUSED and current in WAITING_STATUSES):
         check_instance_transition(current, target)
-    if target not in MANUAL_STATUSES:
-        raise InvalidTransition(
-            f"{target.value} is set by the engine from the steps, not by hand.",
-            {"from": current.value, "to": target.value, "manual": sorted(MANUAL_STATUSES)},
-        )
     if target == IS.RUNNING and current not in (IS.CREATED, IS.PAUSED):
         raise InvalidTransition(
             f"This workflow is already running ({current.value}): Running starts a Created "

@@ -7,7 +7,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from webapp.engine.actions.base import validation_details
-from webapp.engine.definition import SCHEMA_VERSION, StepDefinition
+from webapp.engine.definition import SCHEMA_VERSION, TEMPLATE_KEY_PATTERN, StepDefinition
 from webapp.engine.errors import Invalid, Unprocessable
 from webapp.engine.step_rows import definition_of
 from webapp.engine.text import NUL_MESSAGE, contains_nul
@@ -16,9 +16,12 @@ from webapp.services.templates import create_template
 
 
 class TemplateDocument(BaseModel):
+    """A template as exported and imported. Validated strictly, as its JSON Schema reads
+    (`version: false` is not a number), whether the text was JSON or YAML."""
+
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
     schema_version: int = Field(alias="schemaVersion", json_schema_extra={"enum": [SCHEMA_VERSION]})
-    key: str | None = None
+    key: str | None = Field(default=None, pattern=TEMPLATE_KEY_PATTERN)
     name: str = Field(min_length=1, max_length=200)
     description: str = ""
     version: int | None = None
@@ -50,7 +53,9 @@ def parse_document(text: str, mimetype: str) -> dict[str, Any]:
 
 def import_template(user: User, document: dict[str, Any]) -> WorkflowTemplate:
     try:
-        parsed = TemplateDocument.model_validate(document)
+        # Through JSON, so that strict mode reads enums and dates as JSON does, for YAML too.
+        text = json.dumps(document, default=str)
+        parsed = TemplateDocument.model_validate_json(text, strict=True)
     except ValidationError as error:
         raise Unprocessable("The definition is not valid.", validation_details(error)) from error
     if parsed.schema_version != SCHEMA_VERSION:

@@ -190,7 +190,7 @@ def _new_instance(
     if not matter_access(matter).can_edit(user.id, user.role) and user.role != Role.LAWYER:
         raise NotAllowed("Only admins and lawyers can start a workflow on a matter.")
     if matter.status != "OPEN":
-        raise Invalid(f"Matter {matter.reference} is {matter.status.lower()}; reopen it first.")
+        raise Conflict(f"Matter {matter.reference} is {matter.status.lower()}; reopen it first.")
     refuse_line_breaks(title, "A workflow's title", "title")
     if request_taken:  # by a workflow this person may not see: answered as a new request
         raise _reused(request_id, None)
@@ -549,9 +549,13 @@ def reorder_steps(user: User, instance_id: int, step_ids: list[int]) -> Workflow
     _require_editor(instance, user)
     _require_editable(instance)
     current = [s.id for s in instance.steps]
-    if sorted(step_ids) != sorted(current) or len(set(step_ids)) != len(step_ids):
-        raise Invalid(
-            "stepIds must list every step of the workflow exactly once.", {"expected": current}
+    if len(set(step_ids)) != len(step_ids):
+        raise Invalid("stepIds lists a step twice; list each step once.")
+    if sorted(step_ids) != sorted(current):  # the client saw other steps
+        raise Conflict(
+            "stepIds must list every step of the workflow exactly once; its steps have "
+            "changed since they were read.",
+            {"expected": current},
         )
     if step_ids == current:
         return instance

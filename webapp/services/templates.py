@@ -156,7 +156,7 @@ def _draft_of(template: WorkflowTemplate, user: User) -> tuple[WorkflowTemplate,
     if template.status == DRAFT:
         return template, False
     if template.status == ARCHIVED:
-        raise Invalid("An archived template cannot be edited.")
+        raise Conflict("An archived template cannot be edited.")
     newest = db.session.scalar(
         select(WorkflowTemplate)
         .where(WorkflowTemplate.org_id == user.org_id, WorkflowTemplate.key == template.key)
@@ -223,7 +223,7 @@ def publish_template(user: User, template_id: int) -> WorkflowTemplate:
     require_staff(user)
     template = get_template(template_id, user)
     if template.status != DRAFT:
-        raise Invalid(f"Only a draft can be published; this version is {template.status}.")
+        raise Conflict(f"Only a draft can be published; this version is {template.status}.")
     check_publishable(template.steps)
     digest = dsl.checksum(template.name, template.description, published_steps(template))
     twin = db.session.scalar(
@@ -258,7 +258,7 @@ def archive_template(user: User, template_id: int) -> WorkflowTemplate:
     require_staff(user)
     template = get_template(template_id, user)
     if template.status == ARCHIVED:
-        raise Invalid("This version is already archived.")
+        raise Conflict("This version is already archived.")
     old = template.status
     template.status = ARCHIVED
     record_event(
@@ -277,12 +277,12 @@ def require_instantiable(template_id: int, user: User) -> WorkflowTemplate:
         raise NotAllowed("Only admins and lawyers can start a workflow on a matter.")
     template = _template(template_id, user)
     if template.status != PUBLISHED:
-        raise Invalid(
+        raise Conflict(
             f"Only a published template can be instantiated; version {template.version} is "
             f"{template.status}."
         )
     if not template.steps:
-        raise Invalid("This template has no steps.")
+        raise Conflict("This template has no steps.")
     return template
 
 
@@ -468,9 +468,12 @@ def reorder_template_steps(user: User, template_id: int, step_ids: list[int]) ->
     """`step_ids` lists every step of the version asked for, in the new order."""
     source, template, _created = _editable_draft(user, template_id)
     current = [s.id for s in source.steps]
-    if sorted(step_ids) != sorted(current) or len(set(step_ids)) != len(step_ids):
-        raise Invalid(
-            "The new order must list every step of the template exactly once.",
+    if len(set(step_ids)) != len(step_ids):
+        raise Invalid("The new order lists a step twice; list each step once.")
+    if sorted(step_ids) != sorted(current):  # the page or client saw other steps
+        raise Conflict(
+            "The new order must list every step of the template exactly once; the "
+            "template's steps have changed since they were read.",
             {"expected": current},
         )
     ordered = [template.steps[_step_index(source, template, i)] for i in step_ids]
