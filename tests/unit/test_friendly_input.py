@@ -5,7 +5,12 @@ import pytest
 from pydantic import ValidationError
 
 from webapp.engine.actions import all_handlers, get_handler
-from webapp.engine.definition import StepDefinition, normalize_duration, parse_duration
+from webapp.engine.definition import (
+    StepDefinition,
+    normalize_duration,
+    parse_duration,
+    spoken_duration,
+)
 from webapp.engine.errors import Unprocessable
 from webapp.engine.roles import Role
 
@@ -120,3 +125,20 @@ def test_role_refusal_reads_as_a_sentence_when_a_lawyer_is_put_on_a_payment() ->
     assert get_handler("PAYMENT_CLIENT").role_problem("LAWYER") == (
         "A client payment is made by the client: choose Client as who acts."
     )
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        ("P3D", "3 days"),
+        ("P1D", "1 day"),
+        ("P14D", "2 weeks"),
+        ("PT4H", "4 hours"),
+        ("P1DT2H30M", "1 day 2 hours 30 minutes"),
+        ("3 dayz", "3 dayz"),  # what a person typed, shown back as typed
+    ],
+)
+def test_a_stored_duration_reads_as_people_say_it_when_shown(stored, shown):
+    assert spoken_duration(stored) == shown
+    if shown != stored:
+        assert normalize_duration(shown) == stored

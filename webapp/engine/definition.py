@@ -99,6 +99,27 @@ def iso_duration(delta: timedelta) -> str:
     return f"{text}T{clock}" if clock else (text if days else "PT0S")
 
 
+def spoken_duration(value: str) -> str:
+    """An ISO-8601 duration as people say it ("P1DT4H" -> "1 day 4 hours"); any other text
+    as it is (a person's own input shown back to them)."""
+    try:
+        delta = parse_duration(value)
+    except ValueError:
+        return value
+    weeks, days = divmod(delta.days, 7) if delta.days % 7 == 0 else (0, delta.days)
+    hours, rest = divmod(delta.seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    units = (
+        (weeks, "week"),
+        (days, "day"),
+        (hours, "hour"),
+        (minutes, "minute"),
+        (seconds, "second"),
+    )
+    words = [f"{n} {unit}{'' if n == 1 else 's'}" for n, unit in units if n]
+    return " ".join(words) or "no time"
+
+
 def normalize_duration(value: str) -> str:
     """An ISO-8601 duration (any case) or a friendly one ("3 days", "2 weeks", "4 hours",
     "1 day 2 hours") as the ISO-8601 text the engine stores: "3 days" -> "P3D"."""

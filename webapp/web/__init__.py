@@ -171,6 +171,7 @@ def role_label(role: str | None) -> str:
 
 
 def register_template_helpers(app: Flask) -> None:
+    from webapp.engine.definition import spoken_duration
     from webapp.web.forms import roles_for, who_acts_label
     from webapp.web.reads.common import action_label, is_staff
     from webapp.web.wording import history_sentence
@@ -182,6 +183,7 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(compact)
     app.add_template_filter(filesize)
     app.add_template_filter(role_label)
+    app.add_template_filter(spoken_duration, "duration")
     app.add_template_global(action_label)
     app.add_template_global(history_sentence)
     app.add_template_global(roles_for)
