@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from webapp.api import schemas as s
 from webapp.api.blueprint import api
-from webapp.api.paging import page_args
+from webapp.api.paging import after_arg, page_args
 from webapp.api.serialize import drift_out, instance_out, instance_summary, respond
 from webapp.api.spec import LIMIT, OFFSET, PAGE, ROW_ID, Query, endpoint, one_of
 from webapp.engine.definition import StepDefinition
@@ -56,11 +56,17 @@ def create_workflow(body: s.WorkflowCreateIn) -> ResponseReturnValue:
             {"type": "object"},
             json=True,
         ),
+        "after": Query(
+            "keyset cursor: only instances older than this id — pass the last id of the "
+            "previous page (newest first); combines with limit, and with offset",
+            dict(ROW_ID),
+        ),
         **PAGE,
     },
 )
 def list_instances() -> ResponseReturnValue:
     limit, offset = page_args()
+    after = after_arg()
     matter_id = request.args.get("matterId")
     if matter_id is not None and not (matter_id.isdigit() and 1 <= int(matter_id) < 2**31):
         raise Invalid("matterId must be a matter's id: a whole number from 1.")
@@ -71,6 +77,7 @@ def list_instances() -> ResponseReturnValue:
         limit,
         offset,
         context=_context_filter(request.args.get("context")),
+        after=after,
     )
     return respond(s.InstanceList(items=[instance_summary(i) for i in rows], total=total))
 
