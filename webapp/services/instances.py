@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
 from sqlalchemy import func, select, text, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import lazyload
+from sqlalchemy.orm import lazyload, load_only
 
 from webapp.engine import drift, permissions
 from webapp.engine.actions import get_handler
@@ -111,6 +111,21 @@ def json_contains(container: Any, contained: Any) -> bool:
     return container == contained
 
 
+SUMMARY = (
+    "id",
+    "org_id",
+    "matter_id",
+    "template_id",
+    "template_version",
+    "title",
+    "status",
+    "current_step",
+    "version_id",
+    "created_at",
+    "updated_at",
+)
+
+
 def list_instances(
     user: User,
     matter_id: int | None = None,
@@ -151,6 +166,8 @@ def list_instances(
     total = db.session.scalar(query.with_only_columns(func.count(), maintain_column_froms=True))
     if after is not None:
         query = query.where(WorkflowInstance.id < after)
+    # A list row is a summary: its JSON documents (definition, context, step data) stay put.
+    query = query.options(load_only(*(getattr(WorkflowInstance, name) for name in SUMMARY)))
     rows = db.session.scalars(query.order_by(newest_first).limit(limit).offset(offset))
     return list(rows), total or 0
 
