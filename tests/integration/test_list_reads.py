@@ -311,3 +311,14 @@ def test_api_lists_send_as_many_statements_for_many_rows_as_for_few(
     assert (
         db.session.scalar(select(func.count()).select_from(Job).where(Job.status == "DEAD")) == 32
     )
+
+
+def test_api_instances_refuses_a_context_a_database_cannot_store_when_searched(
+    firm, api_as
+) -> None:
+    api = api_as(firm["lawyer"])
+    for bad in ('{"a": "\\u0000"}', '{"\\ud800": 1}', '{"a": ["x", {"b": "\\udfff"}]}'):
+        response = api.get("/instances", query_string={"context": bad})
+        assert response.status_code == HTTPStatus.BAD_REQUEST, bad
+        assert "NUL" in response.get_json()["error"]["message"]
+    assert api.get("/instances", query_string={"context": '{"a": "ok"}'}).status_code == 200

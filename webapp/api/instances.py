@@ -1,4 +1,6 @@
 import json
+from collections.abc import Iterator
+from typing import Any
 
 from flask import request
 from flask.typing import ResponseReturnValue
@@ -82,6 +84,27 @@ def list_instances() -> ResponseReturnValue:
     return respond(s.InstanceList(items=[instance_summary(i) for i in rows], total=total))
 
 
+def _texts(value: Any) -> Iterator[str]:
+    """Every key and string in a JSON document."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _texts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _texts(item)
+
+
+def _storable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
+
+
 def _context_filter(text: str | None) -> dict | None:
     if text is None:
         return None
@@ -91,6 +114,11 @@ def _context_filter(text: str | None) -> dict | None:
         raise Invalid('context must be a JSON object, e.g. {"client": "acme"}.') from None
     if not isinstance(value, dict):
         raise Invalid('context must be a JSON object, e.g. {"client": "acme"}.')
+    if not all(_storable(piece) for piece in _texts(value)):
+        raise Invalid(
+            "context must not contain the NUL character (\\u0000) or a broken one "
+            "(a lone surrogate): a database cannot store them."
+        )
     return value
 
 

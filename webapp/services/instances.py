@@ -168,8 +168,8 @@ def list_instances(
         query = query.where(WorkflowInstance.id < after)
     # A list row is a summary: its JSON documents (definition, context, step data) stay put.
     query = query.options(load_only(*(getattr(WorkflowInstance, name) for name in SUMMARY)))
-    rows = db.session.scalars(query.order_by(newest_first).limit(limit).offset(offset))
-    return list(rows), total or 0
+    found = db.session.scalars(query.order_by(newest_first).limit(limit).offset(offset)).all()
+    return list(found), total or 0
 
 
 # ---- instantiate and lifecycle --------------------------------------------------------

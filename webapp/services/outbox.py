@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Row, Select, select, update
+from sqlalchemy import Select, select, update
 
 from webapp.extensions import db
 from webapp.models import Job
@@ -67,7 +67,7 @@ def due_jobs(now: datetime, limit: int) -> Select:
     )
 
 
-def _lease(worker_id: str, lease: datetime, now: datetime, picked: Select) -> list[Row[Any]]:
+def _lease(worker_id: str, lease: datetime, now: datetime, picked: Select) -> list[Any]:
     rows = db.session.execute(
         update(Job)
         .where(Job.id.in_(picked.with_for_update(skip_locked=True).correlate(None)))

@@ -9,10 +9,12 @@ them (window functions), so a page shows the first PAGE_SIZE of each group and t
 totals; "Show more" asks for the rows after the last one shown (a keyset cursor). Its
 cost follows this person's work, not the firm's."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, literal, or_, select, true
+from sqlalchemy import ColumnElement, Row, Select, and_, false, func, literal, or_, select, true
 
 from webapp.engine.actions import all_handlers
 from webapp.engine.errors import Invalid
@@ -71,7 +73,7 @@ class Group:
     def __len__(self) -> int:
         return len(self.items)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[InboxItem]:
         return iter(self.items)
 
     def __bool__(self) -> bool:
@@ -208,7 +210,7 @@ def _paged(user: User, size: int, group: str | None, cursor: str | None) -> Sele
     return select(numbered).where(numbered.c.n <= size).order_by(numbered.c.n)
 
 
-def _item(row, now: datetime) -> InboxItem:  # type: ignore[no-untyped-def]
+def _item(row: Row[Any], now: datetime) -> InboxItem:
     step = InboxStep(
         row.id, row.title, row.action_type, row.action_state, row.due_at, row.updated_at
     )
