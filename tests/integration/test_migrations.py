@@ -23,6 +23,7 @@ GIN_INDEXES = {
     "ix_workflow_instances_step_data_gin",
     "ix_instance_steps_action_data_gin",
     "ix_workflow_events_payload_gin",
+    "ix_matters_search_trgm",  # matter search: a trigram index (pg_trgm)
 }
 APPEND_ONLY = {"workflow_events", "instance_changes"}
 
@@ -62,7 +63,8 @@ def tables() -> set[str]:
 
 def schema_differences() -> list:
     """What autogenerate would still write: nothing, when models and migrations agree.
-    The GIN indexes are created in SQL by the migration and unknown to the models."""
+    The GIN indexes (JSONB and trigram) are created in SQL by the migrations and unknown
+    to the models."""
     with db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         differences = compare_metadata(context, db.metadata)

@@ -16,7 +16,7 @@ def test_inbox_lists_ready_steps_oldest_first_when_paralegal_has_several(demo, l
     template = db.session.scalar(select(WorkflowTemplate))
     instantiate(demo.user(Role.LAWYER), template.id, demo.matter.id, title="Second intake")
     page = login_as(demo.user(Role.PARALEGAL)).get("/inbox").get_data(as_text=True)
-    assert "2 steps waiting for you, oldest first." in page
+    assert "2 steps waiting for you, soonest due first." in page
     assert page.index("Onboarding — Acme Corp") < page.index("Second intake")
     assert "Due " in page
 

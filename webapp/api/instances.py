@@ -1,4 +1,6 @@
 import json
+from collections.abc import Iterator
+from typing import Any
 
 from flask import request
 from flask.typing import ResponseReturnValue
@@ -6,13 +8,12 @@ from flask_login import current_user
 
 from webapp.api import schemas as s
 from webapp.api.blueprint import api
-from webapp.api.paging import page_args
+from webapp.api.paging import after_arg, page_args
 from webapp.api.serialize import drift_out, instance_out, instance_summary, respond
 from webapp.api.spec import LIMIT, OFFSET, PAGE, ROW_ID, Query, endpoint, one_of
 from webapp.engine.definition import StepDefinition
 from webapp.engine.errors import Invalid
 from webapp.engine.states import InstanceStatus
-from webapp.engine.text import NUL_MESSAGE, contains_nul
 from webapp.services import audit, drift, instances
 
 TAG = "Instances"
@@ -57,11 +58,17 @@ def create_workflow(body: s.WorkflowCreateIn) -> ResponseReturnValue:
             {"type": "object"},
             json=True,
         ),
+        "after": Query(
+            "keyset cursor: only instances older than this id — pass the last id of the "
+            "previous page (newest first); combines with limit, and with offset",
+            dict(ROW_ID),
+        ),
         **PAGE,
     },
 )
 def list_instances() -> ResponseReturnValue:
     limit, offset = page_args()
+    after = after_arg()
     matter_id = request.args.get("matterId")
     if matter_id is not None and not (matter_id.isdigit() and 1 <= int(matter_id) < 2**31):
         raise Invalid("matterId must be a matter's id: a whole number from 1.")
@@ -72,8 +79,30 @@ def list_instances() -> ResponseReturnValue:
         limit,
         offset,
         context=_context_filter(request.args.get("context")),
+        after=after,
     )
     return respond(s.InstanceList(items=[instance_summary(i) for i in rows], total=total))
+
+
+def _texts(value: Any) -> Iterator[str]:
+    """Every key and string in a JSON document."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _texts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _texts(item)
+
+
+def _storable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
 
 
 def _context_filter(text: str | None) -> dict | None:
@@ -85,8 +114,11 @@ def _context_filter(text: str | None) -> dict | None:
         raise Invalid('context must be a JSON object, e.g. {"client": "acme"}.') from None
     if not isinstance(value, dict):
         raise Invalid('context must be a JSON object, e.g. {"client": "acme"}.')
-    if contains_nul(value):  # written as \u0000 inside the JSON, past the raw-text guard
-        raise Invalid(NUL_MESSAGE)
+    if not all(_storable(piece) for piece in _texts(value)):
+        raise Invalid(
+            "context must not contain the NUL character (\\u0000) or a broken one "
+            "(a lone surrogate): a database cannot store them."
+        )
     return value
 
 

@@ -15,3 +15,15 @@ def page_args(default: int = 50) -> tuple[int, int]:
     if not 1 <= limit <= MAX_LIMIT or not 0 <= offset <= MAX_OFFSET:
         raise Invalid(f"limit must be 1 to {MAX_LIMIT} and offset 0 to {MAX_OFFSET:,}.")
     return limit, offset
+
+
+def after_arg() -> int | None:
+    """The keyset cursor of a list newest first: the id of the last row already seen."""
+    text = request.args.get("after")
+    if text is None:
+        return None
+    if not (text.isdigit() and 1 <= int(text) <= MAX_OFFSET):
+        raise Invalid(
+            f"after must be an id from a previous page: a whole number from 1 to {MAX_OFFSET:,}."
+        )
+    return int(text)

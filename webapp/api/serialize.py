@@ -61,7 +61,10 @@ def template_out(template: WorkflowTemplate) -> s.TemplateOut:
     return s.TemplateOut.model_validate(template)
 
 
-def template_summary(template: WorkflowTemplate) -> s.TemplateSummary:
+def template_summary(
+    template: WorkflowTemplate, step_count: int | None = None
+) -> s.TemplateSummary:
+    """`step_count` from `templates.step_counts` for a list; else the steps are read."""
     return s.TemplateSummary(
         id=template.id,
         key=template.key,
@@ -70,7 +73,7 @@ def template_summary(template: WorkflowTemplate) -> s.TemplateSummary:
         checksum=template.checksum,
         name=template.name,
         description=template.description,
-        step_count=len(template.steps),
+        step_count=len(template.steps) if step_count is None else step_count,
         updated_at=template.updated_at,
     )
 

@@ -39,7 +39,9 @@ def list_templates() -> ResponseReturnValue:
         limit=limit,
         offset=offset,
     )
-    return respond(s.TemplateList(items=[template_summary(t) for t in rows], total=total))
+    counts = templates.step_counts([t.id for t in rows])
+    items = [template_summary(t, counts[t.id]) for t in rows]
+    return respond(s.TemplateList(items=items, total=total))
 
 
 @endpoint(

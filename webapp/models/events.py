@@ -14,7 +14,7 @@ class WorkflowEvent(Model):
     __table_args__ = (Index("ix_workflow_events_instance", "instance_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    org_id: Mapped[int] = mapped_column(Integer, index=True)
+    org_id: Mapped[int] = mapped_column(Integer)
     matter_id: Mapped[int | None] = mapped_column(Integer)
     instance_id: Mapped[int | None] = mapped_column(Integer)
     step_id: Mapped[int | None] = mapped_column(Integer)

@@ -19,12 +19,13 @@ class WorkflowInstance(Model):
     __table_args__ = (
         Index("ix_workflow_instances_matter_status", "matter_id", "status"),
         Index("ix_workflow_instances_status", "status"),
-        Index("ix_workflow_instances_created_at", "created_at"),
         Index("ix_workflow_instances_org_request", "org_id", "request_id", unique=True),
+        # The API's list, newest first, a page at a time from a cursor.
+        Index("ix_workflow_instances_org_id_id", "org_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
     matter_id: Mapped[int] = mapped_column(ForeignKey("matters.id", ondelete="CASCADE"))
     template_id: Mapped[int | None] = mapped_column(
         ForeignKey("workflow_templates.id", ondelete="SET NULL")
@@ -67,6 +68,8 @@ class InstanceStep(Model):
         # Also finds an instance's first pending step without reading the others.
         Index("ix_instance_steps_instance_state_order", "instance_id", "action_state", "order"),
         Index("ix_instance_steps_external_ref", "external_ref"),
+        # The open steps of a whole firm (an admin's inbox) without reading the done ones.
+        Index("ix_instance_steps_state_due", "action_state", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -19,7 +19,10 @@ class Job(Model):
 
     __tablename__ = "jobs"
     __table_args__ = (
-        Index("ix_jobs_status_run_at", "status", "run_at"),
+        # The claim reads the first due jobs in this order and no others.
+        Index("ix_jobs_status_run_at_id", "status", "run_at", "id"),
+        # The firm's jobs by status (the operations page, the dead letters, newest first).
+        Index("ix_jobs_org_status_id", "org_id", "status", "id"),
         Index("ix_jobs_status_locked_until", "status", "locked_until"),
         Index("ix_jobs_dedupe_key", "dedupe_key", unique=True),
         Index("ix_jobs_instance_id", "instance_id"),

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.models.base import Model, created_at_column, updated_at_column
@@ -9,10 +9,14 @@ from webapp.models.orgs import User
 
 class Matter(Model):
     __tablename__ = "matters"
-    __table_args__ = (UniqueConstraint("org_id", "reference"),)
+    # The firm's matters by reference: the unique pair serves the list's keyset order.
+    __table_args__ = (
+        UniqueConstraint("org_id", "reference"),
+        Index("ix_matters_owner_id", "owner_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
     reference: Mapped[str] = mapped_column(String(50))
     title: Mapped[str] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(20), default="OPEN")

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
 from sqlalchemy import func, select, text, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import lazyload, load_only
 
 from webapp.engine import drift, permissions
 from webapp.engine.actions import get_handler
@@ -60,6 +61,8 @@ def load_instance(instance_id: int, user: User, *, for_update: bool = False) -> 
     query = select(WorkflowInstance).where(
         WorkflowInstance.id == instance_id, WorkflowInstance.org_id == user.org_id
     )
+    if not for_update:  # its steps are read when used (one query), not whatever the use
+        query = query.options(lazyload(WorkflowInstance.steps))
     if for_update:
         query = query.with_for_update(of=WorkflowInstance).execution_options(populate_existing=True)
     instance = db.session.scalar(query)
@@ -108,6 +111,21 @@ def json_contains(container: Any, contained: Any) -> bool:
     return container == contained
 
 
+SUMMARY = (
+    "id",
+    "org_id",
+    "matter_id",
+    "template_id",
+    "template_version",
+    "title",
+    "status",
+    "current_step",
+    "version_id",
+    "created_at",
+    "updated_at",
+)
+
+
 def list_instances(
     user: User,
     matter_id: int | None = None,
@@ -115,16 +133,22 @@ def list_instances(
     limit: int = 50,
     offset: int = 0,
     context: dict[str, Any] | None = None,
+    after: int | None = None,
 ) -> tuple[list[WorkflowInstance], int]:
-    """`context` keeps instances whose context contains it (JSONB `@>` and its GIN index
+    """The instances this person sees, newest first, and how many match. A page starts
+    below the id `after` (keyset: the (firm, id) index, whatever the page's depth) and/or
+    skips `offset`. The count is its own query without an order, on the same index: it
+    never sorts the table to page it. Rows come without their steps or matter.
+
+    `context` keeps instances whose context contains it (JSONB `@>` and its GIN index
     on PostgreSQL; compared row by row elsewhere). Only people who read parameters may
     search by them: an answer to a search is a reading."""
     if context is not None and not permissions.reads_parameters(actor_of(user)):
         raise NotAllowed("Clients cannot search workflows by their parameters.")
-    matters = visible_matters(user).with_only_columns(Matter.id)
-    query = select(WorkflowInstance).where(
-        WorkflowInstance.org_id == user.org_id, WorkflowInstance.matter_id.in_(matters)
-    )
+    query = select(WorkflowInstance).where(WorkflowInstance.org_id == user.org_id)
+    if user.role != Role.ADMIN:  # an admin sees every matter of the firm: no join needed
+        visible = visible_matters(user).with_only_columns(Matter.id)
+        query = query.where(WorkflowInstance.matter_id.in_(visible))
     if matter_id is not None:
         query = query.where(WorkflowInstance.matter_id == matter_id)
     if status:
@@ -132,12 +156,20 @@ def list_instances(
     in_database = context is None or db.engine.dialect.name == "postgresql"
     if context is not None and in_database:
         query = query.where(type_coerce(WorkflowInstance.context, JSONB).contains(context))
-    query = query.order_by(WorkflowInstance.id.desc())
-    if in_database:
-        total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        return list(db.session.scalars(query.limit(limit).offset(offset))), total
-    rows = [row for row in db.session.scalars(query) if json_contains(row.context, context)]
-    return rows[offset : offset + limit], len(rows)
+    query = query.options(lazyload(WorkflowInstance.steps), lazyload(WorkflowInstance.matter))
+    newest_first = WorkflowInstance.id.desc()
+    if not in_database:  # SQLite with a context filter: compared here, one by one
+        rows = [row for row in db.session.scalars(query.order_by(newest_first))]
+        matching = [row for row in rows if json_contains(row.context, context)]
+        page = [row for row in matching if after is None or row.id < after]
+        return page[offset : offset + limit], len(matching)
+    total = db.session.scalar(query.with_only_columns(func.count(), maintain_column_froms=True))
+    if after is not None:
+        query = query.where(WorkflowInstance.id < after)
+    # A list row is a summary: its JSON documents (definition, context, step data) stay put.
+    query = query.options(load_only(*(getattr(WorkflowInstance, name) for name in SUMMARY)))
+    found = db.session.scalars(query.order_by(newest_first).limit(limit).offset(offset)).all()
+    return list(found), total or 0
 
 
 # ---- instantiate and lifecycle --------------------------------------------------------

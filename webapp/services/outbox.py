@@ -6,10 +6,11 @@ settlement checks the job is still ours, so a worker that lost its lease cannot 
 the work of the one that took over."""
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Select, select, update
 
 from webapp.extensions import db
 from webapp.models import Job
@@ -31,32 +32,50 @@ class Claimed:
 
 @transactional
 def claim_jobs(worker_id: str, limit: int) -> list[Claimed]:
-    """Due jobs, leased so no other worker takes them, in one round trip: the rows are
-    picked with `FOR UPDATE SKIP LOCKED` on PostgreSQL (on SQLite the transaction itself
-    is exclusive, BEGIN IMMEDIATE) and updated with RETURNING."""
+    """Due jobs, leased so no other worker takes them: first the leases that expired (a
+    worker died), then the pending jobs whose time has come, oldest first. Each is one
+    UPDATE … RETURNING over a sub-select that walks its index — (status, locked_until),
+    (status, run_at, id) — and stops after `limit` rows, so a claim costs the same with
+    100,000 jobs waiting as with none. The rows are picked with `FOR UPDATE SKIP LOCKED`
+    on PostgreSQL; on SQLite the transaction itself is exclusive (BEGIN IMMEDIATE)."""
     now = utcnow()
-    due = or_(
-        and_(Job.status == PENDING, Job.run_at <= now),
-        and_(Job.status == RUNNING, Job.locked_until < now),
-    )
-    picked = (
+    lease = now + timedelta(seconds=current_app.config["WORKER_LEASE_SECONDS"])
+    expired = _lease(worker_id, lease, now, expired_leases(now, limit))
+    pending = []
+    if len(expired) < limit:
+        pending = _lease(worker_id, lease, now, due_jobs(now, limit - len(expired)))
+    return [Claimed(row.id, row.kind, row.instance_id) for row in [*expired, *pending]]
+
+
+def expired_leases(now: datetime, limit: int) -> Select:
+    """Jobs whose worker died: their lease ran out while RUNNING."""
+    return (
         select(Job.id)
-        .where(due)
+        .where(Job.status == RUNNING, Job.locked_until < now)
+        .order_by(Job.locked_until)
+        .limit(limit)
+    )
+
+
+def due_jobs(now: datetime, limit: int) -> Select:
+    """The first pending jobs whose time has come, oldest first: an index range scan."""
+    return (
+        select(Job.id)
+        .where(Job.status == PENDING, Job.run_at <= now)
         .order_by(Job.run_at, Job.id)
         .limit(limit)
-        .with_for_update(skip_locked=True)
-        .correlate(None)  # the subquery reads the table the UPDATE writes
     )
-    lease = now + timedelta(seconds=current_app.config["WORKER_LEASE_SECONDS"])
+
+
+def _lease(worker_id: str, lease: datetime, now: datetime, picked: Select) -> list[Any]:
     rows = db.session.execute(
         update(Job)
-        .where(Job.id.in_(picked))
+        .where(Job.id.in_(picked.with_for_update(skip_locked=True).correlate(None)))
         .values(status=RUNNING, locked_by=worker_id, locked_until=lease, updated_at=now)
         .returning(Job.id, Job.kind, Job.instance_id, Job.run_at)
         .execution_options(synchronize_session=False)
     ).all()
-    rows = sorted(rows, key=lambda row: (row.run_at, row.id))  # RETURNING has no order
-    return [Claimed(row.id, row.kind, row.instance_id) for row in rows]
+    return sorted(rows, key=lambda row: (row.run_at, row.id))  # RETURNING has no order
 
 
 def own_job(job_id: int, worker_id: str) -> Job | None:

@@ -4,6 +4,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import lazyload
 
 from webapp.engine import definition as dsl
 from webapp.engine import permissions
@@ -67,11 +68,26 @@ def list_templates(
         query = query.where(WorkflowTemplate.status == status.upper())
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = db.session.scalars(
-        query.order_by(WorkflowTemplate.name, WorkflowTemplate.version.desc())
+        query.options(lazyload(WorkflowTemplate.steps))  # a list counts them (step_counts)
+        .order_by(WorkflowTemplate.name, WorkflowTemplate.version.desc())
         .limit(limit)
         .offset(offset)
     ).all()
     return list(rows), total
+
+
+def step_counts(template_ids: list[int]) -> dict[int, int]:
+    """How many steps each template has, in one query, without reading them."""
+    if not template_ids:
+        return {}
+    rows = db.session.execute(
+        select(TemplateStep.template_id, func.count())
+        .where(TemplateStep.template_id.in_(template_ids))
+        .group_by(TemplateStep.template_id)
+    )
+    return {template_id: 0 for template_id in template_ids} | {
+        template_id: count for template_id, count in rows
+    }
 
 
 def list_versions(template_id: int, user: User) -> list[WorkflowTemplate]:

@@ -30,10 +30,12 @@ def require_sign_in() -> None:
     return None
 
 
-def _list_context(q: str = "", **extra: Any) -> dict[str, Any]:
+def _list_context(q: str = "", after: str | None = None, **extra: Any) -> dict[str, Any]:
     staff = is_staff(current_user)
+    page = reads.matters_page(current_user, q, after)
     return {
-        "rows": reads.matter_rows(current_user, q),
+        "page": page,
+        "rows": page.rows,
         "q": q,
         "lawyers": reads.firm_lawyers(current_user) if staff else [],
         "form": {},
@@ -46,7 +48,8 @@ def _list_context(q: str = "", **extra: Any) -> dict[str, Any]:
 @bp.get("")
 def index() -> Any:
     q = request.args.get("q", "").strip()
-    return page_or_block(LIST, "matter_rows", **_list_context(q))
+    after = request.args.get("after") or None
+    return page_or_block(LIST, "matter_rows", **_list_context(q, after))
 
 
 @bp.post("")

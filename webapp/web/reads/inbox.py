@@ -1,22 +1,28 @@
-"""The inbox: the READY steps this person may act on across their matters, oldest first,
-and the steps they have claimed.
+"""The inbox: the READY steps this person may act on across their matters, and the steps
+they have in progress, soonest due first (those without a due date last), then oldest.
 
 One statement written from the person's side: their memberships (and the matters they
 own) joined to the open steps, with the role, the assignee and the claimant filtered in
 SQL — the same rule as `engine.eligibility.can_perform` behind the runner's buttons,
-which a test holds the two to. Its cost follows this person's work, not the firm's."""
+which a test holds the two to. The same statement numbers each group's rows and counts
+them (window functions), so a page shows the first PAGE_SIZE of each group and their
+totals; "Show more" asks for the rows after the last one shown (a keyset cursor). Its
+cost follows this person's work, not the firm's."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Select, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, Row, Select, and_, false, func, literal, or_, select, true
 
 from webapp.engine.actions import all_handlers
+from webapp.engine.errors import Invalid
 from webapp.engine.roles import Role
 from webapp.engine.states import ACTIVE_STATUSES, StepState
 from webapp.extensions import db
 from webapp.models import InstanceStep, Matter, MatterMember, User, WorkflowInstance
-from webapp.models.base import utcnow
+from webapp.models.base import UTCDateTime, utcnow
 from webapp.web.reads.common import action_label
 
 
@@ -49,10 +55,35 @@ class InboxItem:
     since: datetime
 
 
+PAGE_SIZE = 50
+NO_DUE_DATE = datetime(9999, 12, 31, tzinfo=UTC)  # sorts steps without a due date last
+GROUPS = {"ready": StepState.READY, "in_progress": StepState.IN_PROGRESS}
+
+
+@dataclass
+class Group:
+    """A page of one group of the inbox: its rows, how many there are in all, and where
+    the next page starts when there is one."""
+
+    name: str  # ready | in_progress
+    items: list[InboxItem]
+    total: int  # in the whole group (a "Show more" page: from the cursor on)
+    next_cursor: str | None
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[InboxItem]:
+        return iter(self.items)
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+
 @dataclass
 class Inbox:
-    ready: list[InboxItem]
-    in_progress: list[InboxItem]
+    ready: Group
+    in_progress: Group
 
 
 def human_action_types() -> list[str]:
@@ -112,7 +143,6 @@ def actionable_steps(user: User) -> Select:
             or_(InstanceStep.assigned_to_id.is_(None), InstanceStep.assigned_to_id == user.id),
             eligible,
         )
-        .order_by(InstanceStep.updated_at, InstanceStep.id)
     )
     if user.role != Role.ADMIN:  # only their own matters: the database starts from them
         mine = select(MatterMember.matter_id).where(MatterMember.user_id == user.id)
@@ -121,23 +151,110 @@ def actionable_steps(user: User) -> Select:
     return query
 
 
-def inbox(user: User) -> Inbox:
-    """READY steps this person may act on across their matters, oldest first, and the
-    steps they have already claimed."""
-    ready: list[InboxItem] = []
-    claimed: list[InboxItem] = []
+def due_key() -> ColumnElement[datetime]:
+    return func.coalesce(InstanceStep.due_at, literal(NO_DUE_DATE, UTCDateTime()))
+
+
+def cursor_of(item: InboxItem) -> str:
+    due = item.step.due_at or NO_DUE_DATE
+    return f"{due.isoformat()}_{item.step.updated_at.isoformat()}_{item.step.id}"
+
+
+def parse_cursor(text: str) -> tuple[datetime, datetime, int]:
+    try:
+        due, updated, step_id = text.split("_")
+        return (
+            _aware(datetime.fromisoformat(due)),
+            _aware(datetime.fromisoformat(updated)),
+            int(step_id),
+        )
+    except ValueError:
+        raise Invalid(
+            "This link to more of your inbox is not valid; open the inbox again."
+        ) from None
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _after(cursor: tuple[datetime, datetime, int]) -> ColumnElement[bool]:
+    """Rows after the cursor in the inbox's order (due date, then oldest, then id)."""
+    due, updated, step_id = cursor
+    key = due_key()
+    return or_(
+        key > literal(due, UTCDateTime()),
+        and_(
+            key == literal(due, UTCDateTime()),
+            or_(
+                InstanceStep.updated_at > updated,
+                and_(InstanceStep.updated_at == updated, InstanceStep.id > step_id),
+            ),
+        ),
+    )
+
+
+def _paged(user: User, size: int, group: str | None, cursor: str | None) -> Select:
+    """The person's actionable steps numbered within their group in the inbox's order and
+    counted, keeping the first `size` of each: one statement."""
+    order = [due_key(), InstanceStep.updated_at, InstanceStep.id]
+    query = actionable_steps(user).add_columns(
+        func.row_number().over(partition_by=InstanceStep.action_state, order_by=order).label("n"),
+        func.count().over(partition_by=InstanceStep.action_state).label("total"),
+    )
+    if group is not None:
+        query = query.where(InstanceStep.action_state == GROUPS[group])
+    if cursor is not None:
+        query = query.where(_after(parse_cursor(cursor)))
+    numbered = query.subquery()
+    return select(numbered).where(numbered.c.n <= size).order_by(numbered.c.n)
+
+
+def _item(row: Row[Any], now: datetime) -> InboxItem:
+    step = InboxStep(
+        row.id, row.title, row.action_type, row.action_state, row.due_at, row.updated_at
+    )
+    return InboxItem(
+        step=step,
+        instance=Named(row.instance_id, row.instance_title),
+        matter=Named(row.matter_id, row.matter_title, row.reference),
+        action_label=action_label(step.action_type),
+        overdue=bool(step.due_at and step.due_at < now),
+        since=step.updated_at,
+    )
+
+
+def _groups(
+    user: User, size: int, group: str | None = None, cursor: str | None = None
+) -> dict[str, Group]:
     now = utcnow()
-    for row in db.session.execute(actionable_steps(user)):
-        step = InboxStep(
-            row.id, row.title, row.action_type, row.action_state, row.due_at, row.updated_at
+    items: dict[str, list[InboxItem]] = {name: [] for name in GROUPS}
+    totals = dict.fromkeys(GROUPS, 0)
+    names = {state: name for name, state in GROUPS.items()}
+    for row in db.session.execute(_paged(user, size, group, cursor)):
+        name = names[row.action_state]
+        items[name].append(_item(row, now))
+        totals[name] = row.total
+    return {
+        name: Group(
+            name,
+            items[name],
+            totals[name],
+            cursor_of(items[name][-1]) if totals[name] > len(items[name]) else None,
         )
-        item = InboxItem(
-            step=step,
-            instance=Named(row.instance_id, row.instance_title),
-            matter=Named(row.matter_id, row.matter_title, row.reference),
-            action_label=action_label(step.action_type),
-            overdue=bool(step.due_at and step.due_at < now),
-            since=step.updated_at,
-        )
-        (ready if step.action_state == StepState.READY else claimed).append(item)
-    return Inbox(ready, claimed)
+        for name in GROUPS
+    }
+
+
+def inbox(user: User, size: int = PAGE_SIZE) -> Inbox:
+    """The first page of each group — READY steps this person may act on across their
+    matters, and the steps they have in progress — with each group's total."""
+    groups = _groups(user, size)
+    return Inbox(groups["ready"], groups["in_progress"])
+
+
+def more(user: User, group: str, cursor: str, size: int = PAGE_SIZE) -> Group:
+    """The next page of one group, after `cursor` (the last row already shown)."""
+    if group not in GROUPS:
+        raise Invalid("The inbox has two lists: ready and in_progress.")
+    return _groups(user, size, group, cursor)[group]

@@ -29,10 +29,27 @@ class MatterRow:
         return [(status, counts[status]) for status in SUMMARY_PRIORITY if counts.get(status)]
 
 
-def matter_rows(user: User, q: str | None = None) -> list[MatterRow]:
-    matters, _total = list_matters(user, q, limit=200)
-    summaries = workflow_summaries([m.id for m in matters])
-    return [MatterRow(m, summaries[m.id]) for m in matters]
+@dataclass
+class MattersPage:
+    rows: list[MatterRow]
+    total: int  # how many matters match, on every page
+    after: str | None  # the reference this page starts after (None: the first page)
+    next_after: str | None  # where the next page starts, when there is one
+
+
+PAGE_SIZE = 50
+
+
+def matters_page(
+    user: User, q: str | None = None, after: str | None = None, size: int = PAGE_SIZE
+) -> MattersPage:
+    """A page of the person's matters by reference, from `after` (keyset), with how many
+    match in all: a count, the page, its members, its workflows' statuses."""
+    matters, total = list_matters(user, q, limit=size + 1, after=after or None)
+    shown = matters[:size]
+    summaries = workflow_summaries([m.id for m in shown])
+    following = shown[-1].reference if len(matters) > size else None
+    return MattersPage([MatterRow(m, summaries[m.id]) for m in shown], total, after, following)
 
 
 def firm_lawyers(user: User) -> list[User]:

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from webapp.extensions import db
 from webapp.models import User, WorkflowTemplate
 from webapp.services.access import require_staff
-from webapp.services.templates import PUBLISHED, get_template, list_templates
+from webapp.services.templates import PUBLISHED, get_template, list_templates, step_counts
 
 
 @dataclass
@@ -27,7 +27,8 @@ def template_rows(user: User, q: str | None = None, status: str | None = None) -
         .group_by(WorkflowTemplate.key)
     )
     published = {key: version for key, version in rows}
-    return [TemplateRow(t, published.get(t.key), len(t.steps)) for t in latest]
+    counts = step_counts([t.id for t in latest])
+    return [TemplateRow(t, published.get(t.key), counts[t.id]) for t in latest]
 
 
 def template_row(user: User, template_id: int) -> TemplateRow:
