@@ -18,13 +18,13 @@ The database keeps the firm: the table `bench_bigfirm` says which scale it holds
 where the measured people and instances are; a later run reuses it unless the scale
 differs or `--rebuild` is asked."""
 
+import itertools
 import json
 import random
 import re
 import sys
 import time
 from collections import Counter
-import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -57,6 +57,8 @@ from webapp.services.templates import create_template, publish_template
 from webapp.worker import drain
 
 MARKER = "bench_bigfirm"
+# Quick password hashes: 200 people are created (and signed in) through the services.
+APP_SETTINGS: dict[str, object] = {"PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"}
 SEED = 19  # the same firm on every build of one scale
 
 # At scale 1.
@@ -258,7 +260,10 @@ def record_prototype(cast: Cast, spec: TemplateSpec, template_id: int) -> list[S
     while stages:
         ready = db.session.execute(
             select(
-                InstanceStep.id, InstanceStep.role_scope, InstanceStep.order, InstanceStep.action_state
+                InstanceStep.id,
+                InstanceStep.role_scope,
+                InstanceStep.order,
+                InstanceStep.action_state,
             )
             .where(InstanceStep.instance_id == instance_id)
             .where(InstanceStep.action_state.in_(("READY", "IN_PROGRESS")))
@@ -281,6 +286,9 @@ def record_prototype(cast: Cast, spec: TemplateSpec, template_id: int) -> list[S
 # ---- the plan: which matter holds which clone, when -------------------------------------
 
 
+NEVER = datetime.max.replace(tzinfo=UTC)
+
+
 @dataclass
 class MatterPlan:
     number: int  # 1-based, in the order the matters were opened
@@ -291,7 +299,7 @@ class MatterPlan:
     client: int
     second_paralegal: int | None
     second_lawyer: int | None
-    opened: datetime = datetime.max.replace(tzinfo=UTC)
+    opened: datetime = NEVER
     id: int = 0
 
 
@@ -456,7 +464,7 @@ def plan_firm(
     for c in clones:
         c.matter.opened = min(c.matter.opened, c.start - timedelta(days=rng.uniform(0.1, 30)))
     for m in matters:
-        if m.opened.year == datetime.max.year:
+        if m.opened == NEVER:
             m.opened = now - timedelta(days=rng.uniform(1, 365 * YEARS))
     matters.sort(key=lambda m: m.opened)
     for n, m in enumerate(matters, 1):
@@ -570,10 +578,14 @@ class Cloner:
         """Ids named in a JSON payload, renumbered; any other `...Id` is refused, so a new
         payload shape cannot slip through unmapped."""
         if not isinstance(value, dict) or not any(k.endswith(ID_ENDINGS) for k in value):
-            return value if not isinstance(value, dict) or "title" not in value else {
-                **value,
-                "title": self.title,
-            }
+            return (
+                value
+                if not isinstance(value, dict) or "title" not in value
+                else {
+                    **value,
+                    "title": self.title,
+                }
+            )
         out = {}
         for key, item in value.items():
             if key == "stepId":
@@ -733,8 +745,8 @@ def clone_differences(shot: Snapshot, cloned: dict[str, list[dict[str, Any]]]) -
                     found.append(f"{table}.{column}: {old[column]!r} became {new[column]!r}")
         # Renumbered, but in the same relation to each other.
         if table in ("workflow_events", "instance_changes", "instance_steps", "jobs"):
-            gaps_old = [b["id"] - a["id"] for a, b in zip(old_rows, old_rows[1:], strict=False)]
-            gaps_new = [b["id"] - a["id"] for a, b in zip(new_rows, new_rows[1:], strict=False)]
+            gaps_old = [b["id"] - a["id"] for a, b in itertools.pairwise(old_rows)]
+            gaps_new = [b["id"] - a["id"] for a, b in itertools.pairwise(new_rows)]
             if gaps_old != gaps_new:
                 found.append(f"{table}: ids are not numbered as the prototype's")
         times_old = [r.get("created_at") for r in old_rows]
@@ -914,7 +926,9 @@ def load_marker() -> Built | None:
 
 def save_marker(built: Built) -> None:
     with db.engine.begin() as connection:
-        connection.execute(text(f"CREATE TABLE IF NOT EXISTS {MARKER} (name TEXT PRIMARY KEY, value TEXT)"))
+        connection.execute(
+            text(f"CREATE TABLE IF NOT EXISTS {MARKER} (name TEXT PRIMARY KEY, value TEXT)")
+        )
         connection.execute(text(f"DELETE FROM {MARKER}"))
         connection.execute(
             text(f"INSERT INTO {MARKER} (name, value) VALUES ('firm', :v)"),
@@ -940,9 +954,7 @@ def build(app: Flask, scale: float) -> Built:
         for spec in TEMPLATES:
             snapshots += record_prototype(cast, spec, template_ids[spec.name])
             progress(f"(e) prototype of {spec.steps} steps worked through the services")
-        completions = create_matter(
-            db.session.get(User, cast.owner), "BENCH-COMPLETIONS", "Bench completions"
-        ).id
+        completions = completions_matter(cast)
         db.session.remove()
         proto = prototype_matter(cast)
         first = {
@@ -983,6 +995,13 @@ def build(app: Flask, scale: float) -> Built:
         for who, user_id in ids.items():
             emails[who] = db.session.get(User, user_id).email
             tokens[who] = create_token(emails[who], "bench")
+        for role, user_id in (
+            (Role.ADMIN, cast.admin),
+            (Role.LAWYER, cast.owner),
+            (Role.PARALEGAL, cast.paralegal),
+            (Role.CLIENT, cast.client),
+        ):  # who completes the steps of each role in the completions matter
+            emails[role.value] = db.session.get(User, user_id).email
         db.session.commit()
         small = plan.matters[plan.small_matter]
         opened = {
@@ -1011,6 +1030,16 @@ def build(app: Flask, scale: float) -> Built:
         save_marker(built)
         db.session.remove()
     return built
+
+
+def completions_matter(cast: Cast) -> int:
+    """Where (e) completes steps through HTMX: the prototype people's own matter, so the
+    measured people's inboxes and matters stay as built."""
+    owner = db.session.get(User, cast.owner)
+    matter_id = create_matter(owner, "BENCH-COMPLETIONS", "Bench completions").id
+    for member, role in ((cast.paralegal, Role.PARALEGAL), (cast.client, Role.CLIENT)):
+        add_member(owner, matter_id, member, role)
+    return matter_id
 
 
 def prototype_matter(cast: Cast) -> dict[str, Any]:
@@ -1073,7 +1102,9 @@ def audit_clones(plan: Plan, cast: Cast) -> int:
             "workflow_instances": rows(
                 WorkflowInstance.__table__, WorkflowInstance.id == c.instance_id
             ),
-            "instance_steps": rows(InstanceStep.__table__, InstanceStep.instance_id == c.instance_id),
+            "instance_steps": rows(
+                InstanceStep.__table__, InstanceStep.instance_id == c.instance_id
+            ),
             "workflow_events": rows(
                 WorkflowEvent.__table__, WorkflowEvent.instance_id == c.instance_id
             ),
@@ -1104,5 +1135,3 @@ def refresh_sequences() -> None:
                     f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                     f"COALESCE((SELECT max(id) FROM {table.name}), 0) + 1, false)"
                 )
-
-
