@@ -3,7 +3,8 @@
 Prints (a) HTTP transitions per second and p99 with the bare baseline beside them, (b) the
 cost of one transition service call at 5, 50 and 500 steps, (c) worker jobs per second,
 each as the median of several runs, (d) the server time and SQL statements of the pages
-(runner, HTMX and API completions, inbox), and writes bench-results/latest.json."""
+(runner, HTMX and API completions, inbox), (e) every page on a big firm built once and kept
+(`--only e`, `--scale`, `--rebuild`), and writes bench-results/latest.json."""
 
 import argparse
 import json
@@ -21,9 +22,15 @@ from typing import Any
 from flask import Flask
 from sqlalchemy.engine import make_url
 
-from bench import http_bench, pages_bench, seed, service_bench, worker_bench
-from bench.app import fresh_app
-from bench.databases import Database, Unavailable, postgres_database, sqlite_database
+from bench import bigfirm, bigfirm_pages, http_bench, pages_bench, seed, service_bench, worker_bench
+from bench.app import fresh_app, migrated_app
+from bench.databases import (
+    Database,
+    Unavailable,
+    big_database,
+    postgres_database,
+    sqlite_database,
+)
 from bench.loadrun import Load
 from bench.report import Report
 from bench.server import ROOT, load_average
@@ -44,6 +51,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--processes", type=int, default=2, help="load client processes")
     parser.add_argument("--threads", type=int, default=4, help="client threads per process")
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="(e) size of the big firm on PostgreSQL (1: 18,000 matters); SQLite takes a tenth",
+    )
+    parser.add_argument("--rebuild", action="store_true", help="(e) build the big firm afresh")
+    parser.add_argument(
+        "--big-samples", type=int, default=20, help="(e) timed requests per page figure"
+    )
     return parser.parse_args(argv)
 
 
@@ -71,6 +88,8 @@ class Bench:
         self.service: list[service_bench.ServiceResult] = []
         self.workers: list[worker_bench.WorkerResult] = []
         self.pages: list[pages_bench.PagesResult] = []
+        self.big: list[bigfirm_pages.BigResult] = []
+        self.backlog: list[worker_bench.BacklogResult] = []
         self.failures: list[str] = []
 
     def attempt(self, what: str, step: Callable[[], Any]) -> Any:
@@ -94,6 +113,41 @@ class Bench:
             self.http += [r for r in self._fresh(database, self._http) if r]
         if "d" in self.sections:
             self.pages += [r for r in [self._fresh(database, self._pages)] if r]
+        if "e" in self.sections:
+            self.big += [r for r in [self._big(database)] if r]
+
+    def _big(self, database: Database) -> Any:
+        big = big_database(database)
+        if isinstance(big, Unavailable):
+            self.failures.append(f"{database.label}: (e) {big.reason}")
+            return None
+        scale = self.args.scale * (1.0 if database.name == "postgresql" else 0.1)
+        app = migrated_app(big, bigfirm.APP_SETTINGS)
+        try:
+            with app.app_context():
+                built = bigfirm.load_marker()
+            reused = built is not None and built.scale == scale and not self.args.rebuild
+            if not reused:
+                with app.app_context():
+                    db.engine.dispose()
+                app = fresh_app(big, bigfirm.APP_SETTINGS)
+                built = self.attempt(
+                    f"{database.label}: (e) building the big firm at scale {scale:g}",
+                    lambda: bigfirm.build(app, scale),
+                )
+                if built is None:
+                    return None
+                progress(f"{database.label}: (e) built in {built.build_seconds:.0f} s")
+            samples, results = self.args.big_samples, self.args.output.parent
+            return self.attempt(
+                f"{database.label}: (e) every page on the big firm",
+                lambda: bigfirm_pages.bench_bigfirm(
+                    app, built, reused, database.label, samples, results
+                ),
+            )
+        finally:
+            with app.app_context():
+                db.engine.dispose()
 
     def _fresh(self, database: Database, section: Callable[..., Any]) -> Any:
         app = fresh_app(database)
@@ -107,10 +161,17 @@ class Bench:
 
     def _workers(self, app: Flask, database: Database, firm: seed.Firm) -> Any:
         args = self.args
-        return self.attempt(
+        found = self.attempt(
             f"{database.label}: (c) worker processes draining jobs",
             lambda: worker_bench.bench_workers(app, database, firm, args.runs, args.seconds),
         )
+        backlog = self.attempt(
+            f"{database.label}: (c) claiming 10,000 due jobs with and without a backlog",
+            lambda: worker_bench.bench_backlog(app, database.label),
+        )
+        if backlog:
+            self.backlog.append(backlog)
+        return found
 
     def _service(self, app: Flask, database: Database, firm: seed.Firm) -> Any:
         args = self.args
@@ -165,8 +226,12 @@ def main(argv: list[str]) -> int:
             report.skipped("(c)", "no worker yet (webapp.worker is missing)")
         elif bench.workers:
             report.workers(bench.workers)
+        if bench.backlog:
+            report.backlog(bench.backlog)
     if "d" in bench.sections and bench.pages:
         report.pages(bench.pages)
+    if "e" in bench.sections and bench.big:
+        report.bigfirm(bench.big)
     for failure in bench.failures:
         print(f"\n! {failure}")
     elapsed = time.monotonic() - began
@@ -218,6 +283,8 @@ def write_results(
         "http": [r.as_dict() for r in bench.http],
         "service": [r.as_dict() for r in bench.service],
         "pages": [r.as_dict() for r in bench.pages],
+        "bigfirm": [r.as_dict() for r in bench.big],
+        "worker_backlog": [r.as_dict() for r in bench.backlog],
         "workers": [r.as_dict() for r in bench.workers]
         if worker_bench.worker_available()
         else {"skipped": "no worker yet"},

@@ -134,3 +134,22 @@ def server_environment(database: Database) -> dict[str, str]:
         }
     )
     return env
+
+
+BIG_SQLITE = Path(__file__).resolve().parent.parent / "bench-results" / "bigfirm.sqlite"
+
+
+def big_database(database: Database) -> Database | Unavailable:
+    """Where section (e) keeps its big firm between runs: the file bench-results/
+    bigfirm.sqlite, or on PostgreSQL's server a database named like the bench's own with
+    `_big` after it (`matterflow_bench_big` by default), created when missing. (e) never
+    shares the database the other sections empty on every run."""
+    if database.name == "sqlite":
+        BIG_SQLITE.parent.mkdir(parents=True, exist_ok=True)
+        return Database("sqlite", f"sqlite:///{BIG_SQLITE}")
+    url = make_url(database.url)
+    name = f"{url.database}_big"
+    problem = _create_if_missing(url.set(database="postgres"), name)
+    if problem:
+        return Unavailable("postgresql", f"could not create {name}: {problem}")
+    return Database("postgresql", url.set(database=name).render_as_string(hide_password=False))

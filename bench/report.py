@@ -4,13 +4,14 @@ import math
 import os
 from typing import Any
 
+from bench.bigfirm_pages import WHO, BigResult
 from bench.http_bench import CHAIN_STEPS, HttpResult
 from bench.loadrun import Load
 from bench.pages_bench import INBOX_READY, PagesResult
 from bench.server import load_average
 from bench.service_bench import ServiceResult
 from bench.stats import Summary, Target
-from bench.worker_bench import FAN_OUT, WorkerResult
+from bench.worker_bench import BACKLOG_DUE, BACKLOG_WAITING, FAN_OUT, BacklogResult, WorkerResult
 
 HTTP_TARGETS = {
     "PostgreSQL": (Target(400, at_least=True), Target(50, at_least=False)),
@@ -174,6 +175,67 @@ class Report:
 
     def skipped(self, section: str, reason: str) -> None:
         print(f"\n{section} skipped: {reason}")
+
+    # ---- (c) the claim with a backlog --------------------------------------------------
+
+    def backlog(self, results: list[BacklogResult]) -> None:
+        print(
+            f"\n(c) Claim and settle {BACKLOG_DUE:,} due jobs (outbox.claim_jobs + settle, in "
+            f"process), alone and with {BACKLOG_WAITING:,} more due jobs waiting behind them"
+        )
+        target = Target(0.8, at_least=True)
+        for r in results:
+            verdict = self.judge(
+                f"(c) {r.database} claim rate with a backlog / alone", r.ratio, target
+            )
+            print(
+                f"    {r.database:<11} alone {r.alone:>7,.0f}/s   with the backlog "
+                f"{r.with_backlog:>7,.0f}/s   ratio {r.ratio:.2f} (the same rate: {verdict})"
+            )
+
+    # ---- (e) -----------------------------------------------------------------------------
+
+    def bigfirm(self, results: list[BigResult]) -> None:
+        for result in results:
+            built = result.built
+            rows = ", ".join(f"{n:,} {t}" for t, n in result.counts.items())
+            how = "kept from" if result.reused else "built by"
+            print(
+                f"\n(e) {result.database}, big firm at scale {result.scale:g} ({how} the run of "
+                f"{built['built_at']}, build {built['build_seconds']:.0f} s): {rows}"
+            )
+            people = ", ".join(f"{WHO[w]} {n}" for w, n in result.actionable.items())
+            print(f"    actionable steps in the inbox: {people}")
+            print(
+                f"    {'page':<24} {'steps':>5} {'who':<23} {'median ms':>9} {'p95 ms':>8} "
+                f"{'CPU ms':>7} {'statements':>10} {'KB':>6}  target"
+            )
+            for f in result.figures:
+                steps = "" if f.steps is None else str(f.steps)
+                misses = f.misses()
+                mark = "pass" if not misses else "FAIL: " + ", ".join(misses)
+                print(
+                    f"    {f.what:<24} {steps:>5} {WHO[f.who]:<23} {f.median:>9.1f} {f.p95:>8.1f} "
+                    f"{f.cpu:>7.1f} {f.statements_per_request:>10} {f.size_bytes / 1024:>6.0f}  "
+                    f"{mark}"
+                )
+            verdicts = result.verdicts()
+            for verdict in verdicts[len(result.figures) :]:
+                mark = "pass" if verdict.ok else "FAIL"
+                print(f"    {verdict.target}: {verdict.measured}  {mark}")
+            for verdict in verdicts:
+                self.verdicts.append(
+                    {
+                        "figure": f"(e) {result.database} {verdict.target}",
+                        "value": verdict.measured,
+                        "target": verdict.target,
+                        "verdict": "pass" if verdict.ok else "FAIL",
+                    }
+                )
+            failed = sum(not v.ok for v in verdicts)
+            print(
+                f"    {len(verdicts) - failed} of {len(verdicts)} targets met; plans: {result.plans_file}"
+            )
 
 
 def cpu_line(result: HttpResult) -> str:

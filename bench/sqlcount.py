@@ -16,7 +16,9 @@ class StatementLog:
     def __init__(self) -> None:
         self.statements: list[str] = []
         self.seconds = 0.0
+        self.timed: list[tuple[float, str, Any]] = []  # seconds, statement, parameters
         self._began = 0.0
+        self._parameters: Any = None
 
     def __len__(self) -> int:
         return len(self.statements)
@@ -25,12 +27,21 @@ class StatementLog:
         """SELECT / INSERT / UPDATE / ...: how many of each."""
         return dict(Counter(s.split(None, 1)[0].upper() for s in self.statements if s.strip()))
 
-    def before(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    def before(
+        self, _conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any
+    ) -> None:
         self.statements.append(statement)
+        self._parameters = parameters
         self._began = time.perf_counter()
 
     def after(self, *_args: Any) -> None:
-        self.seconds += time.perf_counter() - self._began
+        elapsed = time.perf_counter() - self._began
+        self.seconds += elapsed
+        self.timed.append((elapsed, self.statements[-1], self._parameters))
+
+    def slowest(self) -> tuple[float, str, Any] | None:
+        """The statement that took longest, with its parameters (to EXPLAIN it)."""
+        return max(self.timed, key=lambda t: t[0], default=None)
 
 
 @contextmanager

@@ -11,10 +11,11 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select
 
 from bench import seed
 from bench.databases import Database, server_environment
@@ -164,3 +165,96 @@ def _instances_for(rate: float, seconds: float) -> int:
     if not rate or math.isnan(rate):
         return MIN_INSTANCES
     return max(MIN_INSTANCES, min(MAX_INSTANCES, round(rate * seconds / FAN_OUT)))
+
+
+# ---- the claim with a backlog (issue 19) ----------------------------------------------------
+
+BACKLOG_DUE = 10_000  # jobs claimed and settled in each measure
+BACKLOG_WAITING = 100_000  # due jobs waiting behind them in the second measure
+BACKLOG_KIND = "bench.backlog"  # no runner: the measure claims and settles, it runs nothing
+
+
+@dataclass
+class BacklogResult:
+    """The worker's claim-and-settle rate of BACKLOG_DUE due jobs alone and with
+    BACKLOG_WAITING more due jobs behind them (later run_at): a claim that reads and sorts
+    every due job slows as the backlog grows; one that reads an index does not."""
+
+    database: str
+    alone: float  # jobs per second
+    with_backlog: float
+
+    @property
+    def ratio(self) -> float:
+        return self.with_backlog / self.alone if self.alone else math.nan
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "database": self.database,
+            "due_jobs": BACKLOG_DUE,
+            "waiting_jobs": BACKLOG_WAITING,
+            "alone_per_second": round(self.alone, 1),
+            "with_backlog_per_second": round(self.with_backlog, 1),
+            "ratio": round(self.ratio, 3),
+        }
+
+
+def _insert_due(count: int, first_run_at: datetime) -> None:
+    """Due jobs shaped as the journal's `enqueue` writes them, one microsecond apart."""
+    rows = [
+        {
+            "kind": BACKLOG_KIND,
+            "payload": {"n": n},
+            "org_id": None,
+            "instance_id": None,
+            "dedupe_key": None,
+            "run_at": first_run_at + timedelta(microseconds=n),
+            "max_attempts": 5,
+            "status": "PENDING",
+            "attempts": 0,
+            "created_at": first_run_at,
+            "updated_at": first_run_at,
+        }
+        for n in range(count)
+    ]
+    for start in range(0, count, 10_000):
+        db.session.execute(insert(Job), rows[start : start + 10_000])
+    db.session.commit()
+
+
+def _claim_and_settle(app: Flask, count: int) -> float:
+    """Claims batches as the worker does (`outbox.claim_jobs`) and settles each job
+    (`outbox.settle`), each its own transaction, until `count` are done: jobs per second."""
+    from webapp.services import outbox
+
+    batch = app.config["WORKER_BATCH_SIZE"]
+    done = 0
+    began = time.perf_counter()
+    while done < count:
+        claimed = outbox.claim_jobs("bench-backlog", min(batch, count - done))
+        if not claimed:
+            break
+        for job in claimed:
+            outbox.settle(job.id, "bench-backlog")
+        done += len(claimed)
+    return done / (time.perf_counter() - began)
+
+
+def bench_backlog(app: Flask, label: str) -> BacklogResult:
+    with app.app_context():
+        db.session.execute(delete(Job))
+        db.session.commit()
+        past = datetime.now(UTC) - timedelta(days=1)
+        _insert_due(BACKLOG_DUE, past)
+        seed.refresh_statistics()
+        alone = _claim_and_settle(app, BACKLOG_DUE)
+        db.session.execute(delete(Job))
+        db.session.commit()
+        _insert_due(BACKLOG_DUE, past)
+        _insert_due(BACKLOG_WAITING, past + timedelta(hours=1))
+        seed.refresh_statistics()
+        with_backlog = _claim_and_settle(app, BACKLOG_DUE)
+        db.session.execute(delete(Job))
+        db.session.commit()
+        db.session.remove()
+    return BacklogResult(label, alone, with_backlog)
