@@ -50,7 +50,7 @@ from webapp.models import (
 )
 from webapp.persistence.transaction import transactional
 from webapp.services.auth import create_token, new_user
-from webapp.services.instances import _request_hash, instantiate
+from webapp.services.instances import request_hash, instantiate
 from webapp.services.matters import add_member, create_matter
 from webapp.services.steps import Claim, Complete, perform
 from webapp.services.templates import create_template, publish_template
@@ -614,7 +614,7 @@ class Cloner:
             created_by_id=self.person(row["created_by_id"]),
             created_at=self.when(row["created_at"]),
             updated_at=self.when(row["updated_at"]),
-            request_hash=_request_hash(row["template_id"], self.plan.matter.id, self.title, {}),
+            request_hash=request_hash(row["template_id"], self.plan.matter.id, self.title, {}),
         )
         return row
 

@@ -175,7 +175,7 @@ def list_instances(
 # ---- instantiate and lifecycle --------------------------------------------------------
 
 
-def _request_hash(template_id: int | str, matter_id: int, title: str | None, params: dict) -> str:
+def request_hash(template_id: int | str, matter_id: int, title: str | None, params: dict) -> str:
     body = json.dumps([template_id, matter_id, title, params], sort_keys=True, default=str)
     return hashlib.sha256(body.encode()).hexdigest()
 
@@ -305,7 +305,7 @@ def instantiate(
     request by key returns its instance even after a newer version is published; it is
     answered only to someone who may start workflows and see that instance, anyone else
     as if the requestId were new (404, 403, or 409 without naming the instance)."""
-    digest = _request_hash(template_id, matter_id, title, parameters or {})
+    digest = request_hash(template_id, matter_id, title, parameters or {})
     existing = _existing_request(user, request_id) if _may_start(user) else None
     if existing is not None and _may_see(user, existing):
         if existing.request_hash != digest:
