@@ -50,7 +50,7 @@ from webapp.models import (
 )
 from webapp.persistence.transaction import transactional
 from webapp.services.auth import create_token, new_user
-from webapp.services.instances import request_hash, instantiate
+from webapp.services.instances import instantiate, request_hash
 from webapp.services.matters import add_member, create_matter
 from webapp.services.steps import Claim, Complete, perform
 from webapp.services.templates import create_template, publish_template
