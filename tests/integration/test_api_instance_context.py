@@ -82,7 +82,7 @@ def test_context_filter_holding_an_escaped_nul_is_refused_with_400_when_asked(la
     # PostgreSQL's JSONB cannot hold U+0000: a 500 on PostgreSQL before (the fuzz found it).
     response = lawyer.get("/instances", query_string={"context": '{"client": "a\\u0000"}'})
     assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert response.json["error"]["message"] == "Text may not contain the NUL character (\\u0000)."
+    assert "the NUL character (\\u0000)" in response.json["error"]["message"]
 
 
 def containment_sql(column) -> str:
