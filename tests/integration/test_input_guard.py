@@ -41,4 +41,3 @@ def test_sign_in_form_refuses_a_nul_character_with_a_page_not_a_crash(app):
     response = app.test_client().get("/login?next=%00")
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert "NUL character" in response.get_data(as_text=True)
-
