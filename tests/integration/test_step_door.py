@@ -48,6 +48,7 @@ def test_perform_returns_every_move_the_change_caused_when_a_step_completes(team
         (review, "PENDING", "READY"),
     ]
     assert changed.step_ids == {gather, review}
+    assert changed.states == {"READY", "COMPLETED", "PENDING"}  # never shown in progress
     assert changed.instance_id == instance["id"]
     assert changed.matter_id == firm.matter.id
 

@@ -9,6 +9,7 @@ from flask import Blueprint, abort, flash, render_template, request, url_for
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 
+from webapp.engine.eligibility import MatterAccess
 from webapp.engine.states import StepState
 from webapp.services import dead_letters, instances
 from webapp.web.htmx import blocks, is_htmx, redirect_to
@@ -112,13 +113,14 @@ def changed_regions(
     states: Collection[str] | None = None,
     notice: str | None = None,
     acted_step: int | None = None,
+    access: MatterAccess | None = None,
 ) -> str:
     """After an action: the status badge and controls, the progress, the step groups of
     `states` (every group when None: a status change alters what every step offers), and
     the audit trail's newest rows — each swapped out of band into the page. Reads only
     what those regions show. The keyboard focus goes to the next step the person may
     work on, else back to the step they acted on (never the page body)."""
-    view = reads.runner_view(current_user, matter_id, instance_id, states=states)
+    view = reads.runner_view(current_user, matter_id, instance_id, states=states, access=access)
     groups = [
         ("step_group", {"group": group, "oob": True, "focus_id": _focus(view, acted_step)})
         for group in view.groups

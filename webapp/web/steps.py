@@ -39,7 +39,11 @@ def _act(step_id: int, command: steps.Command, done: str) -> Any:
             url_for("web.runner.show", matter_id=changed.matter_id, instance_id=changed.instance_id)
         )
     return changed_regions(
-        changed.matter_id, changed.instance_id, regions_of(changed), acted_step=changed.step_id
+        changed.matter_id,
+        changed.instance_id,
+        regions_of(changed),
+        acted_step=changed.step_id,
+        access=changed.access,
     )
 
 

@@ -74,7 +74,8 @@ def perform(actor: User, step_id: int, command: Command, *, with_steps: bool = F
     loaded = load_step(step_id, actor, all_steps=with_steps)
     status_before = loaded.instance.status
     if is_repeat(loaded, command):  # a provider's retried delivery changes nothing
-        return changed_from(loaded.instance, step_id, [], status_before, loaded.step.action_state)
+        state = loaded.step.action_state
+        return changed_from(loaded.instance, step_id, [], status_before, state, loaded.access)
     check_permission(
         step_view(loaded.instance, loaded.step), Who(actor_of(actor), loaded.access), command.act
     )
@@ -87,7 +88,8 @@ def perform(actor: User, step_id: int, command: Command, *, with_steps: bool = F
             revision=loaded.revision,
         )
     moves = journal.moves()
-    return changed_from(loaded.instance, step_id, moves, status_before, loaded.step.action_state)
+    state = loaded.step.action_state
+    return changed_from(loaded.instance, step_id, moves, status_before, state, loaded.access)
 
 
 def available_acts(

@@ -4,6 +4,7 @@ re-renders only the regions it names."""
 from dataclasses import dataclass
 from typing import Any
 
+from webapp.engine.eligibility import MatterAccess
 from webapp.persistence.journal import Move
 
 
@@ -28,6 +29,7 @@ class Changed:
     steps: tuple[StepMove, ...]
     status: tuple[str, str] | None
     step_state: str | None = None
+    access: MatterAccess | None = None  # the matter's people, as the change read them
 
     @property
     def step_ids(self) -> frozenset[int]:
@@ -36,8 +38,15 @@ class Changed:
 
     @property
     def states(self) -> frozenset[str]:
-        """The step states whose groups of steps a page must show again."""
-        return frozenset(s for move in self.steps for s in (move.before, move.after))
+        """The step states whose groups of steps a page must show again: where each moved
+        step was before the change and where it is after it (a step started and
+        completed in one call never shows in progress)."""
+        first: dict[int, str] = {}
+        last: dict[int, str] = {}
+        for move in self.steps:
+            first.setdefault(move.step_id, move.before)
+            last[move.step_id] = move.after
+        return frozenset(first.values()) | frozenset(last.values())
 
 
 def changed_from(
@@ -46,6 +55,7 @@ def changed_from(
     moves: list[Move],
     status_before: str,
     step_state: str | None = None,
+    access: MatterAccess | None = None,
 ) -> Changed:
     steps = tuple(
         StepMove(move.step_id, move.key, move.before, move.after)
@@ -65,4 +75,5 @@ def changed_from(
         steps=steps,
         status=(status_before, status_after) if status_after != status_before else None,
         step_state=step_state,
+        access=access,
     )

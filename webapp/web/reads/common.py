@@ -75,10 +75,11 @@ def instance_on_matter(user: User, matter_id: int, instance_id: int) -> Workflow
 
 
 def instance_and_access(
-    user: User, matter_id: int | None, instance_id: int
+    user: User, matter_id: int | None, instance_id: int, known: MatterAccess | None = None
 ) -> tuple[WorkflowInstance, MatterAccess]:
     """An instance with its matter in one statement, without its steps or the matter's
-    members (a page reads what it shows of them), and the matter's people in one more.
+    members (a page reads what it shows of them), and the matter's people in one more
+    (none when the caller passes them as `known`).
     Not found alike whether it does not exist, is another firm's, is on another matter
     than `matter_id` or is not this person's to see."""
     found = db.session.scalar(
@@ -101,7 +102,9 @@ def instance_and_access(
     missing = NotFound(f"Workflow instance {instance_id} was not found.")
     if found is None or (matter_id is not None and found.matter_id != matter_id):
         raise missing
-    access = matter_access(found.matter)
+    # `known`: the matter's people as the change this page answers read them a moment ago.
+    access = known if known is not None and known.org_id == found.org_id else None
+    access = access or matter_access(found.matter)
     if not access.can_see(user.id, user.role):
         raise missing
     return found, access

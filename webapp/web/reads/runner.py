@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from webapp.engine.eligibility import MatterAccess, resolve_eligible_actors, why_not
 from webapp.engine.errors import Conflict, InvalidTransition, NotFound
@@ -238,12 +238,18 @@ _SHAPE = select(
     InstanceStep.title,
     InstanceStep.role_scope,
     InstanceStep.action_state,
+    # The revision of the step graph, asked once with the rows (the door's graph cache).
+    latest_change_id(bindparam("instance_id")).label("revision"),
 ).order_by(InstanceStep.order)
 
 
-def _shapes(instance_id: int) -> list[Shape]:
-    rows = db.session.execute(_SHAPE.where(InstanceStep.instance_id == instance_id))
-    return [Shape(*row) for row in rows]
+def _shapes(instance_id: int) -> tuple[list[Shape], int | None]:
+    """The instance's steps, one light row each, and the revision of its step graph."""
+    rows = db.session.execute(
+        _SHAPE.where(InstanceStep.instance_id == bindparam("instance_id")),
+        {"instance_id": instance_id},
+    ).all()
+    return [Shape(*row[:-1]) for row in rows], (rows[0].revision if rows else None)
 
 
 def _sees(user: User, shape: Shape | Any) -> bool:
@@ -265,13 +271,14 @@ def runner_view(
     instance_id: int,
     states: Iterable[str] | None = None,
     expanded: Collection[str] = (),
+    access: MatterAccess | None = None,
 ) -> RunnerView:
     """The runner page (`states` None: every group) or, after an action, its regions:
     the status, controls and progress, the groups named in `states`, the newest audit rows.
     `expanded`: the collapsible groups to show in full."""
-    instance, access = instance_and_access(user, matter_id, instance_id)
+    instance, access = instance_and_access(user, matter_id, instance_id, access)
     wanted = ALL_STATES if states is None else frozenset(states) & ALL_STATES
-    shapes = _shapes(instance.id)
+    shapes, revision = _shapes(instance.id)
     visible = shapes if user.role != Role.CLIENT else [s for s in shapes if _sees(user, s)]
     members: dict[str, list[Shape]] = defaultdict(list)
     for shape in visible:
@@ -296,7 +303,7 @@ def runner_view(
     )
     titles_by_id = {s.id: s.title for s in visible}
     audit = [_audit_entry(e, names, titles_by_id) for e in audit_rows]
-    cards = _Cards(instance, user, access, names, shapes, visible, list(steps.values()))
+    cards = _Cards(instance, user, access, names, (shapes, revision), visible, list(steps.values()))
     groups = [
         StepGroup(
             state,
@@ -361,12 +368,12 @@ class _Cards:
         user: User,
         access: MatterAccess,
         names: dict[int, str],
-        shapes: list[Shape],
+        graph_rows: tuple[list[Shape], int | None],
         visible: list[Shape],
         steps: list[InstanceStep],
     ) -> None:
         self.instance, self.user, self.access, self.names = instance, user, access, names
-        self.shapes, self.visible = shapes, visible
+        (self.shapes, self.revision), self.visible = graph_rows, visible
         self.documents = _documents_by_step([s.id for s in steps])
         self.extras = card_extras(instance, steps, user)
         self.now = utcnow()
@@ -375,8 +382,7 @@ class _Cards:
     def graph(self) -> Graph:
         """Only when a shown card waits on its prerequisites: the graph the step door
         keeps for this revision of the instance (built once per revision)."""
-        revision = db.session.scalar(select(latest_change_id(self.instance.id)))
-        return graphs.get(self.instance, revision)
+        return graphs.get(self.instance, self.revision)
 
     @cached_property
     def state_of(self) -> dict[str, str]:
