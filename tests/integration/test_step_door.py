@@ -13,7 +13,7 @@ from webapp.engine.errors import DomainError
 from webapp.engine.roles import Role
 from webapp.extensions import db
 from webapp.models import InstanceStep, Organization, WorkflowEvent
-from webapp.services import instances, steps
+from webapp.services import instances, matters, steps, templates
 
 
 @pytest.fixture
@@ -217,3 +217,28 @@ def test_claim_lost_to_a_faster_colleague_is_answered_409_and_changes_nothing(te
     assert snapshot() == before
     fresh()
     assert db.session.get(InstanceStep, gather).claimed_by_id == first.id
+
+
+def test_the_template_door_names_the_new_draft_when_a_published_version_is_edited(team):
+    firm, instance, _first, _second = team
+    published = instance["templateId"]
+    body = step_body("extra", "CHECKLIST", config={"items": ["a"]}, roleScope=Role.LAWYER)
+
+    added = templates.perform(firm.lawyer, published, templates.AddStep(body))
+
+    assert added.created and added.template.id != published
+    assert added.template.status == "DRAFT" and added.step.key == "extra"
+    again = templates.perform(firm.lawyer, added.template.id, templates.RemoveStep(added.step_id))
+    assert not again.created and again.template.id == added.template.id
+
+
+def test_the_matter_door_refuses_what_the_matters_rules_refuse_and_changes_nothing(team):
+    firm, _instance, first, _second = team
+    before = snapshot()
+
+    with pytest.raises(DomainError):
+        matters.perform(first, firm.matter.id, matters.Update(status="CLOSED"))
+
+    assert snapshot() == before
+    closed = matters.perform(firm.lawyer, firm.matter.id, matters.Update(status="CLOSED"))
+    assert closed.kept().status == "CLOSED"

@@ -60,7 +60,8 @@ def get_matter(matter_id: int) -> ResponseReturnValue:
     status=201,
 )
 def add_member(matter_id: int, body: s.MemberIn) -> ResponseReturnValue:
-    matter = matters.add_member(current_user, matter_id, body.user_id, body.role)
+    command = matters.AddMember(body.user_id, body.role)
+    matter = matters.perform(current_user, matter_id, command).kept()
     return respond(matter_out(matter, current_user), 201)
 
 
@@ -74,7 +75,8 @@ def add_member(matter_id: int, body: s.MemberIn) -> ResponseReturnValue:
     response=s.MatterOut,
 )
 def patch_matter(matter_id: int, body: s.MatterPatch) -> ResponseReturnValue:
-    matter = matters.update_matter(current_user, matter_id, body.status, body.title)
+    command = matters.Update(body.status, body.title)
+    matter = matters.perform(current_user, matter_id, command).kept()
     return respond(matter_out(matter, current_user))
 
 
@@ -87,7 +89,7 @@ def patch_matter(matter_id: int, body: s.MatterPatch) -> ResponseReturnValue:
     response=s.MatterDeleted,
 )
 def delete_matter(matter_id: int) -> ResponseReturnValue:
-    gone = matters.delete_matter(current_user, matter_id)
+    gone = matters.perform(current_user, matter_id, matters.Delete()).gone()
     return respond(
         s.MatterDeleted(id=gone.id, reference=gone.reference, instances_removed=gone.instance_ids)
     )

@@ -84,10 +84,9 @@ def get_template(template_id: int) -> ResponseReturnValue:
     also={201: "The version was published: the edit created and returns the next draft"},
 )
 def patch_template(template_id: int, body: s.TemplatePatch) -> ResponseReturnValue:
-    template, created = templates.update_template(
-        current_user, template_id, body.name, body.description, body.steps
-    )
-    return respond(template_out(template), 201 if created else 200)
+    command = templates.Update(body.name, body.description, body.steps)
+    changed = templates.perform(current_user, template_id, command)
+    return respond(template_out(changed.template), 201 if changed.created else 200)
 
 
 @endpoint(
@@ -99,7 +98,8 @@ def patch_template(template_id: int, body: s.TemplatePatch) -> ResponseReturnVal
     response=s.TemplateOut,
 )
 def publish_template(template_id: int) -> ResponseReturnValue:
-    return respond(template_out(templates.publish_template(current_user, template_id)))
+    changed = templates.perform(current_user, template_id, templates.Publish())
+    return respond(template_out(changed.template))
 
 
 @endpoint(
@@ -111,7 +111,8 @@ def publish_template(template_id: int) -> ResponseReturnValue:
     response=s.TemplateOut,
 )
 def archive_template(template_id: int) -> ResponseReturnValue:
-    return respond(template_out(templates.archive_template(current_user, template_id)))
+    changed = templates.perform(current_user, template_id, templates.Archive())
+    return respond(template_out(changed.template))
 
 
 @endpoint(

@@ -239,3 +239,60 @@ def delete_matter(user: User, matter_id: int) -> DeletedMatter:
         },
     )
     return gone
+
+
+# ---- the matter door --------------------------------------------------------------------
+# Every change of a matter is `perform(actor, matter_id, command)`, the shape of the step,
+# instance and template doors: one transaction, the checks inside.
+
+
+@dataclass(frozen=True)
+class Update:
+    """Rename, close, archive or reopen (its workflows are left as they are)."""
+
+    status: str | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class AddMember:
+    user_id: int
+    role: str
+
+
+@dataclass(frozen=True)
+class Delete:
+    pass
+
+
+MatterCommand = Update | AddMember | Delete
+
+
+@dataclass(frozen=True)
+class MatterChanged:
+    """The matter as the change left it, or what was deleted."""
+
+    matter: Matter | None = None
+    deleted: DeletedMatter | None = None
+
+    def kept(self) -> Matter:
+        if self.matter is None:
+            raise Conflict("The matter was deleted.")
+        return self.matter
+
+    def gone(self) -> DeletedMatter:
+        if self.deleted is None:
+            raise Conflict("The matter was not deleted.")
+        return self.deleted
+
+
+@transactional
+def perform(actor: User, matter_id: int, command: MatterCommand) -> MatterChanged:
+    match command:
+        case Update(status=status, title=title):
+            return MatterChanged(update_matter(actor, matter_id, status, title))
+        case AddMember(user_id=user_id, role=role):
+            return MatterChanged(add_member(actor, matter_id, user_id, role))
+        case Delete():
+            return MatterChanged(deleted=delete_matter(actor, matter_id))
+    raise Invalid("Unknown change of a matter.")

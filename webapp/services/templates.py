@@ -1,5 +1,6 @@
 """Workflow templates: drafts, immutable published versions, archive."""
 
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -524,3 +525,103 @@ def move_template_step(user: User, template_id: int, step_id: int, offset: int) 
     source = get_template(template_id, user)
     order = move_order([s.id for s in source.steps], step_id, offset)
     return reorder_template_steps(user, template_id, order)
+
+
+# ---- the template door ------------------------------------------------------------------
+# Every edit of a template is `perform(actor, template_id, command) -> TemplateChanged`, the
+# shape of the step and instance doors: one transaction, the checks inside. An edit of a
+# published version lands on its next draft, which the answer names.
+
+
+@dataclass(frozen=True)
+class Update:
+    """A new name, description or whole step list (StepDefinitions)."""
+
+    name: str | None = None
+    description: str | None = None
+    steps: list[StepDefinition] | None = None
+
+
+@dataclass(frozen=True)
+class AddStep:
+    """One step in the API's camelCase shape; it goes last."""
+
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class EditStep:
+    """Any camelCase step fields; the others keep their values."""
+
+    step_id: int
+    changes: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RemoveStep:
+    step_id: int
+
+
+@dataclass(frozen=True)
+class ReorderSteps:
+    step_ids: list[int]
+
+
+@dataclass(frozen=True)
+class MoveStep:
+    step_id: int
+    offset: int  # -1 up, 1 down
+
+
+@dataclass(frozen=True)
+class Publish:
+    pass
+
+
+@dataclass(frozen=True)
+class Archive:
+    pass
+
+
+TemplateCommand = (
+    Update | AddStep | EditStep | RemoveStep | ReorderSteps | MoveStep | Publish | Archive
+)
+
+
+@dataclass(frozen=True)
+class TemplateChanged:
+    """The version the command changed (a new draft when it edited a published one),
+    the step it added or edited, and whether the version is new."""
+
+    template: WorkflowTemplate
+    step: TemplateStep | None = None
+    created: bool = False
+
+    @property
+    def step_id(self) -> int | None:
+        return self.step.id if self.step is not None else None
+
+
+@transactional
+def perform(actor: User, template_id: int, command: TemplateCommand) -> TemplateChanged:
+    match command:
+        case Update(name=name, description=description, steps=steps):
+            template, created = update_template(actor, template_id, name, description, steps)
+            return TemplateChanged(template, created=created)
+        case AddStep(body=body):
+            template, step = add_template_step(actor, template_id, body)
+            return TemplateChanged(template, step, template.id != template_id)
+        case EditStep(step_id=step_id, changes=changes):
+            template, step = update_template_step(actor, template_id, step_id, changes)
+            return TemplateChanged(template, step, template.id != template_id)
+        case RemoveStep(step_id=step_id):
+            template = remove_template_step(actor, template_id, step_id)
+        case ReorderSteps(step_ids=step_ids):
+            template = reorder_template_steps(actor, template_id, step_ids)
+        case MoveStep(step_id=step_id, offset=offset):
+            template = move_template_step(actor, template_id, step_id, offset)
+        case Publish():
+            template = publish_template(actor, template_id)
+        case Archive():
+            template = archive_template(actor, template_id)
+    return TemplateChanged(template, created=template.id != template_id)

@@ -116,7 +116,8 @@ def add_step_form(template_id: int) -> Any:
 def add_step(template_id: int) -> Any:
     form = request.form
     try:
-        template, step = templates.add_template_step(current_user, template_id, step_body(form))
+        added = templates.perform(current_user, template_id, templates.AddStep(step_body(form)))
+        template, step_id = added.template, added.step_id
     except (Unprocessable, Invalid) as error:
         view = _view(template_id)
         errors = field_errors(error.details, len(view.template.steps)) or {"form": [error.message]}
@@ -126,7 +127,7 @@ def add_step(template_id: int) -> Any:
     if redirect:
         return redirect
     view = _view(template_id)
-    ctx = context(view, _step(view, step.id), focus_step=step.id)  # the new step's title
+    ctx = context(view, _step(view, step_id), focus_step=step_id)  # the new step's title
     parts = [("add_step", {}), ("step_list", {"oob": True}), ("preview", {"oob": True})]
     return blocks(PAGE, [*parts, ("inspector", {"oob": True})], **ctx)
 
@@ -140,9 +141,8 @@ def update_row(template_id: int, step_id: int) -> Any:
     """Title, role and required, saved as they are changed in the row."""
     form = request.form
     try:
-        template, _ = templates.update_template_step(
-            current_user, template_id, step_id, step_body(form)
-        )
+        command = templates.EditStep(step_id, step_body(form))
+        template = templates.perform(current_user, template_id, command).template
     except (Unprocessable, Invalid) as error:
         view = _view(template_id)
         errors = field_errors(error.details, _index_of(view, step_id)) or {"form": [error.message]}
@@ -171,9 +171,8 @@ def update_settings(template_id: int, step_id: int) -> Any:
     """Action type, its configuration and the advanced fields, from the inspector."""
     form = request.form
     try:
-        template, _ = templates.update_template_step(
-            current_user, template_id, step_id, step_body(form)
-        )
+        command = templates.EditStep(step_id, step_body(form))
+        template = templates.perform(current_user, template_id, command).template
     except (Unprocessable, Invalid) as error:
         view = _view(template_id)
         step = _step(view, step_id)
@@ -197,7 +196,8 @@ def update_settings(template_id: int, step_id: int) -> Any:
 @bp.post("/steps/<int:step_id>/remove")
 def remove_step(template_id: int, step_id: int) -> Any:
     try:
-        template = templates.remove_template_step(current_user, template_id, step_id)
+        command = templates.RemoveStep(step_id)
+        template = templates.perform(current_user, template_id, command).template
     except Unprocessable as error:
         view = _view(template_id)
         problems, general = problems_by_step(error.details, view.template.steps)
@@ -208,7 +208,8 @@ def remove_step(template_id: int, step_id: int) -> Any:
 @bp.post("/steps/reorder")
 def reorder_steps(template_id: int) -> Any:
     """Drag-and-drop: the list form posts its rows' step ids in their new order."""
-    template = templates.reorder_template_steps(current_user, template_id, step_ids(request.form))
+    command = templates.ReorderSteps(step_ids(request.form))
+    template = templates.perform(current_user, template_id, command).template
     return _new_draft(template, template_id) or _reordered(template_id)
 
 
@@ -218,7 +219,8 @@ def move_step(template_id: int, step_id: int) -> Any:
     offset = request.args.get("offset", type=int)
     if offset not in (-1, 1):
         abort(400, "Move a step by -1 (up) or 1 (down).")
-    template = templates.move_template_step(current_user, template_id, step_id, offset)
+    command = templates.MoveStep(step_id, offset)
+    template = templates.perform(current_user, template_id, command).template
     return _new_draft(template, template_id) or _reordered(template_id)
 
 
@@ -241,12 +243,10 @@ def publish_problems(template_id: int, error: Unprocessable) -> Any:
 def update_details(template_id: int) -> Any:
     form = request.form
     try:
-        template, _created = templates.update_template(
-            current_user,
-            template_id,
-            name=form.get("name", ""),
-            description=form.get("description", ""),
+        command = templates.Update(
+            name=form.get("name", ""), description=form.get("description", "")
         )
+        template = templates.perform(current_user, template_id, command).template
     except (Unprocessable, Invalid) as error:
         view = _view(template_id)
         errors = field_errors(error.details) or {"name": [error.message]}

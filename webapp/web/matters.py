@@ -120,7 +120,7 @@ def change_status(matter_id: int) -> Any:
     conflict shown in place (409)."""
     status = request.form.get("status", "")
     reads.require_seen_matter_status(current_user, matter_id, request.form.get("seen"))
-    matters.update_matter(current_user, matter_id, status=status)
+    matters.perform(current_user, matter_id, matters.Update(status=status))
     done = STATUS_DONE.get(status, "The matter was updated.")
     if not is_htmx():
         flash(done, "success")
@@ -140,7 +140,7 @@ def delete(matter_id: int) -> Any:
         message = f"Type {matter.reference} exactly to confirm."
         ctx.update(delete_errors={"confirm_reference": [message]}, typed=typed)
         return render_block(WORKFLOWS, "delete_form", **ctx), 422
-    gone = matters.delete_matter(current_user, matter_id)
+    gone = matters.perform(current_user, matter_id, matters.Delete()).gone()
     count = len(gone.instance_ids)
     flash(
         f"Matter {gone.reference} and its {count} workflow{'s' if count != 1 else ''} "

@@ -57,7 +57,7 @@ def publish(template_id: int) -> Any:
     """From the list (answers with the row) or from the builder (`view=builder`)."""
     on_builder = request.form.get("view") == "builder"
     try:
-        templates.publish_template(current_user, template_id)
+        templates.perform(current_user, template_id, templates.Publish())
     except Unprocessable as error:
         if on_builder:
             return builder.publish_problems(template_id, error)
@@ -72,12 +72,12 @@ def publish(template_id: int) -> Any:
 
 @bp.post("/<int:template_id>/archive")
 def archive(template_id: int) -> Any:
-    templates.archive_template(current_user, template_id)
+    templates.perform(current_user, template_id, templates.Archive())
     return _row(template_id) if is_htmx() else redirect_to(url_for(".index"))
 
 
 @bp.post("/<int:template_id>/new-version")
 def new_version(template_id: int) -> Any:
     """A published version stays as it is; its edits go to the next draft version."""
-    draft, _created = templates.update_template(current_user, template_id)
+    draft = templates.perform(current_user, template_id, templates.Update()).template
     return redirect_to(url_for("web.builder.show", template_id=draft.id))
