@@ -34,7 +34,10 @@ def add_step(page: Page, title: str, action: str, role: str, config: dict[str, s
 def drag(page: Page, handle: Locator, target: Locator, moved: Callable[[], None]) -> None:
     """A real pointer drag, paced like a hand (one small move per frame): Sortable starts
     dragging on the first moves, then reads the pointer on a 50 ms timer. The button is
-    released once the row has actually moved."""
+    released once the row has actually moved. Both rows are scrolled into view first, so
+    a scroll that a focus change set off cannot move them under the pointer."""
+    target.scroll_into_view_if_needed()
+    handle.scroll_into_view_if_needed()
     start, end = handle.bounding_box(), target.bounding_box()
     x, y = start["x"] + start["width"] / 2, start["y"] + start["height"] / 2
     goal = end["y"] + end["height"] / 3
@@ -74,6 +77,8 @@ def build_and_publish(page: Page, live_server: LiveServer, screenshot) -> int:
         {"Request text": "The signed retainer, as a PDF", "Accepted types": "pdf"},
     )
     assert titles(page) == ["Partner approval", "Conflict check", "Signed retainer"]
+    # "Add step" moves the focus to the new step's title: let it settle before dragging.
+    expect(page.locator("#builder-steps .row-title").last).to_be_focused()
 
     rows = page.locator("#builder-steps .step-row")
     first_title = page.locator("#builder-steps .row-title").first
