@@ -77,14 +77,20 @@ def why_not(
         return f"Claimed by {names.get(claimed_by_id, 'another person')}."
     if assigned_to_id is not None and assigned_to_id != actor.id:
         return f"Assigned to {names.get(assigned_to_id, 'another person')}."
-    labels: dict[str, str] = {
-        Role.ADMIN: "a firm administrator",
-        Role.LAWYER: "the matter's lawyers",
-        Role.PARALEGAL: "the matter's paralegals",
-        Role.CLIENT: "the client",
-    }
-    label = labels.get(role_scope, role_scope)
-    return f"Only {label} can act on this step."
+    return f"Only {people_of(role_scope)} can act on this step."
+
+
+ROLE_PEOPLE: dict[str, str] = {
+    Role.ADMIN: "a firm administrator",
+    Role.LAWYER: "the matter's lawyers",
+    Role.PARALEGAL: "the matter's paralegals",
+    Role.CLIENT: "the client",
+}
+
+
+def people_of(role: str) -> str:
+    """Who a role's steps are for, in words: "the matter's paralegals"."""
+    return ROLE_PEOPLE.get(role, role)
 
 
 def names_of(users: Iterable[tuple[int, str]]) -> dict[int, str]:

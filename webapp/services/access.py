@@ -4,7 +4,7 @@ actor may not see is reported as not found, so its existence does not leak."""
 from sqlalchemy import Select, bindparam, literal, or_, select, union_all
 
 from webapp.engine import permissions
-from webapp.engine.eligibility import Actor, MatterAccess, resolve_eligible_actors
+from webapp.engine.eligibility import Actor, MatterAccess, people_of, resolve_eligible_actors
 from webapp.engine.errors import NotAllowed, NotFound, Unprocessable
 from webapp.engine.roles import Role
 from webapp.extensions import db
@@ -75,14 +75,6 @@ def require_staff(user: User) -> None:
         raise NotAllowed("Only admins and lawyers can manage workflow templates.")
 
 
-ROLE_PEOPLE: dict[str, str] = {
-    Role.ADMIN: "the firm's administrators",
-    Role.LAWYER: "the matter's lawyers",
-    Role.PARALEGAL: "the matter's paralegals",
-    Role.CLIENT: "the matter's clients",
-}
-
-
 def require_assignable(org_id: int, role: str, access: MatterAccess, user_id: int) -> None:
     """A step is assigned only to an active person of the firm who may act on it; who
     else exists is not said."""
@@ -91,7 +83,7 @@ def require_assignable(org_id: int, role: str, access: MatterAccess, user_id: in
         message = "No such person works at your firm."
         raise Unprocessable(message, [{"field": "userId", "message": message}])
     if user_id not in resolve_eligible_actors(role, None, access):
-        message = f"{person.name} cannot act on this step: it is for {ROLE_PEOPLE.get(role, role)}."
+        message = f"{person.name} cannot act on this step: it is for {people_of(role)}."
         raise Unprocessable(message, [{"field": "userId", "message": message}])
 
 
