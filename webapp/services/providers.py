@@ -7,11 +7,26 @@ from sqlalchemy import select
 
 from webapp.adapters.providers import deliver_sandbox_webhook
 from webapp.engine.errors import Conflict, Invalid, NotAllowed, NotFound, Unprocessable
+from webapp.engine.states import StepState
 from webapp.extensions import db
 from webapp.models import InstanceStep
 from webapp.models.base import utcnow
+from webapp.services import steps
 
 SANDBOX_KINDS = {"esign": ("sessionId", "sbx_sig_"), "payments": ("intentId", "sbx_pay_")}
+
+
+def provider_page(user: Any, step_id: int) -> str:
+    """Where a signature or payment step continues: its provider's page. A READY step is
+    started first through the step door, which opens the provider session."""
+    loaded = steps.load_step(step_id, user)
+    if loaded.step.action_state == StepState.READY:
+        steps.perform(user, step_id, steps.Start())
+        loaded = steps.load_step(step_id, user)
+    url = (loaded.step.action_data or {}).get("url")
+    if not url:
+        raise Invalid(f"The step {loaded.step.title!r} has no provider page.")
+    return str(url)
 
 
 ERRORS_BY_STATUS = {403: NotAllowed, 404: NotFound, 409: Conflict, 422: Unprocessable}

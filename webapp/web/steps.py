@@ -8,8 +8,7 @@ from flask_login import current_user, login_required
 
 from webapp.adapters.storage import incoming_files
 from webapp.engine.errors import Invalid, Unprocessable
-from webapp.engine.states import StepState
-from webapp.services import steps
+from webapp.services import providers, steps
 from webapp.web.htmx import is_htmx, redirect_to
 from webapp.web.reads import runner as reads
 from webapp.web.runner import card_with_error, changed_regions
@@ -121,13 +120,5 @@ def upload(step_id: int) -> Any:
 
 @bp.post("/provider")
 def provider(step_id: int) -> Any:
-    """Signature and payment steps continue on the provider's page (the sandbox here); a
-    READY step is started first, which opens the provider session."""
-    loaded = steps.load_step(step_id, current_user)
-    if loaded.step.action_state == StepState.READY:
-        steps.perform(current_user, step_id, steps.Start())
-        loaded = steps.load_step(step_id, current_user)
-    url = (loaded.step.action_data or {}).get("url")
-    if not url:
-        raise Invalid(f"The step {loaded.step.title!r} has no provider page.")
-    return redirect_to(str(url))
+    """Signature and payment steps continue on the provider's page (the sandbox here)."""
+    return redirect_to(providers.provider_page(current_user, step_id))
