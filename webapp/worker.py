@@ -23,8 +23,11 @@ from webapp.services.automation import (
     finish_parent_step,
     run_step_job,
 )
+from webapp.services.events import EVENT_JOB
 from webapp.services.notifications import run_notify_job
 from webapp.services.steps.advance import CHILD_FINISHED, NOTIFY_READY, STEP_RUN
+from webapp.services.triggers.runner import run_event_job
+from webapp.services.triggers.schedule import tick
 
 log = logging.getLogger("matterflow.worker")
 
@@ -32,6 +35,7 @@ RUNNERS: dict[str, Callable[[outbox.Claimed, str], None]] = {
     STEP_RUN: run_step_job,
     NOTIFY_READY: run_notify_job,
     CHILD_FINISHED: finish_parent_step,
+    EVENT_JOB: run_event_job,
 }
 
 
@@ -55,6 +59,7 @@ def drain(
     processed = 0
     with app.app_context():  # a fresh context: a fresh scoped session
         while not stop.is_set():
+            run_schedules()
             claimed = outbox.claim_jobs(worker_id, batch)
             if not claimed:
                 if until_idle:
@@ -64,6 +69,18 @@ def drain(
             run_claimed(claimed, worker_id)
             processed += len(claimed)
     return processed
+
+
+def run_schedules() -> None:
+    """The scheduler tick: fire the schedule triggers that are due. Every loop of every
+    worker ticks; the tick's row locks make each fire time fire once among them."""
+    try:
+        tick()
+    except Exception:  # a broken schedule must not stop the queue
+        db.session.rollback()
+        log.exception("The scheduler tick failed")
+    finally:
+        db.session.expunge_all()
 
 
 def run_claimed(claimed: list[outbox.Claimed], worker_id: str) -> None:

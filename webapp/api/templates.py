@@ -177,6 +177,12 @@ def import_template() -> ResponseReturnValue:
 )
 def instantiate(template_id: int, body: s.InstantiateIn) -> ResponseReturnValue:
     instance, created = instances.instantiate(
-        current_user, template_id, body.matter_id, body.title, body.parameters, body.request_id
+        current_user,
+        template_id,
+        body.matter_id,
+        body.title,
+        body.parameters,
+        body.request_id,
+        started_by=instances.API,
     )
     return respond(instance_out(instance, current_user), 201 if created else 200)

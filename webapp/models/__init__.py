@@ -6,6 +6,7 @@ from webapp.models.jobs import Job, StepAttempt
 from webapp.models.matters import Matter, MatterMember
 from webapp.models.orgs import ApiToken, Organization, User
 from webapp.models.templates import TemplateStep, WorkflowTemplate
+from webapp.models.triggers import Trigger, TriggerFiring
 
 __all__ = [
     "ApiToken",
@@ -19,6 +20,8 @@ __all__ = [
     "Organization",
     "StepAttempt",
     "TemplateStep",
+    "Trigger",
+    "TriggerFiring",
     "User",
     "WorkflowEvent",
     "WorkflowInstance",
