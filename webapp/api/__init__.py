@@ -11,7 +11,13 @@ from webapp.api.errors import error_response, status_of
 from webapp.engine.errors import DomainError
 from webapp.extensions import csrf
 
-PUBLIC_ENDPOINTS = {"api.esign_webhook", "api.payment_webhook", "api.upload_webhook"}
+# Authenticated by their own signatures, not by a session or token.
+PUBLIC_ENDPOINTS = {
+    "api.esign_webhook",
+    "api.payment_webhook",
+    "api.upload_webhook",
+    "api.receive_hook",
+}
 
 
 @api.before_request
@@ -49,6 +55,7 @@ def register_api(app: Flask) -> None:
         matters,
         steps,
         templates,
+        triggers,
         webhooks,
     )
 

@@ -234,10 +234,10 @@ def _checked(actor: User, definition: Definition) -> dict[str, Any]:
         why = check_expression(definition.condition)
         if why:
             raise _problem("condition", f"The condition is not valid: {why}.")
-    for path, source in template_strings(definition.parameters or {}):
+    for path, source in template_strings(definition.parameters or {}, "parameters"):
         why = check_template(source)
         if why:
-            raise _problem(f"parameters{path}", f"A parameter's template is not valid: {why}.")
+            raise _problem(path, f"A parameter's template is not valid: {why}.")
     return {
         "name": name,
         "kind": kind.value,
