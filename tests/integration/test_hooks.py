@@ -181,3 +181,16 @@ def test_five_concurrent_copies_of_a_delivery_create_one_instance(app, tfirm, cl
     fresh()
     assert count(WorkflowInstance) == 1
     assert count(TriggerFiring) == 1
+
+
+def test_the_runner_page_says_what_started_the_workflow(app, tfirm, clock, login_as):
+    trigger = webhook_trigger(tfirm)
+    payload = {"matterId": tfirm.matter.id, "client": "Acme Ltd"}
+    answer = signed_post(app.test_client(), trigger, payload, at=clock.at)
+    page = login_as(tfirm.lawyer).get(
+        f"/matters/{tfirm.matter.id}/workflows/{answer.json['instanceId']}"
+    )
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert 'data-trigger-type="webhook"' in html and "by a webhook" in html
+    assert "What started it" in html and "Acme Ltd" in html
