@@ -4,7 +4,8 @@ Prints (a) HTTP transitions per second and p99 with the bare baseline beside the
 cost of one transition service call at 5, 50 and 500 steps, (c) worker jobs per second,
 each as the median of several runs, (d) the server time and SQL statements of the pages
 (runner, HTMX and API completions, inbox), (e) every page on a big firm built once and kept
-(`--only e`, `--scale`, `--rebuild`), and writes bench-results/latest.json."""
+(`--only e`, `--scale`, `--rebuild`), (f) signed webhook firings per second and the delay
+from a due cron time to its instance (`--only f`), and writes bench-results/latest.json."""
 
 import argparse
 import json
@@ -22,7 +23,16 @@ from typing import Any
 from flask import Flask
 from sqlalchemy.engine import make_url
 
-from bench import bigfirm, bigfirm_pages, http_bench, pages_bench, seed, service_bench, worker_bench
+from bench import (
+    bigfirm,
+    bigfirm_pages,
+    http_bench,
+    pages_bench,
+    seed,
+    service_bench,
+    trigger_bench,
+    worker_bench,
+)
 from bench.app import fresh_app, migrated_app
 from bench.databases import (
     Database,
@@ -43,7 +53,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="timed runs per figure (median)")
     parser.add_argument("--seconds", type=float, default=4.0, help="length of one timed run")
-    parser.add_argument("--only", default="a,b,c,d", help="sections to run, e.g. a or b,c")
+    parser.add_argument("--only", default="a,b,c,d,f", help="sections to run, e.g. a or b,c")
     parser.add_argument(
         "--samples", type=int, default=40, help="(d) timed requests per page figure"
     )
@@ -90,6 +100,7 @@ class Bench:
         self.pages: list[pages_bench.PagesResult] = []
         self.big: list[bigfirm_pages.BigResult] = []
         self.backlog: list[worker_bench.BacklogResult] = []
+        self.triggers: list[trigger_bench.TriggerResult] = []
         self.failures: list[str] = []
 
     def attempt(self, what: str, step: Callable[[], Any]) -> Any:
@@ -115,6 +126,15 @@ class Bench:
             self.pages += [r for r in [self._fresh(database, self._pages)] if r]
         if "e" in self.sections:
             self.big += [r for r in [self._big(database)] if r]
+        if "f" in self.sections:
+            self.triggers += [r for r in [self._fresh(database, self._triggers)] if r]
+
+    def _triggers(self, app: Flask, database: Database, firm: seed.Firm) -> Any:
+        args = self.args
+        return self.attempt(
+            f"{database.label}: (f) signed webhook firings over HTTP, then a due cron time",
+            lambda: trigger_bench.bench_triggers(app, database, firm, args.runs, args.seconds),
+        )
 
     def _big(self, database: Database) -> Any:
         big = big_database(database)
@@ -232,6 +252,8 @@ def main(argv: list[str]) -> int:
         report.pages(bench.pages)
     if "e" in bench.sections and bench.big:
         report.bigfirm(bench.big)
+    if "f" in bench.sections and bench.triggers:
+        report.triggers(bench.triggers)
     for failure in bench.failures:
         print(f"\n! {failure}")
     elapsed = time.monotonic() - began
@@ -285,6 +307,7 @@ def write_results(
         "pages": [r.as_dict() for r in bench.pages],
         "bigfirm": [r.as_dict() for r in bench.big],
         "worker_backlog": [r.as_dict() for r in bench.backlog],
+        "triggers": [r.as_dict() for r in bench.triggers],
         "workers": [r.as_dict() for r in bench.workers]
         if worker_bench.worker_available()
         else {"skipped": "no worker yet"},

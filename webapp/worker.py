@@ -27,7 +27,7 @@ from webapp.services.events import EVENT_JOB
 from webapp.services.notifications import run_notify_job
 from webapp.services.steps.advance import CHILD_FINISHED, NOTIFY_READY, STEP_RUN
 from webapp.services.triggers.runner import run_event_job
-from webapp.services.triggers.schedule import tick
+from webapp.services.triggers.schedule import tick_and_wait
 
 log = logging.getLogger("matterflow.worker")
 
@@ -59,26 +59,29 @@ def drain(
     processed = 0
     with app.app_context():  # a fresh context: a fresh scoped session
         while not stop.is_set():
-            run_schedules()
+            wake = run_schedules(poll)
             claimed = outbox.claim_jobs(worker_id, batch)
             if not claimed:
                 if until_idle:
                     break
-                stop.wait(poll)
+                stop.wait(wake)
                 continue
             run_claimed(claimed, worker_id)
             processed += len(claimed)
     return processed
 
 
-def run_schedules() -> None:
+def run_schedules(poll: float) -> float:
     """The scheduler tick: fire the schedule triggers that are due. Every loop of every
-    worker ticks; the tick's row locks make each fire time fire once among them."""
+    worker ticks; the tick's row locks make each fire time fire once among them. Returns
+    how long an idle worker may wait: the poll interval, or less when a schedule falls
+    due sooner, so a due time does not wait for the next poll."""
     try:
-        tick()
+        return min(poll, tick_and_wait())
     except Exception:  # a broken schedule must not stop the queue
         db.session.rollback()
         log.exception("The scheduler tick failed")
+        return poll
     finally:
         db.session.expunge_all()
 

@@ -10,7 +10,7 @@ is due within GRACE of now (a tick a little late is not a missed time)."""
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from webapp.engine.errors import DomainError
 from webapp.engine.expressions import ExpressionError, evaluate_condition
@@ -54,6 +54,21 @@ def tick(at: datetime | None = None) -> list[Fired]:
         fired.extend(_fire_due(trigger, at))
         trigger.next_fire_at = next_fire_at(trigger, at)
     return fired
+
+
+def tick_and_wait() -> float:
+    """Tick, then the seconds until the next schedule falls due (0 if one is due now)."""
+    tick()
+    at = clock_now()
+    upcoming = db.session.scalar(
+        select(func.min(Trigger.next_fire_at)).where(
+            Trigger.kind == TriggerKind.SCHEDULE, Trigger.enabled
+        )
+    )
+    db.session.commit()  # end the read: an idle worker holds no snapshot while it waits
+    if upcoming is None:
+        return float("inf")
+    return max(0.0, (upcoming - at).total_seconds())
 
 
 def _fire_due(trigger: Trigger, at: datetime) -> list[Fired]:
