@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from webapp.engine import permissions
-from webapp.engine.errors import Invalid, NotAllowed, NotFound, Unprocessable
+from webapp.engine.errors import Conflict, Invalid, NotAllowed, NotFound, Unprocessable
 from webapp.engine.expressions import check_expression
 from webapp.engine.schedules import check_schedule
 from webapp.engine.templating import check_template, template_strings
@@ -181,7 +181,9 @@ def _delete(actor: User, trigger: Trigger) -> TriggerChanged:
 
 def _rotate(actor: User, trigger: Trigger) -> TriggerChanged:
     if trigger.kind != TriggerKind.WEBHOOK:
-        raise Invalid("Only a webhook trigger has a secret to rotate.")
+        raise Conflict(
+            f"Only a webhook trigger has a secret; this one is a {trigger.kind} trigger."
+        )
     secret = new_secret()
     trigger.secret = secret
     _audit(actor, trigger, "trigger.secret_rotated", {"name": trigger.name})
