@@ -2,14 +2,16 @@
 and fired by the worker after the commit. A change that rolls back fires nothing, a
 redelivered event fires once, and a workflow whose completion starts itself stops."""
 
+import io
+
 import pytest
 from sqlalchemy import event, select, update
 
 from tests.integration.engine_support import fresh, publish, run_worker, step
-from tests.integration.support import count
+from tests.integration.support import PDF, count
 from webapp.engine.errors import Conflict
 from webapp.extensions import db
-from webapp.models import Job, Matter, TriggerFiring, WorkflowInstance
+from webapp.models import Job, Matter, MatterMember, TriggerFiring, WorkflowInstance
 from webapp.persistence.transaction import transactional
 from webapp.services import matters, steps
 from webapp.services.events import EVENT_JOB
@@ -136,3 +138,38 @@ def test_a_step_completion_writes_one_event_only_when_a_trigger_listens(app, tfi
     assert len(heard) <= len(quiet) + 1
     fresh()
     assert count(Job, Job.kind == EVENT_JOB) == 2
+
+
+def test_an_upload_that_completes_a_document_request_fires_document_uploaded(
+    app, tfirm, clock, make_user, api_as
+):
+    client = make_user(tfirm.admin.org, "CLIENT")
+    db.session.add(MatterMember(matter_id=tfirm.matter.id, user_id=client.id, role="CLIENT"))
+    db.session.commit()
+    request_doc = step(
+        "identity",
+        "REQUEST_DOC_CLIENT",
+        config={"requestText": "Passport", "acceptedTypes": ["pdf"]},
+        roleScope="CLIENT",
+    )
+    template = publish(tfirm.api, "Identity", [request_doc], key="identity")
+    event_trigger(tfirm, "document.uploaded", condition='trigger.data.name.endsWith(".pdf")')
+    started = tfirm.api.post(
+        f"/templates/{template}/instantiate", json={"matterId": tfirm.matter.id}
+    )
+    step_id = started.json["steps"][0]["id"]
+
+    uploaded = api_as(client).post(
+        f"/steps/{step_id}/complete",
+        data={"file": [(io.BytesIO(PDF), "passport.pdf")]},
+        content_type="multipart/form-data",
+    )
+    assert uploaded.status_code == 200, uploaded.json
+    run_worker()
+
+    fired = db.session.scalars(
+        select(WorkflowInstance).where(WorkflowInstance.trigger_type == "event")
+    ).one()
+    assert fired.trigger_data["type"] == "document.uploaded"
+    assert fired.trigger_data["name"] == "passport.pdf"
+    assert fired.trigger_data["stepId"] == step_id
