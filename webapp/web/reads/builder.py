@@ -27,10 +27,30 @@ class PreviewItem:
     required: bool
 
 
+# A long template's preview shows its first stages up to about this many steps; the rest
+# come when asked ("Show the whole preview").
+PREVIEW_ITEMS = 40
+
+
 @dataclass
 class Preview:
     stages: list[list[PreviewItem]]
     stuck: list[PreviewItem]  # never become ready: a cycle or an unknown prerequisite
+    shown_stages: int = 0  # how many stages the page shows before "Show the whole preview"
+
+    def cut(self, whole: bool) -> "Preview":
+        """The stages that together hold at most PREVIEW_ITEMS steps (at least one stage),
+        or every stage when `whole`."""
+        shown, items = 0, 0
+        for stage in self.stages:
+            if not whole and shown and items + len(stage) > PREVIEW_ITEMS:
+                break
+            shown, items = shown + 1, items + len(stage)
+        return Preview(self.stages, self.stuck, shown)
+
+    @property
+    def hidden_steps(self) -> int:
+        return sum(len(stage) for stage in self.stages[self.shown_stages :])
 
 
 def preview_layout(steps: Sequence[Any]) -> Preview:
@@ -66,6 +86,59 @@ def preview_layout(steps: Sequence[Any]) -> Preview:
         if step.key in stage_of:
             stages[stage_of[step.key]].append(item(step))
     return Preview(stages, [item(s) for s in steps if s.key not in stage_of])
+
+
+# A template longer than this shows a window of its rows, not all of them: a page of
+# 400 editable rows weighs megabytes and takes seconds to draw.
+WINDOW = 25
+
+
+@dataclass
+class StepWindow:
+    """The rows the step list shows: all of them, or WINDOW from `start`. The ids of the
+    rows above and below travel hidden in the reorder form, so dragging within the window
+    keeps the rest of the order."""
+
+    steps: list[TemplateStep]
+    start: int  # the index of the first row shown
+    before: list[int]  # the ids of the steps above the window, in order
+    after: list[int]  # and below it
+    total: int
+
+    @property
+    def whole(self) -> bool:
+        return not self.before and not self.after
+
+    @property
+    def long(self) -> bool:
+        return self.total > WINDOW
+
+    @property
+    def earlier_from(self) -> int:
+        return max(0, self.start - WINDOW)
+
+    @property
+    def later_from(self) -> int:
+        return self.start + WINDOW
+
+
+def step_window(
+    steps: Sequence[TemplateStep],
+    start: int | None = None,
+    around: int | None = None,
+    whole: bool = False,
+) -> StepWindow:
+    """All rows of a short template (or when `whole`); else WINDOW rows from `start`,
+    or from a little above the step `around` (the one being worked on), or from the top."""
+    if whole or len(steps) <= WINDOW:
+        return StepWindow(list(steps), 0, [], [], len(steps))
+    if start is None:
+        index = next((n for n, s in enumerate(steps) if s.id == around), 0)
+        start = index - 3
+    start = min(max(start, 0), len(steps) - WINDOW)
+    end = start + WINDOW
+    ids = [s.id for s in steps]
+    return StepWindow(list(steps[start:end]), start, ids[:start], ids[end:], len(steps))
 
 
 @dataclass
