@@ -42,13 +42,15 @@ def context(
     around: int | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
-    """`around`: a step the answer's window of rows must show (one just moved or added);
-    otherwise the window the request names (`list_from`, or `all`), else the selected step's."""
+    """The window of rows is the one the request names (`list_from`, or `all`), moved to
+    show `around` (a step just moved or added); a request naming none opens it at the
+    selected step."""
     steps = view.template.steps
     selected = selected or (steps[0] if steps else None)
     args = request.values
-    start = None if around else args.get("list_from", type=int)
-    around = around or (selected.id if selected else None)
+    start = args.get("list_from", type=int)
+    if around is None and start is None and selected is not None:
+        around = selected.id
     window = reads.step_window(steps, start, around, whole=args.get("all") == "1")
     return {
         "view": view,

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from webapp.engine.errors import NotFound
-from webapp.engine.progress import prerequisites
+from webapp.engine.graph import Graph
 from webapp.engine.roles import Role
 from webapp.extensions import db
 from webapp.models import TemplateStep, User, WorkflowTemplate
@@ -29,7 +29,7 @@ class PreviewItem:
 
 # A long template's preview shows its first stages up to about this many steps; the rest
 # come when asked ("Show the whole preview").
-PREVIEW_ITEMS = 40
+PREVIEW_ITEMS = 25
 
 
 @dataclass
@@ -57,7 +57,8 @@ def preview_layout(steps: Sequence[Any]) -> Preview:
     """How a new instance of these steps unfolds: stage 1 starts READY, each later stage
     waits on the one before (the engine's own prerequisite rule)."""
     titles = {s.key: s.title for s in steps}
-    requires = {s.key: prerequisites(s, steps) for s in steps}
+    graph = Graph(steps)  # once: a graph per step made a 400-step preview take 1 s
+    requires = {s.key: graph.prerequisites[s.key] for s in steps}
     stage_of: dict[str, int] = {}
     remaining = [s.key for s in steps]
     stage = 0
@@ -129,12 +130,15 @@ def step_window(
     whole: bool = False,
 ) -> StepWindow:
     """All rows of a short template (or when `whole`); else WINDOW rows from `start`,
-    or from a little above the step `around` (the one being worked on), or from the top."""
+    moved as little as it takes to show the step `around` (one just moved or added); with
+    no `start`, from a little above `around`, or from the top."""
     if whole or len(steps) <= WINDOW:
         return StepWindow(list(steps), 0, [], [], len(steps))
+    index = next((n for n, s in enumerate(steps) if s.id == around), None)
     if start is None:
-        index = next((n for n, s in enumerate(steps) if s.id == around), 0)
-        start = index - 3
+        start = 0 if index is None else index - 3
+    elif index is not None and not start <= index < start + WINDOW:
+        start = index if index < start else index - WINDOW + 1
     start = min(max(start, 0), len(steps) - WINDOW)
     end = start + WINDOW
     ids = [s.id for s in steps]

@@ -65,7 +65,9 @@ def progress_of_all(instances: list[WorkflowInstance], user: User) -> dict[int, 
                 (WorkflowInstance.id == InstanceStep.instance_id)
                 & (WorkflowInstance.current_step == InstanceStep.order),
             )
-            .where(InstanceStep.instance_id.in_(ids))
+            # Both sides named, so the database looks up the page's instances by key
+            # instead of hashing the whole instances table.
+            .where(InstanceStep.instance_id.in_(ids), WorkflowInstance.id.in_(ids))
         )
     }
     found = {}
