@@ -55,17 +55,21 @@ def test_builder_pages_a_long_template_by_keyboard_and_keeps_the_order_when_a_ro
     template_id = live_server.run(lambda: _long_draft(60))
     page: Page = page_as("lawyer@demo.test", viewport=DESKTOP)
     page.goto(f"{live_server.url}/workflows/templates/{template_id}")
-    expect(page.locator("#window-count")).to_have_text(f"Steps 1–{WINDOW} of 60")
+    expect(page.locator("#window-count")).to_have_text(f"Steps 1\u2013{WINDOW} of 60")
     expect(page.locator(".step-row")).to_have_count(WINDOW)
     screenshot(page, "builder-long-desktop")
     later = page.get_by_role("link", name="Later steps").first
     later.focus()
     page.keyboard.press("Enter")
-    expect(page.locator("#window-count")).to_have_text(f"Steps {WINDOW + 1}–{2 * WINDOW} of 60")
+    expect(page.locator("#window-count")).to_have_text(
+        f"Steps {WINDOW + 1}\u2013{2 * WINDOW} of 60"
+    )
     expect(page.locator(".step-row").first).to_contain_text(str(WINDOW + 1))
     first_title = page.locator(".step-row .row-title").first
     expect(first_title).to_have_value(f"Review bundle {WINDOW + 1}")
-    page.locator(f"#move-down-{page.locator('.step-row').first.get_attribute('data-step-id')}").click()
+    page.locator(
+        f"#move-down-{page.locator('.step-row').first.get_attribute('data-step-id')}"
+    ).click()
     expect(page.locator(".step-row .row-title").first).to_have_value(f"Review bundle {WINDOW + 2}")
     titles = live_server.run(lambda: _titles(template_id))
     expected = [f"Review bundle {n}" for n in range(1, 61)]
