@@ -160,10 +160,17 @@ def test_the_preview_of_a_long_template_shows_its_first_stages_and_the_rest_when
     template = long_draft(lawyer, 120)  # a chain: one step a stage
     page = web.get(f"/workflows/templates/{template.id}").get_data(as_text=True)
     assert len(PREVIEW_ITEM.findall(page)) == PREVIEW_ITEMS
-    assert f"Show the whole preview ({120 - PREVIEW_ITEMS} more steps" in page
+    assert f"Show the whole preview ({120 - PREVIEW_ITEMS} more steps)" in page
     whole = web.get(f"/workflows/templates/{template.id}/preview?preview=all", htmx=True)
     body = whole.get_data(as_text=True)
     assert len(PREVIEW_ITEM.findall(body)) == 120 and "Show the whole preview" not in body
+
+
+def test_the_preview_cuts_a_long_stage_of_steps_that_all_start_at_once(lawyer, web) -> None:
+    template = create_template(lawyer, "Side by side", chain(60, depends_on=[]))
+    page = web.get(f"/workflows/templates/{template.id}").get_data(as_text=True)
+    assert len(PREVIEW_ITEM.findall(page)) == PREVIEW_ITEMS and "Ready at start" in page
+    assert f"Show the whole preview ({60 - PREVIEW_ITEMS} more steps)" in page
 
 
 def test_the_builder_of_a_400_step_draft_stays_under_200_kb(lawyer, web) -> None:

@@ -36,21 +36,25 @@ PREVIEW_ITEMS = 25
 class Preview:
     stages: list[list[PreviewItem]]
     stuck: list[PreviewItem]  # never become ready: a cycle or an unknown prerequisite
-    shown_stages: int = 0  # how many stages the page shows before "Show the whole preview"
+    shown: list[list[PreviewItem]] = field(default_factory=list)  # what the page draws
 
     def cut(self, whole: bool) -> "Preview":
-        """The stages that together hold at most PREVIEW_ITEMS steps (at least one stage),
-        or every stage when `whole`."""
-        shown, items = 0, 0
+        """Every stage when `whole`; else the first stages up to PREVIEW_ITEMS steps in all,
+        the last of them cut short when it alone holds more."""
+        if whole:
+            return Preview(self.stages, self.stuck, self.stages)
+        shown: list[list[PreviewItem]] = []
+        room = PREVIEW_ITEMS
         for stage in self.stages:
-            if not whole and shown and items + len(stage) > PREVIEW_ITEMS:
+            if room <= 0:
                 break
-            shown, items = shown + 1, items + len(stage)
+            shown.append(stage[:room])
+            room -= len(stage)
         return Preview(self.stages, self.stuck, shown)
 
     @property
     def hidden_steps(self) -> int:
-        return sum(len(stage) for stage in self.stages[self.shown_stages :])
+        return sum(map(len, self.stages)) - sum(map(len, self.shown))
 
 
 def preview_layout(steps: Sequence[Any]) -> Preview:
