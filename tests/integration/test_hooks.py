@@ -194,3 +194,11 @@ def test_the_runner_page_says_what_started_the_workflow(app, tfirm, clock, login
     assert page.status_code == 200
     assert 'data-trigger-type="webhook"' in html and "by a webhook" in html
     assert "What started it" in html and "Acme Ltd" in html
+
+
+def test_a_body_too_large_to_keep_is_refused_with_413(app, tfirm, clock):
+    trigger = webhook_trigger(tfirm)
+    payload = {"matterId": tfirm.matter.id, "notes": "x" * 300_000}
+    answer = signed_post(app.test_client(), trigger, payload, at=clock.at)
+    assert answer.status_code == 413
+    assert count(TriggerFiring) == 0

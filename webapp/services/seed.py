@@ -136,13 +136,14 @@ REVIEW_STEPS = [
 
 
 def demo_triggers(admin: User, lawyer: User) -> None:
-    """A webhook that opens a matter from an intake form, a weekly review of every open
-    demo matter, and onboarding for each new matter."""
+    """A webhook that opens a matter from an intake form and starts its engagement
+    letter, onboarding for each new matter (the intake's too), and a weekly review of
+    every open demo matter."""
     definitions = [
         triggers.Definition(
             name="New intake",
             kind="webhook",
-            template_key="client_onboarding",
+            template_key="engagement_letter",
             matter={"create": True, "ownerId": lawyer.id},
         ),
         triggers.Definition(

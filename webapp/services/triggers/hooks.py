@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from webapp.engine.errors import Conflict, Invalid, NotFound, Unauthenticated
+from webapp.engine.errors import Conflict, Invalid, NotFound, TooLarge, Unauthenticated
 from webapp.extensions import db
 from webapp.models import Trigger
 from webapp.models.triggers import TriggerKind
@@ -24,6 +24,8 @@ SIGNATURE_HEADER = "X-Matterflow-Signature"
 DELIVERY_HEADER = "X-Matterflow-Delivery"
 WINDOW_SECONDS = 300
 MAX_DELIVERY_ID = 100
+# A body is kept on the firing and the instance (`trigger.data`): an intake form, not a file.
+MAX_BODY_BYTES = 256 * 1024
 
 
 def signature(secret: str, body: bytes, timestamp: int) -> str:
@@ -84,6 +86,8 @@ def receive(
     )
     if trigger is None or not trigger.secret:
         raise NotFound(f"There is no webhook trigger {trigger_id}.")
+    if len(body) > MAX_BODY_BYTES:
+        raise TooLarge(f"A hook's body may be {MAX_BODY_BYTES // 1024} KB at most.")
     at = now()
     verify(trigger.secret, body, signature_header, at)
     if not trigger.enabled:
