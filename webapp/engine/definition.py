@@ -13,7 +13,6 @@ from pydantic.alias_generators import to_camel
 from webapp.engine.roles import Role
 from webapp.engine.text import has_line_break, one_line_problem
 
-SCHEMA_VERSION = 1
 # A step key is a slug as people write them: `client-facts`, `review_a`. Conditions and
 # templates reach a key with a hyphen as `steps["client-facts"]`.
 STEP_KEY_PATTERN = r"^[a-z][a-z0-9_-]{0,99}$"
