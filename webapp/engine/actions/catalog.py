@@ -49,11 +49,15 @@ def entry_of(handler: ActionHandler) -> CatalogEntry:
     )
 
 
-def catalog(category: Category | None = None) -> list[CatalogEntry]:
-    """Every action type (or one category's), by category and then by label."""
+def ordered_handlers(category: Category | None = None) -> list[ActionHandler]:
+    """Every handler (or one category's), by category and then by label: the order the
+    catalog lists them and the pickers offer them in."""
     handlers = [h for h in all_handlers() if category is None or h.category == category]
-    handlers.sort(key=lambda h: (CATEGORY_ORDER.index(h.category), h.label.lower()))
-    return [entry_of(h) for h in handlers]
+    return sorted(handlers, key=lambda h: (CATEGORY_ORDER.index(h.category), h.label.lower()))
+
+
+def catalog(category: Category | None = None) -> list[CatalogEntry]:
+    return [entry_of(h) for h in ordered_handlers(category)]
 
 
 def grouped() -> list[tuple[Category, list[CatalogEntry]]]:
