@@ -200,3 +200,15 @@ def test_published_schema_accepts_exports_and_refuses_a_bad_config_when_checked(
     wrong_type = _document(steps=_steps(s4={"actionConfig": {"items": ["a"]}}))
     assert not validator.is_valid(wrong_type)
     assert not validator.is_valid(_document(triggers=[{"kind": "webhook"}]))
+
+
+@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("value", [{}, None, "none"])
+def test_triggers_that_are_not_a_list_are_refused_naming_triggers_when_sent(lawyer, version, value):
+    before = snapshot()
+    response = lawyer.post(
+        "/templates/import", json=_document(schemaVersion=version, triggers=value)
+    )
+    assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY, response.json
+    assert [d["path"] for d in response.json["error"]["details"]] == ["triggers"]
+    assert snapshot() == before

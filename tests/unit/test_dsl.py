@@ -76,3 +76,8 @@ def test_problem_rows_of_a_step_are_located_under_its_position_when_located() ->
         "$",
     ]
     assert located(None) is None and located({"a": 1}) == {"a": 1}
+
+
+@pytest.mark.parametrize("value", [[], {}, None, ""])
+def test_version_one_document_keeps_an_empty_triggers_value_for_the_schema_to_judge(value):
+    assert upgrade({**V1, "triggers": value})["triggers"] == value

@@ -21,7 +21,8 @@ def _from_version_1(document: Document) -> Document:
             "triggers are part of schemaVersion 2; a version-1 document has none.",
             [{"path": "triggers", "field": "triggers", "message": "Set schemaVersion to 2."}],
         )
-    return {**document, "schemaVersion": 2, "triggers": document.get("triggers") or []}
+    # A triggers value given anyway (empty, or not a list) is left for the schema to judge.
+    return {"triggers": [], **document, "schemaVersion": 2}
 
 
 # Each step turns a document of one version into the next; importing runs them in turn.
