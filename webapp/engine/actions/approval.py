@@ -46,6 +46,7 @@ class ApprovalHandler(ActionHandler):
     Payload = ApprovalDecision
     roles = (Role.LAWYER, Role.ADMIN)
     performed_by = "A lawyer approval is given by a lawyer or an admin"
+    who_acts = "Who approves"
 
     def complete(self, ctx: ActionContext, payload: dict[str, Any]) -> Outcome:
         try:

@@ -109,6 +109,8 @@ class ActionHandler:
     roles: ClassVar[tuple[Role, ...]] = ()
     # How the refusal of another role reads: "A client payment is made by the client".
     performed_by: ClassVar[str] = ""
+    # What the forms call the step's roleScope field.
+    who_acts: ClassVar[str] = "Who acts"
 
     def allows_role(self, role: str) -> bool:
         return not self.roles or role in self.roles
