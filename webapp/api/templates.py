@@ -7,9 +7,10 @@ from flask_login import current_user
 
 from webapp.api import schemas as s
 from webapp.api.blueprint import api
-from webapp.api.paging import page_args
+from webapp.api.paging import after_text_arg, page_args
 from webapp.api.serialize import instance_out, respond, template_out, template_summary
 from webapp.api.spec import PAGE, TEXT_MEDIA, Query, endpoint, one_of
+from webapp.engine.errors import Invalid
 from webapp.services import dsl_io, instances, templates
 
 TAG = "Templates"
@@ -26,18 +27,27 @@ TAG = "Templates"
         "q": Query("matches name, key or description"),
         "status": one_of("only this status", "DRAFT", "PUBLISHED", "ARCHIVED"),
         "allVersions": Query("true to list every version", {"type": "boolean"}),
+        "after": Query(
+            "keyset cursor of the latest versions (by name): pass the key of the last "
+            "template of the previous page; not with allVersions"
+        ),
         **PAGE,
     },
 )
 def list_templates() -> ResponseReturnValue:
     limit, offset = page_args()
+    after = after_text_arg("key")
+    latest_only = request.args.get("allVersions") != "true"
+    if after is not None and not latest_only:
+        raise Invalid("after pages the latest versions; page every version with offset.")
     rows, total = templates.list_templates(
         current_user,
         request.args.get("q"),
         request.args.get("status"),
-        latest_only=request.args.get("allVersions") != "true",
+        latest_only=latest_only,
         limit=limit,
         offset=offset,
+        after_key=after,
     )
     counts = templates.step_counts([t.id for t in rows])
     items = [template_summary(t, counts[t.id]) for t in rows]

@@ -2,6 +2,8 @@
 outcomes; it never touches the database session — the service persists what it returns."""
 
 import builtins
+import copy
+import functools
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -63,6 +65,13 @@ def validation_details(error: ValidationError) -> list[dict[str, Any]]:
         }
         for err in error.errors(include_url=False)
     ]
+
+
+@functools.cache
+def _schema_of(config: type[ActionConfig]) -> dict[str, Any]:
+    """A config model's JSON Schema, made once: pydantic takes milliseconds to build it, and
+    every builder page shows two forms."""
+    return config.model_json_schema(by_alias=True)
 
 
 # Named outside the class: inside it, `type` is the handler's type name.
@@ -132,7 +141,7 @@ class ActionHandler:
         return model.model_dump(mode="json", by_alias=True, exclude_none=True)
 
     def config_schema(self) -> dict[str, Any]:
-        return self.Config.model_json_schema(by_alias=True)
+        return copy.deepcopy(_schema_of(self.Config))  # a copy: callers may change theirs
 
     def can_start(self, ctx: ActionContext) -> bool:
         return True
