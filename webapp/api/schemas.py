@@ -423,7 +423,7 @@ class AssignIn(Schema):
     """`userId`: an active person of the firm who may act on the step; null opens the
     step again to everyone its role allows."""
 
-    user_id: int | None
+    user_id: RowId | None
 
 
 # --- jobs (admins) ----------------------------------------------------------------
