@@ -174,6 +174,20 @@ def import_template() -> ResponseReturnValue:
 
 @endpoint(
     api,
+    "/dsl/schema",
+    "GET",
+    summary="The JSON Schema of a template document (export and import), with each action "
+    "type's config",
+    tag=TAG,
+    response=s.JsonSchemaDocument,
+    auth=False,
+)
+def dsl_schema() -> ResponseReturnValue:
+    return respond(s.JsonSchemaDocument(dsl_io.document_schema()))
+
+
+@endpoint(
+    api,
     "/templates/<int:template_id>/instantiate",
     "POST",
     summary="Start a workflow on a matter (same requestId: same instance, 200)",
