@@ -11,12 +11,14 @@ from webapp.api.errors import error_response, status_of
 from webapp.engine.errors import DomainError
 from webapp.extensions import csrf
 
-# Authenticated by their own signatures, not by a session or token.
+# Webhooks and hooks prove who sends them by their signature; the DSL's schema is
+# public, so that editors can fetch it to check a document as it is written.
 PUBLIC_ENDPOINTS = {
     "api.esign_webhook",
     "api.payment_webhook",
     "api.upload_webhook",
     "api.receive_hook",
+    "api.dsl_schema",
 }
 
 
@@ -49,6 +51,7 @@ def csrf_error(error: CSRFError) -> Any:
 
 def register_api(app: Flask) -> None:
     from webapp.api import (  # noqa: F401
+        actions,
         docs,
         instances,
         jobs,

@@ -4,7 +4,7 @@ from flask_login import current_user
 
 from webapp.api import schemas as s
 from webapp.api.blueprint import api
-from webapp.api.paging import after_text_arg, page_args
+from webapp.api.paging import TEXT_CURSOR, after_text_arg, page_args
 from webapp.api.serialize import matter_out, matters_out, respond
 from webapp.api.spec import PAGE, Query, endpoint
 from webapp.services import matters
@@ -23,7 +23,8 @@ TAG = "Matters"
         "q": Query("matches reference or title"),
         "after": Query(
             "keyset cursor: only matters whose reference sorts after this one — pass the "
-            "last reference of the previous page; combines with q, limit and offset"
+            "last reference of the previous page; combines with q, limit and offset",
+            TEXT_CURSOR,
         ),
         **PAGE,
     },

@@ -35,6 +35,10 @@ def after_text_arg(what: str) -> str | None:
     text = request.args.get("after")
     if text is None:
         return None
-    if not 1 <= len(text) <= 300 or not text.isprintable():
+    if not 1 <= len(text) <= MAX_CURSOR:
         raise Invalid(f"after must be the {what} of the last item of a previous page.")
     return text
+
+
+MAX_CURSOR = 300
+TEXT_CURSOR = {"type": "string", "minLength": 1, "maxLength": MAX_CURSOR}

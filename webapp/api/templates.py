@@ -7,10 +7,9 @@ from flask_login import current_user
 
 from webapp.api import schemas as s
 from webapp.api.blueprint import api
-from webapp.api.paging import after_text_arg, page_args
+from webapp.api.paging import TEXT_CURSOR, after_text_arg, page_args
 from webapp.api.serialize import instance_out, respond, template_out, template_summary
 from webapp.api.spec import PAGE, TEXT_MEDIA, Query, endpoint, one_of
-from webapp.engine.errors import Invalid
 from webapp.services import dsl_io, instances, templates
 
 TAG = "Templates"
@@ -28,8 +27,9 @@ TAG = "Templates"
         "status": one_of("only this status", "DRAFT", "PUBLISHED", "ARCHIVED"),
         "allVersions": Query("true to list every version", {"type": "boolean"}),
         "after": Query(
-            "keyset cursor of the latest versions (by name): pass the key of the last "
-            "template of the previous page; not with allVersions"
+            "keyset cursor (by name): pass the key of the last template of the previous "
+            "page; the next page starts after that template's name and key",
+            TEXT_CURSOR,
         ),
         **PAGE,
     },
@@ -38,8 +38,6 @@ def list_templates() -> ResponseReturnValue:
     limit, offset = page_args()
     after = after_text_arg("key")
     latest_only = request.args.get("allVersions") != "true"
-    if after is not None and not latest_only:
-        raise Invalid("after pages the latest versions; page every version with offset.")
     rows, total = templates.list_templates(
         current_user,
         request.args.get("q"),
@@ -172,6 +170,20 @@ def import_template() -> ResponseReturnValue:
     document = dsl_io.parse_document(request.get_data(as_text=True), request.mimetype)
     template = dsl_io.import_template(current_user, document)
     return respond(template_out(template), 201)
+
+
+@endpoint(
+    api,
+    "/dsl/schema",
+    "GET",
+    summary="The JSON Schema of a template document (export and import), with each action "
+    "type's config",
+    tag=TAG,
+    response=s.JsonSchemaDocument,
+    auth=False,
+)
+def dsl_schema() -> ResponseReturnValue:
+    return respond(s.JsonSchemaDocument(dsl_io.document_schema()))
 
 
 @endpoint(

@@ -159,7 +159,8 @@ def create_template(
             WorkflowTemplate.org_id == user.org_id, WorkflowTemplate.key == key
         )
     ):
-        raise Conflict(f"A template with key {key!r} already exists.")
+        taken = f"A template with key {key!r} already exists."
+        raise Conflict(taken, [{"field": "key", "message": taken}])
     rows = validated_steps(steps, check_refs=False)
     template = WorkflowTemplate(
         org_id=user.org_id,

@@ -9,7 +9,7 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from webapp.engine.actions import get_handler
+from webapp.engine.actions import ActionHandler, get_handler
 from webapp.engine.errors import Invalid, Unprocessable
 from webapp.engine.roles import Role
 
@@ -346,7 +346,10 @@ def roles_for(action_type: str) -> list[str]:
 
 
 def who_acts_label(action_type: str) -> str:
-    return "Who approves" if action_type == "APPROVAL_LAWYER" else "Who acts"
+    try:
+        return get_handler(action_type).who_acts
+    except Unprocessable:
+        return ActionHandler.who_acts
 
 
 def _fit_role(values: dict[str, Any], action_type: str) -> dict[str, Any]:

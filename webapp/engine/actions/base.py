@@ -5,6 +5,7 @@ import builtins
 import copy
 import functools
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -12,6 +13,18 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from webapp.engine.errors import Unprocessable
 from webapp.engine.roles import Role
 from webapp.engine.wording import field_error_message
+
+
+class Category(StrEnum):
+    """What kind of work an action type does: the catalog, the builder's action picker
+    and the action reference group the types by it."""
+
+    HUMAN = "human"
+    NOTIFICATION = "notification"
+    DOCUMENT = "document"
+    INTEGRATION = "integration"
+    CONTROL = "control"
+    DATA = "data"
 
 
 class ActionConfig(BaseModel):
@@ -71,9 +84,13 @@ def _is_list(annotation: Any) -> bool:
 
 class ActionHandler:
     type: ClassVar[str]
+    category: ClassVar[Category]
     label: ClassVar[str]
-    description: ClassVar[str] = ""
+    description: ClassVar[str]
     Config: ClassVar[builtins.type[ActionConfig]] = ActionConfig  # `type` is the field above
+    # A config that shows the type at work: the catalog's and the reference's example,
+    # checked against the type's own Config by the tests.
+    example: ClassVar[dict[str, Any]]
     automated: ClassVar[bool] = False
     # Human steps completed through a provider webhook, not by a direct complete call.
     completes_by_webhook: ClassVar[bool] = False
@@ -101,6 +118,8 @@ class ActionHandler:
     roles: ClassVar[tuple[Role, ...]] = ()
     # How the refusal of another role reads: "A client payment is made by the client".
     performed_by: ClassVar[str] = ""
+    # What the forms call the step's roleScope field.
+    who_acts: ClassVar[str] = "Who acts"
 
     def allows_role(self, role: str) -> bool:
         return not self.roles or role in self.roles
