@@ -147,7 +147,8 @@ def template_versions(template_id: int) -> ResponseReturnValue:
     media=TEXT_MEDIA,
 )
 def export_template(template_id: int) -> ResponseReturnValue:
-    document = dsl_io.export_template(templates.get_template(template_id, current_user))
+    template = templates.get_template(template_id, current_user)
+    document = dsl_io.export_template(template, current_user)
     if request.args.get("format") == "yaml":  # json or yaml: check_query refuses the rest
         return Response(
             yaml.safe_dump(document, sort_keys=False, allow_unicode=True),
