@@ -263,15 +263,12 @@ def run_migration_job(job: outbox.Claimed, worker_id: str) -> None:
     batch = _claim_batch(job.id, worker_id)
     if batch is None:
         return
-    actor = db.session.get(User, batch.actor_id or 0)
     for instance_id in batch.instance_ids:
+        # Read again each time: every instance's transaction ends with a clean session.
+        actor = db.session.get(User, batch.actor_id or 0)
         if actor is None or not actor.active:
-            _record(
-                batch.run_id,
-                instance_id,
-                Outcome.FAILED,
-                ["The person who started the run can no longer act."],
-            )
+            gone = "The person who started the run can no longer act."
+            _record(batch.run_id, instance_id, Outcome.FAILED, [gone])
             continue
         _move_one(batch, actor, instance_id)
     _finish_batch(job.id, worker_id, batch)
