@@ -69,7 +69,9 @@ def bulk_view(
     template = templates.get_template(template_id, user)
     runs = migration.list_runs(user, template_id)
     running = migration.running_counts(user, template_id)
-    report = migration.dry_run(user, template_id, from_version) if dry_run and from_version else None
+    report = (
+        migration.dry_run(user, template_id, from_version) if dry_run and from_version else None
+    )
     return BulkView(template, running, runs, from_version, report)
 
 
