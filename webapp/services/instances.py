@@ -13,9 +13,10 @@ from typing import Any
 
 from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
-from sqlalchemy import func, select, text, type_coerce
+from sqlalchemy import case, func, select, text, type_coerce, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import lazyload, load_only
+from sqlalchemy.orm.attributes import set_committed_value
 
 from webapp.engine import drift, migration, permissions
 from webapp.engine.actions import get_handler
@@ -816,7 +817,13 @@ def _apply_migration(instance: WorkflowInstance, plan: migration.Plan, target: A
         values = {field: definition.get(name) for field, name in _ROW_FIELDS.items()}
         step = by_key.get(key)
         if step is None:
-            step = InstanceStep(order=0, action_state=StepState.PENDING, action_data={}, **values)
+            step = InstanceStep(
+                order=0,
+                action_state=StepState.PENDING,
+                action_data={},
+                template_step_id=template_steps.get(key),
+                **values,
+            )
             instance.steps.append(step)
             by_key[key] = step
         elif key in plan.changed_keys:
@@ -825,9 +832,23 @@ def _apply_migration(instance: WorkflowInstance, plan: migration.Plan, target: A
             # Not reached yet, so never rendered: no source of an older definition stays.
             step.action_data = {k: v for k, v in step.action_data.items() if k != TEMPLATE_KEY}
             step.updated_at = now
-        if step.template_step_id != template_steps.get(key):
-            step.template_step_id = template_steps.get(key)
     _renumber(instance, [by_key[d["key"]] for d in plan.result])
+    db.session.flush()
+    _link_template_steps(instance, template_steps)
+
+
+def _link_template_steps(instance: WorkflowInstance, template_steps: dict[str, int]) -> None:
+    """Every step points at its step in the new version (none for the instance's own):
+    one UPDATE for the instance, not one per step."""
+    linked = case(template_steps, value=InstanceStep.key, else_=None) if template_steps else None
+    db.session.execute(
+        update(InstanceStep)
+        .where(InstanceStep.instance_id == instance.id)
+        .values(template_step_id=linked)
+        .execution_options(synchronize_session=False)
+    )
+    for step in instance.steps:
+        set_committed_value(step, "template_step_id", template_steps.get(step.key))
 
 
 @transactional
