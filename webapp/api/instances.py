@@ -308,7 +308,7 @@ def instance_drift(instance_id: int) -> ResponseReturnValue:
     summary="Preview moving to a newer template version: what changes, what blocks (changes nothing)",
     tag=TAG,
     response=s.MigrationPreviewOut,
-    query={"toVersion": Query("the version to move to (required)", dict(ROW_ID))},
+    query={"toVersion": Query("the version to move to", dict(ROW_ID), required=True)},
 )
 def migration_preview(instance_id: int) -> ResponseReturnValue:
     to_version = request.args.get("toVersion", "")
