@@ -112,3 +112,15 @@ def test_bulk_page_is_refused_when_a_lawyer_asks(firm, login_as, moved):
     target = firm.api.get(f"/templates/{moved['template_id']}/versions").json["items"][0]
     response = login_as(firm.lawyer).get(f"/workflows/templates/{target['id']}/migrations")
     assert response.status_code == HTTPStatus.FORBIDDEN
+
+
+def test_templates_list_says_which_version_is_live_when_the_newest_goes_live_later(firm, login_as):
+    from datetime import timedelta
+
+    from webapp.models.base import utcnow
+
+    template_id = publish(firm.api, "Intake", ABC)
+    later = (utcnow() + timedelta(days=3)).isoformat()
+    new_version(firm.api, template_id, ABC[:2], effectiveFrom=later)
+    page = login_as(firm.lawyer).get("/workflows/templates").get_data(as_text=True)
+    assert "v1 is live" in page and "v2 goes live" in page

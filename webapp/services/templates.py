@@ -332,7 +332,8 @@ def in_effect(template: WorkflowTemplate, now: datetime) -> bool:
     return template.effective_from is None or template.effective_from <= now
 
 
-def _in_effect_at(now: datetime) -> Any:
+def in_effect_at(now: datetime) -> Any:
+    """The versions already live at `now`, as a condition of a query."""
     return or_(WorkflowTemplate.effective_from.is_(None), WorkflowTemplate.effective_from <= now)
 
 
@@ -346,7 +347,7 @@ def version_in_effect(org_id: int, key: str, now: datetime) -> WorkflowTemplate 
             WorkflowTemplate.org_id == org_id,
             WorkflowTemplate.key == key,
             WorkflowTemplate.status == PUBLISHED,
-            _in_effect_at(now),
+            in_effect_at(now),
         )
         .order_by(WorkflowTemplate.version.desc())
         .limit(1)
@@ -383,7 +384,7 @@ def find_template(user: User, key: str, version: int | None = None) -> WorkflowT
         WorkflowTemplate.org_id == user.org_id, WorkflowTemplate.key == key
     )
     if version is None:
-        query = query.where(WorkflowTemplate.status == PUBLISHED, _in_effect_at(utcnow()))
+        query = query.where(WorkflowTemplate.status == PUBLISHED, in_effect_at(utcnow()))
     else:
         query = query.where(WorkflowTemplate.version == version)
     template = db.session.scalar(query.order_by(WorkflowTemplate.version.desc()).limit(1))

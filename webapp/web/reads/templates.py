@@ -1,4 +1,4 @@
-"""The workflow templates list: the latest version of each, with the one published."""
+"""The workflow templates list: the latest version of each, with the one in effect."""
 
 from dataclasses import dataclass
 
@@ -6,8 +6,15 @@ from sqlalchemy import func, select
 
 from webapp.extensions import db
 from webapp.models import User, WorkflowTemplate
+from webapp.models.base import utcnow
 from webapp.services.access import require_staff
-from webapp.services.templates import PUBLISHED, get_template, list_templates, step_counts
+from webapp.services.templates import (
+    PUBLISHED,
+    get_template,
+    in_effect_at,
+    list_templates,
+    step_counts,
+)
 
 
 @dataclass
@@ -18,12 +25,16 @@ class TemplateRow:
 
 
 def template_rows(user: User, q: str | None = None, status: str | None = None) -> list[TemplateRow]:
-    """The latest version of each template, with the version currently published."""
+    """The latest version of each template, with the published version now in effect."""
     require_staff(user)
     latest, _total = list_templates(user, q, status or None, latest_only=True, limit=200)
     rows = db.session.execute(
         select(WorkflowTemplate.key, func.max(WorkflowTemplate.version))
-        .where(WorkflowTemplate.org_id == user.org_id, WorkflowTemplate.status == PUBLISHED)
+        .where(
+            WorkflowTemplate.org_id == user.org_id,
+            WorkflowTemplate.status == PUBLISHED,
+            in_effect_at(utcnow()),
+        )
         .group_by(WorkflowTemplate.key)
     )
     published = {key: version for key, version in rows}
@@ -38,6 +49,7 @@ def template_row(user: User, template_id: int) -> TemplateRow:
             WorkflowTemplate.org_id == user.org_id,
             WorkflowTemplate.key == template.key,
             WorkflowTemplate.status == PUBLISHED,
+            in_effect_at(utcnow()),
         )
     )
     return TemplateRow(template, published, len(template.steps))
