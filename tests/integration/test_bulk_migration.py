@@ -77,6 +77,12 @@ def test_real_run_migrates_in_batches_shows_progress_and_a_second_run_changes_no
         0,
     )
 
+    twice = admin.post(
+        f"/templates/{target_id}/migrations", json={"fromVersion": 1, "dryRun": False}
+    )
+    assert twice.status_code == HTTPStatus.CONFLICT
+    assert twice.json["error"]["details"] == {"runId": run_id}
+
     run_claimed(outbox.claim_jobs("one-batch", 1), "one-batch")  # the first batch only
     fresh()
     progress = admin.get(f"/templates/{target_id}/migrations/{run_id}").json

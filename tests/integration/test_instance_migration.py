@@ -402,3 +402,20 @@ def test_publish_refuses_an_effective_date_without_a_time_zone(firm):
     )
     assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
     assert snapshot() == before
+
+
+def test_a_client_never_reads_the_migrated_definitions_when_reading_the_audit_trail(
+    make_org, make_user, make_matter, api_as
+):
+    from tests.integration.engine_support import make_firm
+
+    firm = make_firm(make_org, make_user, make_matter, api_as, "CLIENT")
+    template_id = publish(firm.api, "Intake", ABC)
+    instance_id = start(firm.api, template_id, firm.matter.id)["id"]
+    version = new_version(firm.api, template_id, ABC[:2])
+    assert migrate(firm.api, instance_id, version).status_code == HTTPStatus.OK
+    staff = firm.api.get(f"/instances/{instance_id}/events").json["items"]
+    assert "instance.migrated" in {e["eventType"] for e in staff}
+    client = api_as(firm.people["CLIENT"]).get(f"/instances/{instance_id}/events")
+    assert client.status_code == HTTPStatus.OK
+    assert "instance.migrated" not in {e["eventType"] for e in client.json["items"]}

@@ -187,6 +187,7 @@ def dry_run(user: User, template_id: int, from_version: int) -> list[ReportItem]
 def start_run(user: User, template_id: int, from_version: int) -> MigrationRun:
     """A real run: recorded now, worked off by the worker (one job per batch)."""
     target, source = _versions(user, template_id, from_version)
+    _refuse_a_second_run(source)
     total = db.session.scalar(
         _running_on(source).with_only_columns(func.count(WorkflowInstance.id))
     )
@@ -208,6 +209,25 @@ def start_run(user: User, template_id: int, from_version: int) -> MigrationRun:
     db.session.flush()
     _enqueue_batch(run)
     return run
+
+
+def _refuse_a_second_run(source: WorkflowTemplate) -> None:
+    """Two runs over one version at once would each find the other's moves and report
+    them as refusals: the second waits for the first to end."""
+    running = db.session.scalar(
+        select(MigrationRun.id).where(
+            MigrationRun.org_id == source.org_id,
+            MigrationRun.template_key == source.key,
+            MigrationRun.from_version == source.version,
+            MigrationRun.status != RunStatus.DONE,
+        )
+    )
+    if running is not None:
+        raise Conflict(
+            f"The workflows of version {source.version} are already being moved; start "
+            "another run once that one is done.",
+            {"runId": running},
+        )
 
 
 def _enqueue_batch(run: MigrationRun) -> None:
