@@ -242,7 +242,31 @@ def htmx_completions(app: Flask, built: bigfirm.Built, samples: int) -> list[Pag
     return figures
 
 
-def pages_of(built: bigfirm.Built) -> list[tuple[str, int | None, str]]:
+def draft_of_400(app: Flask, built: bigfirm.Built) -> int:
+    """The id of a draft of the 400-step template, the builder's editable page (every row a
+    form): the newest version when it is a draft already, else one made by an edit."""
+    from webapp.models import WorkflowTemplate
+    from webapp.services import templates
+
+    with app.app_context():
+        published = db.session.get(WorkflowTemplate, built.templates["400"])
+        newest = db.session.scalar(
+            select(WorkflowTemplate)
+            .where(WorkflowTemplate.key == published.key)
+            .order_by(WorkflowTemplate.version.desc())
+            .limit(1)
+        )
+        if newest.status == "DRAFT":
+            draft_id = newest.id
+        else:
+            admin = db.session.get(User, built.people["admin"])
+            edit = templates.Update(name=published.name)
+            draft_id = templates.perform(admin, published.id, edit).template.id
+        db.session.remove()
+    return draft_id
+
+
+def pages_of(built: bigfirm.Built, draft: int) -> list[tuple[str, int | None, str]]:
     small, big = built.matters["small"], built.matters["big"]
     pages: list[tuple[str, int | None, str]] = [
         ("inbox", None, "/inbox"),
@@ -255,6 +279,7 @@ def pages_of(built: bigfirm.Built) -> list[tuple[str, int | None, str]]:
     pages += [
         ("templates", None, "/workflows/templates"),
         ("builder", 400, f"/workflows/templates/{built.templates['400']}"),
+        ("builder, draft", 400, f"/workflows/templates/{draft}"),
     ]
     return pages
 
@@ -293,9 +318,10 @@ def bench_bigfirm(
         }
         db.session.remove()
     result = BigResult(label, built.scale, built.as_dict(), reused, counts, actionable(app, built))
+    draft = draft_of_400(app, built)
     for who in PEOPLE:
         browser, _csrf = signed_in(app, built.emails[who])
-        for what, steps, path in pages_of(built):
+        for what, steps, path in pages_of(built, draft):
             figure = PageFigure(what, steps, who=who, path=path)
             if measure_one(app, figure, _getter(browser, path), samples):
                 result.figures.append(figure)

@@ -1,4 +1,4 @@
-"""flask commands: seed-demo, create-user, create-token, worker."""
+"""flask commands: seed-demo, create-user, create-token, worker, actions-reference."""
 
 import signal
 import threading
@@ -66,3 +66,23 @@ def register_cli(app: Flask) -> None:
         name = worker_id or default_worker_id()
         processed = drain(name, until_idle=until_idle, poll=poll, stop=stop)
         click.echo(f"Worker {name} ran {processed} job(s).")
+
+    @app.cli.command("actions-reference")
+    @click.option(
+        "--output",
+        type=click.Path(dir_okay=False),
+        default="docs/actions.md",
+        show_default=True,
+        help="Where to write it; - prints it.",
+    )
+    def actions_reference_command(output: str) -> None:
+        """Write the action reference (docs/actions.md) from the action catalog."""
+        from webapp.engine.actions.reference import action_reference
+
+        text = action_reference()
+        if output == "-":
+            click.echo(text, nl=False)
+            return
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        click.echo(f"Wrote {output}.")

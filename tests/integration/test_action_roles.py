@@ -7,10 +7,12 @@ from http import HTTPStatus
 from typing import Any
 
 import pytest
+from markupsafe import escape
 from sqlalchemy import select
 
 from tests.integration.engine_support import step
 from tests.integration.support import count
+from webapp.engine.actions.catalog import CATEGORY_LABELS, catalog
 from webapp.engine.definition import StepDefinition
 from webapp.engine.roles import Role
 from webapp.extensions import db
@@ -280,13 +282,18 @@ def test_api_normalises_friendly_input_when_a_template_and_a_delay_are_saved(fir
     assert wait["actionConfig"]["duration"] == "PT4H"
 
 
-def test_builder_groups_people_actions_apart_from_automations(draft, lawyer_web) -> None:
+def test_builder_groups_the_action_picker_by_catalog_category_when_shown(draft, lawyer_web) -> None:
     page = lawyer_web.get(f"/workflows/templates/{draft.id}").get_data(as_text=True)
     picker = re.search(r'<select id="add-type"[^>]*>(.*?)</select>', page, re.S).group(1)
-    people, automated = re.findall(r'<optgroup label="([^"]+)">(.*?)</optgroup>', picker, re.S)
-    assert people[0] == "People" and automated[0] == "Automated"
-    assert 'value="PAYMENT_CLIENT"' in people[1] and 'value="core.http"' not in people[1]
-    assert 'value="core.http"' in automated[1] and 'value="CHECKLIST"' not in automated[1]
+    groups = dict(re.findall(r'<optgroup label="([^"]+)">(.*?)</optgroup>', picker, re.S))
+    assert list(groups) == ["People", "Notifications", "Integrations", "Flow control", "Data"]
+    for entry in catalog():
+        group = groups[CATEGORY_LABELS[entry.category]]
+        assert f'value="{entry.type}" title="{escape(entry.description)}"' in group
+    assert 'value="core.http"' not in groups["People"]
+    assert 'value="CHECKLIST"' not in groups["Integrations"]
+    hint = re.search(r'<p class="hint" id="add-type-hint">([^<]*)</p>', page).group(1)
+    assert hint.startswith("Tick every item to complete the step.")  # the chosen type's
 
 
 def test_instance_editor_offers_only_the_actions_roles(demo, login_as) -> None:

@@ -19,3 +19,9 @@ def test_openapi_document_is_version_three_one_when_fetched(app):
     document = app.test_client().get("/api/openapi.json").json
     assert document["openapi"] == "3.1.0"
     assert "/api/v1/instances/{instance_id}/drift" in document["paths"]
+
+
+def test_api_reference_marks_the_dsl_schema_as_public_and_not_a_webhook_when_opened(app):
+    html = app.test_client().get("/api/docs").get_data(as_text=True)
+    line = html.split("/api/v1/dsl/schema</code>", 1)[1].split("</div>", 1)[0]
+    assert "no sign-in" in line and "signed webhook" not in line

@@ -105,7 +105,7 @@ def test_export_then_import_recreates_the_same_definition_when_round_tripped(law
     assert exported.mimetype == f"application/{fmt}"
     text = exported.get_data(as_text=True)
     document = yaml.safe_load(text) if fmt == "yaml" else json.loads(text)
-    assert document["schemaVersion"] == 1
+    assert (document["schemaVersion"], document["triggers"]) == (2, [])
     assert (document["key"], document["version"]) == ("litigation_hold", 1)
 
     document["key"] = "litigation_hold_copy"

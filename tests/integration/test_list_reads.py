@@ -20,9 +20,12 @@ from webapp.models.base import utcnow
 from webapp.services.instances import instantiate
 from webapp.services.matters import list_matters, search_text
 from webapp.services.steps import Complete, perform
-from webapp.services.templates import create_template, publish_template
+from webapp.services.templates import Update, create_template, publish_template
+from webapp.services.templates import perform as perform_template
 from webapp.web.reads.inbox import PAGE_SIZE
+from webapp.web.reads.matter_workflows import PAGE_SIZE as WORKFLOWS_PAGE
 from webapp.web.reads.matters import PAGE_SIZE as MATTERS_PAGE
+from webapp.web.reads.templates import PAGE_SIZE as TEMPLATES_PAGE
 
 INBOX_ROW = re.compile(r'id="inbox-step-(\d+)"')
 MORE = re.compile(r'hx-get="(/inbox/more\?[^"]+)"')
@@ -165,6 +168,31 @@ def test_matters_list_and_search_send_as_many_statements_for_40_matters_as_for_2
     same_count(lambda: web.get("/matters?q=many", htmx=True), lambda: None)
 
 
+def test_matter_workflows_tab_pages_newest_first_and_says_how_many_when_there_are_many(
+    firm,
+) -> None:
+    lawyer, matter, web = firm["lawyer"], firm["matter"], firm["web"]
+    template = create_template(lawyer, "Paged workflows", chain(1))
+    publish_template(lawyer, template.id)
+    made = [
+        instantiate(lawyer, template.id, matter.id, title=f"Run {n}")[0].id
+        for n in range(WORKFLOWS_PAGE + 4)
+    ]
+    page = web.get(f"/matters/{matter.id}/workflows").get_data(as_text=True)
+    shown = [int(i) for i in re.findall(r'<tr id="instance-(\d+)"', page)]
+    assert shown == sorted(made, reverse=True)[:WORKFLOWS_PAGE]
+    assert f"{WORKFLOWS_PAGE} shown of {WORKFLOWS_PAGE + 4} workflows" in page
+    assert f'<span class="count">{WORKFLOWS_PAGE + 4}</span>' in page
+    next_url = re.search(r'rel="next" href="([^"]+)"', page).group(1).replace("&amp;", "&")
+    following = web.get(next_url, htmx=True).get_data(as_text=True)
+    rest = [int(i) for i in re.findall(r'<tr id="instance-(\d+)"', following)]
+    assert rest == sorted(made, reverse=True)[WORKFLOWS_PAGE:]
+    assert 'rel="next"' not in following and "First page" in following
+    garbled = web.get(f"/matters/{matter.id}/workflows?before=nonsense")
+    assert garbled.status_code == HTTPStatus.OK  # a garbled cursor shows the first page
+    assert len(re.findall(r'<tr id="instance-', garbled.get_data(as_text=True))) == WORKFLOWS_PAGE
+
+
 # ---- builder, templates, operations, history ---------------------------------------------
 
 
@@ -194,6 +222,28 @@ def test_templates_list_sends_as_many_statements_for_12_templates_as_for_2(firm)
 
     _small, large = same_count(lambda: web.get("/workflows/templates"), grow)
     assert "Later 9" in large.get_data(as_text=True)
+
+
+def test_templates_list_pages_by_name_and_says_how_many_when_there_are_many(firm) -> None:
+    lawyer, web = firm["lawyer"], firm["web"]
+    made = [create_template(lawyer, f"Paged {n:03d}", chain(1)) for n in range(TEMPLATES_PAGE + 5)]
+    renamed = made[0]  # its newest version's name is the one it is listed under
+    publish_template(lawyer, renamed.id)
+    newer = perform_template(lawyer, renamed.id, Update(name="Zz renamed"))
+    page = web.get("/workflows/templates?q=paged").get_data(as_text=True)  # keys match too
+    shown = re.findall(r'<tr id="template-(\d+)"', page)
+    assert len(shown) == TEMPLATES_PAGE
+    assert f"{TEMPLATES_PAGE} shown of {TEMPLATES_PAGE + 5} templates matching" in page
+    next_url = re.search(r'rel="next" href="([^"]+)"', page).group(1).replace("&amp;", "&")
+    assert "q=paged" in next_url
+    following = web.get(next_url, htmx=True).get_data(as_text=True)
+    rest = re.findall(r'<tr id="template-(\d+)"', following)
+    listed = [t.id for t in made[1:]] + [newer.template.id]  # by name: "Zz renamed" last
+    assert [int(i) for i in shown + rest] == listed and "First page" in following
+    after_last = web.get(f"/workflows/templates?after={made[-1].key}", htmx=True)
+    assert re.findall(r'<tr id="template-(\d+)"', after_last.get_data(as_text=True)) == [
+        str(newer.template.id)
+    ]
 
 
 def dead_jobs(instance: WorkflowInstance, count: int) -> None:
@@ -275,6 +325,33 @@ def test_api_instances_pages_by_cursor_and_counts_every_match_when_asked(firm, a
     for bad in ("0", "-1", "x", str(2**31)):
         response = api.get(f"/instances?after={bad}")
         assert response.status_code == HTTPStatus.BAD_REQUEST, bad
+        assert "after" in response.get_json()["error"]["message"]
+
+
+def test_api_matters_and_templates_page_by_keyset_when_after_is_given(
+    firm, make_matter, api_as
+) -> None:
+    lawyer = firm["lawyer"]
+    api = api_as(lawyer)
+    open_matters(make_matter, lawyer, 7, prefix="KEYSET")
+    references: list[str] = []
+    while True:
+        after = f"&after={references[-1]}" if references else ""
+        page = api.get(f"/matters?q=keyset&limit=3{after}").get_json()
+        assert page["total"] == 7
+        if not page["items"]:
+            break
+        references += [item["reference"] for item in page["items"]]
+    assert references == [f"KEYSET-{n:04d}" for n in range(7)]
+    for n in range(5):
+        create_template(lawyer, f"Keyed {n}", chain(1))
+    first = api.get("/templates?q=keyed&limit=2").get_json()
+    rest = api.get(f"/templates?q=keyed&after={first['items'][-1]['key']}").get_json()
+    names = [t["name"] for t in first["items"] + rest["items"]]
+    assert names == [f"Keyed {n}" for n in range(5)] and rest["total"] == 5
+    for url in ("/matters?after=", "/templates?after=" + "k" * 301):
+        response = api.get(url)
+        assert response.status_code == HTTPStatus.BAD_REQUEST, url
         assert "after" in response.get_json()["error"]["message"]
 
 

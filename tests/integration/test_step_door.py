@@ -99,6 +99,17 @@ def test_assignment_reads_the_same_for_another_firms_person_and_an_unknown_id(te
     assert snapshot() == before
 
 
+def test_assignment_to_an_id_no_database_can_hold_is_refused_and_changes_nothing(team):
+    firm, instance, _first, _second = team
+    gather = by_key(instance, "gather")["id"]
+    before = snapshot()
+    for user_id in (-6227020799, 0, 2**31, 10**20):
+        response = firm.api.post(f"/steps/{gather}/assign", json={"userId": user_id})
+        assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY, (user_id, response.json)
+        assert response.json["error"]["details"][0]["field"] == "userId"
+    assert snapshot() == before
+
+
 def test_assignment_to_someone_who_may_not_act_is_refused_in_plain_words(team):
     firm, instance, _first, _second = team
     client = firm.people[Role.CLIENT]

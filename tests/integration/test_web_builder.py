@@ -11,7 +11,7 @@ from pydantic import Field
 from sqlalchemy import select
 
 from webapp.engine.actions import registry
-from webapp.engine.actions.base import ActionConfig, ActionHandler
+from webapp.engine.actions.base import ActionConfig, ActionHandler, Category
 from webapp.engine.definition import StepDefinition
 from webapp.engine.roles import Role
 from webapp.extensions import db
@@ -157,9 +157,12 @@ class RichConfig(ActionConfig):
 
 class RichHandler(ActionHandler):
     type = "test.rich"
+    category = Category.INTEGRATION
     label = "Rich test action"
+    description = "Sends a rich test message."
     automated = True
     Config = RichConfig
+    example = {"subject": "Hello"}
 
 
 @pytest.fixture

@@ -11,7 +11,14 @@ from webapp.api.errors import error_response, status_of
 from webapp.engine.errors import DomainError
 from webapp.extensions import csrf
 
-PUBLIC_ENDPOINTS = {"api.esign_webhook", "api.payment_webhook", "api.upload_webhook"}
+# Webhooks prove who sends them by their signature; the DSL's schema is public, so that
+# editors can fetch it to check a document as it is written.
+PUBLIC_ENDPOINTS = {
+    "api.esign_webhook",
+    "api.payment_webhook",
+    "api.upload_webhook",
+    "api.dsl_schema",
+}
 
 
 @api.before_request
@@ -43,6 +50,7 @@ def csrf_error(error: CSRFError) -> Any:
 
 def register_api(app: Flask) -> None:
     from webapp.api import (  # noqa: F401
+        actions,
         docs,
         instances,
         jobs,

@@ -4,7 +4,7 @@ from flask_login import current_user
 
 from webapp.api import schemas as s
 from webapp.api.blueprint import api
-from webapp.api.paging import page_args
+from webapp.api.paging import TEXT_CURSOR, after_text_arg, page_args
 from webapp.api.serialize import matter_out, matters_out, respond
 from webapp.api.spec import PAGE, Query, endpoint
 from webapp.services import matters
@@ -19,11 +19,20 @@ TAG = "Matters"
     summary="List matters",
     tag=TAG,
     response=s.MatterList,
-    query={"q": Query("matches reference or title"), **PAGE},
+    query={
+        "q": Query("matches reference or title"),
+        "after": Query(
+            "keyset cursor: only matters whose reference sorts after this one — pass the "
+            "last reference of the previous page; combines with q, limit and offset",
+            TEXT_CURSOR,
+        ),
+        **PAGE,
+    },
 )
 def list_matters() -> ResponseReturnValue:
     limit, offset = page_args()
-    rows, total = matters.list_matters(current_user, request.args.get("q"), limit, offset)
+    after = after_text_arg("reference")
+    rows, total = matters.list_matters(current_user, request.args.get("q"), limit, offset, after)
     return respond(s.MatterList(items=matters_out(rows, current_user), total=total))
 
 

@@ -27,3 +27,18 @@ def after_arg() -> int | None:
             f"after must be an id from a previous page: a whole number from 1 to {MAX_OFFSET:,}."
         )
     return int(text)
+
+
+def after_text_arg(what: str) -> str | None:
+    """The keyset cursor of a list in text order: the `what` (a reference, a key) of the
+    last row already seen."""
+    text = request.args.get("after")
+    if text is None:
+        return None
+    if not 1 <= len(text) <= MAX_CURSOR:
+        raise Invalid(f"after must be the {what} of the last item of a previous page.")
+    return text
+
+
+MAX_CURSOR = 300
+TEXT_CURSOR = {"type": "string", "minLength": 1, "maxLength": MAX_CURSOR}

@@ -3,11 +3,12 @@
 from datetime import datetime
 from typing import Annotated, Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
+from webapp.engine.actions.base import Category
 from webapp.engine.definition import TEMPLATE_KEY_PATTERN, StepDefinition
 
 # Ids and positions fit a database integer; a larger number names no row.
@@ -506,7 +507,7 @@ class AssignIn(Schema):
     """`userId`: an active person of the firm who may act on the step; null opens the
     step again to everyone its role allows."""
 
-    user_id: int | None
+    user_id: RowId | None
 
 
 # --- jobs (admins) ----------------------------------------------------------------
@@ -536,3 +537,27 @@ class JobList(Schema):
 class Health(Schema):
     status: str
     database: str
+
+
+# --- the action catalog ----------------------------------------------------------
+
+
+class ActionOut(Schema):
+    type: str
+    category: Category
+    label: str
+    description: str
+    automated: bool
+    config_schema: dict[str, Any] = Field(
+        description="The JSON Schema of the type's actionConfig (also under components)"
+    )
+    example: dict[str, Any] = Field(description="A valid actionConfig of this type")
+
+
+class ActionList(Schema):
+    items: list[ActionOut]
+    total: int
+
+
+class JsonSchemaDocument(RootModel[dict[str, Any]]):
+    """A JSON Schema (draft 2020-12)."""

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 
 from webapp.api.schemas import ErrorBody
+from webapp.engine.actions import all_handlers
 from webapp.engine.actions.base import validation_details
 from webapp.engine.errors import Invalid, Unprocessable
 
@@ -196,6 +197,9 @@ def _path(rule: str) -> tuple[str, list[dict[str, Any]]]:
 
 def openapi_document(prefix: str) -> dict[str, Any]:
     models = {m for r in ROUTES for m in (r.body, r.response, r.document) if m} | {ErrorBody}
+    # Each action type's config as a named component (`ChecklistConfig`, `HttpConfig`…):
+    # what a step's actionConfig must be for that actionType, as GET /actions serves it.
+    models |= {handler.Config for handler in all_handlers()}
     keyed: list[tuple[type[BaseModel], Literal["validation"]]] = [(m, "validation") for m in models]
     refs, schema = models_json_schema(
         keyed, by_alias=True, ref_template="#/components/schemas/{model}"

@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from webapp.api import schemas as s
 from webapp.api.blueprint import api
-from webapp.api.paging import page_args
+from webapp.api.paging import TEXT_CURSOR, after_text_arg, page_args
 from webapp.api.serialize import (
     dry_run_out,
     instance_out,
@@ -33,18 +33,26 @@ TAG = "Templates"
         "q": Query("matches name, key or description"),
         "status": one_of("only this status", "DRAFT", "PUBLISHED", "ARCHIVED"),
         "allVersions": Query("true to list every version", {"type": "boolean"}),
+        "after": Query(
+            "keyset cursor (by name): pass the key of the last template of the previous "
+            "page; the next page starts after that template's name and key",
+            TEXT_CURSOR,
+        ),
         **PAGE,
     },
 )
 def list_templates() -> ResponseReturnValue:
     limit, offset = page_args()
+    after = after_text_arg("key")
+    latest_only = request.args.get("allVersions") != "true"
     rows, total = templates.list_templates(
         current_user,
         request.args.get("q"),
         request.args.get("status"),
-        latest_only=request.args.get("allVersions") != "true",
+        latest_only=latest_only,
         limit=limit,
         offset=offset,
+        after_key=after,
     )
     counts = templates.step_counts([t.id for t in rows])
     items = [template_summary(t, counts[t.id]) for t in rows]
@@ -171,6 +179,20 @@ def import_template() -> ResponseReturnValue:
     document = dsl_io.parse_document(request.get_data(as_text=True), request.mimetype)
     template = dsl_io.import_template(current_user, document)
     return respond(template_out(template), 201)
+
+
+@endpoint(
+    api,
+    "/dsl/schema",
+    "GET",
+    summary="The JSON Schema of a template document (export and import), with each action "
+    "type's config",
+    tag=TAG,
+    response=s.JsonSchemaDocument,
+    auth=False,
+)
+def dsl_schema() -> ResponseReturnValue:
+    return respond(s.JsonSchemaDocument(dsl_io.document_schema()))
 
 
 @endpoint(

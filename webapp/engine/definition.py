@@ -13,7 +13,6 @@ from pydantic.alias_generators import to_camel
 from webapp.engine.roles import Role
 from webapp.engine.text import has_line_break, one_line_problem
 
-SCHEMA_VERSION = 1
 # A step key is a slug as people write them: `client-facts`, `review_a`. Conditions and
 # templates reach a key with a hyphen as `steps["client-facts"]`.
 STEP_KEY_PATTERN = r"^[a-z][a-z0-9_-]{0,99}$"
@@ -32,17 +31,29 @@ class RetryPolicy(CamelModel):
 
 
 class StepDefinition(CamelModel):
-    key: str | None = Field(default=None, pattern=STEP_KEY_PATTERN)
-    title: str = Field(min_length=1, max_length=300)
-    action_type: str = Field(min_length=1, max_length=50)
-    action_config: dict[str, Any] = Field(default_factory=dict)
-    role_scope: Role = Role.LAWYER
+    key: str | None = Field(
+        default=None, pattern=STEP_KEY_PATTERN, description="Unique in the template; from title"
+    )
+    title: str = Field(min_length=1, max_length=300, description="A template, one line")
+    action_type: str = Field(
+        min_length=1, max_length=50, description="An action type of GET /actions"
+    )
+    action_config: dict[str, Any] = Field(
+        default_factory=dict, description="The action type's settings (its configSchema)"
+    )
+    role_scope: Role = Field(default=Role.LAWYER, description="Who acts")
     required: bool = True
-    depends_on: list[str] | None = None
-    condition: str | None = Field(default=None, max_length=2000)
-    on_failure: str | None = None
+    depends_on: list[str] | None = Field(
+        default=None, description="null: after the previous step; []: at once; keys: after them"
+    )
+    condition: str | None = Field(
+        default=None, max_length=2000, description="CEL; false skips the step"
+    )
+    on_failure: str | None = Field(default=None, description="Key of the step handling a failure")
     retry: RetryPolicy | None = None
-    due_in: str | None = Field(default=None, max_length=50)
+    due_in: str | None = Field(
+        default=None, max_length=50, description="ISO-8601 duration or words: 3 days"
+    )
 
     @field_validator("title")
     @classmethod

@@ -66,10 +66,6 @@ class Graph:
         return _edges(self)
 
 
-def prerequisites(step: StepNode, steps: Sequence[StepNode]) -> list[str]:
-    return Graph(steps).prerequisites[step.key]
-
-
 def find_problems(steps: Sequence[StepNode]) -> list[Problem]:
     """Unknown keys, cycles, unreachable steps and misplaced handlers, all at once."""
     graph = Graph(steps)

@@ -13,7 +13,6 @@ from enum import StrEnum
 from typing import Protocol, cast
 
 from webapp.engine.graph import Graph
-from webapp.engine.graph import prerequisites as prerequisites  # re-exported
 from webapp.engine.states import (
     CLOSED_STATES,
     DONE_STATES,

@@ -5,7 +5,7 @@ from typing import Any
 
 from webapp.engine.actions import ActionHandler, get_handler
 from webapp.engine.definition import StepDefinition, assign_keys
-from webapp.engine.errors import DomainError, Unprocessable
+from webapp.engine.errors import DomainError, UnknownActionType, Unprocessable
 from webapp.engine.roles import Role
 
 STEP_FIELDS = (
@@ -49,7 +49,9 @@ def validated_steps(
             handler = get_handler(step.action_type)
             config = handler.validate_config(step.action_config)
         except DomainError as error:
-            problems.extend(step_problems(index, step.key, "actionConfig", error))
+            # An unknown type is a problem of actionType, not of its config.
+            field = "actionType" if isinstance(error, UnknownActionType) else "actionConfig"
+            problems.extend(step_problems(index, step.key, field, error))
             config = step.action_config
         else:
             step = fitted_role(step, handler, config)

@@ -1,7 +1,19 @@
 """Who sees which matter. Every query is scoped to the actor's firm; a matter the
 actor may not see is reported as not found, so its existence does not leak."""
 
-from sqlalchemy import Select, bindparam, literal, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    any_,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+    union,
+    union_all,
+)
+from sqlalchemy.orm import InstrumentedAttribute
 
 from webapp.engine import permissions
 from webapp.engine.eligibility import Actor, MatterAccess, people_of, resolve_eligible_actors
@@ -52,6 +64,20 @@ def visible_matters(user: User) -> Select:
         return query
     member_of = select(MatterMember.matter_id).where(MatterMember.user_id == user.id)
     return query.where(or_(Matter.owner_id == user.id, Matter.id.in_(member_of)))
+
+
+def on_visible_matter(matter_id: InstrumentedAttribute[int], user: User) -> ColumnElement[bool]:
+    """A condition: `matter_id` names a matter this person (not an admin) owns or is on.
+    On PostgreSQL the ids are gathered first (`= ANY(ARRAY(...))`): written as `IN` with
+    an `OR`, the planner took half the firm's matters to be visible and scanned every
+    instance of the firm for a paralegal on 2% of them (60 ms, against 5 ms)."""
+    mine = union(
+        select(Matter.id).where(Matter.org_id == user.org_id, Matter.owner_id == user.id),
+        select(MatterMember.matter_id).where(MatterMember.user_id == user.id),
+    )
+    if db.engine.dialect.name == "postgresql":
+        return matter_id == any_(func.array(mine.scalar_subquery()))
+    return matter_id.in_(mine)
 
 
 def load_matter(matter_id: int, user: User) -> Matter:

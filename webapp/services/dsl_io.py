@@ -1,4 +1,6 @@
-"""Import and export of template definitions as JSON or YAML, with a schema version."""
+"""Import and export of template definitions as JSON or YAML (docs/dsl.md): the current
+document shape, its JSON Schema, the upgrade of older versions, and problems named by
+their JSON path."""
 
 import json
 from typing import Any
@@ -6,26 +8,53 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from webapp.engine.actions.base import validation_details
-from webapp.engine.definition import SCHEMA_VERSION, TEMPLATE_KEY_PATTERN, StepDefinition
-from webapp.engine.errors import Invalid, Unprocessable
+from webapp.engine.actions import all_handlers
+from webapp.engine.definition import TEMPLATE_KEY_PATTERN, StepDefinition
+from webapp.engine.dsl import READABLE_VERSIONS, SCHEMA_VERSION, json_path, located, upgrade
+from webapp.engine.errors import DomainError, Invalid, Unprocessable
 from webapp.engine.step_rows import definition_of
 from webapp.engine.text import NUL_MESSAGE, contains_nul
+from webapp.engine.wording import field_error_message
 from webapp.models import User, WorkflowTemplate
 from webapp.services.templates import create_template
+
+TRIGGERS_NOT_YET = (
+    "This server does not import triggers yet: send triggers as an empty list, and "
+    "create the template's triggers through the triggers API."
+)
 
 
 class TemplateDocument(BaseModel):
     """A template as exported and imported. Validated strictly, as its JSON Schema reads
-    (`version: false` is not a number), whether the text was JSON or YAML."""
+    (`version: false` is not a number), whether the text was JSON or YAML. An older
+    schemaVersion is upgraded first (engine/dsl.py)."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
-    schema_version: int = Field(alias="schemaVersion", json_schema_extra={"enum": [SCHEMA_VERSION]})
-    key: str | None = Field(default=None, pattern=TEMPLATE_KEY_PATTERN)
+    model_config = ConfigDict(
+        populate_by_name=True,
+        extra="forbid",
+        title="TemplateDocument",
+        json_schema_extra={"description": "A workflow template as exported and imported."},
+    )
+    schema_version: int = Field(
+        alias="schemaVersion",
+        description=f"The format's version: {SCHEMA_VERSION} (version 1 is read and upgraded)",
+        json_schema_extra={"enum": list(READABLE_VERSIONS)},
+    )
+    key: str | None = Field(
+        default=None, pattern=TEMPLATE_KEY_PATTERN, description="Derived from name if absent"
+    )
     name: str = Field(min_length=1, max_length=200)
     description: str = ""
-    version: int | None = None
+    version: int | None = Field(
+        default=None, description="The exported version's number; an import starts at 1"
+    )
     steps: list[StepDefinition]
+    triggers: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Reserved for the template's triggers (see the triggers API); "
+        "this server imports none yet, so the list is empty",
+        json_schema_extra={"maxItems": 0},
+    )
 
 
 def export_template(template: WorkflowTemplate) -> dict[str, Any]:
@@ -36,6 +65,7 @@ def export_template(template: WorkflowTemplate) -> dict[str, Any]:
         "description": template.description,
         "version": template.version,
         "steps": [definition_of(step) for step in template.steps],
+        "triggers": [],
     }
 
 
@@ -51,15 +81,65 @@ def parse_document(text: str, mimetype: str) -> dict[str, Any]:
     return data
 
 
-def import_template(user: User, document: dict[str, Any]) -> WorkflowTemplate:
+def read_document(document: dict[str, Any]) -> TemplateDocument:
+    """The document upgraded to the current version and validated; every problem names
+    its JSON path (`steps[3].actionConfig.items`) in the 422's details."""
+    current = upgrade(document)
     try:
         # Through JSON, so that strict mode reads enums and dates as JSON does, for YAML too.
-        text = json.dumps(document, default=str)
+        text = json.dumps(current, default=str)
         parsed = TemplateDocument.model_validate_json(text, strict=True)
     except ValidationError as error:
-        raise Unprocessable("The definition is not valid.", validation_details(error)) from error
-    if parsed.schema_version != SCHEMA_VERSION:
+        raise Unprocessable("The definition is not valid.", _problems(error)) from error
+    if parsed.triggers:
         raise Unprocessable(
-            f"schemaVersion {parsed.schema_version} is not supported (this server reads {SCHEMA_VERSION})."
+            TRIGGERS_NOT_YET,
+            [{"path": "triggers", "field": "triggers", "message": TRIGGERS_NOT_YET}],
         )
-    return create_template(user, parsed.name, parsed.steps, parsed.description, parsed.key)
+    return parsed
+
+
+def _problems(error: ValidationError) -> list[dict[str, Any]]:
+    return [
+        {
+            "path": json_path(err["loc"]),
+            "field": ".".join(str(p) for p in err["loc"]) or "(root)",
+            "message": field_error_message(err),
+        }
+        for err in error.errors(include_url=False)
+    ]
+
+
+def import_template(user: User, document: dict[str, Any]) -> WorkflowTemplate:
+    parsed = read_document(document)
+    try:
+        return create_template(user, parsed.name, parsed.steps, parsed.description, parsed.key)
+    except DomainError as error:
+        error.details = located(error.details)
+        raise
+
+
+def document_schema() -> dict[str, Any]:
+    """The JSON Schema of a template document, as `GET /dsl/schema` publishes it: the
+    TemplateDocument model's, plus each action type's config, which a step's
+    actionConfig must match for that actionType."""
+    schema = TemplateDocument.model_json_schema(by_alias=True)
+    defs = schema.setdefault("$defs", {})
+    rules = []
+    for handler in all_handlers():
+        config = handler.Config.model_json_schema(by_alias=True, ref_template="#/$defs/{model}")
+        defs.update(config.pop("$defs", {}))
+        name = config.get("title", handler.Config.__name__)
+        defs[name] = config
+        rules.append(
+            {
+                "if": {"properties": {"actionType": {"const": handler.type}}},
+                "then": {"properties": {"actionConfig": {"$ref": f"#/$defs/{name}"}}},
+            }
+        )
+    defs["StepDefinition"]["allOf"] = rules
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://matterflow.example/schemas/template-document-v2.json",
+        **schema,
+    }

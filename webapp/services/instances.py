@@ -33,7 +33,7 @@ from webapp.engine.states import (
 from webapp.engine.step_rows import STEP_FIELDS, check_role, definition_of, validated_steps
 from webapp.engine.text import refuse_line_breaks
 from webapp.extensions import db
-from webapp.models import InstanceChange, InstanceStep, Matter, User, WorkflowInstance
+from webapp.models import InstanceChange, InstanceStep, User, WorkflowInstance
 from webapp.models.base import utcnow
 from webapp.persistence import journal
 from webapp.persistence.journal import record_event
@@ -42,9 +42,9 @@ from webapp.services.access import (
     actor_of,
     load_matter,
     matter_access,
+    on_visible_matter,
     require_assignable,
     require_editor,
-    visible_matters,
 )
 from webapp.services.steps.advance import advance, set_status
 from webapp.services.steps.changed import Changed, changed_from
@@ -149,8 +149,7 @@ def list_instances(
         raise NotAllowed("Clients cannot search workflows by their parameters.")
     query = select(WorkflowInstance).where(WorkflowInstance.org_id == user.org_id)
     if user.role != Role.ADMIN:  # an admin sees every matter of the firm: no join needed
-        visible = visible_matters(user).with_only_columns(Matter.id)
-        query = query.where(WorkflowInstance.matter_id.in_(visible))
+        query = query.where(on_visible_matter(WorkflowInstance.matter_id, user))
     if matter_id is not None:
         query = query.where(WorkflowInstance.matter_id == matter_id)
     if status:

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, tuple_
 from sqlalchemy.orm import lazyload
 
 from webapp.engine import definition as dsl
@@ -44,7 +44,11 @@ def list_templates(
     latest_only: bool = True,
     limit: int = 50,
     offset: int = 0,
+    after_key: str | None = None,
 ) -> tuple[list[WorkflowTemplate], int]:
+    """Templates by name (the latest version of each key, or every version), with how many
+    match. `after_key` pages the latest versions by keyset: those after that key's template
+    in (name, key) order."""
     require_template_reader(user)
     query = select(WorkflowTemplate).where(WorkflowTemplate.org_id == user.org_id)
     if latest_only:
@@ -70,9 +74,21 @@ def list_templates(
     if status:
         query = query.where(WorkflowTemplate.status == status.upper())
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    order = (WorkflowTemplate.name, WorkflowTemplate.key, WorkflowTemplate.version.desc())
+    if after_key is not None:
+        name = (  # the name that key's latest version is listed under
+            select(WorkflowTemplate.name)
+            .where(WorkflowTemplate.org_id == user.org_id, WorkflowTemplate.key == after_key)
+            .order_by(WorkflowTemplate.version.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        query = query.where(
+            tuple_(WorkflowTemplate.name, WorkflowTemplate.key) > tuple_(name, after_key)
+        )
     rows = db.session.scalars(
         query.options(lazyload(WorkflowTemplate.steps))  # a list counts them (step_counts)
-        .order_by(WorkflowTemplate.name, WorkflowTemplate.version.desc())
+        .order_by(*order)
         .limit(limit)
         .offset(offset)
     ).all()
@@ -145,7 +161,8 @@ def create_template(
             WorkflowTemplate.org_id == user.org_id, WorkflowTemplate.key == key
         )
     ):
-        raise Conflict(f"A template with key {key!r} already exists.")
+        taken = f"A template with key {key!r} already exists."
+        raise Conflict(taken, [{"field": "key", "message": taken}])
     rows = validated_steps(steps, check_refs=False)
     template = WorkflowTemplate(
         org_id=user.org_id,

@@ -172,7 +172,7 @@ def role_label(role: str | None) -> str:
 
 def register_template_helpers(app: Flask) -> None:
     from webapp.engine.definition import spoken_duration
-    from webapp.web.forms import roles_for, who_acts_label
+    from webapp.web.forms import LONG_STEP_LIST, roles_for, who_acts_label
     from webapp.web.reads.common import action_label, is_staff
     from webapp.web.wording import history_sentence
 
@@ -189,6 +189,7 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_global(roles_for)
     app.add_template_global(who_acts_label)
     app.jinja_env.globals["instance_status_labels"] = INSTANCE_STATUS_LABELS
+    app.jinja_env.globals["LONG_STEP_LIST"] = LONG_STEP_LIST
     app.jinja_env.globals["instance_status_tones"] = INSTANCE_STATUS_TONES
     app.jinja_env.globals["step_state_labels"] = STEP_STATE_LABELS
     app.jinja_env.globals["step_state_tones"] = STEP_STATE_TONES

@@ -20,7 +20,7 @@ from webapp.web.forms import (
     step_values,
     submitted_values,
 )
-from webapp.web.htmx import blocks, redirect_to
+from webapp.web.htmx import blocks, page_or_block, redirect_to
 from webapp.web.reads import builder as reads
 from webapp.web.reads.builder import BuilderView
 
@@ -39,13 +39,24 @@ def context(
     selected: TemplateStep | None = None,
     inspector: StepForm | None = None,
     adding: StepForm | None = None,
+    around: int | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
+    """The window of rows is the one the request names (`list_from`, or `all`), moved to
+    show `around` (a step just moved or added); a request naming none opens it at the
+    selected step."""
     steps = view.template.steps
     selected = selected or (steps[0] if steps else None)
+    args = request.values
+    start = args.get("list_from", type=int)
+    if around is None and start is None and selected is not None:
+        around = selected.id
+    window = reads.step_window(steps, start, around, whole=args.get("all") == "1")
     return {
         "view": view,
         "template": view.template,
+        "window": window,
+        "preview": view.preview.cut(whole=args.get("preview") == "all"),
         "selected": selected,
         "inspector": inspector or saved_step_form(selected),
         "adding": adding or new_step_form(),
@@ -91,6 +102,18 @@ def show(template_id: int) -> Any:
     return render_template(PAGE, **context(view, selected))
 
 
+@bp.get("/steps")
+def step_list(template_id: int) -> Any:
+    """Another window of a long template's rows, or all of them (`list_from`, `all`)."""
+    return page_or_block(PAGE, "step_list", **context(_view(template_id)))
+
+
+@bp.get("/preview")
+def preview(template_id: int) -> Any:
+    """The whole preview of a long template (`preview=all`)."""
+    return page_or_block(PAGE, "preview", **context(_view(template_id)))
+
+
 @bp.get("/inspector")
 def inspector(template_id: int) -> Any:
     view = _view(template_id)
@@ -127,7 +150,7 @@ def add_step(template_id: int) -> Any:
     if redirect:
         return redirect
     view = _view(template_id)
-    ctx = context(view, _step(view, step_id), focus_step=step_id)  # the new step's title
+    ctx = context(view, _step(view, step_id), around=step_id, focus_step=step_id)
     parts = [("add_step", {}), ("step_list", {"oob": True}), ("preview", {"oob": True})]
     return blocks(PAGE, [*parts, ("inspector", {"oob": True})], **ctx)
 
@@ -201,7 +224,11 @@ def remove_step(template_id: int, step_id: int) -> Any:
     except Unprocessable as error:
         view = _view(template_id)
         problems, general = problems_by_step(error.details, view.template.steps)
-        return _list_answer(view, problems=problems, general=[error.message, *general]), 422
+        first = next(iter(problems), None)
+        answer = _list_answer(
+            view, problems=problems, general=[error.message, *general], around=first
+        )
+        return answer, 422
     return _new_draft(template, template_id) or _list_answer(_view(template_id))
 
 
@@ -221,13 +248,13 @@ def move_step(template_id: int, step_id: int) -> Any:
         abort(400, "Move a step by -1 (up) or 1 (down).")
     command = templates.MoveStep(step_id, offset)
     template = templates.perform(current_user, template_id, command).template
-    return _new_draft(template, template_id) or _reordered(template_id)
+    return _new_draft(template, template_id) or _reordered(template_id, around=step_id)
 
 
-def _reordered(template_id: int) -> str:
+def _reordered(template_id: int, around: int | None = None) -> str:
     view = _view(template_id)
     selected = _step(view, request.form.get("inspector_step", type=int))
-    ctx = context(view, selected)
+    ctx = context(view, selected, around=around)
     return blocks(PAGE, [("step_list", {}), ("preview", {"oob": True})], **ctx)
 
 
@@ -236,7 +263,9 @@ def publish_problems(template_id: int, error: Unprocessable) -> Any:
     view = _view(template_id)
     problems, general = problems_by_step(error.details, view.template.steps)
     summary = f"{error.message} Fix what is marked below, then publish again."
-    return _list_answer(view, problems=problems, general=[summary, *general]), 422
+    first = next(iter(problems), None)  # a long template's window opens at the first problem
+    answer = _list_answer(view, problems=problems, general=[summary, *general], around=first)
+    return answer, 422
 
 
 @bp.post("/details")

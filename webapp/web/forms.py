@@ -3,12 +3,13 @@ parsed back into the API's camelCase step shape. A new action type brings its py
 Config; the builder and the instance editor render and read it with no change here."""
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from webapp.engine.actions import get_handler
+from webapp.engine.actions import ActionHandler, get_handler
 from webapp.engine.errors import Invalid, Unprocessable
 from webapp.engine.roles import Role
 
@@ -177,12 +178,24 @@ def raw_config(action_type: str, form: MultiDict) -> dict[str, Any] | None:
 # ---- the step form ---------------------------------------------------------------------
 
 
+# Past this many other steps, a step's prerequisites and failure route are typed as keys:
+# a checkbox and an option per step would outweigh the rest of the page.
+LONG_STEP_LIST = 40
+
+
+def depends_on_keys(form: MultiDict) -> list[str]:
+    """The ticked prerequisites, or the keys typed into one field, commas between them."""
+    return [
+        key for value in form.getlist("depends_on") for key in re.split(r"[\s,]+", value) if key
+    ]
+
+
 def _depends_on(form: MultiDict) -> list[str] | None:
     mode = form.get("depends_mode", "previous")
     if mode == "none":
         return []
     if mode == "steps":
-        return form.getlist("depends_on")
+        return depends_on_keys(form)
     return None  # after the previous step, the engine's default
 
 
@@ -333,7 +346,10 @@ def roles_for(action_type: str) -> list[str]:
 
 
 def who_acts_label(action_type: str) -> str:
-    return "Who approves" if action_type == "APPROVAL_LAWYER" else "Who acts"
+    try:
+        return get_handler(action_type).who_acts
+    except Unprocessable:
+        return ActionHandler.who_acts
 
 
 def _fit_role(values: dict[str, Any], action_type: str) -> dict[str, Any]:
@@ -376,7 +392,7 @@ def submitted_values(form: MultiDict, saved: dict[str, Any]) -> dict[str, Any]:
     if "advanced" in sections:
         values.update(
             depends_mode=form.get("depends_mode", "previous"),
-            depends_on=form.getlist("depends_on"),
+            depends_on=depends_on_keys(form),
             condition=form.get("condition", ""),
             on_failure=form.get("on_failure", ""),
             due_in=form.get("due_in", ""),

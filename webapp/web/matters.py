@@ -78,8 +78,9 @@ def show(matter_id: int) -> Any:
 
 
 def _workflows_context(matter_id: int, **extra: Any) -> dict[str, Any]:
+    before = request.args.get("before", type=int)  # a page further down the list
     return {
-        "view": matter_workflows.matter_workflows(current_user, matter_id),
+        "view": matter_workflows.matter_workflows(current_user, matter_id, before),
         "form": {},
         "errors": {},
         "delete_errors": {},

@@ -30,9 +30,16 @@ def require_sign_in() -> None:
 def index() -> Any:
     q = request.args.get("q", "").strip()
     status = request.args.get("status", "").strip().upper()
-    rows = reads.template_rows(current_user, q, status)
+    page = reads.templates_page(current_user, q, status, request.args.get("after") or None)
     return page_or_block(
-        PAGE, "template_rows", rows=rows, q=q, status_filter=status, form={}, errors={}
+        PAGE,
+        "template_rows",
+        page=page,
+        rows=page.rows,
+        q=q,
+        status_filter=status,
+        form={},
+        errors={},
     )
 
 

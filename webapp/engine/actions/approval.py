@@ -6,6 +6,7 @@ from webapp.engine.actions.base import (
     ActionConfig,
     ActionContext,
     ActionHandler,
+    Category,
     Outcome,
     validation_details,
 )
@@ -37,12 +38,15 @@ class ApprovalDecision(BaseModel):
 @register
 class ApprovalHandler(ActionHandler):
     type = "APPROVAL_LAWYER"
+    category = Category.HUMAN
     label = "Lawyer approval"
     description = "A lawyer approves or rejects; the decision is data later steps can branch on."
     Config = ApprovalConfig
+    example = {"message": "Approve the engagement letter for {{ matter.reference }}?"}
     Payload = ApprovalDecision
     roles = (Role.LAWYER, Role.ADMIN)
     performed_by = "A lawyer approval is given by a lawyer or an admin"
+    who_acts = "Who approves"
 
     def complete(self, ctx: ActionContext, payload: dict[str, Any]) -> Outcome:
         try:

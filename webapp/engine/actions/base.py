@@ -2,7 +2,10 @@
 outcomes; it never touches the database session — the service persists what it returns."""
 
 import builtins
+import copy
+import functools
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -10,6 +13,18 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from webapp.engine.errors import Unprocessable
 from webapp.engine.roles import Role
 from webapp.engine.wording import field_error_message
+
+
+class Category(StrEnum):
+    """What kind of work an action type does: the catalog, the builder's action picker
+    and the action reference group the types by it."""
+
+    HUMAN = "human"
+    NOTIFICATION = "notification"
+    DOCUMENT = "document"
+    INTEGRATION = "integration"
+    CONTROL = "control"
+    DATA = "data"
 
 
 class ActionConfig(BaseModel):
@@ -52,6 +67,13 @@ def validation_details(error: ValidationError) -> list[dict[str, Any]]:
     ]
 
 
+@functools.cache
+def _schema_of(config: type[ActionConfig]) -> dict[str, Any]:
+    """A config model's JSON Schema, made once: pydantic takes milliseconds to build it, and
+    every builder page shows two forms."""
+    return config.model_json_schema(by_alias=True)
+
+
 # Named outside the class: inside it, `type` is the handler's type name.
 PayloadModel = type[BaseModel]
 
@@ -62,9 +84,13 @@ def _is_list(annotation: Any) -> bool:
 
 class ActionHandler:
     type: ClassVar[str]
+    category: ClassVar[Category]
     label: ClassVar[str]
-    description: ClassVar[str] = ""
+    description: ClassVar[str]
     Config: ClassVar[builtins.type[ActionConfig]] = ActionConfig  # `type` is the field above
+    # A config that shows the type at work: the catalog's and the reference's example,
+    # checked against the type's own Config by the tests.
+    example: ClassVar[dict[str, Any]]
     automated: ClassVar[bool] = False
     # Human steps completed through a provider webhook, not by a direct complete call.
     completes_by_webhook: ClassVar[bool] = False
@@ -92,6 +118,8 @@ class ActionHandler:
     roles: ClassVar[tuple[Role, ...]] = ()
     # How the refusal of another role reads: "A client payment is made by the client".
     performed_by: ClassVar[str] = ""
+    # What the forms call the step's roleScope field.
+    who_acts: ClassVar[str] = "Who acts"
 
     def allows_role(self, role: str) -> bool:
         return not self.roles or role in self.roles
@@ -113,7 +141,7 @@ class ActionHandler:
         return model.model_dump(mode="json", by_alias=True, exclude_none=True)
 
     def config_schema(self) -> dict[str, Any]:
-        return self.Config.model_json_schema(by_alias=True)
+        return copy.deepcopy(_schema_of(self.Config))  # a copy: callers may change theirs
 
     def can_start(self, ctx: ActionContext) -> bool:
         return True

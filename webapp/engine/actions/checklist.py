@@ -2,7 +2,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
-from webapp.engine.actions.base import ActionConfig, ActionContext, ActionHandler, Outcome
+from webapp.engine.actions.base import ActionConfig, ActionContext, ActionHandler, Category, Outcome
 from webapp.engine.actions.registry import register
 from webapp.engine.errors import Unprocessable
 from webapp.engine.roles import Role
@@ -29,9 +29,11 @@ class ChecklistPayload(BaseModel):
 @register
 class ChecklistHandler(ActionHandler):
     type = "CHECKLIST"
+    category = Category.HUMAN
     label = "Checklist"
     description = "Tick every item to complete the step."
     Config = ChecklistConfig
+    example = {"items": ["Conflict check done", "Identity verified", "Engagement letter sent"]}
     Payload = ChecklistPayload
     roles = (Role.LAWYER, Role.PARALEGAL, Role.CLIENT, Role.ADMIN)
     performed_by = "A checklist is ticked by a person"

@@ -3,7 +3,7 @@ from datetime import datetime
 from pydantic import Field, field_validator, model_validator
 
 from webapp.engine.actions.automated import AutomatedHandler, Done, RunContext, Wait
-from webapp.engine.actions.base import ActionConfig
+from webapp.engine.actions.base import ActionConfig, Category
 from webapp.engine.actions.registry import register
 from webapp.engine.definition import normalize_duration, parse_duration
 from webapp.engine.templating import is_template
@@ -46,9 +46,11 @@ class DelayConfig(ActionConfig):
 @register
 class DelayHandler(AutomatedHandler):
     type = "core.delay"
+    category = Category.CONTROL
     label = "Delay"
     description = "Waits for a duration or until a moment; the job is simply due later."
     Config = DelayConfig
+    example = {"duration": "P3D"}
 
     def run(self, ctx: RunContext) -> Done | Wait:
         until = ctx.action_data.get("until")

@@ -3,7 +3,7 @@ from typing import Any
 from pydantic import Field
 
 from webapp.engine.actions.automated import AutomatedHandler, Done, RunContext
-from webapp.engine.actions.base import ActionConfig
+from webapp.engine.actions.base import ActionConfig, Category
 from webapp.engine.actions.registry import register
 
 
@@ -15,9 +15,14 @@ class EchoConfig(ActionConfig):
 @register
 class EchoHandler(AutomatedHandler):
     type = "core.echo"
+    category = Category.DATA
     label = "Echo"
     description = "Passes its (templated) message and data on as its output."
     Config = EchoConfig
+    example = {
+        "message": "Intake for {{ matter.reference }} received",
+        "data": {"workflow": "{{ instance.title }}"},
+    }
 
     def run(self, ctx: RunContext) -> Done:
         output: dict[str, Any] = {"message": ctx.config.get("message", "")}

@@ -11,7 +11,7 @@ from webapp.engine.actions.automated import (
     Done,
     RunContext,
 )
-from webapp.engine.actions.base import ActionConfig
+from webapp.engine.actions.base import ActionConfig, Category
 from webapp.engine.actions.registry import register
 from webapp.engine.definition import RetryPolicy
 from webapp.engine.templating import is_template
@@ -29,7 +29,9 @@ def check_url(value: str) -> str:
 
 
 class HttpConfig(ActionConfig):
-    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] = "GET"
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] = Field(
+        default="GET", description="HTTP method"
+    )
     url: str = Field(min_length=1, max_length=2000, description="http(s) address to call")
     headers: dict[str, str] = Field(default_factory=dict, description="Request headers")
     body: dict[str, Any] | list[Any] | str | None = Field(
@@ -75,9 +77,17 @@ def refused_address(address: str) -> str | None:
 @register
 class HttpHandler(AutomatedHandler):
     type = "core.http"
+    category = Category.INTEGRATION
     label = "HTTP call"
     description = "Calls a web address (allowed hosts only; no private addresses by default)."
     Config = HttpConfig
+    example = {
+        "method": "POST",
+        "url": "https://crm.example.com/api/matters",
+        "headers": {"Idempotency-Key": "matterflow-{{ instance.id }}"},
+        "body": {"reference": "{{ matter.reference }}"},
+        "timeout": 10,
+    }
     default_retry = RetryPolicy(max_attempts=3, backoff_seconds=2, backoff_factor=2)
 
     def run(self, ctx: RunContext) -> Call:

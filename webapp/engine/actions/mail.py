@@ -2,7 +2,7 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import Field, field_validator
 
 from webapp.engine.actions.automated import AutomatedHandler, Call, RunContext
-from webapp.engine.actions.base import ActionConfig
+from webapp.engine.actions.base import ActionConfig, Category
 from webapp.engine.actions.registry import register
 from webapp.engine.definition import RetryPolicy
 from webapp.engine.templating import is_template
@@ -52,9 +52,17 @@ class EmailConfig(ActionConfig):
 @register
 class EmailHandler(AutomatedHandler):
     type = "core.email"
+    category = Category.NOTIFICATION
     label = "Email"
     description = "Sends a plain-text email over SMTP."
     Config = EmailConfig
+    example = {
+        "to": ["{{ context.clientEmail }}"],
+        "cc": [],
+        "subject": "Your matter {{ matter.reference }}",
+        "body": "Dear client,\n\nWe have opened your matter.",
+        "replyTo": "intake@firm.example",
+    }
     default_retry = RetryPolicy(max_attempts=3, backoff_seconds=30, backoff_factor=2)
 
     def run(self, ctx: RunContext) -> Call:

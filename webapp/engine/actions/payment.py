@@ -4,7 +4,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from webapp.engine.actions.base import ActionConfig, ActionContext, ActionHandler, Outcome
+from webapp.engine.actions.base import ActionConfig, ActionContext, ActionHandler, Category, Outcome
 from webapp.engine.actions.registry import register
 from webapp.engine.errors import Unprocessable
 from webapp.engine.roles import Role
@@ -62,9 +62,11 @@ class PaymentConfig(ActionConfig):
 @register
 class PaymentHandler(ActionHandler):
     type = "PAYMENT_CLIENT"
+    category = Category.HUMAN
     label = "Client payment"
     description = "The client pays through the payment provider."
     Config = PaymentConfig
+    example = {"amount": "1500.00", "currency": "EUR", "provider": "sandbox"}
     roles = (Role.CLIENT,)
     performed_by = "A client payment is made by the client"
     completes_by_webhook = True

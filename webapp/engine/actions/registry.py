@@ -3,8 +3,15 @@ from webapp.engine.errors import UnknownActionType
 
 _HANDLERS: dict[str, ActionHandler] = {}
 
+# What every handler declares for the catalog; a handler missing one is refused at
+# start-up rather than shown half-described.
+DECLARED = ("type", "category", "label", "description", "example")
+
 
 def register(cls: type[ActionHandler]) -> type[ActionHandler]:
+    missing = [name for name in DECLARED if not getattr(cls, name, None)]
+    if missing:
+        raise TypeError(f"{cls.__name__} must declare {', '.join(missing)}.")
     _HANDLERS[cls.type] = cls()
     return cls
 

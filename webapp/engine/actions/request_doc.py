@@ -3,7 +3,7 @@ from typing import Any
 
 from pydantic import Field
 
-from webapp.engine.actions.base import ActionConfig, ActionContext, ActionHandler, Outcome
+from webapp.engine.actions.base import ActionConfig, ActionContext, ActionHandler, Category, Outcome
 from webapp.engine.actions.registry import register
 from webapp.engine.errors import Unprocessable
 from webapp.engine.roles import Role
@@ -43,9 +43,14 @@ def extension_of(filename: str) -> str:
 @register
 class RequestDocHandler(ActionHandler):
     type = "REQUEST_DOC_CLIENT"
+    category = Category.HUMAN
     label = "Document request"
     description = "The client uploads one or more files."
     Config = RequestDocConfig
+    example = {
+        "requestText": "Upload a copy of your passport and proof of address.",
+        "acceptedTypes": ["pdf", "jpg", "png"],
+    }
     roles = (Role.CLIENT,)
     performed_by = "A document request is answered by the client"
 

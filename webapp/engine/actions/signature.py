@@ -2,7 +2,7 @@ from typing import Any
 
 from pydantic import Field
 
-from webapp.engine.actions.base import ActionConfig, ActionContext, ActionHandler, Outcome
+from webapp.engine.actions.base import ActionConfig, ActionContext, ActionHandler, Category, Outcome
 from webapp.engine.actions.registry import register
 from webapp.engine.errors import Unprocessable
 from webapp.engine.roles import Role
@@ -18,9 +18,11 @@ class SignatureConfig(ActionConfig):
 @register
 class SignatureHandler(ActionHandler):
     type = "SIGNATURE_CLIENT"
+    category = Category.HUMAN
     label = "Client signature"
     description = "The client signs a document with the e-signature provider."
     Config = SignatureConfig
+    example = {"documentId": "engagement-letter", "provider": "sandbox"}
     roles = (Role.CLIENT,)
     performed_by = "A client signature is given by the client"
     completes_by_webhook = True

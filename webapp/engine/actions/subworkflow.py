@@ -3,7 +3,7 @@ from typing import Any
 from pydantic import Field
 
 from webapp.engine.actions.automated import ActionFailed, AutomatedHandler, RunContext, Spawn
-from webapp.engine.actions.base import ActionConfig
+from webapp.engine.actions.base import ActionConfig, Category
 from webapp.engine.actions.registry import register
 from webapp.engine.definition import TEMPLATE_KEY_PATTERN
 
@@ -21,12 +21,18 @@ class SubworkflowConfig(ActionConfig):
 @register
 class SubworkflowHandler(AutomatedHandler):
     type = "core.subworkflow"
+    category = Category.CONTROL
     label = "Sub-workflow"
     description = (
         "Starts the latest published version of another template on the same matter and "
         "waits for it; its outputs become this step's output."
     )
     Config = SubworkflowConfig
+    example = {
+        "templateKey": "client_onboarding",
+        "title": "Onboarding for {{ matter.reference }}",
+        "parameters": {"clientName": "{{ context.clientName }}"},
+    }
 
     def run(self, ctx: RunContext) -> Spawn:
         return Spawn(

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager, defer, lazyload
 
-from webapp.engine.actions import all_handlers, get_handler
+from webapp.engine.actions import get_handler
+from webapp.engine.actions.catalog import CATEGORY_LABELS, ordered_handlers
 from webapp.engine.eligibility import MatterAccess
 from webapp.engine.errors import NotFound, UnknownActionType
 from webapp.engine.roles import Role
@@ -39,12 +40,19 @@ class ActionType:
     label: str
     description: str
     automated: bool
+    category: str
+    category_label: str  # the group the action pickers show it in
 
 
 def action_types() -> list[ActionType]:
-    """Every registered type, people's first; a new handler appears here by itself."""
-    handlers = sorted(all_handlers(), key=lambda h: (h.automated, h.label))
-    return [ActionType(h.type, h.label, h.description, h.automated) for h in handlers]
+    """Every registered type from the action catalog, by category (people's first) and
+    label; a new handler appears here by itself."""
+    return [
+        ActionType(
+            h.type, h.label, h.description, h.automated, h.category, CATEGORY_LABELS[h.category]
+        )
+        for h in ordered_handlers()
+    ]
 
 
 def is_automated(action_type: str) -> bool:

@@ -17,7 +17,7 @@ from webapp.models import (
     WorkflowTemplate,
 )
 from webapp.services.access import load_matter, matter_access
-from webapp.services.templates import PUBLISHED
+from webapp.services.templates import PUBLISHED, step_counts
 from webapp.web.reads.common import is_staff
 from webapp.web.reads.drift import DRIFT_LATER
 
@@ -65,7 +65,9 @@ def progress_of_all(instances: list[WorkflowInstance], user: User) -> dict[int, 
                 (WorkflowInstance.id == InstanceStep.instance_id)
                 & (WorkflowInstance.current_step == InstanceStep.order),
             )
-            .where(InstanceStep.instance_id.in_(ids))
+            # Both sides named, so the database looks up the page's instances by key
+            # instead of hashing the whole instances table.
+            .where(InstanceStep.instance_id.in_(ids), WorkflowInstance.id.in_(ids))
         )
     }
     found = {}
@@ -118,7 +120,11 @@ def drift_of_all(instances: list[WorkflowInstance], user: User) -> dict[int, boo
 @dataclass
 class MatterWorkflows:
     matter: Matter
-    rows: list[InstanceRow]
+    rows: list[InstanceRow]  # one page, newest first
+    total: int  # the matter's workflows, on every page
+    before: int | None  # the instance id this page starts below (None: the first page)
+    next_before: int | None  # where the next page starts, when there is one
+    step_counts: dict[int, int]  # template id -> its steps, for the start form
     templates: list[WorkflowTemplate]  # published versions to start from
     can_start: bool
     can_edit: bool  # close, archive, reopen: admins and the matter's owner
@@ -141,17 +147,35 @@ MATTER_ACTIONS = {
 }
 
 
-def matter_workflows(user: User, matter_id: int) -> MatterWorkflows:
-    matter = load_matter(matter_id, user)
-    instances = list(
-        db.session.scalars(
-            select(WorkflowInstance)
-            .options(lazyload(WorkflowInstance.steps), lazyload(WorkflowInstance.matter))
-            .where(WorkflowInstance.org_id == user.org_id, WorkflowInstance.matter_id == matter.id)
-            .order_by(WorkflowInstance.id.desc())
-            .limit(500)
-        )
+PAGE_SIZE = 50
+
+
+def _instances_page(
+    user: User, matter: Matter, before: int | None, size: int
+) -> tuple[list[WorkflowInstance], int, int | None]:
+    """A page of the matter's instances, newest first, below `before` (keyset), with how
+    many the matter has in all and where the next page starts."""
+    mine = (WorkflowInstance.org_id == user.org_id) & (WorkflowInstance.matter_id == matter.id)
+    query = (
+        select(WorkflowInstance)
+        .options(lazyload(WorkflowInstance.steps), lazyload(WorkflowInstance.matter))
+        .where(mine)
+        .order_by(WorkflowInstance.id.desc())
+        .limit(size + 1)
     )
+    if before is not None:
+        query = query.where(WorkflowInstance.id < before)
+    found = list(db.session.scalars(query))
+    total = db.session.scalar(select(func.count()).select_from(WorkflowInstance).where(mine)) or 0
+    shown = found[:size]
+    return shown, total, shown[-1].id if len(found) > size else None
+
+
+def matter_workflows(
+    user: User, matter_id: int, before: int | None = None, size: int = PAGE_SIZE
+) -> MatterWorkflows:
+    matter = load_matter(matter_id, user)
+    instances, total, next_before = _instances_page(user, matter, before, size)
     progress = progress_of_all(instances, user)
     rows = [
         InstanceRow(i, p.done, p.total, p.current_title)
@@ -163,6 +187,7 @@ def matter_workflows(user: User, matter_id: int) -> MatterWorkflows:
         templates = list(
             db.session.scalars(
                 select(WorkflowTemplate)
+                .options(lazyload(WorkflowTemplate.steps))  # counted below, never read
                 .where(WorkflowTemplate.org_id == user.org_id, WorkflowTemplate.status == PUBLISHED)
                 .order_by(WorkflowTemplate.name, WorkflowTemplate.version.desc())
             )
@@ -174,6 +199,10 @@ def matter_workflows(user: User, matter_id: int) -> MatterWorkflows:
     return MatterWorkflows(
         matter,
         rows,
+        total,
+        before,
+        next_before,
+        step_counts([t.id for t in templates]),
         templates,
         can_start=is_staff(user) and matter.status == "OPEN",
         can_edit=access.can_edit(user.id, user.role),

@@ -24,22 +24,50 @@ class TemplateRow:
     step_count: int
 
 
-def template_rows(user: User, q: str | None = None, status: str | None = None) -> list[TemplateRow]:
-    """The latest version of each template, with the published version now in effect."""
+@dataclass
+class TemplatesPage:
+    rows: list[TemplateRow]
+    total: int  # how many templates match, on every page
+    after: str | None  # the key this page starts after (None: the first page)
+    next_after: str | None  # where the next page starts, when there is one
+
+
+PAGE_SIZE = 50
+
+
+def templates_page(
+    user: User,
+    q: str | None = None,
+    status: str | None = None,
+    after: str | None = None,
+    size: int = PAGE_SIZE,
+) -> TemplatesPage:
+    """A page of the latest version of each template by name, from `after` (keyset), with
+    the published version now in effect and how many match in all."""
     require_staff(user)
-    latest, _total = list_templates(user, q, status or None, latest_only=True, limit=200)
+    found, total = list_templates(
+        user, q, status or None, latest_only=True, limit=size + 1, after_key=after or None
+    )
+    latest = found[:size]
     rows = db.session.execute(
         select(WorkflowTemplate.key, func.max(WorkflowTemplate.version))
         .where(
             WorkflowTemplate.org_id == user.org_id,
             WorkflowTemplate.status == PUBLISHED,
+            WorkflowTemplate.key.in_([t.key for t in latest]),
             in_effect_at(utcnow()),
         )
         .group_by(WorkflowTemplate.key)
     )
     published = {key: version for key, version in rows}
     counts = step_counts([t.id for t in latest])
-    return [TemplateRow(t, published.get(t.key), counts[t.id]) for t in latest]
+    following = latest[-1].key if len(found) > size else None
+    return TemplatesPage(
+        [TemplateRow(t, published.get(t.key), counts[t.id]) for t in latest],
+        total,
+        after,
+        following,
+    )
 
 
 def template_row(user: User, template_id: int) -> TemplateRow:
