@@ -4,7 +4,8 @@ Prints (a) HTTP transitions per second and p99 with the bare baseline beside the
 cost of one transition service call at 5, 50 and 500 steps, (c) worker jobs per second,
 each as the median of several runs, (d) the server time and SQL statements of the pages
 (runner, HTMX and API completions, inbox), (e) every page on a big firm built once and kept
-(`--only e`, `--scale`, `--rebuild`), and writes bench-results/latest.json."""
+(`--only e`, `--scale`, `--rebuild`), (g) migrating one 50-step instance to a new template
+version and 500 in bulk (`--only g`), and writes bench-results/latest.json."""
 
 import argparse
 import json
@@ -22,7 +23,16 @@ from typing import Any
 from flask import Flask
 from sqlalchemy.engine import make_url
 
-from bench import bigfirm, bigfirm_pages, http_bench, pages_bench, seed, service_bench, worker_bench
+from bench import (
+    bigfirm,
+    bigfirm_pages,
+    http_bench,
+    migration_bench,
+    pages_bench,
+    seed,
+    service_bench,
+    worker_bench,
+)
 from bench.app import fresh_app, migrated_app
 from bench.databases import (
     Database,
@@ -90,6 +100,7 @@ class Bench:
         self.pages: list[pages_bench.PagesResult] = []
         self.big: list[bigfirm_pages.BigResult] = []
         self.backlog: list[worker_bench.BacklogResult] = []
+        self.migrations: list[migration_bench.MigrationResult] = []
         self.failures: list[str] = []
 
     def attempt(self, what: str, step: Callable[[], Any]) -> Any:
@@ -115,6 +126,8 @@ class Bench:
             self.pages += [r for r in [self._fresh(database, self._pages)] if r]
         if "e" in self.sections:
             self.big += [r for r in [self._big(database)] if r]
+        if "g" in self.sections:
+            self.migrations += [r for r in [self._fresh(database, self._migrations)] if r]
 
     def _big(self, database: Database) -> Any:
         big = big_database(database)
@@ -180,6 +193,13 @@ class Bench:
             lambda: service_bench.bench_service(app, firm, database.label, args.runs, args.seconds),
         )
 
+    def _migrations(self, app: Flask, database: Database, firm: seed.Firm) -> Any:
+        runs = self.args.runs
+        return self.attempt(
+            f"{database.label}: (g) migrating one 50-step instance, and 500 in bulk",
+            lambda: migration_bench.bench_migration(app, firm, database.label, runs),
+        )
+
     def _pages(self, app: Flask, database: Database, firm: seed.Firm) -> Any:
         samples = self.args.samples
         return self.attempt(
@@ -232,6 +252,8 @@ def main(argv: list[str]) -> int:
         report.pages(bench.pages)
     if "e" in bench.sections and bench.big:
         report.bigfirm(bench.big)
+    if "g" in bench.sections and bench.migrations:
+        report.migrations(bench.migrations)
     for failure in bench.failures:
         print(f"\n! {failure}")
     elapsed = time.monotonic() - began
@@ -285,6 +307,7 @@ def write_results(
         "pages": [r.as_dict() for r in bench.pages],
         "bigfirm": [r.as_dict() for r in bench.big],
         "worker_backlog": [r.as_dict() for r in bench.backlog],
+        "migrations": [r.as_dict() for r in bench.migrations],
         "workers": [r.as_dict() for r in bench.workers]
         if worker_bench.worker_available()
         else {"skipped": "no worker yet"},

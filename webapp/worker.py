@@ -23,6 +23,7 @@ from webapp.services.automation import (
     finish_parent_step,
     run_step_job,
 )
+from webapp.services.migration import MIGRATION_BATCH, run_migration_job
 from webapp.services.notifications import run_notify_job
 from webapp.services.steps.advance import CHILD_FINISHED, NOTIFY_READY, STEP_RUN
 
@@ -32,6 +33,7 @@ RUNNERS: dict[str, Callable[[outbox.Claimed, str], None]] = {
     STEP_RUN: run_step_job,
     NOTIFY_READY: run_notify_job,
     CHILD_FINISHED: finish_parent_step,
+    MIGRATION_BATCH: run_migration_job,
 }
 
 
