@@ -5,7 +5,8 @@ cost of one transition service call at 5, 50 and 500 steps, (c) worker jobs per 
 each as the median of several runs, (d) the server time and SQL statements of the pages
 (runner, HTMX and API completions, inbox), (e) every page on a big firm built once and kept
 (`--only e`, `--scale`, `--rebuild`), (f) signed webhook firings per second and the delay
-from a due cron time to its instance (`--only f`), and writes bench-results/latest.json."""
+from a due cron time to its instance (`--only f`), (g) migrating one 50-step instance to a
+new template version and 500 in bulk (`--only g`), and writes bench-results/latest.json."""
 
 import argparse
 import json
@@ -27,6 +28,7 @@ from bench import (
     bigfirm,
     bigfirm_pages,
     http_bench,
+    migration_bench,
     pages_bench,
     seed,
     service_bench,
@@ -101,6 +103,7 @@ class Bench:
         self.big: list[bigfirm_pages.BigResult] = []
         self.backlog: list[worker_bench.BacklogResult] = []
         self.triggers: list[trigger_bench.TriggerResult] = []
+        self.migrations: list[migration_bench.MigrationResult] = []
         self.failures: list[str] = []
 
     def attempt(self, what: str, step: Callable[[], Any]) -> Any:
@@ -135,6 +138,8 @@ class Bench:
             f"{database.label}: (f) signed webhook firings over HTTP, then a due cron time",
             lambda: trigger_bench.bench_triggers(app, database, firm, args.runs, args.seconds),
         )
+        if "g" in self.sections:
+            self.migrations += [r for r in [self._fresh(database, self._migrations)] if r]
 
     def _big(self, database: Database) -> Any:
         big = big_database(database)
@@ -200,6 +205,13 @@ class Bench:
             lambda: service_bench.bench_service(app, firm, database.label, args.runs, args.seconds),
         )
 
+    def _migrations(self, app: Flask, database: Database, firm: seed.Firm) -> Any:
+        runs = self.args.runs
+        return self.attempt(
+            f"{database.label}: (g) migrating one 50-step instance, and 500 in bulk",
+            lambda: migration_bench.bench_migration(app, firm, database.label, runs),
+        )
+
     def _pages(self, app: Flask, database: Database, firm: seed.Firm) -> Any:
         samples = self.args.samples
         return self.attempt(
@@ -254,6 +266,8 @@ def main(argv: list[str]) -> int:
         report.bigfirm(bench.big)
     if "f" in bench.sections and bench.triggers:
         report.triggers(bench.triggers)
+    if "g" in bench.sections and bench.migrations:
+        report.migrations(bench.migrations)
     for failure in bench.failures:
         print(f"\n! {failure}")
     elapsed = time.monotonic() - began
@@ -308,6 +322,7 @@ def write_results(
         "bigfirm": [r.as_dict() for r in bench.big],
         "worker_backlog": [r.as_dict() for r in bench.backlog],
         "triggers": [r.as_dict() for r in bench.triggers],
+        "migrations": [r.as_dict() for r in bench.migrations],
         "workers": [r.as_dict() for r in bench.workers]
         if worker_bench.worker_available()
         else {"skipped": "no worker yet"},

@@ -7,6 +7,7 @@ from typing import Any
 from bench.bigfirm_pages import WHO, BigResult
 from bench.http_bench import CHAIN_STEPS, HttpResult
 from bench.loadrun import Load
+from bench.migration_bench import BULK_COUNT, ONE_STEPS, MigrationResult
 from bench.pages_bench import INBOX_READY, PagesResult
 from bench.server import load_average
 from bench.service_bench import ServiceResult
@@ -20,6 +21,8 @@ HTTP_TARGETS = {
 }
 SCALING_TARGET = Target(1.2, at_least=False)
 WORKER_TARGETS = {("PostgreSQL", 2): Target(300, at_least=True)}
+MIGRATE_ONE_TARGET = Target(50, at_least=False)  # ms, one 50-step instance (issue 18)
+MIGRATE_BULK_TARGETS = {"PostgreSQL": Target(30, at_least=False)}  # s, 500 instances
 BASELINE_QUOTED = 390  # what the issue says the bare endpoint reaches on this machine
 NOISY_SHARE = 0.15  # other processes' share of the CPU above which a run is flagged
 
@@ -203,6 +206,42 @@ class Report:
                     }
                 )
                 print(f"    {result.database:<11} {verdict.target}: {verdict.measured}  {mark}")
+
+    # ---- (g) ---------------------------------------------------------------------------
+
+    def migrations(self, results: list[MigrationResult]) -> None:
+        print(
+            f"\n(g) Moving running workflows to a new template version: one {ONE_STEPS}-step "
+            f"instance (instances.perform Migrate, in process), {BULK_COUNT} in bulk through "
+            "the worker (a third blocked), then the same run again"
+        )
+        for result in results:
+            one = self.judge(
+                f"(g) {result.database} one {ONE_STEPS}-step migration",
+                result.one.median,
+                MIGRATE_ONE_TARGET,
+                " ms",
+            )
+            print(
+                f"    {result.database:<11} one instance: {fmt(result.one, 1)} ms, "
+                f"{result.one_statements} SQL statements  {one}"
+            )
+            target = MIGRATE_BULK_TARGETS.get(result.database)
+            bulk = (
+                self.judge(
+                    f"(g) {result.database} bulk of {BULK_COUNT}", result.bulk_seconds, target, " s"
+                )
+                if target
+                else "(no target)"
+            )
+            print(
+                f"    {result.database:<11} bulk: {result.bulk_seconds:,.1f} s, "
+                f"{result.bulk_migrated} moved, {result.bulk_blocked} blocked  {bulk}"
+            )
+            print(
+                f"    {result.database:<11} again: {result.rerun_seconds:,.1f} s, "
+                f"{result.rerun_migrated} moved (nothing left to move)"
+            )
 
     def skipped(self, section: str, reason: str) -> None:
         print(f"\n{section} skipped: {reason}")

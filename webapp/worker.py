@@ -24,6 +24,7 @@ from webapp.services.automation import (
     run_step_job,
 )
 from webapp.services.events import EVENT_JOB
+from webapp.services.migration import MIGRATION_BATCH, run_migration_job
 from webapp.services.notifications import run_notify_job
 from webapp.services.steps.advance import CHILD_FINISHED, NOTIFY_READY, STEP_RUN
 from webapp.services.triggers.runner import run_event_job
@@ -36,6 +37,7 @@ RUNNERS: dict[str, Callable[[outbox.Claimed, str], None]] = {
     NOTIFY_READY: run_notify_job,
     CHILD_FINISHED: finish_parent_step,
     EVENT_JOB: run_event_job,
+    MIGRATION_BATCH: run_migration_job,
 }
 
 

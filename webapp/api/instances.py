@@ -9,12 +9,12 @@ from flask_login import current_user
 from webapp.api import schemas as s
 from webapp.api.blueprint import api
 from webapp.api.paging import after_arg, page_args
-from webapp.api.serialize import drift_out, instance_out, instance_summary, respond
+from webapp.api.serialize import drift_out, instance_out, instance_summary, preview_out, respond
 from webapp.api.spec import LIMIT, OFFSET, PAGE, ROW_ID, Query, endpoint, one_of
 from webapp.engine.definition import StepDefinition
 from webapp.engine.errors import Invalid
 from webapp.engine.states import InstanceStatus
-from webapp.services import audit, drift, instances
+from webapp.services import audit, drift, instances, migration
 
 TAG = "Instances"
 
@@ -300,6 +300,36 @@ def instance_history(instance_id: int) -> ResponseReturnValue:
 )
 def instance_drift(instance_id: int) -> ResponseReturnValue:
     return respond(drift_out(drift.drift_of(current_user, instance_id)))
+
+
+@endpoint(
+    api,
+    "/instances/<int:instance_id>/migration",
+    "GET",
+    summary="Preview moving to a newer template version: what changes, what blocks (changes nothing)",
+    tag=TAG,
+    response=s.MigrationPreviewOut,
+    query={"toVersion": Query("the version to move to", dict(ROW_ID), required=True)},
+)
+def migration_preview(instance_id: int) -> ResponseReturnValue:
+    to_version = request.args.get("toVersion", "")
+    if not (to_version.isdigit() and 1 <= int(to_version) < 2**31):
+        raise Invalid("toVersion must be a template version: a whole number from 1.")
+    return respond(preview_out(migration.preview(current_user, instance_id, int(to_version))))
+
+
+@endpoint(
+    api,
+    "/instances/<int:instance_id>/migration",
+    "POST",
+    summary="Move to a newer template version, all or nothing (409 with the blockers when refused)",
+    tag=TAG,
+    body=s.MigrationIn,
+    response=s.InstanceOut,
+)
+def migrate_instance(instance_id: int, body: s.MigrationIn) -> ResponseReturnValue:
+    changed = instances.perform(current_user, instance_id, instances.Migrate(body.to_version))
+    return _edited(changed)
 
 
 def _edited(changed: instances.Changed) -> ResponseReturnValue:

@@ -146,6 +146,10 @@ class TemplateOut(Schema):
     created_at: datetime
     updated_at: datetime
     published_at: datetime | None
+    effective_from: datetime | None = Field(
+        description="When a published version goes live for new workflows (null: when "
+        "published); until then they start from the newest version already in effect"
+    )
 
 
 class TemplateSummary(Schema):
@@ -158,6 +162,7 @@ class TemplateSummary(Schema):
     description: str
     step_count: int
     updated_at: datetime
+    effective_from: datetime | None
 
 
 class TemplateList(Schema):
@@ -176,6 +181,14 @@ class TemplatePatch(Patch):
     name: Annotated[str, Field(min_length=1, max_length=200)] | Omitted = None
     description: str | Omitted = Field(default=None, max_length=4000)
     steps: list[StepDefinition] | Omitted = None
+
+
+class PublishIn(Schema):
+    effective_from: datetime | None = Field(
+        default=None,
+        description="When this version goes live for new workflows, with a time zone "
+        "(e.g. 2027-01-01T00:00:00Z); left out: at once",
+    )
 
 
 class InstantiateIn(Schema):
@@ -358,8 +371,8 @@ class DefinitionOut(Schema):
 class HistoryEntryOut(Schema):
     id: int
     change_type: str = Field(
-        description="created, step_added, step_removed, step_reordered, step_modified or "
-        "metadata_changed"
+        description="created, step_added, step_removed, step_reordered, step_modified, "
+        "metadata_changed or migrated"
     )
     detail: dict[str, Any]
     actor_id: int | None
@@ -391,6 +404,77 @@ class DriftOut(Schema):
     metadata_changed: bool
     metadata_changes: dict[str, dict[str, Any]]
     is_drifted: bool
+
+
+# --- migration ---------------------------------------------------------------
+
+
+class MigrationChangeOut(Schema):
+    kind: Literal[
+        "added",
+        "removed",
+        "changed",
+        "reordered",
+        "edit_kept",
+        "edit_overwritten",
+        "own_step_kept",
+        "own_step_replaced",
+    ]
+    key: str
+    title: str
+    sentence: str
+    fields: list[str]
+
+
+class MigrationBlockerOut(Schema):
+    key: str | None
+    title: str | None
+    state: str | None
+    sentence: str
+
+
+class MigrationPreviewOut(Schema):
+    instance_id: int
+    from_version: int
+    to_version: int
+    allowed: bool
+    blockers: list[MigrationBlockerOut]
+    changes: list[MigrationChangeOut]
+
+
+class MigrationIn(Schema):
+    to_version: RowId
+
+
+class BulkMigrationIn(Schema):
+    from_version: RowId
+    dry_run: bool = Field(
+        default=True, description="true (the default): report what would happen, change nothing"
+    )
+
+
+class MigrationReportItemOut(Schema):
+    instance_id: int
+    matter_id: int
+    matter_reference: str
+    instance_title: str
+    outcome: Literal["WOULD_MIGRATE", "MIGRATED", "BLOCKED", "FAILED"]
+    reasons: list[str]
+
+
+class BulkMigrationOut(Schema):
+    id: int | None = Field(description="The run (null for a dry run)")
+    dry_run: bool
+    status: Literal["DRY_RUN", "QUEUED", "RUNNING", "DONE"]
+    template_key: str
+    from_version: int
+    to_version: int
+    total: int
+    processed: int
+    migrated: int
+    blocked: int
+    failed: int
+    items: list[MigrationReportItemOut]
 
 
 class EventOut(Schema):

@@ -10,12 +10,22 @@ from sqlalchemy import select
 from webapp.api import schemas as s
 from webapp.engine import permissions
 from webapp.engine.actions import automated_types
+from webapp.engine.migration import Outcome
 from webapp.extensions import db
-from webapp.models import Matter, StepAttempt, User, WorkflowInstance, WorkflowTemplate
+from webapp.models import (
+    Matter,
+    MigrationRun,
+    MigrationRunItem,
+    StepAttempt,
+    User,
+    WorkflowInstance,
+    WorkflowTemplate,
+)
 from webapp.services.access import actor_of, members_access
 from webapp.services.drift import DriftReport
 from webapp.services.instances import visible_steps
 from webapp.services.matters import WorkflowSummary, workflow_summaries
+from webapp.services.migration import Preview, ReportItem
 
 
 def respond(model: Any, status: int = 200) -> Any:
@@ -75,6 +85,7 @@ def template_summary(
         description=template.description,
         step_count=len(template.steps) if step_count is None else step_count,
         updated_at=template.updated_at,
+        effective_from=template.effective_from,
     )
 
 
@@ -153,4 +164,53 @@ def drift_out(report: DriftReport) -> s.DriftOut:
         metadata_changed=comparison.metadata_changed,
         metadata_changes=comparison.metadata_changes,
         is_drifted=comparison.is_drifted,
+    )
+
+
+def preview_out(preview: Preview) -> s.MigrationPreviewOut:
+    plan = preview.plan
+    return s.MigrationPreviewOut(
+        instance_id=preview.instance_id,
+        from_version=preview.from_version,
+        to_version=preview.to_version,
+        allowed=plan.allowed,
+        blockers=[s.MigrationBlockerOut.model_validate(b) for b in plan.blockers],
+        changes=[s.MigrationChangeOut.model_validate(c) for c in plan.changes],
+    )
+
+
+def dry_run_out(
+    key: str, from_version: int, to_version: int, items: list[ReportItem]
+) -> s.BulkMigrationOut:
+    blocked = sum(1 for item in items if item.outcome == Outcome.BLOCKED)
+    return s.BulkMigrationOut(
+        id=None,
+        dry_run=True,
+        status="DRY_RUN",
+        template_key=key,
+        from_version=from_version,
+        to_version=to_version,
+        total=len(items),
+        processed=len(items),
+        migrated=0,
+        blocked=blocked,
+        failed=0,
+        items=[s.MigrationReportItemOut.model_validate(item) for item in items],
+    )
+
+
+def run_out(run: MigrationRun, items: list[MigrationRunItem]) -> s.BulkMigrationOut:
+    return s.BulkMigrationOut(
+        id=run.id,
+        dry_run=False,
+        status=run.status,
+        template_key=run.template_key,
+        from_version=run.from_version,
+        to_version=run.to_version,
+        total=run.total,
+        processed=run.processed,
+        migrated=run.migrated,
+        blocked=run.blocked,
+        failed=run.failed,
+        items=[s.MigrationReportItemOut.model_validate(item) for item in items],
     )

@@ -19,11 +19,13 @@ from webapp.engine.errors import Invalid, Unprocessable
 @dataclass(frozen=True)
 class Query:
     """A query parameter: what it means and the JSON Schema of its value. `json` says the
-    value is a JSON document (OpenAPI `content`) rather than a plain string."""
+    value is a JSON document (OpenAPI `content`) rather than a plain string; `required`
+    that the operation needs it (it answers 400 without it)."""
 
     description: str
     schema: dict[str, Any] = field(default_factory=lambda: {"type": "string"})
     json: bool = False
+    required: bool = False
 
 
 TEXT_MEDIA = ("application/json", "application/yaml")
@@ -242,7 +244,7 @@ def _query(name: str, query: Query) -> dict[str, Any]:
     parameter: dict[str, Any] = {
         "name": name,
         "in": "query",
-        "required": False,
+        "required": query.required,
         "description": query.description,
     }
     if query.json:

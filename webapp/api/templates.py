@@ -8,9 +8,16 @@ from flask_login import current_user
 from webapp.api import schemas as s
 from webapp.api.blueprint import api
 from webapp.api.paging import TEXT_CURSOR, after_text_arg, page_args
-from webapp.api.serialize import instance_out, respond, template_out, template_summary
+from webapp.api.serialize import (
+    dry_run_out,
+    instance_out,
+    respond,
+    run_out,
+    template_out,
+    template_summary,
+)
 from webapp.api.spec import PAGE, TEXT_MEDIA, Query, endpoint, one_of
-from webapp.services import dsl_io, instances, templates
+from webapp.services import dsl_io, instances, migration, templates
 
 TAG = "Templates"
 
@@ -101,12 +108,14 @@ def patch_template(template_id: int, body: s.TemplatePatch) -> ResponseReturnVal
     api,
     "/templates/<int:template_id>/publish",
     "POST",
-    summary="Publish a draft",
+    summary="Publish a draft, at once or going live at effectiveFrom",
     tag=TAG,
+    body=s.PublishIn,
     response=s.TemplateOut,
 )
-def publish_template(template_id: int) -> ResponseReturnValue:
-    changed = templates.perform(current_user, template_id, templates.Publish())
+def publish_template(template_id: int, body: s.PublishIn) -> ResponseReturnValue:
+    command = templates.Publish(body.effective_from)
+    changed = templates.perform(current_user, template_id, command)
     return respond(template_out(changed.template))
 
 
@@ -209,3 +218,36 @@ def instantiate(template_id: int, body: s.InstantiateIn) -> ResponseReturnValue:
         started_by=instances.API,
     )
     return respond(instance_out(instance, current_user), 201 if created else 200)
+
+
+@endpoint(
+    api,
+    "/templates/<int:template_id>/migrations",
+    "POST",
+    summary="Move every running workflow of fromVersion to this version: a dry run "
+    "reports at once (200); a real run is queued for the worker (202)",
+    tag=TAG,
+    body=s.BulkMigrationIn,
+    response=s.BulkMigrationOut,
+    also={202: "A real run (dryRun false): queued; GET its id for progress and the report"},
+)
+def bulk_migration(template_id: int, body: s.BulkMigrationIn) -> ResponseReturnValue:
+    if body.dry_run:
+        items = migration.dry_run(current_user, template_id, body.from_version)
+        target = templates.get_template(template_id, current_user)
+        return respond(dry_run_out(target.key, body.from_version, target.version, items))
+    run = migration.start_run(current_user, template_id, body.from_version)
+    return respond(run_out(run, []), 202)
+
+
+@endpoint(
+    api,
+    "/templates/<int:template_id>/migrations/<int:run_id>",
+    "GET",
+    summary="A bulk migration's progress and its report per workflow",
+    tag=TAG,
+    response=s.BulkMigrationOut,
+)
+def bulk_migration_run(template_id: int, run_id: int) -> ResponseReturnValue:
+    run, items = migration.get_run(current_user, template_id, run_id)
+    return respond(run_out(run, items))

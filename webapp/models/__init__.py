@@ -4,6 +4,7 @@ from webapp.models.form_tokens import FormToken
 from webapp.models.instances import InstanceStep, WorkflowInstance
 from webapp.models.jobs import Job, StepAttempt
 from webapp.models.matters import Matter, MatterMember
+from webapp.models.migrations import MigrationRun, MigrationRunItem
 from webapp.models.orgs import ApiToken, Organization, User
 from webapp.models.templates import TemplateStep, WorkflowTemplate
 from webapp.models.triggers import Trigger, TriggerFiring
@@ -17,6 +18,8 @@ __all__ = [
     "Job",
     "Matter",
     "MatterMember",
+    "MigrationRun",
+    "MigrationRunItem",
     "Organization",
     "StepAttempt",
     "TemplateStep",

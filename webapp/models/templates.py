@@ -30,6 +30,9 @@ class WorkflowTemplate(Model):
     checksum: Mapped[str | None] = mapped_column(String(64))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A published version goes live here (None: at once); new workflows start from the
+    # newest version already in effect.
+    effective_from: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 

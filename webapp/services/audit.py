@@ -3,13 +3,18 @@
 
 Staff (admins, lawyers, paralegals who may see the instance) see every row of it, those
 about steps removed since included: the trail is the record. A client sees the rows
-about the instance itself and about the steps addressed to clients, nothing else."""
+about the instance itself and about the steps addressed to clients, nothing else; never
+a row that carries the whole definition (a migration's before and after), which clients
+do not read."""
 
 from sqlalchemy import Select, func, or_, select
 
 from webapp.engine.roles import Role
 from webapp.extensions import db
 from webapp.models import InstanceStep, User, WorkflowEvent, WorkflowInstance
+
+# Rows whose payload names every step of the workflow.
+DEFINITION_EVENTS = ("instance.migrated",)
 
 
 def visible_query(instance: WorkflowInstance, user: User) -> Select:
@@ -21,7 +26,8 @@ def visible_query(instance: WorkflowInstance, user: User) -> Select:
         InstanceStep.instance_id == instance.id, InstanceStep.role_scope == Role.CLIENT
     )
     return query.where(
-        or_(WorkflowEvent.step_id.is_(None), WorkflowEvent.step_id.in_(client_steps))
+        or_(WorkflowEvent.step_id.is_(None), WorkflowEvent.step_id.in_(client_steps)),
+        WorkflowEvent.event_type.not_in(DEFINITION_EVENTS),
     )
 
 

@@ -1,19 +1,17 @@
-"""Drift: how an instance differs from the template version it was created from,
+"""Drift: how an instance differs from the template version it pins (the one it was
+created from, or last moved to),
 computed at read time (never stored) by the pure comparison in engine/drift.py. Source
 is compared with source: a templated step's title and config as written, not as rendered
 (services.conditions.source_definition)."""
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
 from webapp.engine import drift
-from webapp.engine.errors import Conflict
 from webapp.engine.step_rows import definition_of
-from webapp.extensions import db
-from webapp.models import User, WorkflowInstance, WorkflowTemplate
+from webapp.models import User
 from webapp.services.instances import created_title, load_instance, require_definition_reader
 from webapp.services.steps.conditions import source_definition
+from webapp.services.versions import base_template
 
 
 @dataclass(frozen=True)
@@ -22,23 +20,6 @@ class DriftReport:
     base_key: str
     base_version: int
     drift: drift.Drift
-
-
-def base_template(instance: WorkflowInstance) -> WorkflowTemplate:
-    """The version the instance was created from; its key and version survive in
-    `base_ref` should the direct link ever be cleared."""
-    template = db.session.get(WorkflowTemplate, instance.template_id or 0)
-    if template is None:
-        template = db.session.scalar(
-            select(WorkflowTemplate).where(
-                WorkflowTemplate.org_id == instance.org_id,
-                WorkflowTemplate.key == (instance.base_ref or {}).get("key"),
-                WorkflowTemplate.version == instance.template_version,
-            )
-        )
-    if template is None or template.org_id != instance.org_id:
-        raise Conflict("The template version this workflow was created from no longer exists.")
-    return template
 
 
 def drift_of(user: User, instance_id: int) -> DriftReport:

@@ -13,11 +13,12 @@ from typing import Any
 
 from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
-from sqlalchemy import func, select, text, type_coerce
+from sqlalchemy import case, func, select, text, type_coerce, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import lazyload, load_only
+from sqlalchemy.orm.attributes import set_committed_value
 
-from webapp.engine import drift, permissions
+from webapp.engine import drift, migration, permissions
 from webapp.engine.actions import get_handler
 from webapp.engine.actions.base import validation_details
 from webapp.engine.definition import StepDefinition, assign_keys, normalize_duration
@@ -47,8 +48,9 @@ from webapp.services.access import (
 )
 from webapp.services.steps.advance import advance, set_status
 from webapp.services.steps.changed import Changed, changed_from
-from webapp.services.steps.conditions import edit_source
+from webapp.services.steps.conditions import TEMPLATE_KEY, edit_source, source_definition
 from webapp.services.templates import latest_published, require_instantiable
+from webapp.services.versions import base_template, plan_for, target_template
 
 IS = InstanceStatus
 
@@ -229,8 +231,9 @@ def _new_instance(
     digest: str,
     request_taken: bool = False,
     started_by: StartedBy | None = None,
+    now: datetime | None = None,
 ) -> WorkflowInstance:
-    template = require_instantiable(template_id, user)
+    template = require_instantiable(template_id, user, now)
     matter = load_matter(matter_id, user)
     if not matter_access(matter).can_edit(user.id, user.role) and user.role != Role.LAWYER:
         raise NotAllowed("Only admins and lawyers can start a workflow on a matter.")
@@ -314,10 +317,12 @@ def instantiate(
     request_id: str | None = None,
     start: bool = True,
     started_by: StartedBy = MANUAL,
+    now: datetime | None = None,
 ) -> tuple[WorkflowInstance, bool]:
     """Returns the instance and whether it was created (False: an idempotent replay).
     `template_id` is a template version's id, or a template key: the latest published
-    version of that key. A replay is matched on the reference as given, so retrying a
+    version of that key already in effect at `now` (the clock, unless a test gives one).
+    A replay is matched on the reference as given, so retrying a
     request by key returns its instance even after a newer version is published; it is
     answered only to someone who may start workflows and see that instance, anyone else
     as if the requestId were new (404, 403, or 409 without naming the instance)."""
@@ -328,7 +333,7 @@ def instantiate(
             raise _reused(request_id, existing)
         return existing, False
     if isinstance(template_id, str):
-        template_id = latest_published(user, template_id).id
+        template_id = latest_published(user, template_id, now).id
     instance = _new_instance(
         user,
         template_id,
@@ -339,6 +344,7 @@ def instantiate(
         digest,
         request_taken=existing is not None,
         started_by=started_by,
+        now=now,
     )
     if start:
         _start(instance, user)
@@ -799,6 +805,112 @@ def replace_definition(
     return instance
 
 
+# ---- moving to a newer template version --------------------------------------------------
+
+# A step definition's camelCase fields as row columns.
+_ROW_FIELDS = {field: to_camel(field) for field in STEP_FIELDS}
+
+
+def _migration_refused(to_version: int, plan: migration.Plan) -> Conflict:
+    first = plan.blockers[0].sentence
+    more = len(plan.blockers) - 1
+    suffix = f" ({more} more reason{'s' if more > 1 else ''} in details)" if more else ""
+    return Conflict(
+        f"This workflow cannot move to version {to_version}: {first}{suffix}",
+        {"blockers": [blocker.sentence for blocker in plan.blockers]},
+    )
+
+
+def _apply_migration(instance: WorkflowInstance, plan: migration.Plan, target: Any) -> None:
+    """The plan's definition onto the rows: matched steps keep their id, state, work and
+    outputs; only PENDING steps are rewritten or removed (the plan refuses the rest)."""
+    by_key = {s.key: s for s in instance.steps}
+    for key in plan.removed_keys:
+        instance.steps.remove(by_key.pop(key))
+    template_steps = {step.key: step.id for step in target.steps}
+    now = utcnow()
+    for definition in plan.result:
+        key = definition["key"]
+        values = {field: definition.get(name) for field, name in _ROW_FIELDS.items()}
+        step = by_key.get(key)
+        if step is None:
+            step = InstanceStep(
+                order=0,
+                action_state=StepState.PENDING,
+                action_data={},
+                template_step_id=template_steps.get(key),
+                **values,
+            )
+            instance.steps.append(step)
+            by_key[key] = step
+        elif key in plan.changed_keys:
+            for field, value in values.items():
+                setattr(step, field, value)
+            # Not reached yet, so never rendered: no source of an older definition stays.
+            step.action_data = {k: v for k, v in step.action_data.items() if k != TEMPLATE_KEY}
+            step.updated_at = now
+    _renumber(instance, [by_key[d["key"]] for d in plan.result])
+    db.session.flush()
+    _link_template_steps(instance, template_steps)
+
+
+def _link_template_steps(instance: WorkflowInstance, template_steps: dict[str, int]) -> None:
+    """Every step points at its step in the new version (none for the instance's own):
+    one UPDATE for the instance, not one per step."""
+    linked = case(template_steps, value=InstanceStep.key, else_=None) if template_steps else None
+    db.session.execute(
+        update(InstanceStep)
+        .where(InstanceStep.instance_id == instance.id)
+        .values(template_step_id=linked)
+        .execution_options(synchronize_session=False)
+    )
+    for step in instance.steps:
+        set_committed_value(step, "template_step_id", template_steps.get(step.key))
+
+
+@transactional
+def migrate(
+    user: User, instance_id: int, to_version: int, now: datetime | None = None
+) -> WorkflowInstance:
+    """Move a running instance to a newer published version of its template, all or
+    nothing: the plan (engine/migration.py) is refused whole when anything blocks it.
+    One history entry and one audit event carry the definitions before and after; the
+    instance then pins the new version, and its drift is measured against it."""
+    instance = load_instance(instance_id, user, for_update=True)
+    _require_editor(instance, user)
+    _require_editable(instance)
+    pinned = base_template(instance)
+    target = target_template(instance, to_version, now)
+    plan = plan_for(instance, pinned, target)
+    if not plan.allowed:
+        raise _migration_refused(to_version, plan)
+    before = [source_definition(step) for step in instance.steps]
+    _apply_migration(instance, plan, target)
+    instance.template_id = target.id
+    instance.template_version = target.version
+    instance.base_ref = {"key": target.key, "version": target.version, "checksum": target.checksum}
+    instance.updated_at = utcnow()
+    db.session.flush()
+    summary = {"fromVersion": pinned.version, "toVersion": target.version, "templateId": target.id}
+    _record_change(
+        instance,
+        user,
+        "migrated",
+        {**summary, "changes": [change.sentence for change in plan.changes]},
+    )
+    record_event(
+        org_id=instance.org_id,
+        event_type="instance.migrated",
+        actor_id=user.id,
+        matter_id=instance.matter_id,
+        instance_id=instance.id,
+        template_id=target.id,
+        payload={**summary, "before": before, "after": plan.result},
+    )
+    advance(instance, user.id)
+    return instance
+
+
 # ---- history ------------------------------------------------------------------------------
 
 
@@ -913,8 +1025,17 @@ class Advance:
     pass
 
 
+@dataclass(frozen=True)
+class Migrate:
+    """Move to a newer published version of the template (`to_version`), keeping the work
+    done; `now` is the clock (a test's own, else the time)."""
+
+    to_version: int
+    now: datetime | None = None
+
+
 InstanceCommand = (
-    Update | AddStep | EditStep | RemoveStep | ReorderSteps | ReplaceDefinition | Advance
+    Update | AddStep | EditStep | RemoveStep | ReorderSteps | ReplaceDefinition | Advance | Migrate
 )
 
 
@@ -939,5 +1060,7 @@ def perform(actor: User, instance_id: int, command: InstanceCommand) -> Changed:
             replace_definition(actor, instance_id, edits, title)
         case Advance():
             advance_instance(actor, instance_id)
+        case Migrate(to_version=to_version, now=now):
+            migrate(actor, instance_id, to_version, now)
     instance = load_instance(instance_id, actor)
     return changed_from(instance, step_id, journal.moves(), status_before or instance.status)

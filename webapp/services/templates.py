@@ -1,6 +1,8 @@
-"""Workflow templates: drafts, immutable published versions, archive."""
+"""Workflow templates: drafts, immutable published versions (each may go live on a date
+of its own), archive."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -253,9 +255,18 @@ def update_template(
 
 
 @transactional
-def publish_template(user: User, template_id: int) -> WorkflowTemplate:
+def publish_template(
+    user: User, template_id: int, effective_from: datetime | None = None
+) -> WorkflowTemplate:
+    """`effective_from`: when the version goes live for new workflows (None: at once);
+    until then they start from the newest version already in effect."""
     require_staff(user)
     template = get_template(template_id, user)
+    if effective_from is not None and effective_from.tzinfo is None:
+        raise Unprocessable(
+            "effectiveFrom needs a time zone, such as 2027-01-01T00:00:00Z.",
+            [{"field": "effectiveFrom", "message": "Add a time zone, such as Z for UTC."}],
+        )
     if template.status != DRAFT:
         raise Conflict(f"Only a draft can be published; this version is {template.status}.")
     check_publishable(template.steps)
@@ -275,6 +286,10 @@ def publish_template(user: User, template_id: int) -> WorkflowTemplate:
     template.status = PUBLISHED
     template.checksum = digest
     template.published_at = utcnow()
+    template.effective_from = effective_from
+    payload = {"key": template.key, "version": template.version, "checksum": digest}
+    if effective_from is not None:
+        payload["effectiveFrom"] = effective_from.isoformat()
     record_event(
         org_id=user.org_id,
         event_type="template.published",
@@ -282,7 +297,7 @@ def publish_template(user: User, template_id: int) -> WorkflowTemplate:
         template_id=template.id,
         old_status=DRAFT,
         new_status=PUBLISHED,
-        payload={"key": template.key, "version": template.version, "checksum": digest},
+        payload=payload,
     )
     return template
 
@@ -306,7 +321,9 @@ def archive_template(user: User, template_id: int) -> WorkflowTemplate:
     return template
 
 
-def require_instantiable(template_id: int, user: User) -> WorkflowTemplate:
+def require_instantiable(
+    template_id: int, user: User, now: datetime | None = None
+) -> WorkflowTemplate:
     if not permissions.may_read_templates(actor_of(user)):
         raise NotAllowed("Only admins and lawyers can start a workflow on a matter.")
     template = _template(template_id, user)
@@ -315,28 +332,68 @@ def require_instantiable(template_id: int, user: User) -> WorkflowTemplate:
             f"Only a published template can be instantiated; version {template.version} is "
             f"{template.status}."
         )
+    if not in_effect(template, now or utcnow()):
+        raise Conflict(
+            f"Version {template.version} goes live on "
+            f"{template.effective_from:%Y-%m-%d %H:%M} UTC; start a workflow from it then.",
+            {"effectiveFrom": template.effective_from.isoformat()}
+            if template.effective_from
+            else None,
+        )
     if not template.steps:
         raise Conflict("This template has no steps.")
     return template
 
 
-def latest_published(user: User, key: str) -> WorkflowTemplate:
-    """The latest published version of `key` in the user's firm. An unknown key is not
-    found (404); a key whose versions are all drafts or archived is a conflict (409)."""
+def in_effect(template: WorkflowTemplate, now: datetime) -> bool:
+    return template.effective_from is None or template.effective_from <= now
+
+
+def in_effect_at(now: datetime) -> Any:
+    """The versions already live at `now`, as a condition of a query."""
+    return or_(WorkflowTemplate.effective_from.is_(None), WorkflowTemplate.effective_from <= now)
+
+
+def version_in_effect(org_id: int, key: str, now: datetime) -> WorkflowTemplate | None:
+    """The newest published version of `key` that has gone live by `now` (a version
+    published with a later `effectiveFrom` waits for its date), or None. What a new
+    workflow of this key starts from, whoever starts it (a person, a trigger, a parent)."""
+    return db.session.scalar(
+        select(WorkflowTemplate)
+        .where(
+            WorkflowTemplate.org_id == org_id,
+            WorkflowTemplate.key == key,
+            WorkflowTemplate.status == PUBLISHED,
+            in_effect_at(now),
+        )
+        .order_by(WorkflowTemplate.version.desc())
+        .limit(1)
+    )
+
+
+def latest_published(user: User, key: str, now: datetime | None = None) -> WorkflowTemplate:
+    """The newest published version of `key` in the user's firm already in effect. An
+    unknown key is not found (404); a key with no published version in effect is a
+    conflict (409)."""
     versions = db.session.execute(
-        select(WorkflowTemplate.id, WorkflowTemplate.status)
+        select(WorkflowTemplate.id, WorkflowTemplate.status, WorkflowTemplate.effective_from)
         .where(WorkflowTemplate.org_id == user.org_id, WorkflowTemplate.key == key)
         .order_by(WorkflowTemplate.version.desc())
     ).all()
     if not versions:
         raise NotFound(f"There is no template with the key {key!r}.")
-    published = next((row.id for row in versions if row.status == PUBLISHED), None)
-    if published is None:
+    require_template_reader(user)
+    found = version_in_effect(user.org_id, key, now or utcnow())
+    if found is None:
+        scheduled = any(row.status == PUBLISHED for row in versions)
         raise Conflict(
-            f"The template {key!r} has no published version yet: publish it before "
+            f"The template {key!r} has no version in effect yet: its published version goes "
+            "live later."
+            if scheduled
+            else f"The template {key!r} has no published version yet: publish it before "
             "starting a workflow from it."
         )
-    return get_template(published, user)
+    return found
 
 
 def find_template(user: User, key: str, version: int | None = None) -> WorkflowTemplate:
@@ -344,7 +401,7 @@ def find_template(user: User, key: str, version: int | None = None) -> WorkflowT
         WorkflowTemplate.org_id == user.org_id, WorkflowTemplate.key == key
     )
     if version is None:
-        query = query.where(WorkflowTemplate.status == PUBLISHED)
+        query = query.where(WorkflowTemplate.status == PUBLISHED, in_effect_at(utcnow()))
     else:
         query = query.where(WorkflowTemplate.version == version)
     template = db.session.scalar(query.order_by(WorkflowTemplate.version.desc()).limit(1))
@@ -592,7 +649,9 @@ class MoveStep:
 
 @dataclass(frozen=True)
 class Publish:
-    pass
+    """`effective_from`: when the version goes live for new workflows (None: at once)."""
+
+    effective_from: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -637,8 +696,8 @@ def perform(actor: User, template_id: int, command: TemplateCommand) -> Template
             template = reorder_template_steps(actor, template_id, step_ids)
         case MoveStep(step_id=step_id, offset=offset):
             template = move_template_step(actor, template_id, step_id, offset)
-        case Publish():
-            template = publish_template(actor, template_id)
+        case Publish(effective_from=effective_from):
+            template = publish_template(actor, template_id, effective_from)
         case Archive():
             template = archive_template(actor, template_id)
     return TemplateChanged(template, created=template.id != template_id)

@@ -10,10 +10,13 @@ from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 
 from webapp.engine.eligibility import MatterAccess
+from webapp.engine.errors import Invalid
 from webapp.engine.states import StepState
 from webapp.services import dead_letters, instances
-from webapp.web.htmx import blocks, is_htmx, redirect_to
+from webapp.web.htmx import blocks, is_htmx, page_or_block, redirect_to
+from webapp.web.reads import migration as moves
 from webapp.web.reads import runner as reads
+from webapp.web.reads.common import instance_on_matter
 from webapp.web.reads.drift import DRIFT_LATER, drift_state, drift_view
 from webapp.web.reads.history import history_page
 from webapp.web.wording import drift_lines, history_sentence
@@ -21,6 +24,7 @@ from webapp.web.wording import drift_lines, history_sentence
 bp = Blueprint("runner", __name__, url_prefix="/matters/<int:matter_id>/workflows")
 WORKABLE = (StepState.READY, StepState.IN_PROGRESS)
 PAGE = "runner/runner.html"
+MOVE_PAGE = "runner/migration.html"
 HISTORY_PAGE_SIZE = 8
 STATUS_DONE = {
     "Running": "The workflow is running.",
@@ -71,6 +75,7 @@ def show(matter_id: int, instance_id: int) -> Any:
         view=view,
         oob=False,
         confirming=confirming,
+        newer_version=moves.newer_version(current_user, view.instance, view.can_edit),
         **definition_context(matter_id, instance_id, view.reads_definition, drift_later=True),
     )
 
@@ -203,3 +208,26 @@ def history(matter_id: int, instance_id: int) -> Any:
         matter_id=matter_id,
         instance_id=instance_id,
     )
+
+
+@bp.get("/<int:instance_id>/migration")
+def migration_preview(matter_id: int, instance_id: int) -> Any:
+    """What moving to `toVersion` would change and what blocks it: the runner's panel
+    loads it in place; without JavaScript it is a page (`confirm=1`: the dialog open)."""
+    to_version = request.args.get("toVersion", type=int)
+    if to_version is None or to_version < 1:
+        abort(404)
+    move = moves.move_view(current_user, matter_id, instance_id, to_version)
+    confirming = request.args.get("confirm") == "1"
+    return page_or_block(MOVE_PAGE, "move_preview", move=move, confirming=confirming)
+
+
+@bp.post("/<int:instance_id>/migration")
+def migrate(matter_id: int, instance_id: int) -> Any:
+    to_version = request.form.get("toVersion", type=int)
+    if to_version is None:
+        raise Invalid("Choose the version to move this workflow to.")
+    instance_on_matter(current_user, matter_id, instance_id)
+    instances.perform(current_user, instance_id, instances.Migrate(to_version))
+    message = f"The workflow now follows version {to_version} of its template; work done is kept."
+    return _back_to_runner(matter_id, instance_id, message)

@@ -121,6 +121,13 @@ def history_sentence(entry: HistoryEntry, titles: dict[str, str]) -> Sentence:
         changes = detail.get("changes") or {}
         title = quoted(titles.get(key or "", (changes.get("title") or {}).get("to") or key))
         return Sentence(f"{who} changed the step {title}", field_changes(changes, titles))
+    if kind == "migrated":
+        moved = (
+            f"version {detail.get('fromVersion', '?')} to version {detail.get('toVersion', '?')}"
+        )
+        return Sentence(
+            f"{who} moved this workflow from {moved}", list(detail.get("changes") or [])
+        )
     if kind == "metadata_changed":
         renamed = detail.get("title") or {}
         if renamed:

@@ -1,4 +1,5 @@
-"""/workflows/templates: the list, creating a template, publishing and archiving."""
+"""/workflows/templates: the list, creating a template, publishing and archiving, and
+moving a version's running workflows to a newer one in bulk."""
 
 from typing import Any
 
@@ -7,14 +8,16 @@ from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 
 from webapp.engine.errors import Invalid, Unprocessable
-from webapp.services import templates
+from webapp.services import migration, templates
 from webapp.web import builder
 from webapp.web.forms import field_errors, problems_by_step
 from webapp.web.htmx import is_htmx, page_or_block, redirect_to
+from webapp.web.reads import migration as moves
 from webapp.web.reads import templates as reads
 
 bp = Blueprint("templates", __name__, url_prefix="/workflows/templates")
 PAGE = "workflow_templates/list.html"
+BULK_PAGE = "workflow_templates/migrations.html"
 
 
 @bp.before_request
@@ -88,3 +91,28 @@ def new_version(template_id: int) -> Any:
     """A published version stays as it is; its edits go to the next draft version."""
     draft = templates.perform(current_user, template_id, templates.Update()).template
     return redirect_to(url_for("web.builder.show", template_id=draft.id))
+
+
+@bp.get("/<int:template_id>/migrations")
+def migrations(template_id: int) -> Any:
+    """The older versions' running workflows; `from=N` adds the dry run's report for
+    version N (nothing changes until a run is started)."""
+    from_version = request.args.get("from", type=int)
+    view = moves.bulk_view(current_user, template_id, from_version, dry_run=True)
+    return page_or_block(BULK_PAGE, "bulk_report", view=view, confirming=False)
+
+
+@bp.post("/<int:template_id>/migrations")
+def start_migration(template_id: int) -> Any:
+    from_version = request.form.get("fromVersion", type=int)
+    if from_version is None:
+        raise Invalid("Choose the version whose running workflows should move.")
+    run = migration.start_run(current_user, template_id, from_version)
+    return redirect_to(url_for(".migration_run", template_id=template_id, run_id=run.id))
+
+
+@bp.get("/<int:template_id>/migrations/<int:run_id>")
+def migration_run(template_id: int, run_id: int) -> Any:
+    """A run's progress and report; the page polls its progress block until it is done."""
+    view = moves.run_view(current_user, template_id, run_id)
+    return page_or_block(BULK_PAGE, "run_progress", view=view, confirming=False)

@@ -522,6 +522,7 @@ EVENT_WORDS = {
     "step.retry": "retried",
     "instance.created": "started this workflow",
     "instance.status_changed": "changed the workflow status",
+    "instance.migrated": "moved this workflow to a newer template version",
 }
 
 
@@ -538,6 +539,8 @@ def _note(event: WorkflowEvent) -> str | None:
         return "Payment received"
     if payload.get("signed"):
         return "Signed"
+    if "toVersion" in payload:
+        return f"Version {payload.get('fromVersion')} → version {payload['toVersion']}"
     return None
 
 

@@ -1,4 +1,4 @@
-"""The workflow templates list: the latest version of each, with the one published."""
+"""The workflow templates list: the latest version of each, with the one in effect."""
 
 from dataclasses import dataclass
 
@@ -6,8 +6,15 @@ from sqlalchemy import func, select
 
 from webapp.extensions import db
 from webapp.models import User, WorkflowTemplate
+from webapp.models.base import utcnow
 from webapp.services.access import require_staff
-from webapp.services.templates import PUBLISHED, get_template, list_templates, step_counts
+from webapp.services.templates import (
+    PUBLISHED,
+    get_template,
+    in_effect_at,
+    list_templates,
+    step_counts,
+)
 
 
 @dataclass
@@ -36,7 +43,7 @@ def templates_page(
     size: int = PAGE_SIZE,
 ) -> TemplatesPage:
     """A page of the latest version of each template by name, from `after` (keyset), with
-    the version currently published and how many match in all."""
+    the published version now in effect and how many match in all."""
     require_staff(user)
     found, total = list_templates(
         user, q, status or None, latest_only=True, limit=size + 1, after_key=after or None
@@ -48,6 +55,7 @@ def templates_page(
             WorkflowTemplate.org_id == user.org_id,
             WorkflowTemplate.status == PUBLISHED,
             WorkflowTemplate.key.in_([t.key for t in latest]),
+            in_effect_at(utcnow()),
         )
         .group_by(WorkflowTemplate.key)
     )
@@ -69,6 +77,7 @@ def template_row(user: User, template_id: int) -> TemplateRow:
             WorkflowTemplate.org_id == user.org_id,
             WorkflowTemplate.key == template.key,
             WorkflowTemplate.status == PUBLISHED,
+            in_effect_at(utcnow()),
         )
     )
     return TemplateRow(template, published, len(template.steps))
