@@ -4,8 +4,9 @@ Prints (a) HTTP transitions per second and p99 with the bare baseline beside the
 cost of one transition service call at 5, 50 and 500 steps, (c) worker jobs per second,
 each as the median of several runs, (d) the server time and SQL statements of the pages
 (runner, HTMX and API completions, inbox), (e) every page on a big firm built once and kept
-(`--only e`, `--scale`, `--rebuild`), (g) migrating one 50-step instance to a new template
-version and 500 in bulk (`--only g`), and writes bench-results/latest.json."""
+(`--only e`, `--scale`, `--rebuild`), (f) signed webhook firings per second and the delay
+from a due cron time to its instance (`--only f`), (g) migrating one 50-step instance to a
+new template version and 500 in bulk (`--only g`), and writes bench-results/latest.json."""
 
 import argparse
 import json
@@ -31,6 +32,7 @@ from bench import (
     pages_bench,
     seed,
     service_bench,
+    trigger_bench,
     worker_bench,
 )
 from bench.app import fresh_app, migrated_app
@@ -53,7 +55,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="timed runs per figure (median)")
     parser.add_argument("--seconds", type=float, default=4.0, help="length of one timed run")
-    parser.add_argument("--only", default="a,b,c,d", help="sections to run, e.g. a or b,c")
+    parser.add_argument("--only", default="a,b,c,d,f", help="sections to run, e.g. a or b,c")
     parser.add_argument(
         "--samples", type=int, default=40, help="(d) timed requests per page figure"
     )
@@ -100,6 +102,7 @@ class Bench:
         self.pages: list[pages_bench.PagesResult] = []
         self.big: list[bigfirm_pages.BigResult] = []
         self.backlog: list[worker_bench.BacklogResult] = []
+        self.triggers: list[trigger_bench.TriggerResult] = []
         self.migrations: list[migration_bench.MigrationResult] = []
         self.failures: list[str] = []
 
@@ -126,6 +129,15 @@ class Bench:
             self.pages += [r for r in [self._fresh(database, self._pages)] if r]
         if "e" in self.sections:
             self.big += [r for r in [self._big(database)] if r]
+        if "f" in self.sections:
+            self.triggers += [r for r in [self._fresh(database, self._triggers)] if r]
+
+    def _triggers(self, app: Flask, database: Database, firm: seed.Firm) -> Any:
+        args = self.args
+        return self.attempt(
+            f"{database.label}: (f) signed webhook firings over HTTP, then a due cron time",
+            lambda: trigger_bench.bench_triggers(app, database, firm, args.runs, args.seconds),
+        )
         if "g" in self.sections:
             self.migrations += [r for r in [self._fresh(database, self._migrations)] if r]
 
@@ -252,6 +264,8 @@ def main(argv: list[str]) -> int:
         report.pages(bench.pages)
     if "e" in bench.sections and bench.big:
         report.bigfirm(bench.big)
+    if "f" in bench.sections and bench.triggers:
+        report.triggers(bench.triggers)
     if "g" in bench.sections and bench.migrations:
         report.migrations(bench.migrations)
     for failure in bench.failures:
@@ -307,6 +321,7 @@ def write_results(
         "pages": [r.as_dict() for r in bench.pages],
         "bigfirm": [r.as_dict() for r in bench.big],
         "worker_backlog": [r.as_dict() for r in bench.backlog],
+        "triggers": [r.as_dict() for r in bench.triggers],
         "migrations": [r.as_dict() for r in bench.migrations],
         "workers": [r.as_dict() for r in bench.workers]
         if worker_bench.worker_available()

@@ -11,7 +11,8 @@ from bench.migration_bench import BULK_COUNT, ONE_STEPS, MigrationResult
 from bench.pages_bench import INBOX_READY, PagesResult
 from bench.server import load_average
 from bench.service_bench import ServiceResult
-from bench.stats import Summary, Target
+from bench.stats import Summary, Target, percentile
+from bench.trigger_bench import CLIENT_THREADS, CRON_TRIGGERS, TriggerResult
 from bench.worker_bench import BACKLOG_DUE, BACKLOG_WAITING, FAN_OUT, BacklogResult, WorkerResult
 
 HTTP_TARGETS = {
@@ -132,6 +133,36 @@ class Report:
                 print(
                     f"    ! {result.problems} jobs were left pending, dead, or not counted as DONE"
                 )
+
+    # ---- (f) ---------------------------------------------------------------------------
+
+    def triggers(self, results: list[TriggerResult]) -> None:
+        print(
+            "\n(f) Triggers: signed webhook deliveries over HTTP (gunicorn --workers 2, "
+            f"{CLIENT_THREADS} client threads, distinct delivery ids, each starting a workflow),"
+        )
+        print(
+            f"    and the delay from a due cron time to its instance ({CRON_TRIGGERS} schedule "
+            "triggers due at one minute, one `flask worker` at the default 1 s poll)"
+        )
+        print(
+            f"    {'database':<11} {'firings per second':<22} {'hook p99 ms':<12} "
+            f"{'cron delay p50 / p99 s':<24} target"
+        )
+        for result in results:
+            delay = "n/a"
+            verdict = result.cron_error or ""
+            if result.cron_delays:
+                p50 = percentile(result.cron_delays, 0.5)
+                delay = f"{p50:.2f} / {result.cron_p99:.2f}"
+                name = f"(f) {result.database} cron delay p99 s"
+                verdict = self.judge(name, result.cron_p99, CRON_DELAY_TARGET, " s")
+            print(
+                f"    {result.database:<11} {fmt(result.rate):<22} {result.hook_p99_ms:<12.0f} "
+                f"{delay:<24} {verdict}"
+            )
+            if result.lost:
+                print(f"    ! {result.lost} accepted deliveries and firings do not match")
 
     # ---- (d) ---------------------------------------------------------------------------
 
@@ -275,6 +306,9 @@ class Report:
             print(
                 f"    {len(verdicts) - failed} of {len(verdicts)} targets met; plans: {result.plans_file}"
             )
+
+
+CRON_DELAY_TARGET = Target(2.0, at_least=False)
 
 
 def cpu_line(result: HttpResult) -> str:

@@ -26,6 +26,7 @@ from webapp.engine.roles import Role
 from webapp.extensions import db
 from webapp.models import Matter, MatterMember, Organization, User
 from webapp.services.auth import create_token, new_user
+from webapp.services.events import forget_listeners
 from webapp.services.seed import DEMO_PASSWORD, seed_demo
 
 DATABASES = available_databases()
@@ -92,6 +93,7 @@ def app(request: pytest.FixtureRequest, apps: dict[str, Flask]) -> Iterator[Flas
         yield flask_app
         db.session.rollback()
         empty_tables()
+        forget_listeners()  # the next test's firm may reuse this one's id
         db.session.remove()
 
 

@@ -40,6 +40,10 @@ class Config:
     ]
     HTTP_ALLOW_PRIVATE = _bool("HTTP_ALLOW_PRIVATE", False)
     SUBWORKFLOW_MAX_DEPTH = int(os.environ.get("SUBWORKFLOW_MAX_DEPTH", "3"))
+    # How many workflows started by events may follow each other before a chain is stopped.
+    TRIGGER_EVENT_MAX_DEPTH = int(os.environ.get("TRIGGER_EVENT_MAX_DEPTH", "3"))
+    # How long a process trusts its list of the events a firm's triggers wait for.
+    EVENT_TYPES_TTL = float(os.environ.get("EVENT_TYPES_TTL", "5"))
     # werkzeug's default (scrypt); tests choose a cheap method to stay fast.
     PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
     WTF_CSRF_TIME_LIMIT = None

@@ -23,9 +23,12 @@ from webapp.services.automation import (
     finish_parent_step,
     run_step_job,
 )
+from webapp.services.events import EVENT_JOB
 from webapp.services.migration import MIGRATION_BATCH, run_migration_job
 from webapp.services.notifications import run_notify_job
 from webapp.services.steps.advance import CHILD_FINISHED, NOTIFY_READY, STEP_RUN
+from webapp.services.triggers.runner import run_event_job
+from webapp.services.triggers.schedule import tick_and_wait
 
 log = logging.getLogger("matterflow.worker")
 
@@ -33,6 +36,7 @@ RUNNERS: dict[str, Callable[[outbox.Claimed, str], None]] = {
     STEP_RUN: run_step_job,
     NOTIFY_READY: run_notify_job,
     CHILD_FINISHED: finish_parent_step,
+    EVENT_JOB: run_event_job,
     MIGRATION_BATCH: run_migration_job,
 }
 
@@ -57,15 +61,31 @@ def drain(
     processed = 0
     with app.app_context():  # a fresh context: a fresh scoped session
         while not stop.is_set():
+            wake = run_schedules(poll)
             claimed = outbox.claim_jobs(worker_id, batch)
             if not claimed:
                 if until_idle:
                     break
-                stop.wait(poll)
+                stop.wait(wake)
                 continue
             run_claimed(claimed, worker_id)
             processed += len(claimed)
     return processed
+
+
+def run_schedules(poll: float) -> float:
+    """The scheduler tick: fire the schedule triggers that are due. Every loop of every
+    worker ticks; the tick's row locks make each fire time fire once among them. Returns
+    how long an idle worker may wait: the poll interval, or less when a schedule falls
+    due sooner, so a due time does not wait for the next poll."""
+    try:
+        return min(poll, tick_and_wait())
+    except Exception:  # a broken schedule must not stop the queue
+        db.session.rollback()
+        log.exception("The scheduler tick failed")
+        return poll
+    finally:
+        db.session.expunge_all()
 
 
 def run_claimed(claimed: list[outbox.Claimed], worker_id: str) -> None:

@@ -5,7 +5,7 @@ newest version already in effect. `migration_runs` and `migration_run_items` hol
 move of running instances to a newer version: its progress and a report per instance.
 
 Revision ID: 0007
-Revises: 0005 (the lead re-chains it after 0006 at merge)
+Revises: 0006
 Create Date: 2026-12-07 06:00:00
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 revision = '0007'
-down_revision = '0005'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 

@@ -337,8 +337,34 @@
     if (event.target.matches && event.target.matches("[data-must-match]")) syncMatch(event.target);
   });
 
+  // ---- triggers (admin) ----------------------------------------------------------------------
+  // Copy buttons put their text on the clipboard; the create form shows the fields of the
+  // chosen kind only (without JavaScript every field shows, each labelled with its kind).
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-copy]");
+    if (!button || !navigator.clipboard) return;
+    navigator.clipboard.writeText(button.getAttribute("data-copy")).then(function () {
+      var label = button.textContent;
+      button.textContent = "Copied";
+      setTimeout(function () { button.textContent = label; }, 1500);
+    });
+  });
+
+  function syncKind(select) {
+    var form = select.form;
+    if (!form) return;
+    form.querySelectorAll("[data-for-kind]").forEach(function (part) {
+      part.hidden = part.getAttribute("data-for-kind") !== select.value;
+    });
+  }
+
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("[data-kind-select]")) syncKind(event.target);
+  });
+
   function init(root) {
     initSortables(root);
+    root.querySelectorAll("[data-kind-select]").forEach(syncKind);
     syncSelection();
     root.querySelectorAll("[data-must-match]").forEach(syncMatch);
   }

@@ -7,3 +7,7 @@ from tests.integration.engine_support import Firm, make_firm
 def firm(make_org, make_user, make_matter, api_as) -> Firm:
     """A lawyer owning a matter, with an API client (a module may ask for more people)."""
     return make_firm(make_org, make_user, make_matter, api_as)
+
+
+# The trigger tests' fixtures: an injected clock and a firm with an admin and a template.
+from tests.integration.trigger_support import clock, tfirm  # noqa: E402, F401

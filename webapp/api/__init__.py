@@ -11,12 +11,13 @@ from webapp.api.errors import error_response, status_of
 from webapp.engine.errors import DomainError
 from webapp.extensions import csrf
 
-# Webhooks prove who sends them by their signature; the DSL's schema is public, so that
-# editors can fetch it to check a document as it is written.
+# Webhooks and hooks prove who sends them by their signature; the DSL's schema is
+# public, so that editors can fetch it to check a document as it is written.
 PUBLIC_ENDPOINTS = {
     "api.esign_webhook",
     "api.payment_webhook",
     "api.upload_webhook",
+    "api.receive_hook",
     "api.dsl_schema",
 }
 
@@ -57,6 +58,7 @@ def register_api(app: Flask) -> None:
         matters,
         steps,
         templates,
+        triggers,
         webhooks,
     )
 

@@ -12,11 +12,13 @@ from webapp.engine.errors import (
     NotAllowed,
     NotFound,
     TooLarge,
+    Unauthenticated,
     Unprocessable,
 )
 
 STATUS = {
     Invalid: 400,
+    Unauthenticated: 401,
     NotAllowed: 403,
     NotFound: 404,
     Conflict: 409,

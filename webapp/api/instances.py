@@ -39,6 +39,7 @@ def create_workflow(body: s.WorkflowCreateIn) -> ResponseReturnValue:
         body.parameters,
         body.request_id,
         start=False,
+        started_by=instances.API,
     )
     return respond(instance_out(instance, current_user), 201 if created else 200)
 

@@ -276,6 +276,13 @@ class InstanceOut(Schema):
         description="The parameters the workflow was started with; empty for a client"
     )
     step_data: dict[str, Any]
+    trigger_type: str = Field(
+        description="What started it: manual, api, webhook, schedule or event"
+    )
+    trigger_data: dict[str, Any] = Field(
+        description="What the trigger carried (a webhook's body, an event, a fire time); "
+        "empty for a client"
+    )
     created_at: datetime
     updated_at: datetime
     steps: list[InstanceStepOut]

@@ -105,6 +105,8 @@ def instance_out(instance: WorkflowInstance, user: User) -> s.InstanceOut:
         current_step=instance.current_step,
         context=(instance.context or {}) if parameters else {},
         step_data=_visible_step_data(instance, user, steps),
+        trigger_type=instance.trigger_type,
+        trigger_data=(instance.trigger_data or {}) if parameters else {},
         created_at=instance.created_at,
         updated_at=instance.updated_at,
         steps=steps,

@@ -156,7 +156,8 @@ def template_versions(template_id: int) -> ResponseReturnValue:
     media=TEXT_MEDIA,
 )
 def export_template(template_id: int) -> ResponseReturnValue:
-    document = dsl_io.export_template(templates.get_template(template_id, current_user))
+    template = templates.get_template(template_id, current_user)
+    document = dsl_io.export_template(template, current_user)
     if request.args.get("format") == "yaml":  # json or yaml: check_query refuses the rest
         return Response(
             yaml.safe_dump(document, sort_keys=False, allow_unicode=True),
@@ -208,7 +209,13 @@ def dsl_schema() -> ResponseReturnValue:
 )
 def instantiate(template_id: int, body: s.InstantiateIn) -> ResponseReturnValue:
     instance, created = instances.instantiate(
-        current_user, template_id, body.matter_id, body.title, body.parameters, body.request_id
+        current_user,
+        template_id,
+        body.matter_id,
+        body.title,
+        body.parameters,
+        body.request_id,
+        started_by=instances.API,
     )
     return respond(instance_out(instance, current_user), 201 if created else 200)
 

@@ -53,3 +53,9 @@ class TooLarge(DomainError):
 
 class UnknownActionType(Unprocessable):
     code = "unknown_action_type"
+
+
+class Unauthenticated(DomainError):
+    """The caller did not prove who it is: a missing, bad or stale signature (401)."""
+
+    code = "unauthorized"

@@ -1,5 +1,6 @@
 """Step conditions in CEL (cel-python): a small, non-Turing-complete language with no
-access to Python objects. Names are `context`, `steps`, `matter` and `instance`.
+access to Python objects. Names are `context`, `steps`, `matter`, `instance` and `trigger`
+(`trigger.type`, `trigger.data`: what started the workflow).
 
 cel-python walks the syntax tree in Python, so an expression could still burn CPU or
 memory through its comprehension macros (`map`, `filter`, `reduce`…). The evaluator
@@ -17,7 +18,7 @@ from celpy.adapter import json_to_cel
 from celpy.celparser import CELParseError
 from celpy.evaluation import CELEvalError, Evaluator
 
-NAMES = frozenset({"context", "steps", "matter", "instance"})
+NAMES = frozenset({"context", "steps", "matter", "instance", "trigger"})
 # Type names may appear as values: `type(x) == string`.
 TYPE_NAMES = frozenset(
     {"int", "uint", "double", "bool", "string", "bytes", "list", "map", "null_type", "type"}
@@ -107,7 +108,7 @@ def compile_expression(text: str) -> celpy.Runner:
 
 
 def unknown_name_message(name: str) -> str:
-    return f"unknown name {name!r}: use context, steps, matter or instance"
+    return f"unknown name {name!r}: use context, steps, matter, instance or trigger"
 
 
 # `steps.client-facts` reads as `steps.client - facts`: say how to reach such a key.

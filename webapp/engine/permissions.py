@@ -280,3 +280,9 @@ def reads_parameters(actor: Actor) -> bool:
 
 def may_read_team_addresses(actor: Actor, access: MatterAccess) -> bool:
     return may_see_matter(actor, access) and actor.role != Role.CLIENT
+
+
+# Triggers start workflows on any matter of the firm, acting as the admin who set them
+# up: only admins see, create, change or delete them, and read their firings.
+def may_manage_triggers(actor: Actor) -> bool:
+    return actor.role == Role.ADMIN

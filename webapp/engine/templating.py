@@ -30,7 +30,7 @@ from jinja2.visitor import NodeTransformer
 
 from webapp.engine.expressions import hyphen_hint, unknown_name_message
 
-NAMES = frozenset({"context", "steps", "matter", "instance"})
+NAMES = frozenset({"context", "steps", "matter", "instance", "trigger"})
 MAX_SOURCE = 10_000  # characters of one template
 MAX_OUTPUT = 100_000  # characters of one rendered value
 MAX_SIZE = 100_000  # characters or items of any value built while rendering

@@ -7,6 +7,7 @@ from webapp.models.matters import Matter, MatterMember
 from webapp.models.migrations import MigrationRun, MigrationRunItem
 from webapp.models.orgs import ApiToken, Organization, User
 from webapp.models.templates import TemplateStep, WorkflowTemplate
+from webapp.models.triggers import Trigger, TriggerFiring
 
 __all__ = [
     "ApiToken",
@@ -22,6 +23,8 @@ __all__ = [
     "Organization",
     "StepAttempt",
     "TemplateStep",
+    "Trigger",
+    "TriggerFiring",
     "User",
     "WorkflowEvent",
     "WorkflowInstance",

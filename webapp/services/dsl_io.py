@@ -3,11 +3,13 @@ document shape, its JSON Schema, the upgrade of older versions, and problems nam
 their JSON path."""
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import select
 
+from webapp.engine import permissions
 from webapp.engine.actions import all_handlers
 from webapp.engine.definition import TEMPLATE_KEY_PATTERN, StepDefinition
 from webapp.engine.dsl import READABLE_VERSIONS, SCHEMA_VERSION, json_path, located, upgrade
@@ -15,13 +17,32 @@ from webapp.engine.errors import DomainError, Invalid, Unprocessable
 from webapp.engine.step_rows import definition_of
 from webapp.engine.text import NUL_MESSAGE, contains_nul
 from webapp.engine.wording import field_error_message
-from webapp.models import User, WorkflowTemplate
+from webapp.extensions import db
+from webapp.models import Trigger, User, WorkflowTemplate
+from webapp.persistence.transaction import transactional
+from webapp.services import triggers
+from webapp.services.access import actor_of
 from webapp.services.templates import create_template
 
-TRIGGERS_NOT_YET = (
-    "This server does not import triggers yet: send triggers as an empty list, and "
-    "create the template's triggers through the triggers API."
-)
+
+class DocumentTrigger(BaseModel):
+    """One of the template's triggers, as the triggers API describes it, without what
+    belongs to one firm's copy: no id, no secret (an imported webhook gets a new one), no
+    pinned version (an import starts at version 1)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid", title="DocumentTrigger")
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["manual", "webhook", "schedule", "event"]
+    enabled: bool = True
+    condition: str | None = Field(default=None, max_length=2000)
+    matter: dict[str, Any] | None = Field(
+        default=None,
+        description='{"fromPayload": true}, {"id": n}, {"create": true, "ownerId"?} or '
+        '{"filter": "CEL"}, as in the triggers API',
+    )
+    schedule: dict[str, Any] | None = Field(default=None, description="{cron, timezone, missed}")
+    event: dict[str, Any] | None = Field(default=None, description="{type}")
+    parameters: dict[str, Any] = Field(default_factory=dict)
 
 
 class TemplateDocument(BaseModel):
@@ -49,15 +70,17 @@ class TemplateDocument(BaseModel):
         default=None, description="The exported version's number; an import starts at 1"
     )
     steps: list[StepDefinition]
-    triggers: list[dict[str, Any]] = Field(
+    triggers: list[DocumentTrigger] = Field(
         default_factory=list,
-        description="Reserved for the template's triggers (see the triggers API); "
-        "this server imports none yet, so the list is empty",
-        json_schema_extra={"maxItems": 0},
+        description="The workflows' triggers that start this template (the triggers API's "
+        "shape); exported for admins, who alone see triggers, and imported by admins",
     )
 
 
-def export_template(template: WorkflowTemplate) -> dict[str, Any]:
+def export_template(template: WorkflowTemplate, reader: User) -> dict[str, Any]:
+    """Triggers are written for a reader who may see them (admins); for anyone else the
+    list is empty, as the triggers API would answer them nothing."""
+    shown = permissions.may_manage_triggers(actor_of(reader))
     return {
         "schemaVersion": SCHEMA_VERSION,
         "key": template.key,
@@ -65,7 +88,32 @@ def export_template(template: WorkflowTemplate) -> dict[str, Any]:
         "description": template.description,
         "version": template.version,
         "steps": [definition_of(step) for step in template.steps],
-        "triggers": [],
+        "triggers": [trigger_document(t) for t in template_triggers(template)] if shown else [],
+    }
+
+
+def template_triggers(template: WorkflowTemplate) -> list[Trigger]:
+    return list(
+        db.session.scalars(
+            select(Trigger)
+            .where(Trigger.org_id == template.org_id, Trigger.template_key == template.key)
+            .order_by(Trigger.id)
+        )
+    )
+
+
+def trigger_document(trigger: Trigger) -> dict[str, Any]:
+    """Every field, null where unset: the same trigger always exports to the same text."""
+    definition = triggers.definition_of(trigger)
+    return {
+        "name": definition.name,
+        "kind": definition.kind,
+        "enabled": definition.enabled,
+        "condition": definition.condition,
+        "matter": definition.matter,
+        "schedule": definition.schedule,
+        "event": definition.event,
+        "parameters": definition.parameters,
     }
 
 
@@ -91,11 +139,6 @@ def read_document(document: dict[str, Any]) -> TemplateDocument:
         parsed = TemplateDocument.model_validate_json(text, strict=True)
     except ValidationError as error:
         raise Unprocessable("The definition is not valid.", _problems(error)) from error
-    if parsed.triggers:
-        raise Unprocessable(
-            TRIGGERS_NOT_YET,
-            [{"path": "triggers", "field": "triggers", "message": TRIGGERS_NOT_YET}],
-        )
     return parsed
 
 
@@ -110,12 +153,42 @@ def _problems(error: ValidationError) -> list[dict[str, Any]]:
     ]
 
 
+@transactional
 def import_template(user: User, document: dict[str, Any]) -> WorkflowTemplate:
+    """The template as a new draft and its triggers, in one transaction: a trigger the
+    door refuses (only admins create triggers) leaves no template either."""
     parsed = read_document(document)
     try:
-        return create_template(user, parsed.name, parsed.steps, parsed.description, parsed.key)
+        template = create_template(user, parsed.name, parsed.steps, parsed.description, parsed.key)
     except DomainError as error:
         error.details = located(error.details)
+        raise
+    for index, trigger in enumerate(parsed.triggers):
+        _import_trigger(user, template, index, trigger)
+    return template
+
+
+def _import_trigger(
+    user: User, template: WorkflowTemplate, index: int, trigger: DocumentTrigger
+) -> None:
+    definition = triggers.Definition(
+        name=trigger.name,
+        kind=trigger.kind,
+        template_key=template.key,
+        enabled=trigger.enabled,
+        condition=trigger.condition,
+        matter=trigger.matter,
+        schedule=trigger.schedule,
+        event=trigger.event,
+        parameters=trigger.parameters,
+    )
+    try:
+        triggers.perform(user, None, triggers.Create(definition))
+    except DomainError as error:
+        error.details = located(error.details, ("triggers", index))
+        if not isinstance(error.details, list) or not error.details:
+            path = f"triggers[{index}]"
+            error.details = [{"path": path, "field": path, "message": error.message}]
         raise
 
 

@@ -208,6 +208,19 @@ def _reused(request_id: str | None, instance: WorkflowInstance | None) -> Confli
     )
 
 
+@dataclass(frozen=True)
+class StartedBy:
+    """What started a workflow (`trigger.type`, `trigger.data` in its conditions and
+    templates): a person's button (`manual`), an API call (`api`), or a trigger."""
+
+    type: str
+    data: dict[str, Any]
+
+
+MANUAL = StartedBy("manual", {})
+API = StartedBy("api", {})
+
+
 def _new_instance(
     user: User,
     template_id: int,
@@ -217,6 +230,7 @@ def _new_instance(
     request_id: str | None,
     digest: str,
     request_taken: bool = False,
+    started_by: StartedBy | None = None,
     now: datetime | None = None,
 ) -> WorkflowInstance:
     template = require_instantiable(template_id, user, now)
@@ -242,6 +256,8 @@ def _new_instance(
         created_by_id=user.id,
         request_id=request_id,
         request_hash=digest,
+        trigger_type=(started_by or MANUAL).type,
+        trigger_data=(started_by or MANUAL).data,
     )
     for step in template.steps:
         values = {field: getattr(step, field) for field in STEP_FIELDS}
@@ -300,6 +316,7 @@ def instantiate(
     parameters: dict[str, Any] | None = None,
     request_id: str | None = None,
     start: bool = True,
+    started_by: StartedBy = MANUAL,
     now: datetime | None = None,
 ) -> tuple[WorkflowInstance, bool]:
     """Returns the instance and whether it was created (False: an idempotent replay).
@@ -326,6 +343,7 @@ def instantiate(
         request_id,
         digest,
         request_taken=existing is not None,
+        started_by=started_by,
         now=now,
     )
     if start:

@@ -12,6 +12,7 @@ from webapp.extensions import db
 from webapp.models import Document, Matter, MatterMember, User, WorkflowInstance
 from webapp.persistence.journal import record_event
 from webapp.persistence.transaction import transactional
+from webapp.services import events
 from webapp.services.access import load_matter, require_editor, visible_matters
 
 MATTER_STATUSES = ("OPEN", "CLOSED", "ARCHIVED")
@@ -131,6 +132,7 @@ def create_matter(user: User, reference: str, title: str, owner_id: int | None =
         new_status="OPEN",
         payload={"reference": reference},
     )
+    events.emit(user.org_id, "matter.created", matter.id, {"reference": reference, "title": title})
     return matter
 
 
@@ -179,6 +181,8 @@ def update_matter(
             new_status=status,
             payload={"reference": matter.reference},
         )
+        change = {"reference": matter.reference, "from": matter.status, "to": status}
+        events.emit(user.org_id, "matter.status_changed", matter.id, change)
         matter.status = status
     return matter
 
@@ -247,6 +251,15 @@ def delete_matter(user: User, matter_id: int) -> DeletedMatter:
 
 
 @dataclass(frozen=True)
+class Create:
+    """Open a matter (the door's `matter_id` is None: there is none yet)."""
+
+    reference: str
+    title: str
+    owner_id: int | None = None
+
+
+@dataclass(frozen=True)
 class Update:
     """Rename, close, archive or reopen (its workflows are left as they are)."""
 
@@ -265,7 +278,7 @@ class Delete:
     pass
 
 
-MatterCommand = Update | AddMember | Delete
+MatterCommand = Create | Update | AddMember | Delete
 
 
 @dataclass(frozen=True)
@@ -287,7 +300,13 @@ class MatterChanged:
 
 
 @transactional
-def perform(actor: User, matter_id: int, command: MatterCommand) -> MatterChanged:
+def perform(actor: User, matter_id: int | None, command: MatterCommand) -> MatterChanged:
+    if isinstance(command, Create):
+        return MatterChanged(
+            create_matter(actor, command.reference, command.title, command.owner_id)
+        )
+    if matter_id is None:
+        raise Invalid("Name the matter to change.")
     match command:
         case Update(status=status, title=title):
             return MatterChanged(update_matter(actor, matter_id, status, title))

@@ -1,4 +1,5 @@
-"""Demo data: the firm, its four people, a matter, a published template and a running instance."""
+"""Demo data: the firm, its four people, a matter, published templates, a running
+instance, and one trigger of each kind."""
 
 from sqlalchemy import func, select
 
@@ -7,6 +8,7 @@ from webapp.engine.roles import Role
 from webapp.extensions import db
 from webapp.models import MatterMember, Organization, User
 from webapp.persistence.transaction import transactional
+from webapp.services import triggers
 from webapp.services.auth import new_user
 from webapp.services.instances import instantiate
 from webapp.services.matters import create_matter
@@ -122,6 +124,46 @@ ENGAGEMENT_LETTER_STEPS = [
 ]
 
 
+REVIEW_STEPS = [
+    StepDefinition(
+        key="review",
+        title="Review {{ matter.reference }}",
+        action_type="CHECKLIST",
+        action_config={"items": ["Check the open steps", "Update the client", "Record the time"]},
+        role_scope=Role.LAWYER,
+    ),
+]
+
+
+def demo_triggers(admin: User, lawyer: User) -> None:
+    """A webhook that opens a matter from an intake form and starts its engagement
+    letter, onboarding for each new matter (the intake's too), and a weekly review of
+    every open demo matter."""
+    definitions = [
+        triggers.Definition(
+            name="New intake",
+            kind="webhook",
+            template_key="engagement_letter",
+            matter={"create": True, "ownerId": lawyer.id},
+        ),
+        triggers.Definition(
+            name="Matter review",
+            kind="schedule",
+            template_key="matter_review",
+            matter={"filter": 'matter.reference.startsWith("DEMO-")'},
+            schedule={"cron": "0 9 * * 1", "timezone": "Europe/London", "missed": "skip"},
+        ),
+        triggers.Definition(
+            name="Matter opened → onboarding",
+            kind="event",
+            template_key="client_onboarding",
+            event={"type": "matter.created"},
+        ),
+    ]
+    for definition in definitions:
+        triggers.perform(admin, None, triggers.Create(definition))
+
+
 def database_is_empty() -> bool:
     return not db.session.scalar(select(func.count()).select_from(Organization))
 
@@ -156,4 +198,13 @@ def seed_demo() -> Organization:
         key="engagement_letter",
     )
     publish_template(lawyer, letter.id)
+    review = create_template(
+        lawyer,
+        "Matter review",
+        REVIEW_STEPS,
+        description="A lawyer's weekly look at a matter.",
+        key="matter_review",
+    )
+    publish_template(lawyer, review.id)
+    demo_triggers(people[Role.ADMIN], lawyer)
     return org

@@ -1,14 +1,17 @@
 """/admin/jobs: the background work at a glance and its dead letters, each with a Retry
-that calls the same service as `POST /api/v1/jobs/{id}/retry`. Admins only."""
+that calls the same service as `POST /api/v1/jobs/{id}/retry`. /admin/triggers: the
+firm's triggers, through the same door as `/api/v1/triggers`. Admins only."""
 
 from typing import Any
 
-from flask import Blueprint, flash, url_for
+from flask import Blueprint, flash, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from webapp.services import dead_letters
+from webapp.engine.errors import Invalid, Unprocessable
+from webapp.services import dead_letters, triggers
 from webapp.web.htmx import blocks, is_htmx, page_or_block, redirect_to
 from webapp.web.reads import operations as reads
+from webapp.web.reads import triggers as trigger_reads
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE = "admin/jobs.html"
@@ -36,3 +39,111 @@ def retry_job(job_id: int) -> Any:
     ops = reads.operations(current_user)
     parts = [("dead_letters", {}), ("job_summary", {"oob": True})]
     return blocks(PAGE, parts, ops=ops, notice=notice, oob=False)
+
+
+# ---- triggers ---------------------------------------------------------------------------
+
+TRIGGERS = "admin/triggers.html"
+
+
+@bp.get("/triggers")
+def triggers_page() -> Any:
+    page = trigger_reads.triggers_page(current_user)
+    page.confirming = request.args.get("confirm")
+    return render_template(TRIGGERS, page=page)
+
+
+def definition_from(form: Any) -> triggers.Definition:
+    """The create form as a definition; the door checks it as it checks the API's."""
+    kind = form.get("kind", "")
+    rule = form.get("matter_rule", "")
+    matter: dict[str, Any] = {
+        "payload": {"fromPayload": True},
+        "create": {"create": True},
+        "fixed": {"id": form.get("matter_id", type=int)},
+        "filter": {"filter": form.get("matter_filter", "").strip()},
+    }.get(rule, {})
+    version = form.get("template_version", type=int)
+    return triggers.Definition(
+        name=form.get("name", ""),
+        kind=kind,
+        template_key=form.get("template_key", ""),
+        template_version=version,
+        condition=form.get("condition", "").strip() or None,
+        matter=matter or None,
+        schedule={
+            "cron": form.get("cron", "").strip(),
+            "timezone": form.get("timezone", "").strip() or "UTC",
+            "missed": form.get("missed", "skip"),
+        }
+        if kind == "schedule"
+        else None,
+        event={"type": form.get("event_type", "")} if kind == "event" else None,
+    )
+
+
+@bp.post("/triggers")
+def create_trigger() -> Any:
+    try:
+        changed = triggers.perform(
+            current_user, None, triggers.Create(definition_from(request.form))
+        )
+    except (Unprocessable, Invalid) as error:
+        page = trigger_reads.triggers_page(current_user)
+        page.form = request.form.to_dict()
+        page.errors = form_errors(error)
+        return render_template(TRIGGERS, page=page), 422
+    assert changed.trigger is not None
+    if changed.secret is None:
+        flash(f"Trigger “{changed.trigger.name}” is saved.", "success")
+        return redirect_to(url_for(".triggers_page"))
+    return _reveal(changed)
+
+
+# The door names fields as the API does; the form's names differ in one place.
+FORM_FIELDS = {"templateKey": "template_key"}
+
+
+def form_errors(error: Invalid | Unprocessable) -> dict[str, list[str]]:
+    """Each refused field's message, under the form's field names."""
+    found: dict[str, list[str]] = {}
+    for detail in error.details or []:
+        if isinstance(detail, dict) and detail.get("field"):
+            head = str(detail["field"]).split(".")[0]
+            found.setdefault(FORM_FIELDS.get(head, head), []).append(str(detail.get("message")))
+    return found or {"form": [error.message]}
+
+
+def _reveal(changed: triggers.TriggerChanged) -> Any:
+    """The page with the new secret shown this once (never through a redirect: the
+    secret would travel in the session cookie)."""
+    assert changed.trigger is not None
+    page = trigger_reads.triggers_page(current_user)
+    page.revealed = {
+        "name": changed.trigger.name,
+        "secret": changed.secret,
+        "hook_url": url_for("api.receive_hook", trigger_id=changed.trigger.id, _external=True),
+    }
+    return render_template(TRIGGERS, page=page)
+
+
+@bp.post("/triggers/<int:trigger_id>/enabled")
+def set_enabled(trigger_id: int) -> Any:
+    enabled = request.form.get("enabled") == "true"
+    changed = triggers.perform(current_user, trigger_id, triggers.Update({"enabled": enabled}))
+    assert changed.trigger is not None
+    state = "enabled" if enabled else "disabled"
+    flash(f"Trigger “{changed.trigger.name}” is {state}.", "success")
+    return redirect_to(url_for(".triggers_page"))
+
+
+@bp.post("/triggers/<int:trigger_id>/secret")
+def rotate_secret(trigger_id: int) -> Any:
+    return _reveal(triggers.perform(current_user, trigger_id, triggers.RotateSecret()))
+
+
+@bp.post("/triggers/<int:trigger_id>/delete")
+def delete_trigger(trigger_id: int) -> Any:
+    triggers.perform(current_user, trigger_id, triggers.Delete())
+    flash("The trigger is deleted; the workflows it started stay.", "success")
+    return redirect_to(url_for(".triggers_page"))

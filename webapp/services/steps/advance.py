@@ -47,12 +47,18 @@ from webapp.extensions import db
 from webapp.models import InstanceChange, InstanceStep, Job, WorkflowInstance
 from webapp.models.base import utcnow
 from webapp.persistence.journal import enqueue, record_event
+from webapp.services.events import emit_for_instance
 from webapp.services.steps.conditions import evaluate_condition, render_step
 from webapp.services.steps.outputs import record_output
 
 STEP_RUN = "step.run"
 NOTIFY_READY = "notify.step_ready"
 CHILD_FINISHED = "subworkflow.finished"
+# The instance statuses event triggers can wait for.
+FINISHED_EVENTS: dict[str, str] = {
+    InstanceStatus.COMPLETED: "instance.completed",
+    InstanceStatus.FAILED: "instance.failed",
+}
 
 
 def step_event(
@@ -102,6 +108,7 @@ def complete_step(
 ) -> None:
     record_output(instance, step.key, output)
     step_event(instance, step, StepEvent.COMPLETE, actor_id, audit)
+    emit_for_instance(instance, "step.completed", {"stepId": step.id, "key": step.key})
 
 
 def enqueue_run(instance: WorkflowInstance, step: InstanceStep) -> None:
@@ -197,6 +204,8 @@ def _after_status_change(instance: WorkflowInstance, old: str, new: str) -> None
         wake_parked_jobs(instance.id)
     if new in TERMINAL_STATUSES:
         notify_parent(instance)
+    if new in FINISHED_EVENTS:
+        emit_for_instance(instance, FINISHED_EVENTS[new])
 
 
 def notify_parent(child: WorkflowInstance) -> None:

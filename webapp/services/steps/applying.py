@@ -14,6 +14,7 @@ from webapp.models import User
 from webapp.persistence.journal import record_event
 from webapp.services import documents
 from webapp.services.access import require_assignable
+from webapp.services.events import emit_for_instance
 from webapp.services.steps.advance import complete_step, fail_step, step_event
 from webapp.services.steps.commands import (
     Assign,
@@ -139,6 +140,10 @@ def upload(loaded: Loaded, actor: User, files: list[Any]) -> None:
     start_if_ready(loaded, actor.id)
     stored = documents.store_for_step(actor, loaded.instance.matter_id, loaded.step.id, files)
     complete(loaded, actor.id, {"files": stored})
+    for document in stored:
+        emit_for_instance(
+            loaded.instance, "document.uploaded", {"stepId": loaded.step.id, **document}
+        )
 
 
 def assign(loaded: Loaded, actor: User, user_id: int | None) -> None:

@@ -1,7 +1,8 @@
 """What conditions and templates of a step see, and applying them to the step.
 
-Both read the same four names: `context` (the instance's parameters), `steps` (outputs
-by step key), `matter` (reference, title, status) and `instance` (id, title, status)."""
+Both read the same five names: `context` (the instance's parameters), `steps` (outputs
+by step key), `matter` (reference, title, status), `instance` (id, title, status) and
+`trigger` (type and data: what started the workflow)."""
 
 from typing import Any
 
@@ -25,6 +26,7 @@ def variables_for(instance: WorkflowInstance) -> dict[str, Any]:
         "steps": outputs(instance),
         "matter": {"reference": matter.reference, "title": matter.title, "status": matter.status},
         "instance": {"id": instance.id, "title": instance.title, "status": instance.status},
+        "trigger": {"type": instance.trigger_type, "data": instance.trigger_data or {}},
     }
 
 
