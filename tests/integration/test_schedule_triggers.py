@@ -2,13 +2,17 @@
 workers tick, a daylight-saving change neither skips nor doubles a run, `missed` decides
 what a worker that was down does, and a filter starts one workflow per selected matter."""
 
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from tests.integration.engine_support import fresh, run_worker
 from tests.integration.support import count
+from tests.integration.test_worker_processes import ROOT, worker_env
 from webapp.extensions import db
 from webapp.models import Trigger, TriggerFiring, WorkflowInstance
 from webapp.services.triggers.schedule import tick
@@ -60,6 +64,37 @@ def test_two_workers_ticking_together_fire_each_due_time_once(app, tfirm, clock)
     due = [start + timedelta(minutes=5 * n) for n in range(1, 7)]
     assert fired_times() == due
     assert count(WorkflowInstance) == 6
+
+
+def test_two_worker_processes_ticking_together_fire_each_due_time_once(app, dialect, tfirm, clock):
+    if dialect != "postgresql":
+        pytest.skip("workers in several processes are a PostgreSQL setup (SKIP LOCKED)")
+    schedule_trigger(tfirm, "*/5 * * * *")
+    start = clock.at
+    db.session.remove()  # the processes have connections of their own
+    command = [sys.executable, "-m", "tests.integration.schedule_ticker", start.isoformat()]
+    workers = [
+        subprocess.Popen(
+            [*command, "20", "90"],  # three ticks a minute for 30 minutes
+            cwd=ROOT,
+            env=worker_env(app),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    for worker in workers:
+        assert worker.stdout.readline().strip() == "ready"
+    outputs = [worker.communicate("go\n", timeout=120)[0] for worker in workers]
+    assert [worker.returncode for worker in workers] == [0, 0], outputs
+
+    due = [start + timedelta(minutes=5 * n) for n in range(1, 7)]
+    assert fired_times() == due
+    assert count(WorkflowInstance) == 6
+    fired = [int(output.split("fired ")[1].split()[0]) for output in outputs]
+    assert sum(fired) == 6, outputs
 
 
 def test_the_worker_loop_fires_a_due_schedule(app, tfirm, clock):
