@@ -242,6 +242,24 @@ class Report:
                 f"    {result.database:<11} again: {result.rerun_seconds:,.1f} s, "
                 f"{result.rerun_migrated} moved (nothing left to move)"
             )
+            print(f"    {result.database:<11} report: {self._bulk_report(result)}")
+
+    def _bulk_report(self, result: Any) -> str:
+        """Every third instance was made unmovable: the run must say so of exactly those,
+        move the others, and the second run move none."""
+        blocked = len(range(0, BULK_COUNT, 3))
+        expected = (BULK_COUNT - blocked, blocked, 0)
+        found = (result.bulk_migrated, result.bulk_blocked, result.rerun_migrated)
+        verdict = "pass" if found == expected else "FAIL"
+        self.verdicts.append(
+            {
+                "figure": f"(g) {result.database} bulk report",
+                "value": list(found),
+                "target": f"moved, blocked, moved again = {list(expected)}",
+                "verdict": verdict,
+            }
+        )
+        return f"moved, blocked, moved again {list(found)}, expected {list(expected)}  {verdict}"
 
     def skipped(self, section: str, reason: str) -> None:
         print(f"\n{section} skipped: {reason}")
