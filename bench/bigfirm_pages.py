@@ -149,38 +149,69 @@ class BigResult:
 # ---- measuring -------------------------------------------------------------------------
 
 
+def timed(engine: Any, request: Callable[[], Any]) -> tuple[Any, bytes, float, float, Any]:
+    """One request: its response, body, wall and CPU seconds, and its statements."""
+    with counting(engine) as log:
+        began, cpu = time.perf_counter(), time.thread_time()
+        response = request()
+        body = response.get_data()
+        elapsed, cpu = time.perf_counter() - began, time.thread_time() - cpu
+    return response, body, elapsed, cpu, log
+
+
+def record(figure: PageFigure, body: bytes, elapsed: float, cpu: float, log: Any) -> None:
+    figure.samples_ms.append(elapsed * 1000)
+    figure.cpu_ms.append(cpu * 1000)
+    figure.statements.append(len(log))
+    figure.size_bytes = len(body)
+    slowest = log.slowest()
+    if slowest and (figure.slowest is None or slowest[0] > figure.slowest[0]):
+        figure.slowest = slowest
+
+
+def _engine(app: Flask) -> Any:
+    with app.app_context():
+        return db.engine
+
+
 def measure_one(app: Flask, figure: PageFigure, request: Callable[[], Any], samples: int) -> bool:
     """Times `request` WARMUP + up to `samples` times; False when the person may not open
     the page (403, 404): the figure is then left out."""
-    with app.app_context():
-        engine = db.engine
+    engine = _engine(app)
     wanted = samples
     n = 0
     while n < WARMUP + wanted:
-        with counting(engine) as log:
-            began, cpu = time.perf_counter(), time.thread_time()
-            response = request()
-            body = response.get_data()
-            elapsed, cpu = time.perf_counter() - began, time.thread_time() - cpu
+        response, body, elapsed, cpu, log = timed(engine, request)
         if response.status_code in (403, 404) and n == 0:
             return False
-        if response.status_code >= 400:
-            raise RuntimeError(
-                f"{figure.what} ({figure.who}): HTTP {response.status_code}: {body[:300]!r}"
-            )
+        _refuse_errors(figure, response, body)
         if n == 0:  # a slow page: fewer samples, so a run stays within its budget
             wanted = max(MIN_SAMPLES, min(samples, int(BUDGET_SECONDS / max(elapsed, 1e-3))))
         n += 1
-        if n <= WARMUP:
-            continue
-        figure.samples_ms.append(elapsed * 1000)
-        figure.cpu_ms.append(cpu * 1000)
-        figure.statements.append(len(log))
-        figure.size_bytes = len(body)
-        slowest = log.slowest()
-        if slowest and (figure.slowest is None or slowest[0] > figure.slowest[0]):
-            figure.slowest = slowest
+        if n > WARMUP:
+            record(figure, body, elapsed, cpu, log)
     return True
+
+
+def measure_alternately(
+    app: Flask, pairs: list[tuple[PageFigure, Callable[[], Any]]], samples: int
+) -> None:
+    """Times the requests in turn, one of each per round: figures compared as a ratio then
+    see the same moments of a shared, noisy machine (a checkpoint, another process)."""
+    engine = _engine(app)
+    for n in range(WARMUP + samples):
+        for figure, request in pairs:
+            response, body, elapsed, cpu, log = timed(engine, request)
+            _refuse_errors(figure, response, body)
+            if n >= WARMUP:
+                record(figure, body, elapsed, cpu, log)
+
+
+def _refuse_errors(figure: PageFigure, response: Any, body: bytes) -> None:
+    if response.status_code >= 400:
+        raise RuntimeError(
+            f"{figure.what} ({figure.who}): HTTP {response.status_code}: {body[:300]!r}"
+        )
 
 
 def completion_queue(
@@ -221,9 +252,9 @@ def completion_queue(
 
 def htmx_completions(app: Flask, built: bigfirm.Built, samples: int) -> list[PageFigure]:
     """An HTMX completion on a 5-step and a 400-step instance, each step completed by a
-    person of its role (signed in as people are)."""
+    person of its role (signed in as people are), the two taken in turn."""
     browsers = {role: signed_in(app, built.emails[role]) for role in ROLES}
-    figures = []
+    pairs = []
     for steps in ("5", "400"):
         queue = iter(completion_queue(app, built, steps, WARMUP + samples))
         figure = PageFigure("HTMX completion", int(steps), who="staff", path="/steps/<id>/complete")
@@ -237,9 +268,9 @@ def htmx_completions(app: Flask, built: bigfirm.Built, samples: int) -> list[Pag
                 headers={"HX-Request": "true", "X-CSRFToken": csrf},
             )
 
-        measure_one(app, figure, complete, samples)
-        figures.append(figure)
-    return figures
+        pairs.append((figure, complete))
+    measure_alternately(app, pairs, samples)
+    return [figure for figure, _ in pairs]
 
 
 def draft_of_400(app: Flask, built: bigfirm.Built) -> int:

@@ -32,7 +32,20 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     register_commands(app)
     register_worker(app)
+    if app.config["FREEZE_HEAP"] and not app.testing:
+        freeze_heap()
     return app
+
+
+def freeze_heap() -> None:
+    """Moves what start-up made (modules, the app, its routes, compiled rules) out of the
+    collector's sight: a full collection otherwise walks all of it again, and on a page
+    that makes many objects (the builder of a 400-step template) that cost 90 ms every
+    few requests, the whole of the page's p95."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 def register_extensions(app: Flask) -> None:

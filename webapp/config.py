@@ -50,4 +50,7 @@ class Config:
     WTF_CSRF_HEADERS = ["X-CSRFToken"]
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # Start-up's objects kept out of the garbage collector's full passes (webapp/__init__.py);
+    # tests, which build many apps in one process, leave it off.
+    FREEZE_HEAP = _bool("FREEZE_HEAP", True)
     TESTING = False
