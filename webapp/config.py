@@ -18,7 +18,9 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{ROOT / 'instance' / 'matterflow.db'}"
     )
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # A pooled connection the database dropped (a restart, a failover) is replaced when
+    # taken from the pool, instead of failing the request that takes it.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(ROOT / "instance" / "uploads"))
     MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
     WEBHOOK_SECRET = os.environ.get("WEBHOOK_SECRET", "dev-webhook-secret")
@@ -35,6 +37,9 @@ class Config:
     WORKER_LEASE_SECONDS = float(os.environ.get("WORKER_LEASE_SECONDS", "120"))
     WORKER_POLL_SECONDS = float(os.environ.get("WORKER_POLL_SECONDS", "1"))
     WORKER_BATCH_SIZE = int(os.environ.get("WORKER_BATCH_SIZE", "10"))
+    # A worker whose database went away looks again after this, then twice as long each
+    # time, at most 30 s.
+    WORKER_RECONNECT_SECONDS = float(os.environ.get("WORKER_RECONNECT_SECONDS", "1"))
     HTTP_ALLOWED_HOSTS = [
         h.strip() for h in os.environ.get("HTTP_ALLOWED_HOSTS", "").split(",") if h.strip()
     ]

@@ -13,7 +13,9 @@ from collections.abc import Callable
 
 from flask import Flask, current_app
 
+from webapp.engine.errors import Unavailable
 from webapp.extensions import db
+from webapp.persistence import faults
 from webapp.services import outbox
 from webapp.services.automation import (
     InstanceBusy,
@@ -59,18 +61,44 @@ def drain(
     poll = app.config["WORKER_POLL_SECONDS"] if poll is None else poll
     batch = app.config["WORKER_BATCH_SIZE"]
     processed = 0
+    faults_in_a_row = 0
     with app.app_context():  # a fresh context: a fresh scoped session
         while not stop.is_set():
-            wake = run_schedules(poll)
-            claimed = outbox.claim_jobs(worker_id, batch)
+            try:
+                wake = run_schedules(poll)
+                claimed = outbox.claim_jobs(worker_id, batch)
+                if claimed:
+                    run_claimed(claimed, worker_id)
+            except Exception as error:
+                if not database_fault(error):
+                    raise
+                faults_in_a_row += 1
+                _wait_for_database(error, faults_in_a_row, stop)
+                continue
+            faults_in_a_row = 0
             if not claimed:
                 if until_idle:
                     break
                 stop.wait(wake)
                 continue
-            run_claimed(claimed, worker_id)
             processed += len(claimed)
     return processed
+
+
+RECONNECT_MAX_SECONDS = 30.0  # the longest a worker waits before looking again
+
+
+def database_fault(error: BaseException) -> bool:
+    """The database failed, not the job: a dropped connection, a deadlock, a restart."""
+    return isinstance(error, Unavailable) or faults.is_transient(error)
+
+
+def _wait_for_database(error: BaseException, tries: int, stop: threading.Event) -> None:
+    first = current_app.config["WORKER_RECONNECT_SECONDS"]
+    delay = min(RECONNECT_MAX_SECONDS, first * 2.0 ** (tries - 1))
+    log.warning("The database failed (%s); looking again in %.1f s", error, delay)
+    faults.drop_session()
+    stop.wait(delay)
 
 
 def run_schedules(poll: float) -> float:
@@ -125,7 +153,10 @@ def run_group(group: list[outbox.Claimed], worker_id: str, wait: bool) -> bool:
     except InstanceBusy:
         return False
     except Exception as error:
-        db.session.rollback()
+        faults.drop_session()
+        if database_fault(error):
+            _run_again(group, worker_id, error)
+            return True
         if len(group) == 1:
             _failed(first, worker_id, error)
             return True
@@ -163,10 +194,26 @@ def _guarded(job: outbox.Claimed, worker_id: str, work: Callable[[], None]) -> N
     try:
         work()
     except Exception as error:  # one broken job must not stop the worker
-        db.session.rollback()
-        _failed(job, worker_id, error)
+        faults.drop_session()
+        if database_fault(error):
+            _run_again([job], worker_id, error)
+        else:
+            _failed(job, worker_id, error)
     finally:
         db.session.expunge_all()  # keep the long-lived session from growing
+
+
+def _run_again(jobs: list[outbox.Claimed], worker_id: str, error: BaseException) -> None:
+    """The database failed under these jobs: what they wrote was rolled back, so they are
+    due again at once, with no attempt counted. If the database is still away, their
+    leases keep them until it answers (and expire if this worker is gone)."""
+    log.warning("Job(s) %s run again: the database failed (%s)", [j.id for j in jobs], error)
+    try:
+        outbox.release([job.id for job in jobs], worker_id)
+    except Exception as again:
+        if not database_fault(again):
+            raise
+        faults.drop_session()
 
 
 # --- the embedded worker thread -------------------------------------------------------------

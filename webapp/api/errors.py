@@ -13,6 +13,7 @@ from webapp.engine.errors import (
     NotFound,
     TooLarge,
     Unauthenticated,
+    Unavailable,
     Unprocessable,
 )
 
@@ -24,12 +25,19 @@ STATUS = {
     Conflict: 409,
     TooLarge: 413,
     Unprocessable: 422,
+    Unavailable: 503,
 }
+
+
+# Seconds a client waits before trying again after a 503 (the database was unreachable).
+RETRY_AFTER_UNAVAILABLE = 5
 
 
 def error_response(status: int, code: str, message: str, details: Any = None) -> Any:
     response = jsonify({"error": {"code": code, "message": message, "details": details}})
     response.status_code = status
+    if status == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE)
     return response
 
 

@@ -64,6 +64,12 @@ ERRORS = (
         "action type; details name each field",
     ),
     ("429", "Too many requests; Retry-After says when to try again"),
+    (
+        "503",
+        "The database could not be reached: `unavailable` (nothing was changed) or "
+        "`outcome_unknown` (the commit was cut off: reload to check); Retry-After says when "
+        "to try again",
+    ),
 )
 
 
@@ -300,8 +306,9 @@ def _responses(route: RouteSpec, refs: dict) -> dict[str, Any]:
         "headers": {"Allow": {"schema": {"type": "string"}, "required": True}},
         **error,
     }
-    responses["429"] = {
-        **responses["429"],
-        "headers": {"Retry-After": {"schema": {"type": "integer"}, "required": True}},
-    }
+    for waiting in ("429", "503"):
+        responses[waiting] = {
+            **responses[waiting],
+            "headers": {"Retry-After": {"schema": {"type": "integer"}, "required": True}},
+        }
     return responses

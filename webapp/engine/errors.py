@@ -59,3 +59,17 @@ class Unauthenticated(DomainError):
     """The caller did not prove who it is: a missing, bad or stale signature (401)."""
 
     code = "unauthorized"
+
+
+class Unavailable(DomainError):
+    """The database stopped answering before the change was saved: nothing was changed,
+    and the same request a moment later can succeed (503)."""
+
+    code = "unavailable"
+
+
+class OutcomeUnknown(Unavailable):
+    """The database stopped answering while the change was being saved: it may or may not
+    have been (503). The answer says so rather than claim either."""
+
+    code = "outcome_unknown"

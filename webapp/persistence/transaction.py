@@ -4,17 +4,20 @@ writers queued on a file lock; savepoints that keep what the journal appended.""
 import contextvars
 import fcntl
 import functools
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
+from flask import g, has_request_context
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from webapp.engine.errors import Conflict, DomainError, NotFound
+from webapp.engine.errors import Conflict, DomainError, NotFound, OutcomeUnknown, Unavailable
 from webapp.extensions import db
+from webapp.persistence import faults
 from webapp.persistence.journal import write_appended
 
 P = ParamSpec("P")
@@ -83,45 +86,97 @@ def configure_sqlite(engine: Engine) -> None:
 
 def transactional(fn: Callable[P, R]) -> Callable[P, R]:
     """One service call, one commit. A lost optimistic-lock race or a unique-key race
-    becomes a Conflict, and nothing of the failed call is kept."""
+    becomes a Conflict, and nothing of the failed call is kept. A database fault before the
+    commit (a dropped connection, a deadlock) rolls back and tries the call again, twice at
+    most; one during the commit is answered as OutcomeUnknown, since the change may have
+    been saved."""
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        session = db.session
         if _WRITING.get():  # nested service call: the outer one commits
             return fn(*args, **kwargs)
-        if session().in_transaction() and db.engine.dialect.name == "sqlite":
-            # SQLite: the reads so far hold a snapshot; writing needs a BEGIN IMMEDIATE.
-            # PostgreSQL's READ COMMITTED sees every commit: the request's reads go on.
-            session.commit()
-        token = _WRITING.set(True)
-        try:
-            result = fn(*args, **kwargs)
-            session.commit()
-            return result
-        except DomainError:
-            session.rollback()
-            raise
-        except StaleDataError as error:
-            session.rollback()
-            raise Conflict(
-                "Someone else changed this at the same moment. Reload and try again."
-            ) from error
-        except IntegrityError as error:
-            session.rollback()
-            raise Conflict("This conflicts with existing data.", str(error.orig)[:200]) from error
-        except OperationalError as error:
-            session.rollback()
-            if "locked" in str(error).lower():
-                raise Conflict("The database is busy. Try again in a moment.") from error
-            raise
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            _WRITING.reset(token)
+        for retry in range(faults.RETRIES + 1):
+            try:
+                return _one_transaction(fn, *args, **kwargs)
+            except _Retry as fault:
+                if retry == faults.RETRIES:
+                    raise Unavailable(
+                        "The database could not be reached, so nothing was changed. "
+                        "Try again in a moment."
+                    ) from fault.__cause__
+                time.sleep(faults.BACKOFF_SECONDS[retry])
+        raise AssertionError("unreachable")
 
     return wrapper
+
+
+class _Retry(Exception):
+    """A database fault before the commit: nothing was kept, the call may run again."""
+
+
+def _one_transaction(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    session = db.session
+    if session().in_transaction() and db.engine.dialect.name == "sqlite":
+        # SQLite: the reads so far hold a snapshot; writing needs a BEGIN IMMEDIATE.
+        # PostgreSQL's READ COMMITTED sees every commit: the request's reads go on.
+        session.commit()
+    token = _WRITING.set(True)
+    try:
+        try:
+            result = fn(*args, **kwargs)
+            session.flush()  # a fault while writing the rows is still before the commit
+        except DBAPIError as error:
+            session.rollback()
+            if faults.is_transient(error) and not _sqlite_locked(error):
+                raise _Retry() from error
+            raise
+        _commit()
+        if has_request_context():
+            g.changes_saved = True  # an error after this must not say "nothing was changed"
+        return result
+    except DomainError:
+        session.rollback()
+        raise
+    except StaleDataError as error:
+        session.rollback()
+        raise Conflict(
+            "Someone else changed this at the same moment. Reload and try again."
+        ) from error
+    except IntegrityError as error:
+        session.rollback()
+        raise Conflict("This conflicts with existing data.", str(error.orig)[:200]) from error
+    except OperationalError as error:
+        session.rollback()
+        if _sqlite_locked(error):
+            raise Conflict("The database is busy. Try again in a moment.") from error
+        raise
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        _WRITING.reset(token)
+
+
+def _commit() -> None:
+    try:
+        db.session.commit()
+    except DBAPIError as error:
+        if not faults.is_transient(error) or _sqlite_locked(error):
+            raise
+        db.session.rollback()
+        raise OutcomeUnknown(
+            "The database stopped answering while this change was being saved, so it may or "
+            "may not have been. Reload to check before trying again."
+        ) from error
+
+
+def _sqlite_locked(error: DBAPIError) -> bool:
+    return db.engine.dialect.name == "sqlite" and "locked" in str(error).lower()
+
+
+def changes_saved() -> bool:
+    """Whether a service call of this request has committed."""
+    return has_request_context() and bool(g.get("changes_saved"))
 
 
 def get_or_404(model: type, row_id: Any, org_id: int, label: str) -> Any:

@@ -144,3 +144,15 @@ def settle(job_id: int, worker_id: str, note: str | None = None) -> None:
     job = own_job(job_id, worker_id)
     if job is not None:
         mark_done(job, note)
+
+
+@transactional
+def release(job_ids: list[int], worker_id: str) -> None:
+    """Jobs this worker holds that failed for a reason not theirs (the database went away):
+    due again now, their attempts as they were."""
+    now = utcnow()
+    for job in own_jobs(job_ids, worker_id).values():
+        job.status = PENDING
+        job.run_at = now
+        job.locked_by = job.locked_until = None
+        job.updated_at = now

@@ -9,8 +9,10 @@ from flask_login import current_user
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
-from webapp.engine.errors import DomainError
+from webapp.engine.errors import DomainError, Unavailable
 from webapp.extensions import db, login_manager
+from webapp.persistence import faults
+from webapp.persistence.transaction import changes_saved
 from webapp.web import form_tokens
 from webapp.web.blueprint import web
 
@@ -112,9 +114,19 @@ def register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception) -> Any:
+        if faults.is_transient(error):  # a read failed: no change was under way
+            app.logger.warning("The database failed during a request: %s", error)
+            faults.drop_session()
+            return domain_error(
+                Unavailable("The database could not be reached just now. Try again in a moment.")
+            )
         app.logger.exception("Unhandled error")
         db.session.rollback()
-        message = "Something went wrong on our side. Nothing was changed; please try again."
+        message = (
+            "Something went wrong on our side after your change was saved. Reload to see it."
+            if changes_saved()
+            else "Something went wrong on our side. Nothing was changed; please try again."
+        )
         if wants_json():
             return error_response(500, "internal_error", message)
         return error_page(500, message)
