@@ -39,6 +39,12 @@ class Config:
     WORKER_BATCH_SIZE = int(os.environ.get("WORKER_BATCH_SIZE", "10"))
     # A worker whose database went away looks again after this, then twice as long each
     # time, at most 30 s.
+    # Retention (the worker deletes a batch at a time; 0 keeps for ever). Audit rows, step
+    # attempts and dead letters are never deleted.
+    JOB_RETENTION_DAYS = float(os.environ.get("JOB_RETENTION_DAYS", "14"))
+    FIRING_RETENTION_DAYS = float(os.environ.get("FIRING_RETENTION_DAYS", "90"))
+    FORM_TOKEN_RETENTION_DAYS = float(os.environ.get("FORM_TOKEN_RETENTION_DAYS", "30"))
+    RETENTION_INTERVAL_SECONDS = float(os.environ.get("RETENTION_INTERVAL_SECONDS", "300"))
     WORKER_RECONNECT_SECONDS = float(os.environ.get("WORKER_RECONNECT_SECONDS", "1"))
     HTTP_ALLOWED_HOSTS = [
         h.strip() for h in os.environ.get("HTTP_ALLOWED_HOSTS", "").split(",") if h.strip()

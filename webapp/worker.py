@@ -13,10 +13,9 @@ from collections.abc import Callable
 
 from flask import Flask, current_app
 
-from webapp.engine.errors import Unavailable
 from webapp.extensions import db
 from webapp.persistence import faults
-from webapp.services import outbox
+from webapp.services import outbox, retention
 from webapp.services.automation import (
     InstanceBusy,
     begin_steps,
@@ -66,11 +65,12 @@ def drain(
         while not stop.is_set():
             try:
                 wake = run_schedules(poll)
+                retention.run_when_due()
                 claimed = outbox.claim_jobs(worker_id, batch)
                 if claimed:
                     run_claimed(claimed, worker_id)
             except Exception as error:
-                if not database_fault(error):
+                if not faults.database_fault(error):
                     raise
                 faults_in_a_row += 1
                 _wait_for_database(error, faults_in_a_row, stop)
@@ -86,11 +86,6 @@ def drain(
 
 
 RECONNECT_MAX_SECONDS = 30.0  # the longest a worker waits before looking again
-
-
-def database_fault(error: BaseException) -> bool:
-    """The database failed, not the job: a dropped connection, a deadlock, a restart."""
-    return isinstance(error, Unavailable) or faults.is_transient(error)
 
 
 def _wait_for_database(error: BaseException, tries: int, stop: threading.Event) -> None:
@@ -154,7 +149,7 @@ def run_group(group: list[outbox.Claimed], worker_id: str, wait: bool) -> bool:
         return False
     except Exception as error:
         faults.drop_session()
-        if database_fault(error):
+        if faults.database_fault(error):
             _run_again(group, worker_id, error)
             return True
         if len(group) == 1:
@@ -195,7 +190,7 @@ def _guarded(job: outbox.Claimed, worker_id: str, work: Callable[[], None]) -> N
         work()
     except Exception as error:  # one broken job must not stop the worker
         faults.drop_session()
-        if database_fault(error):
+        if faults.database_fault(error):
             _run_again([job], worker_id, error)
         else:
             _failed(job, worker_id, error)
@@ -211,7 +206,7 @@ def _run_again(jobs: list[outbox.Claimed], worker_id: str, error: BaseException)
     try:
         outbox.release([job.id for job in jobs], worker_id)
     except Exception as again:
-        if not database_fault(again):
+        if not faults.database_fault(again):
             raise
         faults.drop_session()
 

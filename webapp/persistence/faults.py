@@ -7,6 +7,7 @@ import sqlite3
 import psycopg
 from sqlalchemy.exc import DBAPIError
 
+from webapp.engine.errors import Unavailable
 from webapp.extensions import db
 
 RETRIES = 2  # the door's tries after the first, for a fault before the commit
@@ -32,6 +33,12 @@ def is_transient(error: BaseException) -> bool:
         text = str(original).lower()
         return "locked" in text or "busy" in text
     return False
+
+
+def database_fault(error: BaseException) -> bool:
+    """The database failed, not the work: a transient error, or the door's answer that it
+    stayed away (Unavailable, OutcomeUnknown)."""
+    return isinstance(error, Unavailable) or is_transient(error)
 
 
 def drop_session() -> None:
