@@ -45,6 +45,10 @@ class Config:
     FIRING_RETENTION_DAYS = float(os.environ.get("FIRING_RETENTION_DAYS", "90"))
     FORM_TOKEN_RETENTION_DAYS = float(os.environ.get("FORM_TOKEN_RETENTION_DAYS", "30"))
     RETENTION_INTERVAL_SECONDS = float(os.environ.get("RETENTION_INTERVAL_SECONDS", "300"))
+    # Each worker writes a heartbeat this often; /health/ready wants one no older than
+    # WORKER_HEARTBEAT_MAX_AGE (0: readiness does not ask for a worker).
+    WORKER_HEARTBEAT_SECONDS = float(os.environ.get("WORKER_HEARTBEAT_SECONDS", "10"))
+    WORKER_HEARTBEAT_MAX_AGE = float(os.environ.get("WORKER_HEARTBEAT_MAX_AGE", "60"))
     WORKER_RECONNECT_SECONDS = float(os.environ.get("WORKER_RECONNECT_SECONDS", "1"))
     HTTP_ALLOWED_HOSTS = [
         h.strip() for h in os.environ.get("HTTP_ALLOWED_HOSTS", "").split(",") if h.strip()

@@ -25,6 +25,7 @@ from webapp.services.automation import (
     run_step_job,
 )
 from webapp.services.events import EVENT_JOB
+from webapp.services.heartbeats import Heartbeat
 from webapp.services.migration import MIGRATION_BATCH, run_migration_job
 from webapp.services.notifications import run_notify_job
 from webapp.services.steps.advance import CHILD_FINISHED, NOTIFY_READY, STEP_RUN
@@ -62,8 +63,10 @@ def drain(
     processed = 0
     faults_in_a_row = 0
     with app.app_context():  # a fresh context: a fresh scoped session
+        heartbeat = Heartbeat(worker_id)
         while not stop.is_set():
             try:
+                heartbeat.beat(processed)
                 wake = run_schedules(poll)
                 retention.run_when_due()
                 claimed = outbox.claim_jobs(worker_id, batch)

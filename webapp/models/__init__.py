@@ -8,6 +8,7 @@ from webapp.models.migrations import MigrationRun, MigrationRunItem
 from webapp.models.orgs import ApiToken, Organization, User
 from webapp.models.templates import TemplateStep, WorkflowTemplate
 from webapp.models.triggers import Trigger, TriggerFiring
+from webapp.models.workers import WorkerHeartbeat
 
 __all__ = [
     "ApiToken",
@@ -26,6 +27,7 @@ __all__ = [
     "Trigger",
     "TriggerFiring",
     "User",
+    "WorkerHeartbeat",
     "WorkflowEvent",
     "WorkflowInstance",
     "WorkflowTemplate",

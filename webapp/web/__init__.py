@@ -4,9 +4,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, Response, jsonify, request, url_for
+from flask import Flask, Response, request, url_for
 from flask_login import current_user
-from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
 from webapp.engine.errors import DomainError, Unavailable
@@ -15,6 +14,7 @@ from webapp.persistence import faults
 from webapp.persistence.transaction import changes_saved
 from webapp.web import form_tokens
 from webapp.web.blueprint import web
+from webapp.web.health import register_health
 
 INSTANCE_STATUS_LABELS = {
     "Created": "Not started",
@@ -59,14 +59,7 @@ def wants_json() -> bool:
 def register_web(app: Flask) -> None:
     app.register_blueprint(web)
 
-    @app.get("/health")
-    def health() -> Any:
-        try:
-            db.session.execute(text("SELECT 1"))
-        except Exception:  # the database is down: say so, do not crash
-            db.session.rollback()
-            return jsonify({"status": "unavailable", "database": "unreachable"}), 503
-        return jsonify({"status": "ok", "database": db.engine.dialect.name})
+    register_health(app)
 
     @app.get("/metrics")
     def metrics() -> Any:
