@@ -180,3 +180,15 @@ def test_admin_tokens_page_lists_the_firms_tokens_and_is_refused_to_others(
     admin_web = login_as(admin)
     admin_web.post(f"/admin/tokens/{created['id']}/revoke")
     assert db.session.get(ApiToken, created["id"]).revoked_at is not None
+
+
+def test_create_token_command_audits_and_expires_when_asked(app, make_org, make_user) -> None:
+    lawyer = make_user(make_org(), Role.LAWYER)
+    result = app.test_cli_runner().invoke(
+        args=["create-token", lawyer.email, "--name", "nightly", "--expires-in-days", "7"]
+    )
+    assert result.exit_code == 0, result.output
+    secret = result.output.strip()
+    row = db.session.scalar(db.select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
+    assert row.name == "nightly" and row.expires_at is not None
+    assert count(WorkflowEvent, WorkflowEvent.event_type == "token.created") == 1

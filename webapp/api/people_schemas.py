@@ -1,7 +1,7 @@
 """Request and response bodies of people and API tokens (camelCase on the wire)."""
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import Field
 
@@ -52,8 +52,10 @@ class UserList(Schema):
 
 class TokenIn(Schema):
     name: str = Field(min_length=1, max_length=100, pattern=NAME_PATTERN)
-    expires_in_days: Annotated[int, Field(ge=1, le=MAX_TOKEN_DAYS)] | Omitted = Field(
+    expires_in_days: int = Field(
         DEFAULT_TOKEN_DAYS,
+        ge=1,
+        le=MAX_TOKEN_DAYS,
         description=f"days until it stops working; {DEFAULT_TOKEN_DAYS} if left out",
     )
 

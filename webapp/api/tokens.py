@@ -65,8 +65,8 @@ def list_tokens() -> ResponseReturnValue:
     status=201,
 )
 def create_token(body: p.TokenIn) -> ResponseReturnValue:
-    days = body.expires_in_days or auth.DEFAULT_TOKEN_DAYS
-    changed = auth.perform_token(current_user, None, auth.CreateToken(body.name, days))
+    command = auth.CreateToken(body.name, body.expires_in_days)
+    changed = auth.perform_token(current_user, None, command)
     return respond(p.TokenCreated(**token_fields(changed.token), token=changed.secret or ""), 201)
 
 
