@@ -5,8 +5,12 @@ signed in. The people, token and account pages on a laptop and a phone."""
 from playwright.sync_api import expect
 
 from tests.browser.conftest import PHONE, fits_phone
+from tests.browser.test_accessibility import serious_violations
 from tests.integration.engine_support import smtp_server
 from tests.integration.people_support import LINK
+from webapp.extensions import db
+from webapp.models import User
+from webapp.services import people
 from webapp.worker import drain
 
 COLLEAGUE = "robin.vale@demo.test"
@@ -104,3 +108,32 @@ def test_people_tokens_and_account_pages_on_a_laptop_and_a_phone(page_as, live_s
         assert fits_phone(phone), path
         phone.set_viewport_size({"width": 390, "height": 844})
         screenshot(phone, f"{name}-390")
+
+
+def invitation_token(live_server) -> str:
+    def invite() -> str:
+        admin = db.session.scalar(db.select(User).where(User.email == "admin@demo.test"))
+        user = people.invite(admin, "sam.reed@demo.test", "Sam Reed", "LAWYER")
+        invitation = people.open_invitations([user.id])[user.id]
+        return people.invitation_token(invitation)
+
+    return live_server.run(invite)
+
+
+def test_people_and_account_pages_have_no_serious_accessibility_violation(
+    page_as, page, live_server, console
+):
+    found: list[str] = []
+    console.watch(page)
+    page.goto(f"{live_server.url}/invitations/{invitation_token(live_server)}")
+    found += serious_violations(page, live_server.url)
+    admin = page_as("admin@demo.test")
+    for path in ("/admin/users", "/admin/tokens", "/account", "/account/tokens"):
+        admin.goto(f"{live_server.url}{path}")
+        found += serious_violations(admin, live_server.url)
+    admin.goto(f"{live_server.url}/admin/users?confirm=deactivate-2")  # the dialog, open
+    found += serious_violations(admin, live_server.url)
+    client = page_as("client@demo.test")
+    client.goto(f"{live_server.url}/account/tokens")
+    found += serious_violations(client, live_server.url)
+    assert found == [], "\n".join(found)
