@@ -1,10 +1,13 @@
 """Firms, invitations, roles, deactivation and the password policy: through the API, the
 pages and the create-firm command, on both databases."""
 
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from http import HTTPStatus
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from tests.conftest import WebClient, forget_request_user
 from tests.integration.people_support import (
@@ -13,11 +16,13 @@ from tests.integration.people_support import (
     token_of,
 )
 from tests.integration.support import count
+from tests.integration.test_concurrency import WAIT_SECONDS, sqlite_gate, wait_for
 from webapp.engine.errors import NotFound, Unprocessable
 from webapp.engine.roles import Role
 from webapp.extensions import db
 from webapp.models import ApiToken, Invitation, Job, MatterMember, User, WorkflowEvent
 from webapp.services import people
+from webapp.services.auth import create_token
 from webapp.services.passwords import password_problems
 
 GOOD_PASSWORD = "kettle-orbit-maple-7"
@@ -262,6 +267,7 @@ def test_deactivate_from_the_people_page_signs_the_person_out(
     admin_web = login_as(admin)
     page = admin_web.get("/admin/users")
     assert page.status_code == HTTPStatus.OK
+    assert theirs.get("/admin/users").status_code == HTTPStatus.FORBIDDEN
     assert paralegal.email in page.get_data(as_text=True)
     done = admin_web.post(f"/admin/users/{paralegal.id}", {"active": "false"})
     assert done.status_code == HTTPStatus.SEE_OTHER
@@ -407,3 +413,68 @@ def test_invite_refuses_a_malformed_email_with_422_naming_the_field(make_org, ma
     with pytest.raises(Unprocessable) as refused:
         people.invite(admin, "not-an-address", "Someone", Role.LAWYER)
     assert refused.value.details[0]["field"] == "email"
+
+
+@contextmanager
+def firm_row_gate(org_id: int) -> Iterator[Callable[[], None]]:
+    """PostgreSQL: lock the firm's row; both requests then queue on it."""
+    with db.engine.connect() as holder, db.engine.connect() as observer:
+        holder.execute(
+            text("SELECT id FROM organizations WHERE id = :id FOR UPDATE"), {"id": org_id}
+        )
+
+        def waiting() -> int:
+            observer.rollback()
+            return observer.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+
+        yield lambda: wait_for(lambda: waiting() >= 2, "both requests to wait on the firm's row")
+        holder.commit()
+
+
+def test_two_admins_demoting_each_other_at_once_leave_the_firm_one_admin(
+    app, make_org, make_user, dialect, monkeypatch
+) -> None:
+    org = make_org()
+    first, second = make_user(org, Role.ADMIN), make_user(org, Role.ADMIN)
+    tokens = {first.id: create_token(first.email), second.id: create_token(second.email)}
+    db.session.commit()
+    results: list[int] = []
+    failures: list[BaseException] = []
+
+    def demote(actor_id: int, target_id: int) -> None:
+        try:
+            with app.app_context():
+                response = app.test_client().patch(
+                    f"/api/v1/users/{target_id}",
+                    json={"role": "LAWYER"},
+                    headers={"Authorization": f"Bearer {tokens[actor_id]}"},
+                )
+                results.append(response.status_code)
+        except BaseException as error:  # surfaced by the assertion below
+            failures.append(error)
+
+    threads = [
+        threading.Thread(target=demote, args=(first.id, second.id)),
+        threading.Thread(target=demote, args=(second.id, first.id)),
+    ]
+    if dialect == "sqlite":
+        gate = sqlite_gate(threading.Semaphore(0), monkeypatch)
+    else:
+        gate = firm_row_gate(org.id)
+    with gate as wait_for_both:
+        for thread in threads:
+            thread.start()
+        wait_for_both()
+    for thread in threads:
+        thread.join(WAIT_SECONDS)
+
+    assert not failures, failures
+    assert sorted(results) == [HTTPStatus.OK, HTTPStatus.CONFLICT]
+    db.session.expire_all()
+    admins = count(User, User.org_id == org.id, User.role == Role.ADMIN, User.active)
+    assert admins == 1
