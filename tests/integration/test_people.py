@@ -478,3 +478,31 @@ def test_two_admins_demoting_each_other_at_once_leave_the_firm_one_admin(
     db.session.expire_all()
     admins = count(User, User.org_id == org.id, User.role == Role.ADMIN, User.active)
     assert admins == 1
+
+
+def test_invitation_link_is_refused_when_the_person_was_deactivated(
+    app, make_org, make_user, api_as
+) -> None:
+    admin = make_user(make_org(), Role.ADMIN)
+    api = api_as(admin)
+    invited = invite_by_api(api)
+    token = link_token(delivered_invitations(app)[0])
+    assert api.patch(f"/users/{invited['id']}", json={"active": False}).status_code == 200
+    with pytest.raises(NotFound, match="not valid"):
+        people.accept_invitation(token, GOOD_PASSWORD)
+    resend = api.post(f"/users/{invited['id']}/invitation")
+    assert resend.status_code == HTTPStatus.CONFLICT
+    assert "deactivated" in resend.json["error"]["message"]
+
+
+def test_lawyer_resends_a_clients_invitation_but_a_colleagues_is_not_found(
+    make_org, make_user, api_as
+) -> None:
+    org = make_org()
+    admin, lawyer = make_user(org, Role.ADMIN), make_user(org, Role.LAWYER)
+    client = people.invite(lawyer, "client@home.test", "A Client", Role.CLIENT)
+    colleague = people.invite(admin, "new.lawyer@firm.test", "New Lawyer", Role.LAWYER)
+    api = api_as(lawyer)
+    assert api.post(f"/users/{client.id}/invitation").status_code == HTTPStatus.OK
+    assert api.post(f"/users/{colleague.id}/invitation").status_code == HTTPStatus.NOT_FOUND
+    assert len(events("user.invitation_resent")) == 1
