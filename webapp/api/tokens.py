@@ -1,5 +1,8 @@
 """Personal API tokens: create (shown once), list with their last use, revoke."""
 
+from datetime import datetime
+from typing import Any
+
 from flask import request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
@@ -17,7 +20,7 @@ from webapp.services.clock import now
 TAG = "Tokens"
 
 
-def token_fields(token: ApiToken) -> dict:
+def token_fields(token: ApiToken, moment: datetime | None = None) -> dict[str, Any]:
     return {
         "id": token.id,
         "name": token.name,
@@ -27,7 +30,7 @@ def token_fields(token: ApiToken) -> dict:
         "expires_at": token.expires_at,
         "last_used_at": token.last_used_at,
         "revoked_at": token.revoked_at,
-        "state": auth.token_state(token),
+        "state": auth.token_state(token, moment),
     }
 
 
@@ -48,9 +51,7 @@ def list_tokens() -> ResponseReturnValue:
         raise NotAllowed("Only admins can list the firm's tokens.")
     rows, total = auth.list_tokens(current_user, everyone, limit, offset)
     moment = now()
-    items = [
-        p.TokenOut(**{**token_fields(row), "state": auth.token_state(row, moment)}) for row in rows
-    ]
+    items = [p.TokenOut(**token_fields(row, moment)) for row in rows]
     return respond(p.TokenList(items=items, total=total))
 
 

@@ -10,14 +10,13 @@ from webapp.api.blueprint import api
 from webapp.api.paging import page_args
 from webapp.api.serialize import respond
 from webapp.api.spec import PAGE, endpoint, one_of
-from webapp.models import User
+from webapp.models import Invitation, User
 from webapp.services import people
 
 TAG = "People"
 
 
-def user_out(user: User) -> p.UserOut:
-    invitation = people.open_invitations([user.id]).get(user.id)
+def user_out(user: User, invitation: Invitation | None = None) -> p.UserOut:
     return p.UserOut(
         id=user.id,
         email=user.email,
@@ -28,6 +27,10 @@ def user_out(user: User) -> p.UserOut:
         invitation_expires_at=invitation.expires_at if invitation else None,
         created_at=user.created_at,
     )
+
+
+def one_user_out(user: User) -> p.UserOut:
+    return user_out(user, people.open_invitations([user.id]).get(user.id))
 
 
 @endpoint(
@@ -43,19 +46,7 @@ def list_users() -> ResponseReturnValue:
     limit, offset = page_args()
     rows, total = people.list_users(current_user, request.args.get("role"), limit, offset)
     invitations = people.open_invitations([row.id for row in rows])
-    items = [
-        p.UserOut(
-            id=row.id,
-            email=row.email,
-            name=row.name,
-            role=row.role,
-            active=row.active,
-            status=people.status_of(row),
-            invitation_expires_at=invitations[row.id].expires_at if row.id in invitations else None,
-            created_at=row.created_at,
-        )
-        for row in rows
-    ]
+    items = [user_out(row, invitations.get(row.id)) for row in rows]
     return respond(p.UserList(items=items, total=total))
 
 
@@ -72,14 +63,14 @@ def list_users() -> ResponseReturnValue:
 )
 def invite_user(body: p.UserIn) -> ResponseReturnValue:
     changed = people.perform(current_user, None, people.Invite(body.email, body.name, body.role))
-    return respond(user_out(changed.user), 201)
+    return respond(one_user_out(changed.user), 201)
 
 
 @endpoint(
     api, "/users/<int:user_id>", "GET", summary="Get a person (admins)", tag=TAG, response=p.UserOut
 )
 def get_user(user_id: int) -> ResponseReturnValue:
-    return respond(user_out(people.get_user(current_user, user_id)))
+    return respond(one_user_out(people.get_user(current_user, user_id)))
 
 
 @endpoint(
@@ -94,7 +85,7 @@ def get_user(user_id: int) -> ResponseReturnValue:
 )
 def patch_user(user_id: int, body: p.UserPatch) -> ResponseReturnValue:
     command = people.Update(role=body.role, active=body.active)
-    return respond(user_out(people.perform(current_user, user_id, command).user))
+    return respond(one_user_out(people.perform(current_user, user_id, command).user))
 
 
 @endpoint(
@@ -108,4 +99,4 @@ def patch_user(user_id: int, body: p.UserPatch) -> ResponseReturnValue:
 )
 def resend_invitation(user_id: int) -> ResponseReturnValue:
     changed = people.perform(current_user, user_id, people.ResendInvitation())
-    return respond(user_out(changed.user))
+    return respond(one_user_out(changed.user))
