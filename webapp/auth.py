@@ -15,13 +15,17 @@ def register_auth(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        """The session's person, read on every request: a deactivated one is refused at
+        their next request (Flask-Login itself checks `is_active` only at sign-in)."""
+        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        return user if user is not None and user.active else None
 
     @login_manager.request_loader
     def load_user_from_token(request: Request) -> User | None:
         header = request.headers.get("Authorization", "")
         if not header.lower().startswith("bearer "):
             return None
+        # Unknown, expired and revoked tokens, and a deactivated person's, find no one.
         user = user_for_token(header[7:].strip())
         if user is not None:
             g.token_auth = True

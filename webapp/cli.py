@@ -1,4 +1,5 @@
-"""flask commands: seed-demo, create-user, create-token, worker, actions-reference."""
+"""flask commands: create-firm, seed-demo, create-user, create-token, worker,
+actions-reference."""
 
 import signal
 import threading
@@ -22,6 +23,23 @@ def register_cli(app: Flask) -> None:
         seed_demo()
         click.echo("Demo data created: sign in as lawyer@demo.test / demo-password.")
 
+    @app.cli.command("create-firm")
+    @click.argument("name")
+    @click.option("--admin", "admin_email", required=True, help="The first admin's email.")
+    @click.option("--admin-name", default=None, help="Their name (from the email by default).")
+    def create_firm_command(name: str, admin_email: str, admin_name: str | None) -> None:
+        """Create a firm and its first admin; print the admin's one-time link to set a
+        password (signed, it expires after INVITATION_DAYS and works once)."""
+        from webapp.services.people import create_firm
+
+        try:
+            created = create_firm(name, admin_email, admin_name)
+        except DomainError as error:
+            raise click.ClickException(error.message) from None
+        click.echo(f"Created the firm {created.firm.name} (id {created.firm.id}).")
+        click.echo(f"{created.admin.email} sets their password and signs in here, once:")
+        click.echo(created.link)
+
     @app.cli.command("create-user")
     @click.argument("email")
     @click.option("--name", required=True)
@@ -43,12 +61,18 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("create-token")
     @click.argument("email")
     @click.option("--name", default="api", help="A label for the token.")
-    def create_token_command(email: str, name: str) -> None:
+    @click.option(
+        "--expires-in-days",
+        type=click.IntRange(1, 365),
+        default=None,
+        help="Days until it stops working (by default it never expires).",
+    )
+    def create_token_command(email: str, name: str, expires_in_days: int | None) -> None:
         """Print a new API token for EMAIL (shown once; only its hash is stored)."""
         from webapp.services.auth import create_token
 
         try:
-            click.echo(create_token(email, name))
+            click.echo(create_token(email, name, expires_in_days, audited=True))
         except DomainError as error:
             raise click.ClickException(error.message) from None
 

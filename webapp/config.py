@@ -31,6 +31,11 @@ class Config:
     SMTP_STARTTLS = _bool("SMTP_STARTTLS", False)
     MAIL_FROM = os.environ.get("MAIL_FROM", "Matterflow <no-reply@matterflow.test>")
     NOTIFICATIONS_ENABLED = _bool("NOTIFICATIONS_ENABLED", True)
+    # Where people reach the app: the start of the links in invitation emails and in the
+    # create-firm command's output (the worker sends them with no request to read it from).
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://localhost:5000")
+    # How long an invitation link works.
+    INVITATION_DAYS = int(os.environ.get("INVITATION_DAYS", "7"))
     EMBEDDED_WORKER = _bool("EMBEDDED_WORKER", True)
     # Under a WSGI server such as gunicorn the thread starts only when this was asked for.
     EMBEDDED_WORKER_EXPLICIT = _bool("EMBEDDED_WORKER", False)

@@ -28,6 +28,7 @@ from webapp.services.events import EVENT_JOB
 from webapp.services.heartbeats import Heartbeat
 from webapp.services.migration import MIGRATION_BATCH, run_migration_job
 from webapp.services.notifications import run_notify_job
+from webapp.services.people import INVITATION_JOB, run_invitation_job
 from webapp.services.steps.advance import CHILD_FINISHED, NOTIFY_READY, STEP_RUN
 from webapp.services.triggers.runner import run_event_job
 from webapp.services.triggers.schedule import tick_and_wait
@@ -40,6 +41,7 @@ RUNNERS: dict[str, Callable[[outbox.Claimed, str], None]] = {
     CHILD_FINISHED: finish_parent_step,
     EVENT_JOB: run_event_job,
     MIGRATION_BATCH: run_migration_job,
+    INVITATION_JOB: run_invitation_job,
 }
 
 

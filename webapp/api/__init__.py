@@ -58,7 +58,9 @@ def register_api(app: Flask) -> None:
         matters,
         steps,
         templates,
+        tokens,
         triggers,
+        users,
         webhooks,
     )
 

@@ -5,7 +5,7 @@ from webapp.models.instances import InstanceStep, WorkflowInstance
 from webapp.models.jobs import Job, StepAttempt
 from webapp.models.matters import Matter, MatterMember
 from webapp.models.migrations import MigrationRun, MigrationRunItem
-from webapp.models.orgs import ApiToken, Organization, User
+from webapp.models.orgs import ApiToken, Invitation, Organization, User
 from webapp.models.templates import TemplateStep, WorkflowTemplate
 from webapp.models.triggers import Trigger, TriggerFiring
 from webapp.models.workers import WorkerHeartbeat
@@ -16,6 +16,7 @@ __all__ = [
     "FormToken",
     "InstanceChange",
     "InstanceStep",
+    "Invitation",
     "Job",
     "Matter",
     "MatterMember",

@@ -5,7 +5,7 @@ from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.engine.roles import Role
-from webapp.models.base import Model, created_at_column
+from webapp.models.base import Model, UTCDateTime, created_at_column
 
 
 class Organization(Model):
@@ -38,6 +38,11 @@ class User(UserMixin, Model):
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
 
+    @property
+    def has_password(self) -> bool:
+        """An invited person has none until they open their invitation."""
+        return bool(self.password_hash)
+
 
 class ApiToken(Model):
     __tablename__ = "api_tokens"
@@ -48,5 +53,27 @@ class ApiToken(Model):
     token_hash: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(100), default="api")
     created_at: Mapped[datetime] = created_at_column()
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # None: never
+    # Written at most once a minute per token (services/auth.py), not on every call.
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class Invitation(Model):
+    """A signed, expiring, one-use link to set a password. Sending a new one replaces the
+    last (its `revoked_at` is set), so only the newest link works."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = created_at_column()
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")

@@ -216,6 +216,7 @@ def register_template_helpers(app: Flask) -> None:
 # Each area is a blueprint nested in `web` (endpoints like web.steps.claim); they are
 # attached once, at import, because the same blueprint serves every app instance.
 from webapp.web import (  # noqa: E402
+    account,
     admin,
     auth,  # noqa: F401  (routes on `web` itself)
     builder,
@@ -239,5 +240,7 @@ for _area in (
     sandbox.bp,
     documents.bp,
     admin.bp,
+    account.bp,
+    account.invitations,
 ):
     web.register_blueprint(_area)

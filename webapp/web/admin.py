@@ -1,16 +1,20 @@
 """/admin/jobs: the background work at a glance and its dead letters, each with a Retry
 that calls the same service as `POST /api/v1/jobs/{id}/retry`. /admin/triggers: the
-firm's triggers, through the same door as `/api/v1/triggers`. Admins only."""
+firm's triggers, through the same door as `/api/v1/triggers`. /admin/users and
+/admin/tokens: the firm's people and API tokens, through the doors of `/api/v1/users`
+and `/api/v1/tokens`. Admins only."""
 
 from typing import Any
 
 from flask import Blueprint, flash, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from webapp.engine.errors import Invalid, Unprocessable
-from webapp.services import dead_letters, triggers
+from webapp.engine.errors import Conflict, Invalid, Unprocessable
+from webapp.services import auth, dead_letters, people, triggers
+from webapp.web import account
 from webapp.web.htmx import blocks, is_htmx, page_or_block, redirect_to
 from webapp.web.reads import operations as reads
+from webapp.web.reads import people as people_reads
 from webapp.web.reads import triggers as trigger_reads
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -147,3 +151,100 @@ def delete_trigger(trigger_id: int) -> Any:
     triggers.perform(current_user, trigger_id, triggers.Delete())
     flash("The trigger is deleted; the workflows it started stay.", "success")
     return redirect_to(url_for(".triggers_page"))
+
+
+# ---- people -------------------------------------------------------------------------------
+
+USERS = "admin/users.html"
+
+
+def _users_page(**extra: Any) -> Any:
+    page = people_reads.users_page(current_user)
+    for name, value in extra.items():
+        setattr(page, name, value)
+    return page
+
+
+@bp.get("/users")
+def users_page() -> Any:
+    return render_template(USERS, page=_users_page(confirming=request.args.get("confirm")))
+
+
+@bp.post("/users")
+def invite_user() -> Any:
+    people.require_manager(current_user)  # lawyers invite clients from a new matter, not here
+    form = request.form
+    command = people.Invite(form.get("email", ""), form.get("name", ""), form.get("role", ""))
+    try:
+        changed = people.perform(current_user, None, command)
+    except (Unprocessable, Invalid, Conflict) as error:
+        page = _users_page(form=form.to_dict(), errors=account.form_errors(error))
+        return render_template(USERS, page=page), 422
+    user = changed.user
+    flash(
+        f"{user.name} is invited: an email with their link is on its way to {user.email}.",
+        "success",
+    )
+    return redirect_to(url_for(".users_page"))
+
+
+@bp.post("/users/<int:user_id>")
+def update_user(user_id: int) -> Any:
+    """One form per change: a new role, or deactivate / reactivate."""
+    role = request.form.get("role") or None
+    active = {"true": True, "false": False}.get(request.form.get("active", ""))
+    try:
+        changed = people.perform(current_user, user_id, people.Update(role=role, active=active))
+    except Conflict as error:
+        flash(error.message, "error")
+        return redirect_to(url_for(".users_page"))
+    flash(_updated_note(changed), "success")
+    return redirect_to(url_for(".users_page"))
+
+
+def _updated_note(changed: people.PersonChanged) -> str:
+    user, changes = changed.user, changed.changes
+    if not changes:
+        return f"Nothing changed for {user.name}."
+    if "active" in changes:
+        if user.active:
+            return f"{user.name} is active again and can sign in."
+        return f"{user.name} is deactivated: they are signed out and their tokens are revoked."
+    return f"{user.name} is now {user.role.title()}."
+
+
+@bp.post("/users/<int:user_id>/invitation")
+def resend_invitation(user_id: int) -> Any:
+    people.require_manager(current_user)
+    try:
+        changed = people.perform(current_user, user_id, people.ResendInvitation())
+    except Conflict as error:
+        flash(error.message, "error")
+        return redirect_to(url_for(".users_page"))
+    user = changed.user
+    flash(
+        f"A new invitation is on its way to {user.email}; the last link no longer works.", "success"
+    )
+    return redirect_to(url_for(".users_page"))
+
+
+# ---- the firm's API tokens ----------------------------------------------------------------
+
+TOKENS = "admin/tokens.html"
+
+
+@bp.get("/tokens")
+def tokens_page() -> Any:
+    people.require_manager(current_user)
+    page = people_reads.tokens_page(current_user, everyone=True)
+    page.confirming = request.args.get("confirm")
+    return render_template(TOKENS, page=page)
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+def revoke_token(token_id: int) -> Any:
+    people.require_manager(current_user)
+    changed = auth.perform_token(current_user, token_id, auth.RevokeToken())
+    token = changed.token
+    flash(f"The token “{token.name}” of {token.user.name} is revoked.", "success")
+    return redirect_to(url_for(".tokens_page"))
