@@ -1,6 +1,6 @@
-"""The people services' clock: `CLOCK` in the app's config (a function returning an aware
-UTC datetime) when a test sets one, the real time otherwise — the same setting the
-triggers' clock reads. Invitation links and token expiry read it, so a test moves time
+"""The services' clock: `CLOCK` in the app's config (a function returning an aware UTC
+datetime) when a test sets one, the real time otherwise. Signatures' windows, fire times,
+invitation links, token expiry, retention and heartbeats all read it, so a test moves time
 without sleeping."""
 
 from datetime import datetime

@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from webapp.extensions import db
 from webapp.models import WorkerHeartbeat
 from webapp.persistence.transaction import transactional
-from webapp.services.triggers.clock import now as clock_now
+from webapp.services.clock import now as clock_now
 
 FORGET_AFTER = timedelta(days=1)  # a worker not seen for this long has gone for good
 

@@ -16,8 +16,8 @@ from webapp.extensions import db
 from webapp.models import FormToken, Job, TriggerFiring
 from webapp.persistence import faults
 from webapp.persistence.transaction import transactional
+from webapp.services.clock import now as clock_now
 from webapp.services.outbox import DONE
-from webapp.services.triggers.clock import now as clock_now
 
 log = logging.getLogger("matterflow.worker")
 

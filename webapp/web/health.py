@@ -14,8 +14,8 @@ from sqlalchemy import text
 
 from webapp.extensions import db
 from webapp.persistence import faults
+from webapp.services.clock import now as clock_now
 from webapp.services.heartbeats import workers_alive
-from webapp.services.triggers.clock import now as clock_now
 
 
 @functools.cache

@@ -20,8 +20,8 @@ from webapp.models.triggers import TriggerKind
 from webapp.persistence.journal import record_event
 from webapp.persistence.transaction import transactional
 from webapp.services.access import actor_of
+from webapp.services.clock import now
 from webapp.services.events import EVENT_TYPES, forget_listeners
-from webapp.services.triggers.clock import now
 from webapp.services.triggers.schedule import FIRE_ONCE, SKIP, next_fire_at
 
 MISSED = (SKIP, FIRE_ONCE)

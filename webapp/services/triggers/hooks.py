@@ -17,7 +17,7 @@ from webapp.extensions import db
 from webapp.models import Trigger
 from webapp.models.triggers import TriggerKind
 from webapp.persistence.transaction import transactional
-from webapp.services.triggers.clock import now
+from webapp.services.clock import now
 from webapp.services.triggers.firing import Fired, fire
 
 SIGNATURE_HEADER = "X-Matterflow-Signature"

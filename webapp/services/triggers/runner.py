@@ -10,7 +10,7 @@ from webapp.models import Trigger
 from webapp.models.triggers import TriggerKind
 from webapp.persistence.transaction import transactional
 from webapp.services import outbox
-from webapp.services.triggers.clock import now
+from webapp.services.clock import now
 from webapp.services.triggers.firing import fire
 
 

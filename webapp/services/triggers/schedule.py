@@ -19,7 +19,7 @@ from webapp.extensions import db
 from webapp.models import Matter, Trigger
 from webapp.models.triggers import TriggerKind
 from webapp.persistence.transaction import transactional
-from webapp.services.triggers.clock import now as clock_now
+from webapp.services.clock import now as clock_now
 from webapp.services.triggers.firing import Fired, fire, matter_variables
 
 GRACE = timedelta(minutes=1)
