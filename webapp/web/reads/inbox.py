@@ -23,6 +23,7 @@ from webapp.engine.states import ACTIVE_STATUSES, StepState
 from webapp.extensions import db
 from webapp.models import InstanceStep, Matter, MatterMember, User, WorkflowInstance
 from webapp.models.base import UTCDateTime, utcnow
+from webapp.services.access import not_screened
 from webapp.web.reads.common import action_label
 
 
@@ -142,6 +143,7 @@ def actionable_steps(user: User) -> Select:
             ),
             or_(InstanceStep.assigned_to_id.is_(None), InstanceStep.assigned_to_id == user.id),
             eligible,
+            not_screened(WorkflowInstance.matter_id, user),
         )
     )
     if user.role != Role.ADMIN:  # only their own matters: the database starts from them
