@@ -138,7 +138,9 @@ class MemberList(Schema):
 
 class ScreenIn(Schema):
     user_id: RowId
-    reason: str = Field(min_length=1, max_length=2000, description="the conflict it answers")
+    reason: str = Field(
+        min_length=1, max_length=2000, pattern=r"\S", description="the conflict it answers"
+    )
 
 
 class ScreenOut(Schema):

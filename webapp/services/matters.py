@@ -116,7 +116,7 @@ class Seat:
     """A person on a new matter's team, with their matter role (their own role)."""
 
     user_id: int
-    role: str
+    role: str | None = None
 
 
 @transactional
@@ -170,7 +170,7 @@ def create_matter(
 
 
 @transactional
-def add_member(user: User, matter_id: int, member_id: int, role: str) -> Matter:
+def add_member(user: User, matter_id: int, member_id: int, role: str | None = None) -> Matter:
     """Put a person of the firm on the team with their role; they are emailed the steps
     already waiting for them there (after the commit, by the worker)."""
     matter = load_matter(matter_id, user)
@@ -180,11 +180,12 @@ def add_member(user: User, matter_id: int, member_id: int, role: str) -> Matter:
 
 
 def _add(
-    user: User, matter: Matter, member_id: int, role: str, expect_client: bool = False
+    user: User, matter: Matter, member_id: int, role: str | None, expect_client: bool = False
 ) -> None:
+    member = _org_user(user, member_id)
+    role = role or member.role
     if role not in MEMBER_ROLES:
         raise Invalid(f"A member's role is one of {', '.join(MEMBER_ROLES)}.")
-    member = _org_user(user, member_id)
     if expect_client and member.role != Role.CLIENT:
         raise Unprocessable(f"{member.name} is a {member.role.lower()}, not a client.")
     if member.role != role:
@@ -335,8 +336,10 @@ class Update:
 
 @dataclass(frozen=True)
 class AddMember:
+    """`role` None: the person's own role (the only one they can have on a matter)."""
+
     user_id: int
-    role: str
+    role: str | None = None
 
 
 @dataclass(frozen=True)

@@ -141,10 +141,11 @@ def evidence(actor: User, matter_id: int, limit: int = EVIDENCE_LIMIT, offset: i
     matter = load_matter(matter_id, actor)
     if actor.role != Role.ADMIN and actor.id != matter.owner_id:
         raise NotAllowed("Only an admin or the matter's owner can see its screens.")
-    return _evidence(matter, limit, offset)
+    return matter_evidence(matter, limit, offset)
 
 
-def _evidence(matter: Matter, limit: int, offset: int) -> Evidence:
+def matter_evidence(matter: Matter, limit: int, offset: int) -> Evidence:
+    """The same, for a matter the caller has loaded and checked (the People tab's read)."""
     screens = db.session.scalars(
         select(MatterScreen)
         .where(MatterScreen.matter_id == matter.id)
