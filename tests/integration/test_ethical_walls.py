@@ -6,8 +6,10 @@ API list."""
 
 import pytest
 
+from tests.integration.engine_support import publish, run_worker, smtp_server, start, step
 from tests.integration.support import count, snapshot
 from tests.integration.team_support import by_key, events_of, make_team, step_row
+from webapp.engine.roles import Role
 from webapp.extensions import db
 from webapp.models import Document, MatterMember, MatterScreen, WallHit
 
@@ -204,3 +206,26 @@ def test_screens_and_evidence_are_for_admins_and_the_owner_only(team):
     ]
     paralegal = team.api["paralegal"].get(f"/matters/{team.matter.id}/screens/attempts")
     assert paralegal.status_code == 403
+
+
+def test_screened_admin_is_neither_told_nor_shown_the_matter_admin_steps(
+    app, team, make_user, login_as, monkeypatch
+):
+    other_admin = make_user(team.admin.org, Role.ADMIN, "Otto Other")
+    screen(team, team.admin, REASON)
+    run_worker()  # what was queued before stays out of the count below
+    template = publish(
+        team.api["owner"],
+        "Admin review",
+        [step("review", "CHECKLIST", roleScope="ADMIN", config={"items": ["Look"]})],
+    )
+    with smtp_server() as (inbox, port):
+        monkeypatch.setitem(app.config, "SMTP_PORT", port)
+        monkeypatch.setitem(app.config, "NOTIFICATIONS_ENABLED", True)
+        start(team.api["owner"], template, team.matter.id, title="Admin review run")
+        run_worker()
+        assert inbox.received.wait(5)
+    assert [m["rcpt"] for m in inbox.messages] == [[other_admin.email]]
+    screened_inbox = login_as(team.admin).get("/inbox").get_data(as_text=True)
+    assert "Admin review run" not in screened_inbox
+    assert "Admin review run" in login_as(other_admin).get("/inbox").get_data(as_text=True)
