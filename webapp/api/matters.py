@@ -117,8 +117,7 @@ def remove_member(matter_id: int, user_id: int) -> ResponseReturnValue:
     response=s.ScreenList,
 )
 def list_screens(matter_id: int) -> ResponseReturnValue:
-    found = walls.evidence(current_user, matter_id, limit=1)
-    items = [screen_out(wall) for wall in found.screens]
+    items = [screen_out(wall) for wall in walls.screens(current_user, matter_id)]
     return respond(s.ScreenList(items=items, total=len(items)))
 
 

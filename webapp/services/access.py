@@ -87,6 +87,8 @@ def members_access(matter: Matter) -> MatterAccess:
 
 
 def visible_matters(user: User) -> Select:
+    """The firm's matters for an admin, the ones they own or are on for the others; never
+    one they are screened from (the list, its count and search alike)."""
     query = select(Matter).where(Matter.org_id == user.org_id, not_screened(Matter.id, user))
     if user.role == Role.ADMIN:
         return query

@@ -79,7 +79,8 @@ def tell_added(matter: Matter, person: User) -> None:
 def release_steps(actor: User, matter: Matter, person: User, why: str) -> list[int]:
     """Unassign and unclaim this person on the matter's open steps, one audit row each.
     A step they had in progress stays in progress, free for the others its role allows
-    (as when a step is assigned to someone else)."""
+    (as when a step is assigned to someone else). The instances are locked first, as the
+    step door locks them, so a step action on one of them waits for this change."""
     held = db.session.scalars(
         select(InstanceStep)
         .join(WorkflowInstance, WorkflowInstance.id == InstanceStep.instance_id)
@@ -89,8 +90,9 @@ def release_steps(actor: User, matter: Matter, person: User, why: str) -> list[i
             InstanceStep.action_state.in_(OPEN_STEP_STATES),
             or_(InstanceStep.assigned_to_id == person.id, InstanceStep.claimed_by_id == person.id),
         )
-        .order_by(InstanceStep.id)
-        .with_for_update(of=InstanceStep)
+        .order_by(InstanceStep.instance_id, InstanceStep.id)
+        .with_for_update(of=WorkflowInstance)
+        .execution_options(populate_existing=True)
     ).all()
     for step in held:
         unassigned = step.assigned_to_id == person.id

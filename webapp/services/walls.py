@@ -138,19 +138,34 @@ class Evidence:
 def evidence(actor: User, matter_id: int, limit: int = EVIDENCE_LIMIT, offset: int = 0) -> Evidence:
     """For admins and the matter's owner: the screens of a matter and the attempts the
     walls refused (those of screens since lifted included: the record stays)."""
+    return matter_evidence(_walls_reader(actor, matter_id), limit, offset)
+
+
+def screens(actor: User, matter_id: int) -> list[MatterScreen]:
+    """The screens alone (admins and the matter's owner), oldest first."""
+    return _screens_of(_walls_reader(actor, matter_id))
+
+
+def _walls_reader(actor: User, matter_id: int) -> Matter:
     matter = load_matter(matter_id, actor)
     if actor.role != Role.ADMIN and actor.id != matter.owner_id:
         raise NotAllowed("Only an admin or the matter's owner can see its screens.")
-    return matter_evidence(matter, limit, offset)
+    return matter
+
+
+def _screens_of(matter: Matter) -> list[MatterScreen]:
+    return list(
+        db.session.scalars(
+            select(MatterScreen)
+            .where(MatterScreen.matter_id == matter.id)
+            .order_by(MatterScreen.created_at, MatterScreen.id)
+        )
+    )
 
 
 def matter_evidence(matter: Matter, limit: int, offset: int) -> Evidence:
     """The same, for a matter the caller has loaded and checked (the People tab's read)."""
-    screens = db.session.scalars(
-        select(MatterScreen)
-        .where(MatterScreen.matter_id == matter.id)
-        .order_by(MatterScreen.created_at, MatterScreen.id)
-    ).all()
+    walls = _screens_of(matter)
     hits = select(WallHit.user_id, User.name, WallHit.attempted, WallHit.created_at).join(
         User, User.id == WallHit.user_id
     )
@@ -160,4 +175,4 @@ def matter_evidence(matter: Matter, limit: int, offset: int) -> Evidence:
         select(func.count()).select_from(WallHit).where(WallHit.matter_id == matter.id)
     )
     attempts = [Attempt(user_id, name, what, at) for user_id, name, what, at in rows]
-    return Evidence(list(screens), attempts, count or 0)
+    return Evidence(walls, attempts, count or 0)

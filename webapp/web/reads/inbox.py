@@ -6,7 +6,8 @@ own) joined to the open steps, with the role, the assignee and the claimant filt
 SQL — the same rule as `engine.eligibility.can_perform` behind the runner's buttons,
 which a test holds the two to. The same statement numbers each group's rows and counts
 them (window functions), so a page shows the first PAGE_SIZE of each group and their
-totals; "Show more" asks for the rows after the last one shown (a keyset cursor). Its
+totals; the matters an ethical wall keeps the person from are left out in the same
+statement; "Show more" asks for the rows after the last one shown (a keyset cursor). Its
 cost follows this person's work, not the firm's."""
 
 from collections.abc import Iterator
