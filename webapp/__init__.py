@@ -67,11 +67,13 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from webapp.api import register_api
     from webapp.input_guard import register_input_guard
+    from webapp.services import wall_hits
     from webapp.web import register_web
 
     register_input_guard(app)
     register_api(app)
     register_web(app)
+    wall_hits.register(app)  # the evidence of refused attempts, after each response
 
 
 def register_commands(app: Flask) -> None:

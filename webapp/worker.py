@@ -27,9 +27,10 @@ from webapp.services.automation import (
 from webapp.services.events import EVENT_JOB
 from webapp.services.heartbeats import Heartbeat
 from webapp.services.migration import MIGRATION_BATCH, run_migration_job
-from webapp.services.notifications import run_notify_job
+from webapp.services.notifications import run_member_job, run_notify_job
 from webapp.services.people import INVITATION_JOB, run_invitation_job
 from webapp.services.steps.advance import CHILD_FINISHED, NOTIFY_READY, STEP_RUN
+from webapp.services.team import MEMBER_ADDED
 from webapp.services.triggers.runner import run_event_job
 from webapp.services.triggers.schedule import tick_and_wait
 
@@ -38,6 +39,7 @@ log = logging.getLogger("matterflow.worker")
 RUNNERS: dict[str, Callable[[outbox.Claimed, str], None]] = {
     STEP_RUN: run_step_job,
     NOTIFY_READY: run_notify_job,
+    MEMBER_ADDED: run_member_job,
     CHILD_FINISHED: finish_parent_step,
     EVENT_JOB: run_event_job,
     MIGRATION_BATCH: run_migration_job,

@@ -5,9 +5,9 @@ from flask_login import current_user
 from webapp.api import schemas as s
 from webapp.api.blueprint import api
 from webapp.api.paging import TEXT_CURSOR, after_text_arg, page_args
-from webapp.api.serialize import matter_out, matters_out, respond
+from webapp.api.serialize import matter_out, matters_out, members_out, respond, screen_out
 from webapp.api.spec import PAGE, Query, endpoint
-from webapp.services import matters
+from webapp.services import matters, team, walls
 
 TAG = "Matters"
 
@@ -47,7 +47,12 @@ def list_matters() -> ResponseReturnValue:
     status=201,
 )
 def create_matter(body: s.MatterIn) -> ResponseReturnValue:
-    matter = matters.create_matter(current_user, body.reference, body.title, body.owner_id)
+    client: int | matters.NewClient | None = body.client_id
+    if body.client is not None:
+        client = matters.NewClient(body.client.name, body.client.email)
+    seats = tuple(matters.Seat(seat.user_id, seat.role) for seat in body.team)
+    command = matters.Create(body.reference, body.title, body.owner_id, client, seats)
+    matter = matters.perform(current_user, None, command).kept()
     return respond(matter_out(matter, current_user), 201)
 
 
@@ -72,6 +77,98 @@ def add_member(matter_id: int, body: s.MemberIn) -> ResponseReturnValue:
     command = matters.AddMember(body.user_id, body.role)
     matter = matters.perform(current_user, matter_id, command).kept()
     return respond(matter_out(matter, current_user), 201)
+
+
+@endpoint(
+    api,
+    "/matters/<int:matter_id>/members",
+    "GET",
+    summary="The people on a matter, the responsible lawyer first",
+    tag=TAG,
+    response=s.MemberList,
+)
+def list_members(matter_id: int) -> ResponseReturnValue:
+    matter = matters.get_matter(current_user, matter_id)
+    items = members_out(matter, current_user, team.team_of(matter))
+    return respond(s.MemberList(items=items, total=len(items)))
+
+
+@endpoint(
+    api,
+    "/matters/<int:matter_id>/members/<int:user_id>",
+    "DELETE",
+    summary="Take a person off a matter: their access ends and their open steps there are "
+    "unassigned and unclaimed",
+    tag=TAG,
+    response=s.MatterOut,
+)
+def remove_member(matter_id: int, user_id: int) -> ResponseReturnValue:
+    matter = matters.perform(current_user, matter_id, matters.RemoveMember(user_id)).kept()
+    return respond(matter_out(matter, current_user))
+
+
+@endpoint(
+    api,
+    "/matters/<int:matter_id>/screens",
+    "GET",
+    summary="Who is screened from a matter (ethical walls), by whom, when and why "
+    "(admins and the matter's owner)",
+    tag=TAG,
+    response=s.ScreenList,
+)
+def list_screens(matter_id: int) -> ResponseReturnValue:
+    items = [screen_out(wall) for wall in walls.screens(current_user, matter_id)]
+    return respond(s.ScreenList(items=items, total=len(items)))
+
+
+@endpoint(
+    api,
+    "/matters/<int:matter_id>/screens",
+    "POST",
+    summary="Screen a person from a matter with a reason (admins): from their next request "
+    "the matter does not exist for them",
+    tag=TAG,
+    body=s.ScreenIn,
+    response=s.ScreenOut,
+    status=201,
+)
+def add_screen(matter_id: int, body: s.ScreenIn) -> ResponseReturnValue:
+    command = matters.Screen(body.user_id, body.reason)
+    wall = matters.perform(current_user, matter_id, command).walled()
+    return respond(screen_out(wall), 201)
+
+
+@endpoint(
+    api,
+    "/matters/<int:matter_id>/screens/<int:user_id>",
+    "DELETE",
+    summary="Lift a screen (admins); the person rejoins the team only when added again",
+    tag=TAG,
+    response=s.MatterOut,
+)
+def lift_screen(matter_id: int, user_id: int) -> ResponseReturnValue:
+    matter = matters.perform(current_user, matter_id, matters.LiftScreen(user_id)).kept()
+    return respond(matter_out(matter, current_user))
+
+
+@endpoint(
+    api,
+    "/matters/<int:matter_id>/screens/attempts",
+    "GET",
+    summary="The refused attempts of screened people on a matter, newest first: the "
+    "evidence that its walls held (admins and the matter's owner)",
+    tag=TAG,
+    response=s.WallHitList,
+    query=PAGE,
+)
+def list_wall_hits(matter_id: int) -> ResponseReturnValue:
+    limit, offset = page_args()
+    found = walls.evidence(current_user, matter_id, limit, offset)
+    items = [
+        s.WallHitOut(user_id=a.user_id, name=a.name, attempted=a.attempted, created_at=a.at)
+        for a in found.attempts
+    ]
+    return respond(s.WallHitList(items=items, total=found.total_attempts))
 
 
 @endpoint(

@@ -100,10 +100,73 @@ class MatterList(Schema):
     total: int
 
 
+class ClientIn(Schema):
+    name: str = Field(min_length=1, max_length=200)
+    email: str = Field(min_length=3, max_length=320)
+
+
+class MemberIn(Schema):
+    user_id: RowId
+    role: Literal["ADMIN", "LAWYER", "PARALEGAL", "CLIENT"]
+
+
 class MatterIn(Schema):
     reference: str = Field(min_length=1, max_length=50)
     title: str = Field(min_length=1, max_length=300)
     owner_id: RowId | None = None
+    client_id: RowId | None = Field(None, description="an existing client of the firm")
+    client: ClientIn | None = Field(
+        None, description="a new client of the firm (created without a password)"
+    )
+    team: list[MemberIn] = Field(
+        default_factory=list,
+        max_length=200,
+        description="more people of the firm, each with their own role",
+    )
+
+    @model_validator(mode="after")
+    def one_client(self) -> "MatterIn":
+        if self.client_id is not None and self.client is not None:
+            raise ValueError("Name an existing client (clientId) or a new one (client), not both.")
+        return self
+
+
+class MemberList(Schema):
+    items: list[MemberOut]
+    total: int
+
+
+class ScreenIn(Schema):
+    user_id: RowId
+    reason: str = Field(
+        min_length=1, max_length=2000, pattern=r"\S", description="the conflict it answers"
+    )
+
+
+class ScreenOut(Schema):
+    user_id: int
+    name: str
+    reason: str
+    screened_by_id: int | None
+    screened_by_name: str | None
+    created_at: datetime
+
+
+class ScreenList(Schema):
+    items: list[ScreenOut]
+    total: int
+
+
+class WallHitOut(Schema):
+    user_id: int
+    name: str
+    attempted: str = Field(description='what they asked for, e.g. "GET /api/v1/matters/7"')
+    created_at: datetime
+
+
+class WallHitList(Schema):
+    items: list[WallHitOut]
+    total: int
 
 
 class MatterPatch(Patch):
@@ -118,11 +181,6 @@ class MatterDeleted(Schema):
     id: int
     reference: str
     instances_removed: list[int]
-
-
-class MemberIn(Schema):
-    user_id: RowId
-    role: Literal["ADMIN", "LAWYER", "PARALEGAL", "CLIENT"]
 
 
 # --- templates ---------------------------------------------------------------

@@ -14,6 +14,8 @@ from webapp.engine.migration import Outcome
 from webapp.extensions import db
 from webapp.models import (
     Matter,
+    MatterMember,
+    MatterScreen,
     MigrationRun,
     MigrationRunItem,
     StepAttempt,
@@ -39,26 +41,41 @@ def matter_out(
     matter: Matter, reader: User, workflows: WorkflowSummary | None = None
 ) -> s.MatterOut:
     workflows = workflows or workflow_summaries([matter.id])[matter.id]
-    addresses = permissions.may_read_team_addresses(actor_of(reader), members_access(matter))
     return s.MatterOut(
         id=matter.id,
         reference=matter.reference,
         title=matter.title,
         status=matter.status,
         owner_id=matter.owner_id,
-        members=[
-            s.MemberOut(
-                user_id=m.user_id,
-                name=m.user.name,
-                email=m.user.email if addresses else None,
-                role=m.role,
-            )
-            for m in matter.members
-        ],
+        members=members_out(matter, reader, matter.members),
         created_at=matter.created_at,
         workflow_status=s.WorkflowStatusOut(
             summary=workflows.summary, total=workflows.total, counts=workflows.counts
         ),
+    )
+
+
+def members_out(matter: Matter, reader: User, members: list[MatterMember]) -> list[s.MemberOut]:
+    addresses = permissions.may_read_team_addresses(actor_of(reader), members_access(matter))
+    return [
+        s.MemberOut(
+            user_id=m.user_id,
+            name=m.user.name,
+            email=m.user.email if addresses else None,
+            role=m.role,
+        )
+        for m in members
+    ]
+
+
+def screen_out(wall: MatterScreen) -> s.ScreenOut:
+    return s.ScreenOut(
+        user_id=wall.user_id,
+        name=wall.user.name,
+        reason=wall.reason,
+        screened_by_id=wall.screened_by_id,
+        screened_by_name=wall.screened_by.name if wall.screened_by else None,
+        created_at=wall.created_at,
     )
 
 

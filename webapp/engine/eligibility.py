@@ -15,14 +15,20 @@ class MatterAccess:
     owner_id: int
     members: dict[int, str] = field(default_factory=dict)  # user id -> matter role
     admin_ids: frozenset[int] = frozenset()
+    # Ethical walls: these people are kept away from the matter whatever their role.
+    screened: frozenset[int] = frozenset()
 
     def ids_with(self, role: str) -> set[int]:
         return {user_id for user_id, member_role in self.members.items() if member_role == role}
 
     def can_see(self, user_id: int, user_role: str) -> bool:
+        if user_id in self.screened:
+            return False
         return user_role == Role.ADMIN or user_id == self.owner_id or user_id in self.members
 
     def can_edit(self, user_id: int, user_role: str) -> bool:
+        if user_id in self.screened:
+            return False
         return user_role == Role.ADMIN or user_id == self.owner_id
 
 
@@ -42,6 +48,7 @@ def resolve_eligible_actors(
         eligible = {matter.owner_id} | matter.ids_with(Role.LAWYER)
     else:
         eligible = matter.ids_with(role_scope)
+    eligible -= matter.screened  # a screened person is never eligible, nor told
     if assigned_to_id is not None:
         return eligible & {assigned_to_id}
     return eligible

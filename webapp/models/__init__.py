@@ -3,7 +3,7 @@ from webapp.models.events import InstanceChange, WorkflowEvent
 from webapp.models.form_tokens import FormToken
 from webapp.models.instances import InstanceStep, WorkflowInstance
 from webapp.models.jobs import Job, StepAttempt
-from webapp.models.matters import Matter, MatterMember
+from webapp.models.matters import Matter, MatterMember, MatterScreen, WallHit
 from webapp.models.migrations import MigrationRun, MigrationRunItem
 from webapp.models.orgs import ApiToken, Invitation, Organization, User
 from webapp.models.templates import TemplateStep, WorkflowTemplate
@@ -20,6 +20,7 @@ __all__ = [
     "Job",
     "Matter",
     "MatterMember",
+    "MatterScreen",
     "MigrationRun",
     "MigrationRunItem",
     "Organization",
@@ -28,6 +29,7 @@ __all__ = [
     "Trigger",
     "TriggerFiring",
     "User",
+    "WallHit",
     "WorkerHeartbeat",
     "WorkflowEvent",
     "WorkflowInstance",

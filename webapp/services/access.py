@@ -4,6 +4,8 @@ actor may not see is reported as not found, so its existence does not leak."""
 from sqlalchemy import (
     ColumnElement,
     Select,
+    String,
+    and_,
     any_,
     bindparam,
     func,
@@ -20,20 +22,27 @@ from webapp.engine.eligibility import Actor, MatterAccess, people_of, resolve_el
 from webapp.engine.errors import NotAllowed, NotFound, Unprocessable
 from webapp.engine.roles import Role
 from webapp.extensions import db
-from webapp.models import Matter, MatterMember, User
+from webapp.models import Matter, MatterMember, MatterScreen, User
+from webapp.services import wall_hits
 
 
 def actor_of(user: User) -> Actor:
     return Actor(id=user.id, role=user.role, org_id=user.org_id)
 
 
-# The matter's members and the firm's active admins, in one query built once.
+MEMBER, ADMIN, SCREENED = 0, 1, 2
+
+# The matter's members, the firm's active admins and the people screened from the matter,
+# in one query built once.
 _PEOPLE = union_all(
-    select(MatterMember.user_id, MatterMember.role, literal(0)).where(
+    select(MatterMember.user_id, MatterMember.role, literal(MEMBER)).where(
         MatterMember.matter_id == bindparam("matter_id")
     ),
-    select(User.id, User.role, literal(1)).where(
+    select(User.id, User.role, literal(ADMIN)).where(
         User.org_id == bindparam("org_id"), User.role == Role.ADMIN, User.active
+    ),
+    select(MatterScreen.user_id, literal("", String(20)), literal(SCREENED)).where(
+        MatterScreen.matter_id == bindparam("matter_id")
     ),
 )
 
@@ -43,9 +52,28 @@ def matter_access(matter: Matter) -> MatterAccess:
     return MatterAccess(
         org_id=matter.org_id,
         owner_id=matter.owner_id,
-        members={user_id: role for user_id, role, admin in rows if not admin},
-        admin_ids=frozenset(user_id for user_id, _, admin in rows if admin),
+        members={user_id: role for user_id, role, kind in rows if kind == MEMBER},
+        admin_ids=frozenset(user_id for user_id, _, kind in rows if kind == ADMIN),
+        screened=frozenset(user_id for user_id, _, kind in rows if kind == SCREENED),
     )
+
+
+def screened_from(user: User) -> Select:
+    """The ids of the matters this person is screened from (the (user, matter) index)."""
+    return select(MatterScreen.matter_id).where(MatterScreen.user_id == user.id)
+
+
+def not_screened(matter_id: InstrumentedAttribute[int], user: User) -> ColumnElement[bool]:
+    """A condition every set-based read applies: `matter_id` is not walled off from this
+    person. Admins included: a screened admin sees the firm less that matter."""
+    return matter_id.not_in(screened_from(user))
+
+
+def refuse_if_screened(access: MatterAccess, user: User, matter_id: int) -> None:
+    """Called where a person was refused a matter: if a wall refused them, keep the
+    evidence (services/wall_hits). The caller answers not found either way."""
+    if user.id in access.screened:
+        wall_hits.note(access.org_id, matter_id, user.id)
 
 
 def members_access(matter: Matter) -> MatterAccess:
@@ -59,7 +87,9 @@ def members_access(matter: Matter) -> MatterAccess:
 
 
 def visible_matters(user: User) -> Select:
-    query = select(Matter).where(Matter.org_id == user.org_id)
+    """The firm's matters for an admin, the ones they own or are on for the others; never
+    one they are screened from (the list, its count and search alike)."""
+    query = select(Matter).where(Matter.org_id == user.org_id, not_screened(Matter.id, user))
     if user.role == Role.ADMIN:
         return query
     member_of = select(MatterMember.matter_id).where(MatterMember.user_id == user.id)
@@ -76,15 +106,19 @@ def on_visible_matter(matter_id: InstrumentedAttribute[int], user: User) -> Colu
         select(MatterMember.matter_id).where(MatterMember.user_id == user.id),
     )
     if db.engine.dialect.name == "postgresql":
-        return matter_id == any_(func.array(mine.scalar_subquery()))
-    return matter_id.in_(mine)
+        return and_(
+            matter_id == any_(func.array(mine.scalar_subquery())), not_screened(matter_id, user)
+        )
+    return and_(matter_id.in_(mine), not_screened(matter_id, user))
 
 
 def load_matter(matter_id: int, user: User) -> Matter:
     matter = db.session.get(Matter, matter_id)
     if matter is None or matter.org_id != user.org_id:
         raise NotFound(f"Matter {matter_id} was not found.")
-    if not matter_access(matter).can_see(user.id, user.role):
+    access = matter_access(matter)
+    if not access.can_see(user.id, user.role):
+        refuse_if_screened(access, user, matter.id)
         raise NotFound(f"Matter {matter_id} was not found.")
     return matter
 
@@ -107,6 +141,9 @@ def require_assignable(org_id: int, role: str, access: MatterAccess, user_id: in
     person = db.session.get(User, user_id)
     if person is None or person.org_id != org_id or not person.active:
         message = "No such person works at your firm."
+        raise Unprocessable(message, [{"field": "userId", "message": message}])
+    if user_id in access.screened:
+        message = f"{person.name} is screened from this matter and cannot be given its steps."
         raise Unprocessable(message, [{"field": "userId", "message": message}])
     if user_id not in resolve_eligible_actors(role, None, access):
         message = f"{person.name} cannot act on this step: it is for {people_of(role)}."

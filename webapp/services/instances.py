@@ -42,6 +42,7 @@ from webapp.services.access import (
     actor_of,
     load_matter,
     matter_access,
+    not_screened,
     on_visible_matter,
     require_assignable,
     require_editor,
@@ -150,6 +151,8 @@ def list_instances(
     query = select(WorkflowInstance).where(WorkflowInstance.org_id == user.org_id)
     if user.role != Role.ADMIN:  # an admin sees every matter of the firm: no join needed
         query = query.where(on_visible_matter(WorkflowInstance.matter_id, user))
+    else:  # …but the ones a wall keeps them from
+        query = query.where(not_screened(WorkflowInstance.matter_id, user))
     if matter_id is not None:
         query = query.where(WorkflowInstance.matter_id == matter_id)
     if status:

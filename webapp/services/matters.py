@@ -1,4 +1,5 @@
-"""Matters, the people on them, and their lifecycle (close, archive, reopen, delete)."""
+"""Matters, the people on them (the team, the client, ethical walls: services/team and
+services/walls), and their lifecycle (close, archive, reopen, delete)."""
 
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -9,10 +10,10 @@ from webapp.engine.errors import Conflict, Invalid, NotAllowed, NotFound, Unproc
 from webapp.engine.roles import MEMBER_ROLES, Role
 from webapp.engine.text import refuse_line_breaks
 from webapp.extensions import db
-from webapp.models import Document, Matter, MatterMember, User, WorkflowInstance
+from webapp.models import Document, Matter, MatterMember, MatterScreen, User, WorkflowInstance
 from webapp.persistence.journal import record_event
 from webapp.persistence.transaction import transactional
-from webapp.services import events
+from webapp.services import events, team, walls
 from webapp.services.access import load_matter, require_editor, visible_matters
 
 MATTER_STATUSES = ("OPEN", "CLOSED", "ARCHIVED")
@@ -102,8 +103,33 @@ def _org_user(user: User, user_id: int) -> User:
     return other
 
 
+@dataclass(frozen=True)
+class NewClient:
+    """A client the firm does not know yet (services/team.new_client)."""
+
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class Seat:
+    """A person on a new matter's team, with their matter role (their own role)."""
+
+    user_id: int
+    role: str | None = None
+
+
 @transactional
-def create_matter(user: User, reference: str, title: str, owner_id: int | None = None) -> Matter:
+def create_matter(
+    user: User,
+    reference: str,
+    title: str,
+    owner_id: int | None = None,
+    client: int | NewClient | None = None,
+    seats: tuple[Seat, ...] = (),
+) -> Matter:
+    """Open a matter with its responsible lawyer, and (optionally) its client — an
+    existing contact's id or a new one — and the rest of its team. All or nothing."""
     if user.role not in (Role.ADMIN, Role.LAWYER):
         raise NotAllowed("Only admins and lawyers can open matters.")
     reference, title = reference.strip(), title.strip()
@@ -133,18 +159,40 @@ def create_matter(user: User, reference: str, title: str, owner_id: int | None =
         payload={"reference": reference},
     )
     events.emit(user.org_id, "matter.created", matter.id, {"reference": reference, "title": title})
+    if isinstance(client, NewClient):
+        client = team.new_client(user, client.name, client.email).id
+    if client is not None:
+        _add(user, matter, client, Role.CLIENT, expect_client=True)
+    for seat in seats:
+        if seat.user_id != owner.id:  # the owner is on the team already
+            _add(user, matter, seat.user_id, seat.role)
     return matter
 
 
 @transactional
-def add_member(user: User, matter_id: int, member_id: int, role: str) -> Matter:
+def add_member(user: User, matter_id: int, member_id: int, role: str | None = None) -> Matter:
+    """Put a person of the firm on the team with their role; they are emailed the steps
+    already waiting for them there (after the commit, by the worker)."""
     matter = load_matter(matter_id, user)
     require_editor(matter, user)
+    _add(user, matter, member_id, role)
+    return matter
+
+
+def _add(
+    user: User, matter: Matter, member_id: int, role: str | None, expect_client: bool = False
+) -> None:
+    member = _org_user(user, member_id)
+    role = role or member.role
     if role not in MEMBER_ROLES:
         raise Invalid(f"A member's role is one of {', '.join(MEMBER_ROLES)}.")
-    member = _org_user(user, member_id)
+    if expect_client and member.role != Role.CLIENT:
+        raise Unprocessable(f"{member.name} is a {member.role.lower()}, not a client.")
     if member.role != role:
         raise Unprocessable(f"{member.name} is a {member.role.lower()}, not a {role.lower()}.")
+    if not member.active:
+        raise Unprocessable(f"{member.name} no longer has access to the firm's matters.")
+    walls.require_not_screened(matter, member)
     if any(m.user_id == member.id for m in matter.members):
         raise Conflict(f"{member.name} is already on this matter.")
     matter.members.append(MatterMember(user_id=member.id, role=role))
@@ -155,6 +203,22 @@ def add_member(user: User, matter_id: int, member_id: int, role: str) -> Matter:
         matter_id=matter.id,
         payload={"userId": member.id, "role": role},
     )
+    db.session.flush()
+    team.tell_added(matter, member)
+
+
+@transactional
+def remove_member(user: User, matter_id: int, member_id: int) -> Matter:
+    """Take a person off the team: from their next request the matter is not found for
+    them (unless they are an admin), and its open steps no longer wait on them."""
+    matter = load_matter(matter_id, user)
+    require_editor(matter, user)
+    member = _org_user(user, member_id)
+    if member.id == matter.owner_id:
+        raise Conflict(f"{member.name} is the matter's responsible lawyer and stays on its team.")
+    if not any(m.user_id == member.id for m in matter.members):
+        raise NotFound(f"{member.name} is not on this matter.")
+    team.drop_member(user, matter, member, "removed")
     return matter
 
 
@@ -252,11 +316,14 @@ def delete_matter(user: User, matter_id: int) -> DeletedMatter:
 
 @dataclass(frozen=True)
 class Create:
-    """Open a matter (the door's `matter_id` is None: there is none yet)."""
+    """Open a matter (the door's `matter_id` is None: there is none yet), with its client
+    and team when named."""
 
     reference: str
     title: str
     owner_id: int | None = None
+    client: int | NewClient | None = None
+    seats: tuple[Seat, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -269,8 +336,28 @@ class Update:
 
 @dataclass(frozen=True)
 class AddMember:
+    """`role` None: the person's own role (the only one they can have on a matter)."""
+
     user_id: int
-    role: str
+    role: str | None = None
+
+
+@dataclass(frozen=True)
+class RemoveMember:
+    user_id: int
+
+
+@dataclass(frozen=True)
+class Screen:
+    """An ethical wall: admins only, with a reason."""
+
+    user_id: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class LiftScreen:
+    user_id: int
 
 
 @dataclass(frozen=True)
@@ -278,7 +365,7 @@ class Delete:
     pass
 
 
-MatterCommand = Create | Update | AddMember | Delete
+MatterCommand = Create | Update | AddMember | RemoveMember | Screen | LiftScreen | Delete
 
 
 @dataclass(frozen=True)
@@ -287,11 +374,17 @@ class MatterChanged:
 
     matter: Matter | None = None
     deleted: DeletedMatter | None = None
+    screen: MatterScreen | None = None  # the wall a Screen put up
 
     def kept(self) -> Matter:
         if self.matter is None:
             raise Conflict("The matter was deleted.")
         return self.matter
+
+    def walled(self) -> MatterScreen:
+        if self.screen is None:
+            raise Conflict("No one was screened.")
+        return self.screen
 
     def gone(self) -> DeletedMatter:
         if self.deleted is None:
@@ -303,7 +396,14 @@ class MatterChanged:
 def perform(actor: User, matter_id: int | None, command: MatterCommand) -> MatterChanged:
     if isinstance(command, Create):
         return MatterChanged(
-            create_matter(actor, command.reference, command.title, command.owner_id)
+            create_matter(
+                actor,
+                command.reference,
+                command.title,
+                command.owner_id,
+                command.client,
+                command.seats,
+            )
         )
     if matter_id is None:
         raise Invalid("Name the matter to change.")
@@ -312,6 +412,13 @@ def perform(actor: User, matter_id: int | None, command: MatterCommand) -> Matte
             return MatterChanged(update_matter(actor, matter_id, status, title))
         case AddMember(user_id=user_id, role=role):
             return MatterChanged(add_member(actor, matter_id, user_id, role))
+        case RemoveMember(user_id=user_id):
+            return MatterChanged(remove_member(actor, matter_id, user_id))
+        case Screen(user_id=user_id, reason=reason):
+            matter, wall = walls.screen(actor, matter_id, user_id, reason)
+            return MatterChanged(matter, screen=wall)
+        case LiftScreen(user_id=user_id):
+            return MatterChanged(walls.lift(actor, matter_id, user_id))
         case Delete():
             return MatterChanged(deleted=delete_matter(actor, matter_id))
     raise Invalid("Unknown change of a matter.")

@@ -1,4 +1,5 @@
-"""Emails to the people a step is ready for (`notify.step_ready` jobs)."""
+"""Emails to the people a step is ready for (`notify.step_ready` jobs), and to someone
+added to a matter's team (`notify.member_added`): the steps already waiting for them."""
 
 from email.message import EmailMessage
 
@@ -6,11 +7,12 @@ from flask import current_app
 from sqlalchemy import select
 
 from webapp.adapters.mail import build_message, deliver
+from webapp.engine.actions import get_handler
 from webapp.engine.actions.automated import ActionFailed
-from webapp.engine.eligibility import resolve_eligible_actors
-from webapp.engine.states import StepState
+from webapp.engine.eligibility import Actor, MatterAccess, can_perform, resolve_eligible_actors
+from webapp.engine.states import ACTIVE_STATUSES, StepState
 from webapp.extensions import db
-from webapp.models import InstanceStep, User, WorkflowInstance
+from webapp.models import InstanceStep, Matter, User, WorkflowInstance
 from webapp.persistence.transaction import transactional
 from webapp.services import outbox
 from webapp.services.access import matter_access
@@ -71,5 +73,87 @@ def _message(person: User, step: InstanceStep, instance: WorkflowInstance) -> Em
         f'The step "{step.title}" of the workflow "{instance.title}" on matter '
         f"{matter.reference} ({matter.title}) is ready for you.\n\n"
         "Open your Matterflow inbox to work on it.\n"
+    )
+    return build_message([person.email], subject, body)
+
+
+# ---- someone joined a matter's team (`notify.member_added` jobs) -------------------------
+
+
+def run_member_job(job: outbox.Claimed, worker_id: str) -> None:
+    job_id = job.id
+    message = member_message(job_id, worker_id)
+    if message is None:
+        return
+    try:
+        deliver(message)
+    except ActionFailed as error:
+        outbox.fail_attempt(job_id, worker_id, error.message)
+        return
+    outbox.settle(job_id, worker_id)
+
+
+@transactional
+def member_message(job_id: int, worker_id: str) -> EmailMessage | None:
+    """The email telling someone added to a matter which of its steps already wait for
+    them, or None when there is none to send (the job is settled)."""
+    db.session.expire_all()
+    job = outbox.own_job(job_id, worker_id)
+    if job is None:
+        return None
+    job.attempts += 1
+    if not current_app.config["NOTIFICATIONS_ENABLED"]:
+        outbox.mark_done(job, "Notifications are disabled.")
+        return None
+    matter = db.session.get(Matter, job.payload.get("matterId", 0))
+    person = db.session.get(User, job.payload.get("userId", 0))
+    if matter is None or person is None or not person.active:
+        outbox.mark_done(job, "The matter or the person is gone.")
+        return None
+    access = matter_access(matter)
+    if not access.can_see(person.id, person.role) or person.id not in access.members:
+        outbox.mark_done(job, "The person is no longer on the matter.")
+        return None
+    if not (person.email or "").strip():
+        outbox.mark_done(job, "The person has no email address.")
+        return None
+    return _member_message(person, matter, waiting_for(person, matter, access))
+
+
+def waiting_for(person: User, matter: Matter, access: MatterAccess) -> list[InstanceStep]:
+    """The READY steps of the matter's running workflows this person may act on now (the
+    automated ones run by themselves)."""
+    steps = db.session.scalars(
+        select(InstanceStep)
+        .join(WorkflowInstance, WorkflowInstance.id == InstanceStep.instance_id)
+        .where(
+            WorkflowInstance.matter_id == matter.id,
+            WorkflowInstance.status.in_([s.value for s in ACTIVE_STATUSES]),
+            InstanceStep.action_state == StepState.READY,
+        )
+        .order_by(InstanceStep.instance_id, InstanceStep.order, InstanceStep.id)
+    ).all()
+    actor = Actor(person.id, person.role, person.org_id)
+    return [
+        step
+        for step in steps
+        if not get_handler(step.action_type).automated
+        and can_perform(step.role_scope, step.assigned_to_id, step.claimed_by_id, actor, access)
+    ]
+
+
+def _member_message(person: User, matter: Matter, steps: list[InstanceStep]) -> EmailMessage:
+    subject = f"You were added to matter {matter.reference}"
+    if steps:
+        listed = "\n".join(f"  - {step.title} ({step.instance.title})" for step in steps)
+        waiting = f"These steps are already waiting for you:\n{listed}\n\n"
+    else:
+        waiting = "No step is waiting for you yet; you will be told when one is.\n\n"
+    body = (
+        f"Hello {person.name},\n\n"
+        f"You were added to the team of matter {matter.reference} ({matter.title}) as "
+        f"{person.role.lower()}.\n\n"
+        f"{waiting}"
+        "Open your Matterflow inbox to work on them.\n"
     )
     return build_message([person.email], subject, body)

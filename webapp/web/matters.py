@@ -1,5 +1,6 @@
-"""/matters: the person's matters (and opening a new one), each matter's Workflows tab,
-and the matter's lifecycle: close, archive, reopen and (admins) delete."""
+"""/matters: the person's matters (and opening a new one with its client and team), each
+matter's Workflows and People tabs (the team, and the ethical walls that keep people away
+from the matter), and the matter's lifecycle: close, archive, reopen and (admins) delete."""
 
 from typing import Any
 
@@ -7,16 +8,18 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from jinja2_fragments.flask import render_block
 
-from webapp.engine.errors import Conflict, Invalid, Unprocessable
+from webapp.engine.errors import Conflict, Invalid, NotFound, Unprocessable
 from webapp.services import instances, matters
 from webapp.web.htmx import blocks, is_htmx, page_or_block, redirect_to
-from webapp.web.reads import matter_workflows
+from webapp.web.reads import matter_people, matter_workflows
 from webapp.web.reads import matters as reads
 from webapp.web.reads.common import is_staff
 
 bp = Blueprint("matters", __name__, url_prefix="/matters")
 LIST = "matters/list.html"
 WORKFLOWS = "matters/workflows.html"
+PEOPLE = "matters/people.html"
+NEW_CLIENT = "new"  # the client select's choice of a new client
 STATUS_DONE = {
     "OPEN": "The matter is open again.",
     "CLOSED": "The matter is closed. Its workflows are left as they are.",
@@ -37,7 +40,7 @@ def _list_context(q: str = "", after: str | None = None, **extra: Any) -> dict[s
         "page": page,
         "rows": page.rows,
         "q": q,
-        "lawyers": reads.firm_lawyers(current_user) if staff else [],
+        "people": reads.firm_people(current_user) if staff else None,
         "form": {},
         "errors": {},
         "open": False,
@@ -57,19 +60,29 @@ def create() -> Any:
     """Open a matter (lawyers and admins); its owner is a lawyer, by default the author."""
     form = request.form
     try:
-        matter = matters.create_matter(
-            current_user,
+        command = matters.Create(
             form.get("reference", ""),
             form.get("title", ""),
             form.get("owner_id", type=int),
+            _client_of(form),
+            tuple(matters.Seat(user_id, None) for user_id in form.getlist("team", type=int)),
         )
-    except (Invalid, Unprocessable, Conflict) as error:
-        field = "reference" if isinstance(error, Conflict) else "form"
+        matter = matters.perform(current_user, None, command).kept()
+    except (Invalid, Unprocessable, Conflict, NotFound) as error:
+        field = "reference" if "reference" in error.message else "form"
         status = 409 if isinstance(error, Conflict) else 422
         ctx = _list_context(form=form, errors={field: [error.message]}, open=True)
         return render_block(LIST, "create_form", **ctx), status
     flash(f"Matter {matter.reference} is open.", "success")
     return redirect_to(url_for(".workflows", matter_id=matter.id))
+
+
+def _client_of(form: Any) -> int | matters.NewClient | None:
+    """The client the form names: none, an existing contact's id, or a new one."""
+    choice = form.get("client_id", "")
+    if choice == NEW_CLIENT:
+        return matters.NewClient(form.get("client_name", ""), form.get("client_email", ""))
+    return int(choice) if choice.isdigit() else None
 
 
 @bp.get("/<int:matter_id>")
@@ -149,3 +162,77 @@ def delete(matter_id: int) -> Any:
         "success",
     )
     return redirect_to(url_for(".index"))
+
+
+# ---- the People tab: the team and the ethical walls -------------------------------------
+
+
+def _people_context(matter_id: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "view": matter_people.matter_people(current_user, matter_id),
+        "form": {},
+        "errors": {},
+        "confirming": request.args.get("confirm", type=int),  # the dialog without JS
+        **extra,
+    }
+
+
+@bp.get("/<int:matter_id>/people")
+def people(matter_id: int) -> Any:
+    return page_or_block(PEOPLE, "team_card", **_people_context(matter_id))
+
+
+def _people_refused(matter_id: int, block: str, field: str, error: Any) -> Any:
+    """The page (or the form's block) again, with the refusal in plain words by the field."""
+    status = 409 if isinstance(error, Conflict) else 422
+    ctx = _people_context(matter_id, form=request.form, errors={field: [error.message]})
+    return page_or_block(PEOPLE, block, **ctx), status
+
+
+@bp.post("/<int:matter_id>/people")
+def add_person(matter_id: int) -> Any:
+    """Put a person of the firm on the team with their own role; they are emailed the
+    steps already waiting for them."""
+    try:
+        user_id = request.form.get("user_id", type=int)
+        if user_id is None:
+            raise Unprocessable("Choose a person to add.")
+        matters.perform(current_user, matter_id, matters.AddMember(user_id))
+    except (Unprocessable, Invalid, Conflict, NotFound) as error:
+        return _people_refused(matter_id, "add_form", "user_id", error)
+    flash("Added to the team. They are emailed the steps already waiting for them.", "success")
+    return redirect_to(url_for(".people", matter_id=matter_id))
+
+
+@bp.post("/<int:matter_id>/people/<int:user_id>/remove")
+def remove_person(matter_id: int, user_id: int) -> Any:
+    """After the confirmation: their access ends now and their open steps are freed."""
+    try:
+        matters.perform(current_user, matter_id, matters.RemoveMember(user_id))
+    except (Conflict, NotFound) as error:
+        return _people_refused(matter_id, "team_card", "team", error)
+    flash("Removed from the team. Their open steps on this matter are free again.", "success")
+    return redirect_to(url_for(".people", matter_id=matter_id))
+
+
+@bp.post("/<int:matter_id>/screens")
+def screen_person(matter_id: int) -> Any:
+    """An ethical wall (admins): the reason is required and kept with the screen."""
+    try:
+        user_id = request.form.get("user_id", type=int)
+        if user_id is None:
+            raise Unprocessable("Choose the person to screen.")
+        command = matters.Screen(user_id, request.form.get("reason", ""))
+        matters.perform(current_user, matter_id, command)
+    except (Unprocessable, Invalid, Conflict, NotFound) as error:
+        field = "reason" if "reason" in error.message else "screen_user_id"
+        return _people_refused(matter_id, "screen_form", field, error)
+    flash("Screened. From now on this matter does not exist for them.", "success")
+    return redirect_to(url_for(".people", matter_id=matter_id))
+
+
+@bp.post("/<int:matter_id>/screens/<int:user_id>/lift")
+def lift_screen(matter_id: int, user_id: int) -> Any:
+    matters.perform(current_user, matter_id, matters.LiftScreen(user_id))
+    flash("The screen is lifted. Add them to the team again if they should work on it.", "success")
+    return redirect_to(url_for(".people", matter_id=matter_id))

@@ -18,7 +18,7 @@ from webapp.engine.roles import Role
 from webapp.engine.states import StepState
 from webapp.extensions import db
 from webapp.models import InstanceStep, Matter, User, WorkflowInstance
-from webapp.services.access import matter_access
+from webapp.services.access import matter_access, refuse_if_screened
 from webapp.services.steps.advance import latest_change_id
 
 
@@ -85,6 +85,7 @@ def load_step(step_id: int, user: User, *, all_steps: bool = False) -> Loaded:
         raise missing
     access = matter_access(instance.matter)
     if not access.can_see(user.id, user.role):  # say nothing of a matter one may not see
+        refuse_if_screened(access, user, instance.matter_id)
         raise missing
     if user.role == Role.CLIENT and step.role_scope != Role.CLIENT:
         raise missing  # a client sees only the steps addressed to clients

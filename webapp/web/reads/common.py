@@ -14,7 +14,7 @@ from webapp.engine.errors import NotFound, UnknownActionType
 from webapp.engine.roles import Role
 from webapp.extensions import db
 from webapp.models import Matter, User, WorkflowInstance
-from webapp.services.access import matter_access
+from webapp.services.access import matter_access, refuse_if_screened
 from webapp.services.instances import load_instance
 
 STAFF = (Role.ADMIN, Role.LAWYER)
@@ -114,5 +114,6 @@ def instance_and_access(
     access = known if known is not None and known.org_id == found.org_id else None
     access = access or matter_access(found.matter)
     if not access.can_see(user.id, user.role):
+        refuse_if_screened(access, user, found.matter_id)
         raise missing
     return found, access

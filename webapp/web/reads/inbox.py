@@ -6,7 +6,8 @@ own) joined to the open steps, with the role, the assignee and the claimant filt
 SQL — the same rule as `engine.eligibility.can_perform` behind the runner's buttons,
 which a test holds the two to. The same statement numbers each group's rows and counts
 them (window functions), so a page shows the first PAGE_SIZE of each group and their
-totals; "Show more" asks for the rows after the last one shown (a keyset cursor). Its
+totals; the matters an ethical wall keeps the person from are left out in the same
+statement; "Show more" asks for the rows after the last one shown (a keyset cursor). Its
 cost follows this person's work, not the firm's."""
 
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from webapp.engine.states import ACTIVE_STATUSES, StepState
 from webapp.extensions import db
 from webapp.models import InstanceStep, Matter, MatterMember, User, WorkflowInstance
 from webapp.models.base import UTCDateTime, utcnow
+from webapp.services.access import not_screened
 from webapp.web.reads.common import action_label
 
 
@@ -142,6 +144,7 @@ def actionable_steps(user: User) -> Select:
             ),
             or_(InstanceStep.assigned_to_id.is_(None), InstanceStep.assigned_to_id == user.id),
             eligible,
+            not_screened(WorkflowInstance.matter_id, user),
         )
     )
     if user.role != Role.ADMIN:  # only their own matters: the database starts from them

@@ -52,15 +52,31 @@ def matters_page(
     return MattersPage([MatterRow(m, summaries[m.id]) for m in shown], total, after, following)
 
 
-def firm_lawyers(user: User) -> list[User]:
-    """Who may be responsible for a new matter (its owner must be a lawyer)."""
-    return list(
-        db.session.scalars(
-            select(User)
-            .where(User.org_id == user.org_id, User.role == Role.LAWYER, User.active)
-            .order_by(User.name)
+@dataclass
+class FirmPeople:
+    """Who the New matter form offers: lawyers (one is responsible for it; any may join
+    its team), paralegals, and the firm's clients."""
+
+    lawyers: list[User]
+    paralegals: list[User]
+    clients: list[User]
+
+
+def firm_people(user: User) -> FirmPeople:
+    """The firm's active lawyers, paralegals and clients by name, in one query."""
+    people = db.session.scalars(
+        select(User)
+        .where(
+            User.org_id == user.org_id,
+            User.role.in_([Role.LAWYER, Role.PARALEGAL, Role.CLIENT]),
+            User.active,
         )
-    )
+        .order_by(User.name, User.id)
+    ).all()
+    by_role: dict[str, list[User]] = {Role.LAWYER: [], Role.PARALEGAL: [], Role.CLIENT: []}
+    for person in people:
+        by_role[person.role].append(person)
+    return FirmPeople(by_role[Role.LAWYER], by_role[Role.PARALEGAL], by_role[Role.CLIENT])
 
 
 def require_seen_matter_status(user: User, matter_id: int, seen: str | None) -> Matter:
