@@ -1,4 +1,5 @@
-"""flask commands: seed-demo, create-user, create-token, worker, actions-reference."""
+"""flask commands: seed-demo, create-user, create-token, worker, actions-reference,
+verify-audit."""
 
 import signal
 import threading
@@ -10,6 +11,8 @@ from webapp.engine.errors import DomainError
 
 
 def register_cli(app: Flask) -> None:
+    register_audit_cli(app)
+
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Only seed a database with no firm yet.")
     def seed_demo_command(if_empty: bool) -> None:
@@ -86,3 +89,21 @@ def register_cli(app: Flask) -> None:
         with open(output, "w", encoding="utf-8") as handle:
             handle.write(text)
         click.echo(f"Wrote {output}.")
+
+
+def register_audit_cli(app: Flask) -> None:
+    @app.cli.command("verify-audit")
+    @click.option("--matter", "matter_id", type=int, default=None, help="Only this matter's.")
+    def verify_audit_command(matter_id: int | None) -> None:
+        """Recompute every audit hash chain (or one matter's); exit 1 naming the first
+        broken row of each broken chain."""
+        from webapp.extensions import db
+        from webapp.persistence.audit_chain import verify_chains
+
+        with db.engine.connect() as connection:
+            verified = verify_chains(connection, matter_id)
+        for broken in verified.broken:
+            click.echo(f"BROKEN {broken.describe()}", err=True)
+        if verified.broken:
+            raise SystemExit(1)
+        click.echo(f"Audit trail intact: {verified.rows} row(s) in {verified.chains} chain(s).")
