@@ -5,17 +5,21 @@ and writers on two matters never wait on each other."""
 
 import itertools
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select, text
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.exc import OperationalError
 
+from tests.integration.test_migrations import fresh_app  # noqa: F401 - a fixture
+from webapp import create_app
 from webapp.engine.roles import Role
 from webapp.extensions import db
 from webapp.models import InstanceStep, WorkflowEvent
-from webapp.persistence.audit_chain import row_hash
+from webapp.persistence.audit_chain import row_hash, verify_chains
 from webapp.persistence.journal import record_event
 from webapp.persistence.transaction import transactional
 from webapp.services.steps import Claim, Complete, perform
@@ -215,3 +219,67 @@ def test_appends_on_two_matters_do_not_wait_on_each_other_when_on_postgresql(
         holder.rollback()
     assert len(chains()[(org.id, free.id)]) == 2
     assert (org.id, held.id) not in chains()
+
+
+# ---- the migration -------------------------------------------------------------------------
+
+MIGRATIONS = str(Path(__file__).resolve().parents[2] / "migrations")
+
+
+@pytest.mark.usefixtures("fresh_app")
+def test_migration_seals_the_rows_already_written_when_upgrading_an_existing_database() -> None:
+    upgrade(directory=MIGRATIONS, revision="0007")
+    with db.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO organizations (id, name, created_at) "
+                "VALUES (1, 'Old firm', CURRENT_TIMESTAMP)"
+            )
+        )
+        for n, matter in enumerate([7, 8, 7, None, 7, None]):
+            connection.execute(
+                text(
+                    "INSERT INTO workflow_events (org_id, matter_id, event_type, payload, "
+                    "created_at) VALUES (1, :m, :t, :p, :c)"
+                ),
+                {
+                    "m": matter,
+                    "t": f"old.{n}",
+                    "p": f'{{"n": {n}, "b": [1, "é"]}}',
+                    "c": f"2026-01-0{n + 1} 10:00:00.123456+00:00",
+                },
+            )
+    upgrade(directory=MIGRATIONS)
+    with db.engine.connect() as connection:
+        verified = verify_chains(connection)
+        hashes = connection.execute(
+            text("SELECT matter_id, prev_hash, hash FROM workflow_events ORDER BY id")
+        ).all()
+    assert (verified.rows, verified.chains, verified.broken) == (6, 3, [])
+    assert all(len(h) == 64 for _m, _p, h in hashes)
+    assert [p is None for _m, p, _h in hashes] == [True, True, False, True, False, False]
+    # What the app appends next continues each chain.
+    record_event(org_id=1, event_type="new", actor_id=None, matter_id=7)
+    db.session.commit()
+    with db.engine.connect() as connection:
+        assert verify_chains(connection).broken == []
+
+
+def test_migrations_run_as_the_owner_when_migration_database_url_is_set(tmp_path: Path) -> None:
+    owner_db, app_db = tmp_path / "owner.db", tmp_path / "app.db"
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test",
+            "UPLOAD_DIR": str(tmp_path),
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{app_db}",
+            "MIGRATION_DATABASE_URL": f"sqlite:///{owner_db}",
+        }
+    )
+    with app.app_context():
+        upgrade(directory=MIGRATIONS)
+        assert "workflow_events" not in inspect(db.engine).get_table_names()
+        db.engine.dispose()
+    owner = create_engine(f"sqlite:///{owner_db}")
+    assert "workflow_events" in inspect(owner).get_table_names()
+    owner.dispose()

@@ -81,7 +81,9 @@ def row_hash(row: Mapping[str, Any], prev_hash: str | None, payload_text: str | 
 
 # ---- appending ------------------------------------------------------------------------------
 
-HEAD_FUNCTION = text("SELECT matterflow_chain_head(:org_id, :matter_id)")
+HEAD_FUNCTION = text(
+    "SELECT matterflow_chain_head(CAST(:org_id AS integer), CAST(:matter_id AS integer))"
+)
 
 
 def chain_head(connection: Connection, key: ChainKey) -> str | None:
