@@ -166,3 +166,13 @@ def test_matter_page_offers_the_audit_downloads_to_staff_and_not_to_clients(demo
     assert f"/api/v1/matters/{demo.matter.id}/audit?format=json" in page
     client_page = login_as(demo.user(Role.CLIENT)).get(url)
     assert "/audit?format=csv" not in client_page.get_data(as_text=True)
+
+
+def test_instance_events_carry_their_hashes_when_read_through_the_api(demo, lawyer):
+    instance_id = db.session.scalar(
+        select(WorkflowEvent.instance_id).where(WorkflowEvent.instance_id.is_not(None)).limit(1)
+    )
+    items = lawyer.get(f"/instances/{instance_id}/events").json["items"]
+    stored = dict(stored_hashes(demo.matter.id))
+    assert items and all(item["hash"] == stored[item["id"]] for item in items)
+    assert all("prevHash" in item and "requestId" in item for item in items)
