@@ -5,6 +5,9 @@ and writers on two matters never wait on each other."""
 
 import itertools
 import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -166,6 +169,35 @@ def append(org_id: int, matter_id: int, label: str) -> None:
     )
 
 
+@contextmanager
+def chain_gate(org_id: int, matter_id: int) -> Iterator[Callable[[], None]]:
+    """PostgreSQL: hold the matter's chain, so both writers' first commits queue on it
+    together and truly overlap; SQLite's writers are queued on a file lock anyway."""
+    if db.engine.dialect.name != "postgresql":
+        yield lambda: None
+        return
+    with db.engine.connect() as holder, db.engine.connect() as observer:
+        holder.execute(text("SELECT matterflow_chain_head(:o, :m)"), {"o": org_id, "m": matter_id})
+
+        def waiting() -> int:
+            observer.rollback()
+            return observer.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock' AND wait_event = 'advisory'"
+                )
+            )
+
+        def both_waiting() -> None:
+            deadline = time.monotonic() + 15
+            while waiting() < 2:
+                assert time.monotonic() < deadline, "the writers never queued on the chain"
+                time.sleep(0.005)
+
+        yield both_waiting
+        holder.rollback()
+
+
 def test_concurrent_appends_on_one_matter_keep_one_unbroken_chain_when_two_threads_race(
     app, make_org, make_user, make_matter
 ):
@@ -187,8 +219,10 @@ def test_concurrent_appends_on_one_matter_keep_one_unbroken_chain_when_two_threa
             errors.append(error)
 
     threads = [threading.Thread(target=writer, args=(label,)) for label in "ab"]
-    for thread in threads:
-        thread.start()
+    with chain_gate(org_id, matter_id) as both_waiting:
+        for thread in threads:
+            thread.start()
+        both_waiting()
     for thread in threads:
         thread.join(timeout=60)
     assert not errors, errors
