@@ -64,13 +64,18 @@ def canonical(row: Mapping[str, Any], payload_text: str | None = None) -> str:
         payload_text = canonical_json(row["payload"] or {})
     before = [row[column] for column in HASHED_COLUMNS[:9]]
     after = [row["request_id"], timestamp_text(row["created_at"])]
-    head = json.dumps(before, ensure_ascii=False, separators=(",", ":"))[:-1]
-    tail = json.dumps(after, ensure_ascii=False, separators=(",", ":"))[1:]
+    head = _PLAIN.encode(before)[:-1]
+    tail = _PLAIN.encode(after)[1:]
     return f"{head},{payload_text},{tail}"
 
 
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return _SORTED.encode(value)
+
+
+# Built once: json.dumps with options builds a new encoder on every call.
+_PLAIN = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_SORTED = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
 def row_hash(row: Mapping[str, Any], prev_hash: str | None, payload_text: str | None = None) -> str:
