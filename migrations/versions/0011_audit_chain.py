@@ -66,8 +66,9 @@ def _postgres():
 
 
 def _seal_existing_rows():
-    """Every chain already written, sealed in id order (as owner: the row trigger that
-    refuses UPDATE is off meanwhile, inside this migration's transaction)."""
+    """Every chain already written, sealed in id order (SQLite; PostgreSQL below, as the
+    owner: the row trigger that refuses UPDATE is off meanwhile, inside this migration's
+    transaction)."""
     bind = op.get_bind()
     chains = bind.execute(sa.select(EVENTS.c.org_id, EVENTS.c.matter_id).distinct()).all()
     update = (
@@ -93,6 +94,54 @@ def _seal_existing_rows():
                 batch = []
         if batch:
             bind.execute(update, batch)
+
+
+HASHED = (
+    "id, org_id, matter_id, instance_id, step_id, template_id, actor_id, event_type, "
+    "old_status, new_status, payload, request_id, created_at"
+)
+
+
+def _seal_existing_rows_postgres():
+    """The same on PostgreSQL, for millions of rows: one streamed read in chain order, the
+    hashes copied into a temporary table, then one UPDATE joining it."""
+    raw = op.get_bind().connection.driver_connection
+    with raw.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE audit_seal (id integer PRIMARY KEY, prev_hash text, "
+            "hash text) ON COMMIT DROP"
+        )
+    reader = raw.cursor(name="audit_seal_reader")
+    reader.itersize = 10_000
+    reader.execute(f"SELECT {HASHED} FROM workflow_events ORDER BY org_id, matter_id, id")
+    names = [column.strip() for column in HASHED.split(",")]
+    heads = {}
+    sealed = []
+    for values in reader:
+        row = dict(zip(names, values))
+        key = (row["org_id"], row["matter_id"])
+        prev = heads.get(key)
+        heads[key] = row_hash(row, prev)
+        sealed.append((row["id"], prev, heads[key]))
+        if len(sealed) >= 50_000:
+            _copy_sealed(raw, sealed)
+    _copy_sealed(raw, sealed)
+    reader.close()
+    with raw.cursor() as cursor:
+        cursor.execute(
+            "UPDATE workflow_events e SET prev_hash = s.prev_hash, hash = s.hash "
+            "FROM audit_seal s WHERE e.id = s.id"
+        )
+
+
+def _copy_sealed(raw, sealed):
+    if not sealed:
+        return
+    with raw.cursor() as cursor:
+        with cursor.copy("COPY audit_seal (id, prev_hash, hash) FROM STDIN") as copy:
+            for record in sealed:
+                copy.write_row(record)
+    sealed.clear()
 
 
 def _chain_head_function():
@@ -186,9 +235,10 @@ def upgrade():
         batch_op.add_column(sa.Column("hash", sa.String(length=64), nullable=True))
     if _postgres():
         op.execute("ALTER TABLE workflow_events DISABLE TRIGGER workflow_events_append_only")
-    _seal_existing_rows()
-    if _postgres():
+        _seal_existing_rows_postgres()
         op.execute("ALTER TABLE workflow_events ENABLE TRIGGER workflow_events_append_only")
+    else:
+        _seal_existing_rows()
     with op.batch_alter_table("workflow_events") as batch_op:
         batch_op.alter_column("hash", existing_type=sa.String(length=64), nullable=False)
     if _postgres():
