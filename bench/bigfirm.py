@@ -48,6 +48,7 @@ from webapp.models import (
     WorkflowEvent,
     WorkflowInstance,
 )
+from webapp.persistence.audit_chain import canonical_json, chain_key, row_hash
 from webapp.persistence.transaction import transactional
 from webapp.services.auth import create_token, new_user
 from webapp.services.instances import instantiate, request_hash
@@ -712,7 +713,8 @@ IGNORED_IN_COMPARISON = {
     | {"created_by_id"},
     "instance_steps": {"id", "instance_id", "due_at", "started_at", "completed_at", "created_at"}
     | {"updated_at", "claimed_by_id"},
-    "workflow_events": {"id", "matter_id", "instance_id", "step_id", "actor_id", "created_at"},
+    "workflow_events": {"id", "matter_id", "instance_id", "step_id", "actor_id", "created_at"}
+    | {"prev_hash", "hash"},  # a clone's own chain (Sealer); verify-audit checks it
     "jobs": {"id", "instance_id", "payload", "dedupe_key", "run_at", "created_at", "updated_at"},
     "instance_changes": {"id", "instance_id", "actor_id", "detail", "created_at"},
 }
@@ -1065,6 +1067,7 @@ def write_all(
     try:
         json_text = JsonText(list({id(c.snapshot): c.snapshot for c in plan.clones}.values()))
         writer = Writer(raw.driver_connection, db.engine.dialect.name, json_text)
+        sealer = Sealer(json_text)
         tables: list[tuple[Table, Callable[[], Iterable[dict[str, Any]]]]] = [
             (Matter.__table__, lambda: matters),
             (MatterMember.__table__, lambda: members),
@@ -1073,7 +1076,12 @@ def write_all(
             (InstanceChange.__table__, lambda: (r for c in cloners for r in c.changes())),
             (
                 WorkflowEvent.__table__,
-                lambda: itertools.chain(matter_events, (r for c in cloners for r in c.events())),
+                # In id order per matter (the clones', then the matters' own), as the
+                # chains run.
+                lambda: map(
+                    sealer.seal,
+                    itertools.chain((r for c in cloners for r in c.events()), matter_events),
+                ),
             ),
             (Job.__table__, lambda: (r for c in cloners for r in c.jobs())),
         ]
@@ -1087,6 +1095,33 @@ def write_all(
     finally:
         raw.close()
     return counts
+
+
+class Sealer:
+    """The clones' audit rows sealed into their matters' hash chains, as the journal seals
+    what the services write (webapp/persistence/audit_chain.py). Rows must come in id
+    order per matter. A payload passed on unchanged from its prototype (JsonText knows
+    those objects) is made canonical once."""
+
+    def __init__(self, prototypes: JsonText) -> None:
+        self.prototypes = prototypes
+        self.heads: dict[tuple[int, int | None], str | None] = {}
+        self.canonical: dict[int, str] = {}
+
+    def seal(self, row: dict[str, Any]) -> dict[str, Any]:
+        key = chain_key(row)
+        prev = self.heads.get(key)
+        row["prev_hash"] = prev
+        row["hash"] = self.heads[key] = row_hash(row, prev, self.payload_text(row["payload"]))
+        return row
+
+    def payload_text(self, payload: Any) -> str:
+        known = self.prototypes.known.get(id(payload))
+        if known is None or known[0] is not payload:
+            return canonical_json(payload or {})
+        if id(payload) not in self.canonical:
+            self.canonical[id(payload)] = canonical_json(payload or {})
+        return self.canonical[id(payload)]
 
 
 def audit_clones(plan: Plan, cast: Cast) -> int:

@@ -15,8 +15,20 @@ if not current_app.testing:
 logger = logging.getLogger("alembic.env")
 
 
+_OWNER_ENGINE = []
+
+
 def get_engine():
-    return current_app.extensions["migrate"].db.engine
+    """The tables' owner when MIGRATION_DATABASE_URL is set (the app's own role owns
+    nothing and cannot migrate), else the app's engine."""
+    owner_url = current_app.config.get("MIGRATION_DATABASE_URL")
+    if not owner_url:
+        return current_app.extensions["migrate"].db.engine
+    if not _OWNER_ENGINE:
+        from sqlalchemy import create_engine
+
+        _OWNER_ENGINE.append(create_engine(owner_url))
+    return _OWNER_ENGINE[0]
 
 
 def get_engine_url():
@@ -93,6 +105,8 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+    if _OWNER_ENGINE:
+        _OWNER_ENGINE.pop().dispose()
 
 
 if context.is_offline_mode():

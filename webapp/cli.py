@@ -1,5 +1,5 @@
 """flask commands: create-firm, seed-demo, create-user, create-token, worker,
-actions-reference."""
+actions-reference, verify-audit, grant-app-role."""
 
 import signal
 import threading
@@ -11,6 +11,8 @@ from webapp.engine.errors import DomainError
 
 
 def register_cli(app: Flask) -> None:
+    register_audit_cli(app)
+
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Only seed a database with no firm yet.")
     def seed_demo_command(if_empty: bool) -> None:
@@ -110,3 +112,61 @@ def register_cli(app: Flask) -> None:
         with open(output, "w", encoding="utf-8") as handle:
             handle.write(text)
         click.echo(f"Wrote {output}.")
+
+
+def register_audit_cli(app: Flask) -> None:
+    @app.cli.command("verify-audit")
+    @click.option("--matter", "matter_id", type=int, default=None, help="Only this matter's.")
+    def verify_audit_command(matter_id: int | None) -> None:
+        """Recompute every audit hash chain (or one matter's); exit 1 naming the first
+        broken row of each broken chain."""
+        from webapp.extensions import db
+        from webapp.persistence.audit_chain import verify_chains
+
+        with db.engine.connect() as connection:
+            verified = verify_chains(connection, matter_id)
+        for broken in verified.broken:
+            click.echo(f"BROKEN {broken.describe()}", err=True)
+        if verified.broken:
+            raise SystemExit(1)
+        click.echo(f"Audit trail intact: {verified.rows} row(s) in {verified.chains} chain(s).")
+
+    @app.cli.command("grant-app-role")
+    @click.argument("role")
+    @click.option(
+        "--password-env",
+        default=None,
+        help="Set the role's password from this environment variable.",
+    )
+    def grant_app_role_command(role: str, password_env: str | None) -> None:
+        """PostgreSQL: create ROLE if missing and grant it what the app needs, as the
+        tables' owner (MIGRATION_DATABASE_URL, else DATABASE_URL). The app then connects
+        as ROLE: it owns no table, so it cannot truncate the audit trail nor disable or
+        drop its triggers. Run it again after `flask db upgrade`."""
+        import os
+
+        from flask import current_app
+        from sqlalchemy import create_engine
+
+        from webapp.persistence.app_role import grant_app_role
+
+        url = (
+            current_app.config.get("MIGRATION_DATABASE_URL")
+            or current_app.config["SQLALCHEMY_DATABASE_URI"]
+        )
+        engine = create_engine(url)
+        if engine.dialect.name != "postgresql":
+            raise click.ClickException("Only PostgreSQL has roles; SQLite needs nothing.")
+        password = os.environ.get(password_env) if password_env else None
+        if password_env and not password:
+            raise click.ClickException(f"{password_env} is not set.")
+        try:
+            with engine.begin() as connection:
+                done = grant_app_role(connection, role, password)
+        except ValueError as error:
+            raise click.ClickException(str(error)) from None
+        finally:
+            engine.dispose()
+        for statement in done:
+            click.echo(statement)
+        click.echo(f"The app may now connect as {role}.")

@@ -21,6 +21,9 @@ class Config:
     # A pooled connection the database dropped (a restart, a failover) is replaced when
     # taken from the pool, instead of failing the request that takes it.
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # PostgreSQL: the tables' owner, for `flask db upgrade` and `flask grant-app-role`;
+    # the app itself connects as DATABASE_URL's role, which owns nothing (README).
+    MIGRATION_DATABASE_URL = os.environ.get("MIGRATION_DATABASE_URL") or None
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(ROOT / "instance" / "uploads"))
     MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
     WEBHOOK_SECRET = os.environ.get("WEBHOOK_SECRET", "dev-webhook-secret")

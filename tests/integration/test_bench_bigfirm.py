@@ -9,7 +9,7 @@ from sqlalchemy import func, select, text
 
 from bench import bigfirm
 from webapp.extensions import db
-from webapp.models import InstanceStep, Job, User, WorkflowInstance
+from webapp.models import InstanceStep, Job, User, WorkflowEvent, WorkflowInstance
 from webapp.services.instances import instantiate
 from webapp.web.reads.inbox import actionable_steps
 
@@ -43,6 +43,17 @@ def test_clones_match_their_prototypes_when_the_firm_is_built(
     assert states["COMPLETED"] > 10 * (states.get("READY", 0) + states.get("IN_PROGRESS", 0))
     assert jobs["DONE"] > jobs.get("PENDING", 0)
     assert marker is not None and marker.scale == SCALE
+
+
+def test_every_audit_chain_of_the_bulk_copy_verifies_when_the_firm_is_built(
+    app: Flask, built: bigfirm.Built
+) -> None:
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["verify-audit"])
+        chains = db.session.scalar(select(func.count(func.distinct(WorkflowEvent.matter_id))))
+    assert result.exit_code == 0, result.output
+    assert chains is not None and chains > 36  # every matter of the firm has its chain
+    assert "intact" in result.output
 
 
 def test_a_tampered_clone_is_told_apart_from_its_prototype(

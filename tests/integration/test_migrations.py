@@ -25,7 +25,9 @@ GIN_INDEXES = {
     "ix_workflow_events_payload_gin",
     "ix_matters_search_trgm",  # matter search: a trigram index (pg_trgm)
 }
-APPEND_ONLY = {"workflow_events", "instance_changes"}
+# Tables a trigger keeps: the audit tables (no UPDATE, DELETE or TRUNCATE), step attempts
+# and dead letters (migration 0011).
+APPEND_ONLY = {"workflow_events", "instance_changes", "step_attempts", "jobs"}
 
 
 def postgres_schema(action: str) -> None:

@@ -52,6 +52,7 @@ def csrf_error(error: CSRFError) -> Any:
 def register_api(app: Flask) -> None:
     from webapp.api import (  # noqa: F401
         actions,
+        audit,
         docs,
         instances,
         jobs,

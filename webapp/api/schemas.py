@@ -536,6 +536,9 @@ class BulkMigrationOut(Schema):
 
 
 class EventOut(Schema):
+    """An audit row. `hash` and `prevHash` link it into its matter's hash chain
+    (docs/engine.md, "Tamper-evident audit")."""
+
     id: int
     event_type: str
     step_id: int | None
@@ -543,7 +546,10 @@ class EventOut(Schema):
     old_status: str | None
     new_status: str | None
     payload: dict[str, Any]
+    request_id: str | None
     created_at: datetime
+    prev_hash: str | None
+    hash: str
 
 
 class EventList(Schema):

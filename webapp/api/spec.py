@@ -29,6 +29,9 @@ class Query:
 
 
 TEXT_MEDIA = ("application/json", "application/yaml")
+# A response sent as CSV is text whatever model its JSON form has: one header line, then
+# one line per item, the columns named as the JSON fields.
+MEDIA_SCHEMAS: dict[str, dict[str, Any]] = {"text/csv": {"type": "string"}}
 ROW_ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
 LIMIT = Query("page size", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50})
 OFFSET = Query(
@@ -295,7 +298,9 @@ def _responses(route: RouteSpec, refs: dict) -> dict[str, Any]:
     ok: dict[str, Any] = {"description": "Success"}
     if route.response is not None:
         schema = refs[(route.response, "validation")]
-        ok["content"] = {media: {"schema": schema} for media in route.media}
+        ok["content"] = {
+            media: {"schema": MEDIA_SCHEMAS.get(media, schema)} for media in route.media
+        }
     responses: dict[str, Any] = {str(route.status): ok}
     for code, why in route.also.items():
         responses[str(code)] = {**ok, "description": why}

@@ -7,11 +7,18 @@ from webapp.models.base import JsonDict, JSONType, Model, created_at_column
 
 
 class WorkflowEvent(Model):
-    """The append-only audit log. Nothing in the code updates or deletes a row;
-    on PostgreSQL a trigger rejects any attempt (see the initial migration)."""
+    """The append-only audit log. Nothing in the code updates or deletes a row; on
+    PostgreSQL triggers reject any attempt, TRUNCATE included (migrations 0001 and 0011).
+    Each row is sealed into its matter's hash chain (or its firm's, for rows about no
+    matter): `prev_hash` is the hash of the chain's row before it, `hash` covers the row
+    and `prev_hash` (persistence/audit_chain.py)."""
 
     __tablename__ = "workflow_events"
-    __table_args__ = (Index("ix_workflow_events_instance", "instance_id", "id"),)
+    __table_args__ = (
+        Index("ix_workflow_events_instance", "instance_id", "id"),
+        # A chain in order, its head last: the seal's one read, verify-audit, the export.
+        Index("ix_workflow_events_chain", "org_id", "matter_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int] = mapped_column(Integer)
@@ -26,6 +33,8 @@ class WorkflowEvent(Model):
     payload: Mapped[JsonDict] = mapped_column(JSONType, default=dict)
     request_id: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = created_at_column()
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 class InstanceChange(Model):

@@ -1,5 +1,8 @@
 """The journal: audit rows and outbox jobs appended in the transaction of the change that
-causes them, written with one multi-row INSERT per table when the session flushes. It
+causes them. Jobs are written with one multi-row INSERT when the session flushes; audit
+rows are held until the commit, then sealed into their hash chains (persistence/audit_chain.py)
+and written with one INSERT: the chain's lock is the transaction's last, held only while
+it commits, so it never waits behind a lock taken after it (an instance's, a job's). It
 also remembers, until the transaction ends, which steps the audit rows say moved: the
 step door returns them as `Changed` without reading anything again."""
 
@@ -12,12 +15,17 @@ from sqlalchemy.orm import Session
 from webapp.extensions import db
 from webapp.models import Job, WorkflowEvent
 from webapp.models.base import utcnow
+from webapp.persistence.audit_chain import seal
 
 # Audit rows and outbox jobs are append-only: they are written with one multi-row INSERT
 # per table when the session flushes objects, autoflushes before a query, or commits,
 # without the ORM's bookkeeping of each object.
 _APPENDED = "matterflow_appended"
 _MOVES = "matterflow_moves"
+# Audit rows wait for the commit; a savepoint remembers how many were held when it began,
+# so rolling it back drops only the rows appended inside it.
+_HELD = "matterflow_held_events"
+_MARKS = "matterflow_held_marks"
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,13 @@ def _append(table: Table, row: dict[str, Any]) -> None:
     session.info.setdefault(_APPENDED, []).append((table, row))
 
 
+def _hold(row: dict[str, Any]) -> None:
+    session = db.session()
+    if not session.in_transaction():
+        session.begin()
+    session.info.setdefault(_HELD, []).append(row)
+
+
 @event.listens_for(Session, "after_flush")
 def _write_appended_after_flush(session: Session, _context: Any) -> None:
     write_appended(session)
@@ -50,29 +65,52 @@ def _write_appended_after_flush(session: Session, _context: Any) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _write_appended_before_commit(session: Session) -> None:
-    if session.info.get(_APPENDED):
+    if session.info.get(_APPENDED) or session.info.get(_HELD):
         session.flush()  # the rows they name exist first; the flush writes them
         write_appended(session)
+        write_events(session)
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction: Any) -> None:
+    if transaction.nested:
+        marks = session.info.setdefault(_MARKS, {})
+        marks[id(transaction)] = len(session.info.get(_HELD, ()))
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _write_appended_before_query(state: Any) -> None:
     """As autoflush does for objects: a query sees the rows appended before it."""
     session = state.session
-    if state.is_select and session.autoflush and session.info.get(_APPENDED):
+    if not (state.is_select and session.autoflush):
+        return
+    if session.info.get(_APPENDED):
         session.flush()
         write_appended(session)
+    if session.info.get(_HELD) and _reads_audit_rows(state):
+        write_events(session)
+
+
+def _reads_audit_rows(state: Any) -> bool:
+    return any(mapper.class_ is WorkflowEvent for mapper in state.all_mappers)
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _forget_appended(session: Session, _previous: Any) -> None:
+def _forget_appended(session: Session, previous: Any) -> None:
     session.info.pop(_APPENDED, None)
     session.info.pop(_MOVES, None)
+    mark = session.info.get(_MARKS, {}).pop(id(previous), None)
+    if previous.nested and mark is not None:
+        del session.info.get(_HELD, [])[mark:]
+    else:
+        session.info.pop(_HELD, None)
+        session.info.pop(_MARKS, None)
 
 
 @event.listens_for(Session, "after_commit")
 def _forget_moves(session: Session) -> None:
     session.info.pop(_MOVES, None)
+    session.info.pop(_MARKS, None)
 
 
 def write_appended(session: Session) -> None:
@@ -85,6 +123,17 @@ def write_appended(session: Session) -> None:
     connection = session.connection()
     for table, rows in by_table.items():
         connection.execute(insert(table), rows)
+
+
+def write_events(session: Session) -> None:
+    """The held audit rows, sealed into their chains (one head read per chain) and
+    written with one INSERT."""
+    held = session.info.pop(_HELD, None)
+    if not held:
+        return
+    connection = session.connection()
+    seal(connection, held)
+    connection.execute(insert(WorkflowEvent.__table__), held)
 
 
 def record_event(
@@ -104,8 +153,7 @@ def record_event(
         key = (payload or {}).get("key")
         move = Move(instance_id, step_id, key, old_status, new_status)
         db.session().info.setdefault(_MOVES, []).append(move)
-    _append(
-        WorkflowEvent.__table__,
+    _hold(
         {
             "org_id": org_id,
             "event_type": event_type,

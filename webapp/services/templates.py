@@ -240,6 +240,7 @@ def update_template(
     """Returns the edited draft and whether it is a new version."""
     require_staff(user)
     template, created = _draft_of(get_template(template_id, user), user)
+    before = _edit_view(template)
     if name is not None:
         if not name.strip():
             raise Invalid("A template needs a name.")
@@ -251,7 +252,33 @@ def update_template(
         _replace_steps(template, validated_steps(steps, check_refs=False))
     template.updated_at = utcnow()
     db.session.flush()
+    changes = _edit_changes(before, _edit_view(template))
+    if changes:
+        _record_edit(user, template, "template.updated", changes)
     return template, created
+
+
+def _edit_view(template: WorkflowTemplate) -> dict[str, Any]:
+    return {
+        "name": template.name,
+        "description": template.description,
+        "steps": [definition_of(step) for step in template.steps],
+    }
+
+
+def _edit_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """What an update changed, for its audit row: the name and description as they were
+    and became, the steps by key (their definitions are in the template's versions)."""
+    changes: dict[str, Any] = {}
+    for field in ("name", "description"):
+        if before[field] != after[field]:
+            changes[field] = {"from": before[field], "to": after[field]}
+    if before["steps"] != after["steps"]:
+        changes["steps"] = {
+            "from": [step["key"] for step in before["steps"]],
+            "to": [step["key"] for step in after["steps"]],
+        }
+    return changes
 
 
 @transactional
