@@ -14,21 +14,23 @@ RETRIES = 2  # the door's tries after the first, for a fault before the commit
 BACKOFF_SECONDS = (0.05, 0.25)
 
 
+# SQLSTATEs of faults that pass: the connection (08…), the server shutting down or starting
+# (57P01 to 57P03), too many connections, a serialization failure, a deadlock. A lock or
+# statement timeout (55P03, 57014) is not among them: trying again would pile up waiters.
+TRANSIENT_STATES = ("08", "57P01", "57P02", "57P03", "53300", "40001", "40P01")
+
+
 def is_transient(error: BaseException) -> bool:
     if not isinstance(error, DBAPIError):
         return False
     if error.connection_invalidated:
         return True
     original = error.orig
-    # Connection-class failures (08…, 57P0…), cancellations, serialization failures and
-    # deadlocks are all psycopg OperationalErrors or these two.
-    if isinstance(
-        original,
-        psycopg.OperationalError
-        | psycopg.errors.SerializationFailure
-        | psycopg.errors.DeadlockDetected,
-    ):
-        return True
+    if isinstance(original, psycopg.Error):
+        state = original.sqlstate
+        if state is None:  # the connection broke before the server could say why
+            return isinstance(original, psycopg.OperationalError)
+        return state.startswith(TRANSIENT_STATES)
     if isinstance(original, sqlite3.OperationalError):
         text = str(original).lower()
         return "locked" in text or "busy" in text

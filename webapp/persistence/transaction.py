@@ -157,17 +157,33 @@ def _one_transaction(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R
         _WRITING.reset(token)
 
 
+_COMMIT_SENT = contextvars.ContextVar("matterflow_commit_sent", default=False)
+
+
+@event.listens_for(Engine, "commit")
+def _commit_sent(_connection: Any) -> None:
+    _COMMIT_SENT.set(True)
+
+
 def _commit() -> None:
+    """The session's commit also writes what it held back (the audit rows, journal.py):
+    a fault before the COMMIT itself went out leaves nothing saved and may be tried again;
+    one after it, and the outcome is unknown."""
+    token = _COMMIT_SENT.set(False)
     try:
         db.session.commit()
     except DBAPIError as error:
         if not faults.is_transient(error) or _sqlite_locked(error):
             raise
         db.session.rollback()
+        if not _COMMIT_SENT.get():
+            raise _Retry() from error
         raise OutcomeUnknown(
             "The database stopped answering while this change was being saved, so it may or "
             "may not have been. Reload to check before trying again."
         ) from error
+    finally:
+        _COMMIT_SENT.reset(token)
 
 
 def _sqlite_locked(error: DBAPIError) -> bool:
