@@ -5,13 +5,14 @@ import sqlite3
 
 import psycopg
 import pytest
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from webapp.persistence.faults import is_transient
 
 
 def wrapped(original: Exception) -> DBAPIError:
-    return DBAPIError.instance("SELECT 1", {}, original, psycopg.Error)
+    """As SQLAlchemy raises a driver's error."""
+    return OperationalError("SELECT 1", {}, original)
 
 
 @pytest.mark.parametrize(
