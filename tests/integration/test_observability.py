@@ -124,6 +124,9 @@ def test_one_htmx_completion_is_one_trace_from_the_request_to_the_workers_job_wh
     assert handler.attributes["matterflow.action_type"] == "core.echo"
     assert handler.attributes["matterflow.step"] == by_key(instance, "echo")["id"]
     assert any(job in _ancestors(s, by_id) for s in sql), "the worker's SQL is under its job"
+    # The worker's polling (claims, heartbeats, schedule ticks) makes no traces of its own.
+    roots = [s for s in finished if s.parent is None and s.start_time > request.end_time]
+    assert {s.kind for s in roots} == {SpanKind.SERVER}, [s.name for s in roots]
     # One trace: everything the completion caused, the worker's share included.
     caused = [perform, job, handler, *sql]
     assert {s.context.trace_id for s in caused} == {trace_id}

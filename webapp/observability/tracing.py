@@ -197,6 +197,15 @@ def _prefixed(attributes: Mapping[str, Any]) -> dict[str, Any]:
     return {PREFIX + key: value for key, value in attributes.items() if value is not None}
 
 
+def untraced() -> AbstractContextManager[Any]:
+    """Within: no spans from the instrumentations (the worker's polling)."""
+    if _tracer() is None:
+        return _NOTHING
+    from opentelemetry.instrumentation.utils import suppress_instrumentation
+
+    return suppress_instrumentation()
+
+
 def set_attributes(**attributes: Any) -> None:
     """Add attributes to the current span (the request's, perform's, the job's)."""
     current = trace.get_current_span()
