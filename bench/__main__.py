@@ -222,14 +222,14 @@ class Bench:
     def _http(self, app: Flask, database: Database, firm: seed.Firm) -> list[Any]:
         args, load = self.args, self.load
         engine = self.attempt(
-            f"{database.label}: (a) HTTP transitions, engine",
+            f"{database.label}: (a) HTTP transitions, engine with tracing off and on",
             lambda: http_bench.bench_engine(app, database, firm, load, args.runs, args.seconds),
         )
         baseline = self.attempt(
             f"{database.label}: (a) HTTP transitions, baseline",
             lambda: http_bench.bench_baseline(database, load, args.runs, args.seconds),
         )
-        return [engine, baseline]
+        return [*(engine or []), baseline]
 
 
 def main(argv: list[str]) -> int:

@@ -5,7 +5,7 @@ import os
 from typing import Any
 
 from bench.bigfirm_pages import WHO, BigResult
-from bench.http_bench import CHAIN_STEPS, HttpResult
+from bench.http_bench import CHAIN_STEPS, TRACED, TRACING_ON, HttpResult, tracing_cost
 from bench.loadrun import Load
 from bench.migration_bench import BULK_COUNT, ONE_STEPS, MigrationResult
 from bench.pages_bench import INBOX_READY, PagesResult
@@ -19,6 +19,7 @@ HTTP_TARGETS = {
     "PostgreSQL": (Target(400, at_least=True), Target(50, at_least=False)),
     "SQLite": (Target(300, at_least=True), Target(150, at_least=False)),
 }
+TRACING_COST_TARGET = Target(15, at_least=False)  # % slower with tracing on (issue 17)
 SCALING_TARGET = Target(1.2, at_least=False)
 WORKER_TARGETS = {("PostgreSQL", 2): Target(300, at_least=True)}
 MIGRATE_ONE_TARGET = Target(50, at_least=False)  # ms, one 50-step instance (issue 18)
@@ -59,6 +60,12 @@ class Report:
             "instance (POST /api/v1/steps/{id}/complete, Bearer token);"
         )
         print("    the baseline is a bare Flask + SQLAlchemy ORM endpoint: 1 UPDATE, 2 INSERTs.")
+        exporter = TRACING_ON["OTEL_TRACES_EXPORTER"]
+        print(
+            "    'traced' is the engine with tracing on (OTEL_TRACES_EXPORTER="
+            f"{exporter}: SDK, batch processor, spans dropped), its runs taking turns with the "
+            "engine's."
+        )
         print(
             f"    {'database':<11} {'app':<9} {'per second':<18} {'target':<14} "
             f"{'p99 ms':<24} {'target':<15} errors"
@@ -74,12 +81,32 @@ class Report:
         for result in results:
             if result.exhausted:
                 print(f"    ! {result.database} {result.app} ran out of open steps: a lower bound")
+        self._tracing_cost(results)
+
+    def _tracing_cost(self, results: list[HttpResult]) -> None:
+        """Tracing on against off, per database. Off adds nothing by construction (no SDK,
+        no instrumentation, shared do-nothing spans): compare 'engine' to an earlier run's
+        figure in docs/benchmark.md for that."""
+        for database in dict.fromkeys(r.database for r in results):
+            pair = [r for r in results if r.database == database and r.app in ("engine", TRACED)]
+            if len(pair) < 2:
+                continue
+            off, on = (
+                next(r for r in pair if r.app == app).rate.median for app in ("engine", TRACED)
+            )
+            cost = tracing_cost(pair)
+            note = self.judge(f"(a) {database} tracing cost", cost, TRACING_COST_TARGET, "%")
+            print(
+                f"    tracing on vs off, {database}: {on:,.0f}/s vs {off:,.0f}/s = "
+                f"{on / off:.2f}x, {cost:+.1f}% slower  {note} (off adds no work: no SDK, "
+                "no instrumentation)"
+            )
 
     def _http_row(self, result: HttpResult) -> str:
         rate, p99 = result.rate, result.p99
-        if result.app == "engine":
+        if result.app in ("engine", TRACED):
             rate_target, p99_target = HTTP_TARGETS[result.database]
-            label = f"(a) {result.database}"
+            label = f"(a) {result.database}" + (" traced" if result.app == TRACED else "")
             rate_note = self.judge(f"{label} transitions/s", rate.median, rate_target, "/s")
             p99_note = self.judge(f"{label} p99", p99.median, p99_target, " ms")
         else:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
+LOG = ROOT / "bench-results" / "gunicorn.log"
 TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -47,7 +48,11 @@ def gunicorn(app_spec: str, env: dict[str, str], workers: int = 2) -> Iterator[S
         "warning",
         app_spec,
     ]
-    process = subprocess.Popen(command, cwd=ROOT, env=env)
+    # Its log lines (one per request) go to a file: written as in production, not
+    # flooding the report.
+    LOG.parent.mkdir(parents=True, exist_ok=True)
+    with LOG.open("ab") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stderr=log)
     try:
         _wait_until_healthy(process, port, workers)
         yield Server(process, port)
@@ -64,7 +69,9 @@ def _wait_until_healthy(process: subprocess.Popen, port: int, workers: int) -> N
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with code {process.returncode} at start")
+            raise RuntimeError(
+                f"gunicorn exited with code {process.returncode} at start (see {LOG.name})"
+            )
         try:
             with urllib.request.urlopen(f"http://{HOST}:{port}/health", timeout=2) as response:
                 if response.status == 200 and len(children_of(process.pid)) >= workers:
