@@ -10,6 +10,7 @@ new template version and 500 in bulk (`--only g`), and writes bench-results/late
 
 import argparse
 import json
+import logging
 import os
 import platform
 import shutil
@@ -234,6 +235,10 @@ class Bench:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    # The sections that request pages in this process would print a line per request;
+    # the servers and workers the bench starts write theirs to bench-results/servers.log.
+    logging.getLogger("matterflow.request").setLevel(logging.WARNING)
+    logging.getLogger("matterflow.job").setLevel(logging.WARNING)
     began, load_before = time.monotonic(), load_average()
     found, missing = databases(args.databases.split(","))
     bench = Bench(args)

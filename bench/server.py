@@ -11,10 +11,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
-LOG = ROOT / "bench-results" / "gunicorn.log"
+LOG = ROOT / "bench-results" / "servers.log"  # what the servers and workers log
 TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -50,8 +51,7 @@ def gunicorn(app_spec: str, env: dict[str, str], workers: int = 2) -> Iterator[S
     ]
     # Its log lines (one per request) go to a file: written as in production, not
     # flooding the report.
-    LOG.parent.mkdir(parents=True, exist_ok=True)
-    with LOG.open("ab") as log:
+    with open_log() as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stderr=log)
     try:
         _wait_until_healthy(process, port, workers)
@@ -63,6 +63,11 @@ def gunicorn(app_spec: str, env: dict[str, str], workers: int = 2) -> Iterator[S
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def open_log() -> IO[bytes]:
+    LOG.parent.mkdir(parents=True, exist_ok=True)
+    return LOG.open("ab")
 
 
 def _wait_until_healthy(process: subprocess.Popen, port: int, workers: int) -> None:
