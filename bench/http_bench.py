@@ -2,6 +2,7 @@
 Flask + SQLAlchemy baseline under the same server and load."""
 
 import math
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,8 +22,14 @@ WARMUP_RATE = 800  # transitions per second the warm-up's pool allows for
 MIN_RATE = 300  # the least rate a timed run's pool is sized for
 # The engine again with tracing on: the SDK, a batch processor and an exporter that drops
 # the spans (webapp/observability/tracing.py), so the figure is the cost of making spans.
-TRACED = "traced"
+TRACED, SAMPLED = "traced", "traced10"
 TRACING_ON = {"OTEL_TRACES_EXPORTER": "drop", "OTEL_SERVICE_NAME": "matterflow-bench"}
+# And with one trace in ten kept, as docs/observability.md advises where the cost matters.
+SAMPLED_ONE_IN_TEN = {
+    **TRACING_ON,
+    "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+    "OTEL_TRACES_SAMPLER_ARG": "0.1",
+}
 BACKENDS = (
     "SELECT pid FROM pg_stat_activity "
     "WHERE datname = current_database() AND pid <> pg_backend_pid()"
@@ -129,8 +136,9 @@ def bench_engine(
     runs: int,
     seconds: float,
 ) -> list[HttpResult]:
-    """The engine with tracing off ("engine") and on ("traced"), two servers side by side
-    whose runs take turns, so a busy spell of the machine falls on both alike. Before
+    """The engine with tracing off ("engine"), on ("traced") and on with one trace in ten
+    kept ("traced10"), three servers side by side whose runs take turns, so a busy spell
+    of the machine falls on all alike. Before
     each run the pool of open steps is topped up for the fastest rate seen so far (at
     least MIN_RATE): a slow warm-up must not starve the timed runs."""
     with app.app_context():
@@ -138,12 +146,13 @@ def bench_engine(
         template_id = seed.published_template(firm, "Bench chain", steps)
     headers = {"Authorization": f"Bearer {firm.token}"}
     plain_env = server_environment(database)
-    results: dict[str, list[RunResult]] = {"engine": [], TRACED: []}
-    with (
-        gunicorn("webapp:create_app()", plain_env) as plain,
-        gunicorn("webapp:create_app()", {**plain_env, **TRACING_ON}) as traced,
-    ):
-        servers = {"engine": plain, TRACED: traced}
+    settings = {"engine": {}, TRACED: TRACING_ON, SAMPLED: SAMPLED_ONE_IN_TEN}
+    results: dict[str, list[RunResult]] = {name: [] for name in settings}
+    with ExitStack() as stack:
+        servers = {
+            name: stack.enter_context(gunicorn("webapp:create_app()", {**plain_env, **extra}))
+            for name, extra in settings.items()
+        }
 
         def one_run(server: Any, instance_ids: list[int], length: float) -> RunResult:
             return run_load(
@@ -169,10 +178,11 @@ def bench_engine(
     return [HttpResult(database.label, name, runs_of) for name, runs_of in results.items()]
 
 
-def tracing_cost(results: list[HttpResult]) -> float:
-    """How much slower the engine runs with tracing on, in percent of its rate off."""
+def tracing_cost(results: list[HttpResult], traced: str = TRACED) -> float:
+    """How much slower the engine runs with tracing on (`traced`: TRACED or SAMPLED), in
+    percent of its rate off."""
     rates = {r.app: r.rate.median for r in results}
-    off, on = rates.get("engine", math.nan), rates.get(TRACED, math.nan)
+    off, on = rates.get("engine", math.nan), rates.get(traced, math.nan)
     return (1 - on / off) * 100 if off else math.nan
 
 
