@@ -10,6 +10,7 @@ new template version and 500 in bulk (`--only g`), and writes bench-results/late
 
 import argparse
 import json
+import logging
 import os
 import platform
 import shutil
@@ -222,18 +223,22 @@ class Bench:
     def _http(self, app: Flask, database: Database, firm: seed.Firm) -> list[Any]:
         args, load = self.args, self.load
         engine = self.attempt(
-            f"{database.label}: (a) HTTP transitions, engine",
+            f"{database.label}: (a) HTTP transitions, engine with tracing off and on",
             lambda: http_bench.bench_engine(app, database, firm, load, args.runs, args.seconds),
         )
         baseline = self.attempt(
             f"{database.label}: (a) HTTP transitions, baseline",
             lambda: http_bench.bench_baseline(database, load, args.runs, args.seconds),
         )
-        return [engine, baseline]
+        return [*(engine or []), baseline]
 
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    # The sections that request pages in this process would print a line per request;
+    # the servers and workers the bench starts write theirs to bench-results/servers.log.
+    logging.getLogger("matterflow.request").setLevel(logging.WARNING)
+    logging.getLogger("matterflow.job").setLevel(logging.WARNING)
     began, load_before = time.monotonic(), load_average()
     found, missing = databases(args.databases.split(","))
     bench = Bench(args)

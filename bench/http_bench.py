@@ -2,6 +2,7 @@
 Flask + SQLAlchemy baseline under the same server and load."""
 
 import math
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,16 @@ CHAIN_STEPS = 10  # a realistic template: ten checklist steps, one after another
 WARMUP_SECONDS = 1.5
 WARMUP_RATE = 800  # transitions per second the warm-up's pool allows for
 MIN_RATE = 300  # the least rate a timed run's pool is sized for
+# The engine again with tracing on: the SDK, a batch processor and an exporter that drops
+# the spans (webapp/observability/tracing.py), so the figure is the cost of making spans.
+TRACED, SAMPLED = "traced", "traced10"
+TRACING_ON = {"OTEL_TRACES_EXPORTER": "drop", "OTEL_SERVICE_NAME": "matterflow-bench"}
+# And with one trace in ten kept, as docs/observability.md advises where the cost matters.
+SAMPLED_ONE_IN_TEN = {
+    **TRACING_ON,
+    "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+    "OTEL_TRACES_SAMPLER_ARG": "0.1",
+}
 BACKENDS = (
     "SELECT pid FROM pg_stat_activity "
     "WHERE datname = current_database() AND pid <> pg_backend_pid()"
@@ -28,7 +39,7 @@ BACKENDS = (
 @dataclass
 class HttpResult:
     database: str
-    app: str  # "engine" or "baseline"
+    app: str  # "engine", "traced" (the engine with tracing on) or "baseline"
     runs: list[RunResult]
 
     @property
@@ -124,17 +135,26 @@ def bench_engine(
     load: Load,
     runs: int,
     seconds: float,
-) -> HttpResult:
-    """Before each run the pool of open steps is topped up for the fastest rate seen so
-    far (at least MIN_RATE): a slow warm-up must not starve the timed runs."""
+) -> list[HttpResult]:
+    """The engine with tracing off ("engine"), on ("traced") and on with one trace in ten
+    kept ("traced10"), three servers side by side whose runs take turns, so a busy spell
+    of the machine falls on all alike. Before
+    each run the pool of open steps is topped up for the fastest rate seen so far (at
+    least MIN_RATE): a slow warm-up must not starve the timed runs."""
     with app.app_context():
         steps = seed.checklist_chain(CHAIN_STEPS)
         template_id = seed.published_template(firm, "Bench chain", steps)
     headers = {"Authorization": f"Bearer {firm.token}"}
-    results = []
-    with gunicorn("webapp:create_app()", server_environment(database)) as server:
+    plain_env = server_environment(database)
+    settings = {"engine": {}, TRACED: TRACING_ON, SAMPLED: SAMPLED_ONE_IN_TEN}
+    results: dict[str, list[RunResult]] = {name: [] for name in settings}
+    with ExitStack() as stack:
+        servers = {
+            name: stack.enter_context(gunicorn("webapp:create_app()", {**plain_env, **extra}))
+            for name, extra in settings.items()
+        }
 
-        def one_run(instance_ids: list[int], length: float) -> RunResult:
+        def one_run(server: Any, instance_ids: list[int], length: float) -> RunResult:
             return run_load(
                 server,
                 load,
@@ -146,12 +166,24 @@ def bench_engine(
             )
 
         pool = seed_engine(app, firm, template_id, pool_size(WARMUP_SECONDS, WARMUP_RATE))
-        rate = max(MIN_RATE, one_run(pool, WARMUP_SECONDS).rate)
+        rate = float(MIN_RATE)
+        for server in servers.values():  # each server's warm-up
+            pool = top_up(app, firm, template_id, pool, WARMUP_SECONDS, WARMUP_RATE)
+            rate = max(rate, one_run(server, pool, WARMUP_SECONDS).rate)
         for _ in range(runs):
-            pool = top_up(app, firm, template_id, pool, seconds, rate)
-            results.append(one_run(pool, seconds))
-            rate = max(rate, results[-1].rate)
-    return HttpResult(database.label, "engine", results)
+            for name, server in servers.items():
+                pool = top_up(app, firm, template_id, pool, seconds, rate)
+                results[name].append(one_run(server, pool, seconds))
+                rate = max(rate, results[name][-1].rate)
+    return [HttpResult(database.label, name, runs_of) for name, runs_of in results.items()]
+
+
+def tracing_cost(results: list[HttpResult], traced: str = TRACED) -> float:
+    """How much slower the engine runs with tracing on (`traced`: TRACED or SAMPLED), in
+    percent of its rate off."""
+    rates = {r.app: r.rate.median for r in results}
+    off, on = rates.get("engine", math.nan), rates.get(traced, math.nan)
+    return (1 - on / off) * 100 if off else math.nan
 
 
 def bench_baseline(database: Database, load: Load, runs: int, seconds: float) -> HttpResult:

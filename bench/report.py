@@ -5,7 +5,14 @@ import os
 from typing import Any
 
 from bench.bigfirm_pages import WHO, BigResult
-from bench.http_bench import CHAIN_STEPS, HttpResult
+from bench.http_bench import (
+    CHAIN_STEPS,
+    SAMPLED,
+    TRACED,
+    TRACING_ON,
+    HttpResult,
+    tracing_cost,
+)
 from bench.loadrun import Load
 from bench.migration_bench import BULK_COUNT, ONE_STEPS, MigrationResult
 from bench.pages_bench import INBOX_READY, PagesResult
@@ -19,6 +26,7 @@ HTTP_TARGETS = {
     "PostgreSQL": (Target(400, at_least=True), Target(50, at_least=False)),
     "SQLite": (Target(300, at_least=True), Target(150, at_least=False)),
 }
+TRACING_COST_TARGET = Target(15, at_least=False)  # % slower with tracing on (issue 17)
 SCALING_TARGET = Target(1.2, at_least=False)
 WORKER_TARGETS = {("PostgreSQL", 2): Target(300, at_least=True)}
 MIGRATE_ONE_TARGET = Target(50, at_least=False)  # ms, one 50-step instance (issue 18)
@@ -59,6 +67,12 @@ class Report:
             "instance (POST /api/v1/steps/{id}/complete, Bearer token);"
         )
         print("    the baseline is a bare Flask + SQLAlchemy ORM endpoint: 1 UPDATE, 2 INSERTs.")
+        exporter = TRACING_ON["OTEL_TRACES_EXPORTER"]
+        print(
+            "    'traced' is the engine with tracing on (OTEL_TRACES_EXPORTER="
+            f"{exporter}: SDK, batch processor, spans dropped); 'traced10' keeps one trace in "
+            "ten (parentbased_traceidratio 0.1); the runs of the three take turns."
+        )
         print(
             f"    {'database':<11} {'app':<9} {'per second':<18} {'target':<14} "
             f"{'p99 ms':<24} {'target':<15} errors"
@@ -74,12 +88,35 @@ class Report:
         for result in results:
             if result.exhausted:
                 print(f"    ! {result.database} {result.app} ran out of open steps: a lower bound")
+        self._tracing_cost(results)
+
+    def _tracing_cost(self, results: list[HttpResult]) -> None:
+        """Tracing on against off, per database. Off adds nothing by construction (no SDK,
+        no instrumentation, shared do-nothing spans): compare 'engine' to an earlier run's
+        figure in docs/benchmark.md for that."""
+        for database in dict.fromkeys(r.database for r in results):
+            rates = {r.app: r.rate.median for r in results if r.database == database}
+            found = [r for r in results if r.database == database]
+            for traced, what in ((TRACED, "on"), (SAMPLED, "on, 1 in 10 kept")):
+                if "engine" not in rates or traced not in rates:
+                    continue
+                off, on, cost = rates["engine"], rates[traced], tracing_cost(found, traced)
+                name = f"(a) {database} tracing cost" + (" (1 in 10)" if traced == SAMPLED else "")
+                note = self.judge(name, cost, TRACING_COST_TARGET, "%")
+                print(
+                    f"    tracing {what} vs off, {database}: {on:,.0f}/s vs {off:,.0f}/s = "
+                    f"{on / off:.2f}x, {cost:+.1f}% slower  {note}"
+                )
+            print(
+                "    (off adds no work: no SDK, no instrumentation, no traceparent; the request "
+                "id and a log line per request are written either way)"
+            )
 
     def _http_row(self, result: HttpResult) -> str:
         rate, p99 = result.rate, result.p99
-        if result.app == "engine":
+        if result.app in ("engine", TRACED, SAMPLED):
             rate_target, p99_target = HTTP_TARGETS[result.database]
-            label = f"(a) {result.database}"
+            label = f"(a) {result.database}" + ("" if result.app == "engine" else f" {result.app}")
             rate_note = self.judge(f"{label} transitions/s", rate.median, rate_target, "/s")
             p99_note = self.judge(f"{label} p99", p99.median, p99_target, " ms")
         else:

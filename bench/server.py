@@ -11,9 +11,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
+LOG = ROOT / "bench-results" / "servers.log"  # what the servers and workers log
 TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -47,7 +49,10 @@ def gunicorn(app_spec: str, env: dict[str, str], workers: int = 2) -> Iterator[S
         "warning",
         app_spec,
     ]
-    process = subprocess.Popen(command, cwd=ROOT, env=env)
+    # Its log lines (one per request) go to a file: written as in production, not
+    # flooding the report.
+    with open_log() as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stderr=log)
     try:
         _wait_until_healthy(process, port, workers)
         yield Server(process, port)
@@ -60,11 +65,18 @@ def gunicorn(app_spec: str, env: dict[str, str], workers: int = 2) -> Iterator[S
             process.wait()
 
 
+def open_log() -> IO[bytes]:
+    LOG.parent.mkdir(parents=True, exist_ok=True)
+    return LOG.open("ab")
+
+
 def _wait_until_healthy(process: subprocess.Popen, port: int, workers: int) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with code {process.returncode} at start")
+            raise RuntimeError(
+                f"gunicorn exited with code {process.returncode} at start (see {LOG.name})"
+            )
         try:
             with urllib.request.urlopen(f"http://{HOST}:{port}/health", timeout=2) as response:
                 if response.status == 200 and len(children_of(process.pid)) >= workers:

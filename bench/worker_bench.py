@@ -19,7 +19,7 @@ from sqlalchemy import delete, func, insert, select
 
 from bench import seed
 from bench.databases import Database, server_environment
-from bench.server import ROOT
+from bench.server import ROOT, open_log
 from bench.stats import Summary, summarize
 from webapp.extensions import db
 from webapp.models import Job
@@ -97,14 +97,16 @@ def _seed_jobs(app: Flask, firm: seed.Firm, template_id: int, instances: int) ->
 
 
 def _spawn(database: Database, name: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "bench.worker_proc", name],
-        cwd=ROOT,
-        env=server_environment(database),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    with open_log() as log:  # a line per job: to the file, not the report
+        return subprocess.Popen(
+            [sys.executable, "-m", "bench.worker_proc", name],
+            cwd=ROOT,
+            env=server_environment(database),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
 
 
 def drain_run(app: Flask, database: Database, workers: int, run: int) -> DrainRun:

@@ -6,6 +6,7 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 from webapp.config import Config
+from webapp.observability import register_observability
 
 
 class DatabaseId(IntegerConverter):
@@ -29,6 +30,7 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
     elif config is not None:
         app.config.from_object(config)
     register_extensions(app)
+    register_observability(app)
     register_blueprints(app)
     register_commands(app)
     register_worker(app)

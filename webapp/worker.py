@@ -14,10 +14,13 @@ from collections.abc import Callable
 from flask import Flask, current_app
 
 from webapp.extensions import db
+from webapp.observability.jobs import Outcome, job_run
+from webapp.observability.tracing import untraced
 from webapp.persistence import faults
 from webapp.services import outbox, retention
 from webapp.services.automation import (
     InstanceBusy,
+    PendingCall,
     begin_steps,
     call_out,
     fail_run,
@@ -70,10 +73,11 @@ def drain(
         heartbeat = Heartbeat(worker_id)
         while not stop.is_set():
             try:
-                heartbeat.beat(processed)
-                wake = run_schedules(poll)
-                retention.run_when_due()
-                claimed = outbox.claim_jobs(worker_id, batch)
+                with untraced():  # polling every second would be a trace a second
+                    heartbeat.beat(processed)
+                    wake = run_schedules(poll)
+                    retention.run_when_due()
+                    claimed = outbox.claim_jobs(worker_id, batch)
                 if claimed:
                     run_claimed(claimed, worker_id)
             except Exception as error:
@@ -150,33 +154,52 @@ def run_group(group: list[outbox.Claimed], worker_id: str, wait: bool) -> bool:
     if first.kind != STEP_RUN:
         run_job(first, worker_id)
         return True
-    try:
-        calls = begin_steps([job.id for job in group], first.instance_id or 0, worker_id, wait)
-    except InstanceBusy:
+    with job_run(group) as outcome:
+        calls = _begin_group(group, worker_id, wait, outcome)
+    if calls is None:
         return False
+    by_id = {job.id: job for job in group}
+    for call in calls:
+        origin = by_id[call.job_id].trace_context if call.job_id in by_id else None
+        claimed = outbox.Claimed(call.job_id, STEP_RUN, call.instance_id, origin)
+        with job_run([claimed], f"job {STEP_RUN} call") as called:
+            _guarded(claimed, worker_id, functools.partial(call_out, call, worker_id), called)
+    return True
+
+
+def _begin_group(
+    group: list[outbox.Claimed], worker_id: str, wait: bool, outcome: Outcome
+) -> list[PendingCall] | None:
+    """`begin_steps` for the group, its failures handled; None: the instance was busy."""
+    first = group[0]
+    try:
+        return begin_steps([job.id for job in group], first.instance_id or 0, worker_id, wait)
+    except InstanceBusy:
+        outcome.result = "busy"
+        return None
     except Exception as error:
         faults.drop_session()
         if faults.database_fault(error):
+            outcome.result = "run again: the database failed"
             _run_again(group, worker_id, error)
-            return True
+            return []
         if len(group) == 1:
+            outcome.result = "failed"
             _failed(first, worker_id, error)
-            return True
+            return []
+        outcome.result = "failed together; each runs alone"
         log.warning("%d step runs failed together; running each alone", len(group), exc_info=True)
         for job in group:
             run_job(job, worker_id)
-        return True
+        return []
     finally:
         db.session.expunge_all()
-    for call in calls:
-        claimed = outbox.Claimed(call.job_id, STEP_RUN, call.instance_id)
-        _guarded(claimed, worker_id, functools.partial(call_out, call, worker_id))
-    return True
 
 
 def run_job(job: outbox.Claimed, worker_id: str) -> None:
     runner = RUNNERS.get(job.kind) or _no_runner
-    _guarded(job, worker_id, lambda: runner(job, worker_id))
+    with job_run([job]) as outcome:
+        _guarded(job, worker_id, lambda: runner(job, worker_id), outcome)
 
 
 def _no_runner(job: outbox.Claimed, worker_id: str) -> None:
@@ -192,14 +215,18 @@ def _failed(job: outbox.Claimed, worker_id: str, error: Exception) -> None:
         outbox.fail_attempt(job.id, worker_id, message)
 
 
-def _guarded(job: outbox.Claimed, worker_id: str, work: Callable[[], None]) -> None:
+def _guarded(
+    job: outbox.Claimed, worker_id: str, work: Callable[[], None], outcome: Outcome
+) -> None:
     try:
         work()
     except Exception as error:  # one broken job must not stop the worker
         faults.drop_session()
         if faults.database_fault(error):
+            outcome.result = "run again: the database failed"
             _run_again([job], worker_id, error)
         else:
+            outcome.result = "failed"
             _failed(job, worker_id, error)
     finally:
         db.session.expunge_all()  # keep the long-lived session from growing

@@ -44,6 +44,9 @@ class Job(Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
+    # The request that enqueued the job: its W3C traceparent (tracing on) and request id,
+    # so the worker's run joins its trace and its audit rows carry its id.
+    trace_context: Mapped[JsonDict | None] = mapped_column(JSONType, nullable=True)
 
 
 class StepAttempt(Model):

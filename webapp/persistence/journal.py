@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 from webapp.extensions import db
 from webapp.models import Job, WorkflowEvent
 from webapp.models.base import utcnow
+from webapp.observability.context import request_id
+from webapp.observability.jobs import trace_context
 from webapp.persistence.audit_chain import seal
 
 # Audit rows and outbox jobs are append-only: they are written with one multi-row INSERT
@@ -165,7 +167,7 @@ def record_event(
             "old_status": old_status,
             "new_status": new_status,
             "payload": payload or {},
-            "request_id": None,
+            "request_id": request_id(),
             "created_at": utcnow(),
         },
     )
@@ -199,5 +201,6 @@ def enqueue(
             "last_error": None,
             "created_at": now,
             "updated_at": now,
+            "trace_context": trace_context(),
         },
     )

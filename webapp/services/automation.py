@@ -32,6 +32,8 @@ from webapp.engine.states import ACTIVE_STATUSES, InstanceStatus, StepEvent, Ste
 from webapp.extensions import db
 from webapp.models import InstanceStep, Job, StepAttempt, User, WorkflowInstance
 from webapp.models.base import utcnow
+from webapp.observability import observe, tracing
+from webapp.observability.jobs import visiting
 from webapp.persistence.journal import record_event
 from webapp.persistence.transaction import savepoint, transactional
 from webapp.services import outbox
@@ -166,8 +168,26 @@ def begin_steps(
         owned = outbox.own_jobs(job_ids, worker_id)
         # A job whose lease was lost is skipped: whoever holds it now does the work.
         visits = (_visit(owned[job_id], instance) for job_id in job_ids if job_id in owned)
-        calls = (_begin(visit, worker_id) for visit in visits if visit is not None)
+        calls = (_begin_visit(visit, worker_id) for visit in visits if visit is not None)
         return [call for call in calls if call is not None]
+
+
+def _begin_visit(visit: Visit, worker_id: str) -> PendingCall | None:
+    """Under the request that enqueued this visit: its trace, its request id."""
+    with visiting(visit.job.trace_context, job_id=visit.job.id, **_about(visit)):
+        return _begin(visit, worker_id)
+
+
+def _about(visit: Visit) -> dict[str, Any]:
+    """What spans and log lines say about a visit."""
+    instance, step = visit.instance, visit.step
+    return {
+        "firm": instance.org_id,
+        "matter": instance.matter_id,
+        "instance": instance.id,
+        "step": step.id,
+        "action_type": step.action_type,
+    }
 
 
 def _begin(visit: Visit, worker_id: str) -> PendingCall | None:
@@ -193,11 +213,15 @@ def _begin(visit: Visit, worker_id: str) -> PendingCall | None:
 
 
 def _run(visit: Visit, attempt: StepAttempt) -> PendingCall | None:
+    observe(**_about(visit))
     try:
-        outcome = visit.handler.run(_context(visit, attempt))
+        with tracing.span("handler run", attempt=attempt.number, **_about(visit)):
+            outcome = visit.handler.run(_context(visit, attempt))
     except ActionFailed as failure:
+        observe(result="failed")
         _record_failure(visit, attempt, failure)
         return None
+    observe(result=type(outcome).__name__.lower())
     if isinstance(outcome, Done):
         _succeed(visit, attempt, outcome.output)
     elif isinstance(outcome, Wait):
@@ -224,11 +248,14 @@ def finish_step(
     if attempt is None or attempt.status != RUNNING:
         outbox.mark_done(visit.job, "The attempt was already settled.")
         return
+    observe(**_about(visit))
     if failure is None:
         try:
-            output = visit.handler.finish(_context(visit, attempt), result or {}).output
+            with tracing.span("handler finish", attempt=attempt.number, **_about(visit)):
+                output = visit.handler.finish(_context(visit, attempt), result or {}).output
         except ActionFailed as error:
             failure = error
+    observe(result="failed" if failure is not None else "done")
     if failure is not None:
         if _still_runnable(visit):
             _record_failure(visit, attempt, failure)

@@ -35,6 +35,7 @@ from webapp.engine.text import refuse_line_breaks
 from webapp.extensions import db
 from webapp.models import InstanceChange, InstanceStep, User, WorkflowInstance
 from webapp.models.base import utcnow
+from webapp.observability import traced
 from webapp.persistence import journal
 from webapp.persistence.journal import record_event
 from webapp.persistence.transaction import transactional
@@ -1042,6 +1043,7 @@ InstanceCommand = (
 )
 
 
+@traced("instance perform")
 @transactional
 def perform(actor: User, instance_id: int, command: InstanceCommand) -> Changed:
     status_before = db.session.scalar(

@@ -11,6 +11,7 @@ from webapp.engine.roles import MEMBER_ROLES, Role
 from webapp.engine.text import refuse_line_breaks
 from webapp.extensions import db
 from webapp.models import Document, Matter, MatterMember, MatterScreen, User, WorkflowInstance
+from webapp.observability import traced
 from webapp.persistence.journal import record_event
 from webapp.persistence.transaction import transactional
 from webapp.services import events, team, walls
@@ -392,6 +393,7 @@ class MatterChanged:
         return self.deleted
 
 
+@traced("matter perform")
 @transactional
 def perform(actor: User, matter_id: int | None, command: MatterCommand) -> MatterChanged:
     if isinstance(command, Create):

@@ -28,6 +28,8 @@ class Claimed:
     id: int
     kind: str
     instance_id: int | None = None
+    # The traceparent and request id of the request that enqueued it (jobs.trace_context).
+    trace_context: dict[str, Any] | None = None
 
 
 @transactional
@@ -44,7 +46,10 @@ def claim_jobs(worker_id: str, limit: int) -> list[Claimed]:
     pending = []
     if len(expired) < limit:
         pending = _lease(worker_id, lease, now, due_jobs(now, limit - len(expired)))
-    return [Claimed(row.id, row.kind, row.instance_id) for row in [*expired, *pending]]
+    return [
+        Claimed(row.id, row.kind, row.instance_id, row.trace_context)
+        for row in [*expired, *pending]
+    ]
 
 
 def expired_leases(now: datetime, limit: int) -> Select:
@@ -72,7 +77,7 @@ def _lease(worker_id: str, lease: datetime, now: datetime, picked: Select) -> li
         update(Job)
         .where(Job.id.in_(picked.with_for_update(skip_locked=True).correlate(None)))
         .values(status=RUNNING, locked_by=worker_id, locked_until=lease, updated_at=now)
-        .returning(Job.id, Job.kind, Job.instance_id, Job.run_at)
+        .returning(Job.id, Job.kind, Job.instance_id, Job.run_at, Job.trace_context)
         .execution_options(synchronize_session=False)
     ).all()
     return sorted(rows, key=lambda row: (row.run_at, row.id))  # RETURNING has no order

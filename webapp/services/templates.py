@@ -21,6 +21,7 @@ from webapp.engine.text import refuse_line_breaks
 from webapp.extensions import db
 from webapp.models import TemplateStep, User, WorkflowTemplate
 from webapp.models.base import utcnow
+from webapp.observability import traced
 from webapp.persistence.journal import record_event
 from webapp.persistence.transaction import get_or_404, transactional
 from webapp.services.access import actor_of, require_staff, require_template_reader
@@ -705,6 +706,7 @@ class TemplateChanged:
         return self.step.id if self.step is not None else None
 
 
+@traced("template perform")
 @transactional
 def perform(actor: User, template_id: int, command: TemplateCommand) -> TemplateChanged:
     match command:

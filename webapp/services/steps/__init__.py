@@ -12,6 +12,7 @@ from webapp.engine.permissions import Act, Who
 from webapp.engine.permissions import allowed as allowed_acts
 from webapp.engine.permissions import check as check_permission
 from webapp.models import InstanceStep, User, WorkflowInstance
+from webapp.observability import observe, traced
 from webapp.persistence import journal
 from webapp.persistence.transaction import transactional
 from webapp.services.access import actor_of
@@ -67,11 +68,21 @@ __all__ = [
 ]
 
 
+@traced("perform")
 @transactional
 def perform(actor: User, step_id: int, command: Command, *, with_steps: bool = False) -> Changed:
     """`with_steps`: load every step of the instance before the commit, for a caller
     that shows them all (the API's answer)."""
     loaded = load_step(step_id, actor, all_steps=with_steps)
+    instance = loaded.instance
+    observe(
+        firm=instance.org_id,
+        matter=instance.matter_id,
+        instance=instance.id,
+        step=step_id,
+        action_type=loaded.step.action_type,
+        event=command.act.value,
+    )
     status_before = loaded.instance.status
     if is_repeat(loaded, command):  # a provider's retried delivery changes nothing
         state = loaded.step.action_state

@@ -17,6 +17,7 @@ from webapp.engine.templating import check_template, template_strings
 from webapp.extensions import db
 from webapp.models import Matter, Trigger, TriggerFiring, User, WorkflowTemplate
 from webapp.models.triggers import TriggerKind
+from webapp.observability import traced
 from webapp.persistence.journal import record_event
 from webapp.persistence.transaction import transactional
 from webapp.services.access import actor_of
@@ -92,6 +93,7 @@ def require_manager(user: User) -> None:
         raise NotAllowed("Only admins can see and change triggers.")
 
 
+@traced("trigger perform")
 @transactional
 def perform(actor: User, trigger_id: int | None, command: TriggerCommand) -> TriggerChanged:
     require_manager(actor)
