@@ -46,10 +46,23 @@ class Config:
     EVENT_TYPES_TTL = float(os.environ.get("EVENT_TYPES_TTL", "5"))
     # werkzeug's default (scrypt); tests choose a cheap method to stay fast.
     PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
-    WTF_CSRF_TIME_LIMIT = None
     WTF_CSRF_HEADERS = ["X-CSRFToken"]
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # Rate limits (webapp/security/limits.py): limits' notation, tiers separated by ";".
+    # Memory by default: each process counts alone; with Redis all of them share counts.
+    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "matterflow")
+    # A moving window: "5 per minute" means any 60 seconds, not the minute on the clock.
+    RATELIMIT_STRATEGY = "moving-window"
+    # Wrong passwords only; each tier waits longer: the increasing delay.
+    SIGN_IN_ACCOUNT_LIMIT = os.environ.get(
+        "SIGN_IN_ACCOUNT_LIMIT", "5 per minute; 10 per 15 minutes; 20 per hour"
+    )
+    SIGN_IN_ADDRESS_LIMIT = os.environ.get("SIGN_IN_ADDRESS_LIMIT", "20 per minute; 100 per hour")
+    API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "60 per minute")
+    HOOK_RATE_LIMIT = os.environ.get("HOOK_RATE_LIMIT", "30 per minute")
     # Start-up's objects kept out of the garbage collector's full passes (webapp/__init__.py);
     # tests, which build many apps in one process, leave it off.
     FREEZE_HEAP = _bool("FREEZE_HEAP", True)

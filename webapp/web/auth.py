@@ -1,6 +1,6 @@
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Response, flash, g, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
@@ -31,12 +31,19 @@ def login() -> Any:
         if user is not None:
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
+        g.sign_in_failed = True  # counts against the sign-in limits (security/limits.py)
         form.password.errors = [
             *form.password.errors,
             "That email and password do not match an account.",
         ]
     status = 422 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status
+
+
+def sign_in_refused(message: str) -> Response:
+    """The sign-in page again, saying why no password is checked for now (429)."""
+    form = LoginForm()
+    return make_response(render_template("auth/login.html", form=form, refusal=message), 429)
 
 
 @web.post("/logout")
