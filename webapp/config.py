@@ -49,6 +49,13 @@ class Config:
     WTF_CSRF_HEADERS = ["X-CSRFToken"]
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # Secure is also set on any request that came over HTTPS (webapp/security/headers.py).
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    # How many reverse proxies in front are trusted for X-Forwarded-For/-Proto/-Host
+    # (werkzeug's ProxyFix); 0: none, the headers are ignored.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    # /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; unset: it refuses all.
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
     # Rate limits (webapp/security/limits.py): limits' notation, tiers separated by ";".
     # Memory by default: each process counts alone; with Redis all of them share counts.
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)

@@ -6,10 +6,12 @@ from typing import Any
 from flask import Flask, request
 from flask_limiter import RateLimitExceeded
 
+from webapp.security.headers import register_headers
 from webapp.security.limits import SIGN_IN, register_limits, throttled
 
 
 def register_security(app: Flask) -> None:
+    register_headers(app)
     register_limits(app)
     register_throttled_answer(app)
 

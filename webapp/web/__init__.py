@@ -68,8 +68,11 @@ def register_web(app: Flask) -> None:
 
     @app.get("/metrics")
     def metrics() -> Any:
-        from webapp.metrics import render_metrics
+        from webapp.metrics import refusal, render_metrics
 
+        refused = refusal(request.headers.get("Authorization", ""))
+        if refused is not None:
+            return refused
         return Response(render_metrics(), mimetype="text/plain; version=0.0.4")
 
     register_template_helpers(app)
