@@ -28,8 +28,8 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
         app.config.update(config)
     elif config is not None:
         app.config.from_object(config)
-    register_extensions(app)
     register_protection(app)
+    register_extensions(app)
     register_blueprints(app)
     register_commands(app)
     register_worker(app)

@@ -4,6 +4,7 @@ from flask import Flask, Request, g
 
 from webapp.extensions import db, login_manager
 from webapp.models import User
+from webapp.security.sessions import is_current
 from webapp.services.auth import user_for_token
 
 
@@ -15,7 +16,12 @@ def register_auth(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        # Sessions that end (webapp/security/sessions.py): one begun before the person
+        # last signed out is refused, whoever holds a copy of its cookie.
+        if user is not None and not is_current(user):
+            return None
+        return user
 
     @login_manager.request_loader
     def load_user_from_token(request: Request) -> User | None:

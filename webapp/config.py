@@ -1,9 +1,45 @@
 """Settings, read from environment variables (each is documented in README.md)."""
 
+import json
 import os
+import secrets
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# `make run` writes random secrets here on first start (write_instance_secrets); later
+# starts read them back. An environment variable of the same name always wins.
+SECRETS_FILE = Path(os.environ.get("SECRETS_FILE", str(ROOT / "instance" / "secrets.json")))
+# What a laptop gets when nothing is set: public, so a server on PostgreSQL refuses them
+# (webapp/security/secrets.py).
+PUBLIC_DEFAULTS = {"SECRET_KEY": "dev-only-change-me", "WEBHOOK_SECRET": "dev-webhook-secret"}
+
+
+def instance_secrets(path: Path = SECRETS_FILE) -> dict[str, str]:
+    try:
+        stored = json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+    return {k: v for k, v in stored.items() if isinstance(v, str) and v}
+
+
+def secret(name: str, path: Path = SECRETS_FILE) -> str:
+    """The environment's value, else the instance file's, else the public default."""
+    return os.environ.get(name) or instance_secrets(path).get(name) or PUBLIC_DEFAULTS[name]
+
+
+def write_instance_secrets(path: Path = SECRETS_FILE) -> list[str]:
+    """Random values for the secrets the file lacks, readable by this user only; the names
+    written (none on later starts: a rotated key would sign everyone out)."""
+    stored = instance_secrets(path)
+    missing = [name for name in PUBLIC_DEFAULTS if name not in stored]
+    if not missing:
+        return []
+    stored.update({name: secrets.token_hex(32) for name in missing})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        json.dump(stored, file, indent=2)
+    return missing
 
 
 def _bool(name: str, default: bool) -> bool:
@@ -14,14 +50,14 @@ def _bool(name: str, default: bool) -> bool:
 
 
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    SECRET_KEY = secret("SECRET_KEY")
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{ROOT / 'instance' / 'matterflow.db'}"
     )
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(ROOT / "instance" / "uploads"))
     MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
-    WEBHOOK_SECRET = os.environ.get("WEBHOOK_SECRET", "dev-webhook-secret")
+    WEBHOOK_SECRET = secret("WEBHOOK_SECRET")
     SMTP_HOST = os.environ.get("SMTP_HOST", "127.0.0.1")
     SMTP_PORT = int(os.environ.get("SMTP_PORT", "1025"))
     SMTP_USER = os.environ.get("SMTP_USER", "")
@@ -47,6 +83,10 @@ class Config:
     # werkzeug's default (scrypt); tests choose a cheap method to stay fast.
     PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
     WTF_CSRF_HEADERS = ["X-CSRFToken"]
+    # A form's CSRF token expires (seconds); an expired form says so in plain words.
+    WTF_CSRF_TIME_LIMIT = int(os.environ.get("CSRF_TIME_LIMIT", str(8 * 3600)))
+    # A session unused this long ends; the sign-in page says why (webapp/security/sessions.py).
+    SESSION_IDLE_MINUTES = float(os.environ.get("SESSION_IDLE_MINUTES", str(8 * 60)))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     # Secure is also set on any request that came over HTTPS (webapp/security/headers.py).

@@ -8,11 +8,16 @@ from flask_limiter import RateLimitExceeded
 
 from webapp.security.headers import register_headers
 from webapp.security.limits import SIGN_IN, register_limits, throttled
+from webapp.security.secrets import refuse_public_secrets
+from webapp.security.sessions import register_csrf_answer, register_sessions
 
 
 def register_security(app: Flask) -> None:
+    refuse_public_secrets(app)
     register_headers(app)
     register_limits(app)
+    register_sessions(app)
+    register_csrf_answer(app)
     register_throttled_answer(app)
 
 

@@ -4,7 +4,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, Response, jsonify, request, url_for
+from flask import Flask, Response, g, jsonify, request, url_for
 from flask_login import current_user
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
@@ -91,7 +91,8 @@ def register_sign_in_redirect() -> None:
         target = url_for("web.login", next=request.full_path.rstrip("?"))
         if is_htmx():  # a fragment must not become a login page inside the page
             return redirect_to(target)
-        flash("Please sign in to continue.", "info")
+        if not g.get("session_ended"):  # else the page already says why (security/sessions.py)
+            flash("Please sign in to continue.", "info")
         return redirect(target)
 
 

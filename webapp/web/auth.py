@@ -6,19 +6,15 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
 
+from webapp.security import sessions
 from webapp.services.auth import authenticate
+from webapp.services.security import end_sessions
 from webapp.web.blueprint import web
 
 
 class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(message="Enter your email address.")])
     password = PasswordField("Password", validators=[DataRequired(message="Enter your password.")])
-
-
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("web.home")
 
 
 @web.route("/login", methods=["GET", "POST"])
@@ -30,7 +26,8 @@ def login() -> Any:
         user = authenticate(form.email.data or "", form.password.data or "")
         if user is not None:
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
+            sessions.begin(user)
+            return redirect(sessions.safe_next(request.args.get("next")))
         g.sign_in_failed = True  # counts against the sign-in limits (security/limits.py)
         form.password.errors = [
             *form.password.errors,
@@ -40,16 +37,19 @@ def login() -> Any:
     return render_template("auth/login.html", form=form), status
 
 
-def sign_in_refused(message: str) -> Response:
-    """The sign-in page again, saying why no password is checked for now (429)."""
-    form = LoginForm()
-    return make_response(render_template("auth/login.html", form=form, refusal=message), 429)
+def sign_in_refused(message: str, status: int = 429) -> Response:
+    """The sign-in page again, saying in plain words why nothing was checked: too many
+    wrong passwords (429), or a form that expired (400)."""
+    form = LoginForm(formdata=None)
+    return make_response(render_template("auth/login.html", form=form, refusal=message), status)
 
 
 @web.post("/logout")
 @login_required
 def logout() -> Any:
+    end_sessions(current_user.id)  # a copy of this session's cookie no longer signs in
     logout_user()
+    sessions.end()
     flash("You are signed out.", "info")
     return redirect(url_for("web.login"))
 
