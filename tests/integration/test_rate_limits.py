@@ -3,12 +3,10 @@ per token, hooks per trigger; 429 with Retry-After, the JSON error body in the A
 plain words on the sign-in page. With Redis, two real server processes share the counts."""
 
 import os
-import re
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -18,50 +16,13 @@ import requests
 from flask import Flask
 
 from tests.integration.engine_support import free_port
-from webapp import create_app
+from tests.integration.security_support import CSRF_META, sign_in
 from webapp.engine.roles import Role
-from webapp.extensions import db
 from webapp.services.auth import create_token
 from webapp.services.seed import DEMO_PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = "redis://127.0.0.1:6379/0"
-CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
-
-
-@pytest.fixture
-def limited(app: Flask) -> Iterator[Any]:
-    """`limited(**settings)`: a second app on the test's database with limits switched on
-    (the suite's apps run without them), counting in memory unless told otherwise."""
-    built: list[Flask] = []
-
-    def make(**settings: Any) -> Flask:
-        config = {
-            **{key: app.config[key] for key in ("SQLALCHEMY_DATABASE_URI", "UPLOAD_DIR")},
-            "TESTING": True,
-            "SECRET_KEY": "limits-secret",
-            "WEBHOOK_SECRET": "limits-webhook-secret",
-            "PASSWORD_HASH_METHOD": app.config["PASSWORD_HASH_METHOD"],
-            "EMBEDDED_WORKER": False,
-            "NOTIFICATIONS_ENABLED": False,
-            "RATELIMIT_ENABLED": True,
-            "RATELIMIT_STORAGE_URI": "memory://",
-            "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
-            **settings,
-        }
-        built.append(create_app(config))
-        return built[-1]
-
-    yield make
-    for other in built:
-        with other.app_context():
-            db.engine.dispose()
-
-
-def sign_in(client: Any, email: str, password: str) -> Any:
-    page = client.get("/login")
-    token = CSRF_META.search(page.get_data(as_text=True)).group(1)
-    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
 
 
 def retry_after(response: Any) -> int:

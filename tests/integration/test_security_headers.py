@@ -70,6 +70,7 @@ def behind_proxy(app, proxies: int):
             "TESTING": True,
             "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
             "SECRET_KEY": "proxy-secret",
+            "WEBHOOK_SECRET": "proxy-webhook-secret",
             "EMBEDDED_WORKER": False,
             "RATELIMIT_ENABLED": False,
             "TRUSTED_PROXIES": proxies,

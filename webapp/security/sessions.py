@@ -3,7 +3,6 @@ session epoch moves on), a session unused for SESSION_IDLE_MINUTES ends and the 
 page says why, and an expired form says so in plain words instead of a 400 page."""
 
 import time
-from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, flash, g, request, session, url_for
@@ -88,26 +87,6 @@ def csrf_message(error: CSRFError) -> str:
     if "expired" in str(error.description).lower():
         return "This page was open too long, so nothing was changed. Please try again."
     return "This form could not be checked, so nothing was changed. Reload the page and try again."
-
-
-def register_csrf_answer(app: Flask) -> None:
-    from webapp.web.htmx import inline_error, is_htmx, redirect_to
-
-    @app.errorhandler(CSRFError)
-    def csrf_refused(error: CSRFError) -> Any:
-        message = csrf_message(error)
-        if request.path.startswith("/api/"):
-            from webapp.api.errors import error_response
-
-            return error_response(400, "csrf_failed", message)
-        if request.endpoint == "web.login":
-            from webapp.web.auth import sign_in_refused
-
-            return sign_in_refused(message, 400)
-        if is_htmx():
-            return inline_error(400, message)
-        flash(message, "error")
-        return redirect_to(same_site_referrer() or url_for("web.home"))
 
 
 def same_site_referrer() -> str | None:

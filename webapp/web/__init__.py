@@ -224,6 +224,7 @@ from webapp.web import (  # noqa: E402
     matters,
     runner,
     sandbox,
+    security,
     steps,
     workflow_templates,
 )
@@ -238,5 +239,6 @@ for _area in (
     sandbox.bp,
     documents.bp,
     admin.bp,
+    security.bp,
 ):
     web.register_blueprint(_area)

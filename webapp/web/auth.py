@@ -8,7 +8,12 @@ from wtforms.validators import DataRequired
 
 from webapp.security import sessions
 from webapp.services.auth import authenticate
-from webapp.services.security import end_sessions
+from webapp.services.security import (
+    end_sessions,
+    record_sign_in,
+    record_sign_in_failed,
+    record_signed_out,
+)
 from webapp.web.blueprint import web
 
 
@@ -27,8 +32,10 @@ def login() -> Any:
         if user is not None:
             login_user(user)
             sessions.begin(user)
+            record_sign_in(user)
             return redirect(sessions.safe_next(request.args.get("next")))
         g.sign_in_failed = True  # counts against the sign-in limits (security/limits.py)
+        record_sign_in_failed(form.email.data or "")
         form.password.errors = [
             *form.password.errors,
             "That email and password do not match an account.",
@@ -40,7 +47,7 @@ def login() -> Any:
 def sign_in_refused(message: str, status: int = 429) -> Response:
     """The sign-in page again, saying in plain words why nothing was checked: too many
     wrong passwords (429), or a form that expired (400)."""
-    form = LoginForm(formdata=None)
+    form = LoginForm()  # the email stays as typed; a password field never shows its value
     return make_response(render_template("auth/login.html", form=form, refusal=message), status)
 
 
@@ -48,6 +55,7 @@ def sign_in_refused(message: str, status: int = 429) -> Response:
 @login_required
 def logout() -> Any:
     end_sessions(current_user.id)  # a copy of this session's cookie no longer signs in
+    record_signed_out(current_user)
     logout_user()
     sessions.end()
     flash("You are signed out.", "info")
