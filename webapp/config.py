@@ -101,6 +101,9 @@ class Config:
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "matterflow")
+    # Redis out of reach: count in this process's memory until it is back, never a 500.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
     # A moving window: "5 per minute" means any 60 seconds, not the minute on the clock.
     RATELIMIT_STRATEGY = "moving-window"
     # Wrong passwords only; each tier waits longer: the increasing delay.

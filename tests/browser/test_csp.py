@@ -35,5 +35,7 @@ def test_htmx_adds_no_inline_styles_when_a_signed_in_page_loads(
     page.goto(f"{live_server.url}/matters")
     page.wait_for_function("() => window.htmx !== undefined")
     assert page.evaluate("() => htmx.config.includeIndicatorCSS") is False
+    # No settle step: it copies old style attributes onto swapped-in elements.
+    assert page.evaluate("() => htmx.config.defaultSettleDelay") == 0
     assert page.evaluate("() => document.adoptedStyleSheets.length") == 0
     assert console.csp_violations == []

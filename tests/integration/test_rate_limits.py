@@ -127,6 +127,17 @@ def test_hook_is_refused_per_trigger_when_deliveries_come_too_often(limited):
     assert client.post("/api/v1/hooks/8", json={}).status_code != HTTPStatus.TOO_MANY_REQUESTS
 
 
+def test_limits_count_in_memory_when_redis_is_out_of_reach(limited, demo):
+    app = limited(RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0", API_RATE_LIMIT="2 per minute")
+    client = app.test_client()
+    email = demo.user(Role.LAWYER).email
+    answers = [sign_in(client, email, "wrong-password").status_code for _ in range(6)]
+    assert answers == [HTTPStatus.UNPROCESSABLE_ENTITY] * 5 + [HTTPStatus.TOO_MANY_REQUESTS]
+    token = {"Authorization": f"Bearer {create_token(demo.user(Role.ADMIN).email)}"}
+    calls = [client.get("/api/v1/matters", headers=token).status_code for _ in range(3)]
+    assert calls == [HTTPStatus.OK, HTTPStatus.OK, HTTPStatus.TOO_MANY_REQUESTS]
+
+
 def test_wrong_passwords_are_never_refused_when_limits_are_off(app, demo):
     client = app.test_client()
     email = demo.user(Role.LAWYER).email

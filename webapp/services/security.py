@@ -157,7 +157,10 @@ def _first_in(window: Any, *key: str) -> bool:
     limiter = limiter_of(current_app)
     if limiter is not None and limiter.limiter is not None:
         prefix = current_app.config["RATELIMIT_KEY_PREFIX"]
-        return bool(limiter.limiter.hit(window, prefix, "security-event", *key))
+        try:
+            return bool(limiter.limiter.hit(window, prefix, "security-event", *key))
+        except Exception:  # the shared storage is out of reach: count here meanwhile
+            current_app.logger.warning("Rate-limit storage unreachable; counting in memory")
     now = time.monotonic()
     if now - _seen.get(key, float("-inf")) < window.get_expiry():
         return False
