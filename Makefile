@@ -6,7 +6,7 @@ FLASK := $(VENV)/bin/flask --app webapp
 STAMP := $(VENV)/.installed
 VENDOR := static/vendor/htmx.min.js static/vendor/Sortable.min.js static/vendor/axe.min.js
 
-.PHONY: run test setup vendor db bench lint format browser-deps clean
+.PHONY: run test setup vendor secrets db bench lint format browser-deps clean
 
 setup: $(STAMP) $(VENDOR)
 
@@ -23,7 +23,14 @@ $(VENDOR): package.json
 	cp node_modules/sortablejs/Sortable.min.js static/vendor/Sortable.min.js
 	cp node_modules/axe-core/axe.min.js static/vendor/axe.min.js
 
-db: setup
+# First start: random SECRET_KEY and WEBHOOK_SECRET in instance/secrets.json (read back on
+# later starts; environment variables of the same names win). Never the public defaults.
+secrets: setup
+	@$(PY) -c 'from webapp.config import SECRETS_FILE, write_instance_secrets; \
+	written = write_instance_secrets(); \
+	written and print("Wrote a random", " and ".join(written), "to", SECRETS_FILE)'
+
+db: setup secrets
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo --if-empty
 

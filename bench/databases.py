@@ -118,6 +118,8 @@ def app_config(database: Database) -> dict[str, object]:
     return {
         "SQLALCHEMY_DATABASE_URI": database.url,
         "SECRET_KEY": "bench-secret",
+        "WEBHOOK_SECRET": "bench-webhook-secret",
+        "RATELIMIT_ENABLED": False,
         "EMBEDDED_WORKER": False,
         "NOTIFICATIONS_ENABLED": False,
     }
@@ -129,6 +131,9 @@ def server_environment(database: Database) -> dict[str, str]:
         {
             "DATABASE_URL": database.url,
             "SECRET_KEY": "bench-secret",
+            "WEBHOOK_SECRET": "bench-webhook-secret",
+            # The bench measures the engine under load: a rate limit would measure itself.
+            "RATELIMIT_ENABLED": "false",
             "EMBEDDED_WORKER": "false",
             "NOTIFICATIONS_ENABLED": "false",
         }

@@ -64,6 +64,9 @@ def build_app(database: str, tmp: Path) -> Flask:
             "EMBEDDED_WORKER": False,
             "NOTIFICATIONS_ENABLED": False,
             "WTF_CSRF_ENABLED": True,
+            # Rate limits have their own tests (test_rate_limits.py); elsewhere they would
+            # only count one test's calls against the next's.
+            "RATELIMIT_ENABLED": False,
         }
     )
     with app.app_context():

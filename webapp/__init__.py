@@ -29,6 +29,7 @@ def create_app(config: type | dict[str, Any] | None = None) -> Flask:
         app.config.update(config)
     elif config is not None:
         app.config.from_object(config)
+    register_protection(app)
     register_extensions(app)
     register_observability(app)
     register_blueprints(app)
@@ -64,6 +65,13 @@ def register_extensions(app: Flask) -> None:
             from webapp.persistence.transaction import configure_sqlite
 
             configure_sqlite(db.engine)
+
+
+def register_protection(app: Flask) -> None:
+    """Rate limits, headers, cookies and sessions: see webapp/security/."""
+    from webapp.security import register_security
+
+    register_security(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -4,6 +4,7 @@ from flask import Flask, Request, g
 
 from webapp.extensions import db, login_manager
 from webapp.models import User
+from webapp.security.sessions import is_current
 from webapp.services.auth import user_for_token
 
 
@@ -18,7 +19,11 @@ def register_auth(app: Flask) -> None:
         """The session's person, read on every request: a deactivated one is refused at
         their next request (Flask-Login itself checks `is_active` only at sign-in)."""
         user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user is not None and user.active else None
+        if user is None or not user.active:
+            return None
+        # Sessions that end (webapp/security/sessions.py): one begun before the person
+        # last signed out is refused, whoever holds a copy of its cookie.
+        return user if is_current(user) else None
 
     @login_manager.request_loader
     def load_user_from_token(request: Request) -> User | None:

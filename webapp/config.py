@@ -1,9 +1,45 @@
 """Settings, read from environment variables (each is documented in README.md)."""
 
+import json
 import os
+import secrets
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# `make run` writes random secrets here on first start (write_instance_secrets); later
+# starts read them back. An environment variable of the same name always wins.
+SECRETS_FILE = Path(os.environ.get("SECRETS_FILE", str(ROOT / "instance" / "secrets.json")))
+# What a laptop gets when nothing is set: public, so a server on PostgreSQL refuses them
+# (webapp/security/secrets.py).
+PUBLIC_DEFAULTS = {"SECRET_KEY": "dev-only-change-me", "WEBHOOK_SECRET": "dev-webhook-secret"}
+
+
+def instance_secrets(path: Path = SECRETS_FILE) -> dict[str, str]:
+    try:
+        stored = json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+    return {k: v for k, v in stored.items() if isinstance(v, str) and v}
+
+
+def secret(name: str, path: Path = SECRETS_FILE) -> str:
+    """The environment's value, else the instance file's, else the public default."""
+    return os.environ.get(name) or instance_secrets(path).get(name) or PUBLIC_DEFAULTS[name]
+
+
+def write_instance_secrets(path: Path = SECRETS_FILE) -> list[str]:
+    """Random values for the secrets the file lacks, readable by this user only; the names
+    written (none on later starts: a rotated key would sign everyone out)."""
+    stored = instance_secrets(path)
+    missing = [name for name in PUBLIC_DEFAULTS if name not in stored]
+    if not missing:
+        return []
+    stored.update({name: secrets.token_hex(32) for name in missing})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        json.dump(stored, file, indent=2)
+    return missing
 
 
 def _bool(name: str, default: bool) -> bool:
@@ -14,7 +50,7 @@ def _bool(name: str, default: bool) -> bool:
 
 
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-change-me")
+    SECRET_KEY = secret("SECRET_KEY")
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{ROOT / 'instance' / 'matterflow.db'}"
     )
@@ -26,7 +62,7 @@ class Config:
     MIGRATION_DATABASE_URL = os.environ.get("MIGRATION_DATABASE_URL") or None
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(ROOT / "instance" / "uploads"))
     MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
-    WEBHOOK_SECRET = os.environ.get("WEBHOOK_SECRET", "dev-webhook-secret")
+    WEBHOOK_SECRET = secret("WEBHOOK_SECRET")
     SMTP_HOST = os.environ.get("SMTP_HOST", "127.0.0.1")
     SMTP_PORT = int(os.environ.get("SMTP_PORT", "1025"))
     SMTP_USER = os.environ.get("SMTP_USER", "")
@@ -69,10 +105,37 @@ class Config:
     EVENT_TYPES_TTL = float(os.environ.get("EVENT_TYPES_TTL", "5"))
     # werkzeug's default (scrypt); tests choose a cheap method to stay fast.
     PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
-    WTF_CSRF_TIME_LIMIT = None
     WTF_CSRF_HEADERS = ["X-CSRFToken"]
+    # A form's CSRF token expires (seconds); an expired form says so in plain words.
+    WTF_CSRF_TIME_LIMIT = int(os.environ.get("CSRF_TIME_LIMIT", str(8 * 3600)))
+    # A session unused this long ends; the sign-in page says why (webapp/security/sessions.py).
+    SESSION_IDLE_MINUTES = float(os.environ.get("SESSION_IDLE_MINUTES", str(8 * 60)))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # Secure is also set on any request that came over HTTPS (webapp/security/headers.py).
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    # How many reverse proxies in front are trusted for X-Forwarded-For/-Proto/-Host
+    # (werkzeug's ProxyFix); 0: none, the headers are ignored.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+    # /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; unset: it refuses all.
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+    # Rate limits (webapp/security/limits.py): limits' notation, tiers separated by ";".
+    # Memory by default: each process counts alone; with Redis all of them share counts.
+    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "matterflow")
+    # Redis out of reach: count in this process's memory until it is back, never a 500.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
+    # A moving window: "5 per minute" means any 60 seconds, not the minute on the clock.
+    RATELIMIT_STRATEGY = "moving-window"
+    # Wrong passwords only; each tier waits longer: the increasing delay.
+    SIGN_IN_ACCOUNT_LIMIT = os.environ.get(
+        "SIGN_IN_ACCOUNT_LIMIT", "5 per minute; 10 per 15 minutes; 20 per hour"
+    )
+    SIGN_IN_ADDRESS_LIMIT = os.environ.get("SIGN_IN_ADDRESS_LIMIT", "20 per minute; 100 per hour")
+    API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "60 per minute")
+    HOOK_RATE_LIMIT = os.environ.get("HOOK_RATE_LIMIT", "30 per minute")
     # Start-up's objects kept out of the garbage collector's full passes (webapp/__init__.py);
     # tests, which build many apps in one process, leave it off.
     FREEZE_HEAP = _bool("FREEZE_HEAP", True)

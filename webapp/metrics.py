@@ -2,10 +2,12 @@
 audit trail rather than in-process counters keeps the figures right with many gunicorn
 workers and worker processes, and across restarts."""
 
+import hmac
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
+from flask import Response, current_app
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
@@ -102,3 +104,20 @@ def render_metrics() -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(DatabaseCollector())
     return generate_latest(registry)
+
+
+def refusal(authorization: str) -> Response | None:
+    """Why a scrape is refused, or None: the figures are the whole installation's, so
+    only a scraper holding METRICS_TOKEN reads them. Without the setting every scrape is
+    refused (403): an unset token must never mean an open page."""
+    expected = current_app.config["METRICS_TOKEN"]
+    if not expected:
+        return Response("Metrics are off: set METRICS_TOKEN on the server.\n", 403)
+    given = authorization[7:].strip() if authorization.lower().startswith("bearer ") else ""
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        return Response(
+            "Send Authorization: Bearer <METRICS_TOKEN>.\n",
+            401,
+            {"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
+    return None

@@ -19,7 +19,7 @@ On PostgreSQL only:
   which sends the job back to PENDING with the same kind and payload.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-07 14:30:00
 
 """
@@ -31,7 +31,7 @@ from webapp.models.base import JSONType
 from webapp.persistence.audit_chain import row_hash
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -112,20 +112,38 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
             db.engine.dispose()
 
 
+# Every page learns of a Content-Security-Policy violation through this event; Chromium's
+# own console line for it is caught too, but the event also names what was blocked.
+REPORT_CSP = """document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || "inline code"}`
+    + ` at ${event.sourceFile || document.location.href}:${event.lineNumber}`);
+});"""
+CSP_CONSOLE = ("CSP violation:", "Content Security Policy", "Content-Security-Policy")
+
+
 @dataclass
 class ConsoleWatch:
-    """Collects console errors and uncaught exceptions of every page it watches."""
+    """Collects console errors, uncaught exceptions and Content-Security-Policy violations
+    of every page it watches; any of them fails the test."""
 
     errors: list[str] = field(default_factory=list)
 
     def watch(self, page: Page) -> Page:
+        page.add_init_script(REPORT_CSP)
         page.on("console", self._on_console)
         page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
         return page
 
     def _on_console(self, message: ConsoleMessage) -> None:
-        if message.type == "error" and not message.text.startswith(EXPECTED_CONSOLE):
-            self.errors.append(f"console error: {message.text}")
+        text = message.text
+        if any(marker in text for marker in CSP_CONSOLE):
+            self.errors.append(f"CSP violation: {text}")
+        elif message.type == "error" and not text.startswith(EXPECTED_CONSOLE):
+            self.errors.append(f"console error: {text}")
+
+    @property
+    def csp_violations(self) -> list[str]:
+        return [error for error in self.errors if error.startswith("CSP violation")]
 
 
 @pytest.fixture

@@ -10,4 +10,6 @@ def firm(make_org, make_user, make_matter, api_as) -> Firm:
 
 
 # The trigger tests' fixtures: an injected clock and a firm with an admin and a template.
+# The security tests' app with rate limits switched on (the suite's apps run without them).
+from tests.integration.security_support import limited  # noqa: E402, F401
 from tests.integration.trigger_support import clock, tfirm  # noqa: E402, F401

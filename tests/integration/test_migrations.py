@@ -41,7 +41,12 @@ def postgres_schema(action: str) -> None:
 
 @pytest.fixture(params=DATABASES)
 def fresh_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
-    config = {"TESTING": True, "SECRET_KEY": "test", "UPLOAD_DIR": str(tmp_path)}
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test",
+        "WEBHOOK_SECRET": "test-webhook",
+        "UPLOAD_DIR": str(tmp_path),
+    }
     if request.param == "sqlite":
         config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'migrations.db'}"
     else:

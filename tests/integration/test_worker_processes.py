@@ -37,6 +37,9 @@ def worker_env(app, **extra: str) -> dict[str, str]:
     env.update(
         {
             "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+            # On PostgreSQL the app refuses the public defaults (webapp/security/secrets.py).
+            "SECRET_KEY": app.config["SECRET_KEY"],
+            "WEBHOOK_SECRET": app.config["WEBHOOK_SECRET"],
             "EMBEDDED_WORKER": "false",
             "NOTIFICATIONS_ENABLED": "false",
             "HTTP_ALLOW_PRIVATE": "true",

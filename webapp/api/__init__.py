@@ -44,6 +44,10 @@ def domain_error(error: DomainError) -> Any:
 
 @api.errorhandler(CSRFError)
 def csrf_error(error: CSRFError) -> Any:
+    from webapp.models import SecurityEventKind
+    from webapp.services.security import record_refusal
+
+    record_refusal(SecurityEventKind.CSRF_FAILED, 400, str(error.description))  # for the admins
     return error_response(
         400, "csrf_failed", "The CSRF token is missing or invalid (send X-CSRFToken)."
     )

@@ -6,6 +6,7 @@ from webapp.models.jobs import Job, StepAttempt
 from webapp.models.matters import Matter, MatterMember, MatterScreen, WallHit
 from webapp.models.migrations import MigrationRun, MigrationRunItem
 from webapp.models.orgs import ApiToken, Invitation, Organization, User
+from webapp.models.security import SecurityEvent, SecurityEventKind
 from webapp.models.templates import TemplateStep, WorkflowTemplate
 from webapp.models.triggers import Trigger, TriggerFiring
 from webapp.models.workers import WorkerHeartbeat
@@ -24,6 +25,8 @@ __all__ = [
     "MigrationRun",
     "MigrationRunItem",
     "Organization",
+    "SecurityEvent",
+    "SecurityEventKind",
     "StepAttempt",
     "TemplateStep",
     "Trigger",

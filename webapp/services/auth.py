@@ -40,10 +40,25 @@ def user_by_email(email: str) -> User | None:
 
 
 def authenticate(email: str, password: str) -> User | None:
+    """The active person these credentials name, or None. A password is hashed whether
+    the account exists or not, so the answer takes the same time either way."""
     user = user_by_email(email)
-    if user is None or not user.active or not check_password_hash(user.password_hash, password):
+    stored = user.password_hash if user is not None else _stand_in_hash()
+    matches = check_password_hash(stored, password)
+    if user is None or not user.active or not matches:
         return None
     return user
+
+
+_STAND_IN: dict[str, str] = {}
+
+
+def _stand_in_hash() -> str:
+    """A hash of a random password, made with the configured method (and so its cost)."""
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    if method not in _STAND_IN:
+        _STAND_IN[method] = generate_password_hash(secrets.token_hex(16), method=method)
+    return _STAND_IN[method]
 
 
 # ---- tokens: who a bearer token is --------------------------------------------------------

@@ -4,7 +4,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, Response, request, url_for
+from flask import Flask, Response, g, request, url_for
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
@@ -63,8 +63,11 @@ def register_web(app: Flask) -> None:
 
     @app.get("/metrics")
     def metrics() -> Any:
-        from webapp.metrics import render_metrics
+        from webapp.metrics import refusal, render_metrics
 
+        refused = refusal(request.headers.get("Authorization", ""))
+        if refused is not None:
+            return refused
         return Response(render_metrics(), mimetype="text/plain; version=0.0.4")
 
     register_template_helpers(app)
@@ -83,7 +86,8 @@ def register_sign_in_redirect() -> None:
         target = url_for("web.login", next=request.full_path.rstrip("?"))
         if is_htmx():  # a fragment must not become a login page inside the page
             return redirect_to(target)
-        flash("Please sign in to continue.", "info")
+        if not g.get("session_ended"):  # else the page already says why (security/sessions.py)
+            flash("Please sign in to continue.", "info")
         return redirect(target)
 
 
@@ -226,6 +230,7 @@ from webapp.web import (  # noqa: E402
     matters,
     runner,
     sandbox,
+    security,
     steps,
     workflow_templates,
 )
@@ -242,5 +247,6 @@ for _area in (
     admin.bp,
     account.bp,
     account.invitations,
+    security.bp,
 ):
     web.register_blueprint(_area)

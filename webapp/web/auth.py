@@ -1,24 +1,25 @@
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Response, flash, g, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
 
+from webapp.security import sessions
 from webapp.services.auth import authenticate
+from webapp.services.security import (
+    end_sessions,
+    record_sign_in,
+    record_sign_in_failed,
+    record_signed_out,
+)
 from webapp.web.blueprint import web
 
 
 class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(message="Enter your email address.")])
     password = PasswordField("Password", validators=[DataRequired(message="Enter your password.")])
-
-
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("web.home")
 
 
 @web.route("/login", methods=["GET", "POST"])
@@ -30,7 +31,11 @@ def login() -> Any:
         user = authenticate(form.email.data or "", form.password.data or "")
         if user is not None:
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
+            sessions.begin(user)
+            record_sign_in(user)
+            return redirect(sessions.safe_next(request.args.get("next")))
+        g.sign_in_failed = True  # counts against the sign-in limits (security/limits.py)
+        record_sign_in_failed(form.email.data or "")
         form.password.errors = [
             *form.password.errors,
             "That email and password do not match an account.",
@@ -39,10 +44,20 @@ def login() -> Any:
     return render_template("auth/login.html", form=form), status
 
 
+def sign_in_refused(message: str, status: int = 429) -> Response:
+    """The sign-in page again, saying in plain words why nothing was checked: too many
+    wrong passwords (429), or a form that expired (400)."""
+    form = LoginForm()  # the email stays as typed; a password field never shows its value
+    return make_response(render_template("auth/login.html", form=form, refusal=message), status)
+
+
 @web.post("/logout")
 @login_required
 def logout() -> Any:
+    end_sessions(current_user.id)  # a copy of this session's cookie no longer signs in
+    record_signed_out(current_user)
     logout_user()
+    sessions.end()
     flash("You are signed out.", "info")
     return redirect(url_for("web.login"))
 
