@@ -10,7 +10,7 @@ from tests.browser.conftest import PHONE, LiveServer, fits_phone
 from webapp.engine.roles import Role
 from webapp.extensions import db
 from webapp.models import Matter
-from webapp.services.auth import create_user
+from webapp.services.auth import new_user
 from webapp.services.seed import DEMO_PASSWORD
 
 SECOND = "second.lawyer@demo.test"
@@ -18,7 +18,8 @@ SECOND = "second.lawyer@demo.test"
 
 def _second_lawyer() -> int:
     matter = db.session.scalar(select(Matter).where(Matter.reference == "DEMO-001"))
-    create_user(matter.org_id, SECOND, "Sam Second", Role.LAWYER, DEMO_PASSWORD)
+    new_user(matter.org_id, SECOND, "Sam Second", Role.LAWYER, DEMO_PASSWORD)
+    db.session.commit()
     return matter.id
 
 

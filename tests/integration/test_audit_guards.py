@@ -117,6 +117,7 @@ def test_app_works_through_the_services_when_it_connects_as_the_app_role(
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
             "SQLALCHEMY_DATABASE_URI": url.render_as_string(hide_password=False),
             "SECRET_KEY": "test-secret",
+            "WEBHOOK_SECRET": "test-webhook-secret",
             "UPLOAD_DIR": str(tmp_path),
             "EMBEDDED_WORKER": False,
             "NOTIFICATIONS_ENABLED": False,
