@@ -158,6 +158,7 @@ def test_five_concurrent_copies_of_a_delivery_create_one_instance(app, tfirm, cl
     if dialect != "postgresql":
         pytest.skip("concurrent writers are the PostgreSQL case")
     trigger = webhook_trigger(tfirm)
+    matter_id = tfirm.matter.id  # read here: the threads must not share the test's session
     gate = threading.Barrier(5)
     answers: list[int] = []
 
@@ -166,9 +167,7 @@ def test_five_concurrent_copies_of_a_delivery_create_one_instance(app, tfirm, cl
             client = app.test_client()
             gate.wait()
             answers.append(
-                signed_post(
-                    client, trigger, {"matterId": tfirm.matter.id}, "burst", clock.at
-                ).status_code
+                signed_post(client, trigger, {"matterId": matter_id}, "burst", clock.at).status_code
             )
 
     threads = [threading.Thread(target=deliver) for _ in range(5)]

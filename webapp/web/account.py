@@ -5,10 +5,11 @@ form calls the same service as the API."""
 from typing import Any
 
 from flask import Blueprint, flash, render_template, request, url_for
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 
 from webapp.engine.errors import Conflict, Invalid, NotFound, Unprocessable
 from webapp.services import auth, people
+from webapp.web.auth import start_session
 from webapp.web.htmx import redirect_to
 from webapp.web.reads import people as reads
 
@@ -117,6 +118,6 @@ def accept(token: str) -> Any:
         return render_template(
             INVITATION, person=invitation.user, token=token, errors=form_errors(error)
         ), 422
-    login_user(user)
+    start_session(user)
     flash(f"Welcome, {user.name}. Your password is set and you are signed in.", "success")
     return redirect_to(url_for("web.home"))

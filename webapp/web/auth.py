@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
 
+from webapp.models import User
 from webapp.security import sessions
 from webapp.services.auth import authenticate
 from webapp.services.security import (
@@ -22,6 +23,14 @@ class LoginForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired(message="Enter your password.")])
 
 
+def start_session(user: User) -> None:
+    """Sign the person in: the session belongs to their current epoch (a later sign-out
+    ends it everywhere) and the sign-in is a security event."""
+    login_user(user)
+    sessions.begin(user)
+    record_sign_in(user)
+
+
 @web.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     if current_user.is_authenticated:
@@ -30,9 +39,7 @@ def login() -> Any:
     if form.validate_on_submit():
         user = authenticate(form.email.data or "", form.password.data or "")
         if user is not None:
-            login_user(user)
-            sessions.begin(user)
-            record_sign_in(user)
+            start_session(user)
             return redirect(sessions.safe_next(request.args.get("next")))
         g.sign_in_failed = True  # counts against the sign-in limits (security/limits.py)
         record_sign_in_failed(form.email.data or "")
