@@ -5,13 +5,21 @@ assigned or added; and every refused attempt is kept as evidence the People tab 
 API list."""
 
 import pytest
+from sqlalchemy import select
 
 from tests.integration.engine_support import publish, run_worker, smtp_server, start, step
 from tests.integration.support import count, snapshot
 from tests.integration.team_support import by_key, events_of, make_team, step_row
 from webapp.engine.roles import Role
 from webapp.extensions import db
-from webapp.models import Document, MatterMember, MatterScreen, WallHit
+from webapp.models import (
+    Document,
+    MatterMember,
+    MatterScreen,
+    SecurityEvent,
+    SecurityEventKind,
+    WallHit,
+)
 
 REASON = "Acted for the other side in the 2024 lease dispute"
 
@@ -91,6 +99,13 @@ def test_screened_lawyer_finds_nothing_of_the_matter_and_each_attempt_is_evidenc
     assert f"POST /api/v1/steps/{approval['id']}/claim" in tried
     assert f"GET /matters/{matter_id}/workflows/{instance_id}" in tried
     assert f"GET /documents/{document.id}" in tried
+    # …and the firm's security log lists the same attempts as wall hits.
+    logged = db.session.scalars(
+        select(SecurityEvent).where(SecurityEvent.kind == SecurityEventKind.WALL_HIT)
+    ).all()
+    assert {(e.user_id, e.detail["attempted"]) for e in logged} == {
+        (team.lawyer.id, a["attempted"]) for a in evidence["items"]
+    }
 
 
 def test_screened_person_leaves_the_team_and_their_steps_when_screened(team):

@@ -12,9 +12,10 @@ from flask import Flask, Response, g, has_request_context, request
 from sqlalchemy import insert
 
 from webapp.extensions import db
-from webapp.models import WallHit
+from webapp.models import SecurityEventKind, WallHit
 from webapp.models.base import utcnow
 from webapp.persistence.transaction import transactional
+from webapp.services.security import record_security_event
 
 log = logging.getLogger("matterflow.walls")
 _PENDING = "matterflow_wall_hits"
@@ -36,6 +37,10 @@ def note(org_id: int, matter_id: int, user_id: int) -> None:
             "attempted": attempted,
             "created_at": utcnow(),
         }
+    )
+    # The firm's security log (/admin/security) lists wall hits beside the other refusals.
+    record_security_event(
+        org_id, SecurityEventKind.WALL_HIT, user_id, {"matterId": matter_id, "attempted": attempted}
     )
 
 
