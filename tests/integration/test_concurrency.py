@@ -55,12 +55,10 @@ def sqlite_gate(
 
 
 @contextmanager
-def postgres_gate(instance_id: int) -> Iterator[Callable[[], None]]:
-    """Lock the instance row; both requests then queue on it in SELECT ... FOR UPDATE."""
+def postgres_gate(table: str, row_id: int) -> Iterator[Callable[[], None]]:
+    """Lock the row; both requests then queue on it in SELECT ... FOR UPDATE."""
     with db.engine.connect() as holder, db.engine.connect() as observer:
-        holder.execute(
-            text("SELECT id FROM workflow_instances WHERE id = :id FOR UPDATE"), {"id": instance_id}
-        )
+        holder.execute(text(f"SELECT id FROM {table} WHERE id = :id FOR UPDATE"), {"id": row_id})
 
         def waiting() -> int:
             observer.rollback()
@@ -71,7 +69,7 @@ def postgres_gate(instance_id: int) -> Iterator[Callable[[], None]]:
                 )
             )
 
-        yield lambda: wait_for(lambda: waiting() >= 2, "both requests to wait on the row lock")
+        yield lambda: wait_for(lambda: waiting() >= 2, f"both requests to wait on the {table} row")
         holder.commit()
 
 
@@ -103,7 +101,7 @@ def test_two_concurrent_completions_of_one_step_let_exactly_one_through_when_rac
     if dialect == "sqlite":
         gate = sqlite_gate(threading.Semaphore(0), monkeypatch)
     else:
-        gate = postgres_gate(instance["id"])
+        gate = postgres_gate("workflow_instances", instance["id"])
     with gate as wait_for_both:
         for thread in threads:
             thread.start()

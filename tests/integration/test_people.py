@@ -2,12 +2,10 @@
 pages and the create-firm command, on both databases."""
 
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from http import HTTPStatus
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from tests.conftest import WebClient, forget_request_user
 from tests.integration.people_support import (
@@ -16,7 +14,7 @@ from tests.integration.people_support import (
     token_of,
 )
 from tests.integration.support import count
-from tests.integration.test_concurrency import WAIT_SECONDS, sqlite_gate, wait_for
+from tests.integration.test_concurrency import WAIT_SECONDS, postgres_gate, sqlite_gate
 from webapp.engine.errors import NotFound, Unprocessable
 from webapp.engine.roles import Role
 from webapp.extensions import db
@@ -415,27 +413,6 @@ def test_invite_refuses_a_malformed_email_with_422_naming_the_field(make_org, ma
     assert refused.value.details[0]["field"] == "email"
 
 
-@contextmanager
-def firm_row_gate(org_id: int) -> Iterator[Callable[[], None]]:
-    """PostgreSQL: lock the firm's row; both requests then queue on it."""
-    with db.engine.connect() as holder, db.engine.connect() as observer:
-        holder.execute(
-            text("SELECT id FROM organizations WHERE id = :id FOR UPDATE"), {"id": org_id}
-        )
-
-        def waiting() -> int:
-            observer.rollback()
-            return observer.scalar(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                )
-            )
-
-        yield lambda: wait_for(lambda: waiting() >= 2, "both requests to wait on the firm's row")
-        holder.commit()
-
-
 def test_two_admins_demoting_each_other_at_once_leave_the_firm_one_admin(
     app, make_org, make_user, dialect, monkeypatch
 ) -> None:
@@ -465,7 +442,7 @@ def test_two_admins_demoting_each_other_at_once_leave_the_firm_one_admin(
     if dialect == "sqlite":
         gate = sqlite_gate(threading.Semaphore(0), monkeypatch)
     else:
-        gate = firm_row_gate(org.id)
+        gate = postgres_gate("organizations", org.id)
     with gate as wait_for_both:
         for thread in threads:
             thread.start()
