@@ -3,7 +3,11 @@ committed; gauges of the outbox and the workers read from the database at scrape
 a scrape needs the bearer token. The counters live as long as the test process, so each
 test compares a scrape after its work with one before it."""
 
+import subprocess
+import sys
+import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from http import HTTPStatus
 
@@ -12,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.integration.engine_support import (
     by_key,
+    free_port,
     fresh,
     publish,
     reload,
@@ -19,7 +24,9 @@ from tests.integration.engine_support import (
     smtp_server,
     start,
     step,
+    wait_for,
 )
+from tests.integration.test_worker_processes import ROOT, finish, flask, worker_env
 from tests.integration.trigger_support import signed_post, webhook_trigger
 from webapp.engine.errors import Conflict
 from webapp.persistence.journal import enqueue
@@ -216,3 +223,73 @@ def test_metrics_refuse_every_scrape_when_no_token_is_set(app):
     assert refused.status_code == HTTPStatus.FORBIDDEN
     assert b"METRICS_TOKEN" in refused.data
     assert b"matterflow_" not in refused.data
+
+
+def test_processes_sharing_a_multiprocess_directory_add_up_at_scrape(app, dialect, tfirm, tmp_path):
+    """Two `flask worker` processes each run one workflow's steps, then a gunicorn server
+    answers requests and a scrape of it adds up all three processes' figures."""
+    if dialect != "postgresql":
+        pytest.skip("several processes on one database are a PostgreSQL setup")
+    directory = tmp_path / "prometheus"
+    directory.mkdir()
+    extra = {"PROMETHEUS_MULTIPROC_DIR": str(directory), "METRICS_TOKEN": METRICS_TOKEN}
+    template = publish(tfirm.api, "Echoes", [step("one"), step("two"), step("three")])
+    for worker in ("a", "b"):  # one after the other: each runs one workflow's 3 steps
+        start(tfirm.lawyer_api, template, tfirm.matter.id)
+        finish(flask(app, "worker", "--until-idle", "--id", worker, **extra), timeout=30)
+    assert len(list(directory.glob("counter_*.db"))) == 2  # one file per process
+
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            *("--workers", "1", "--bind", f"127.0.0.1:{port}"),
+            *("--log-level", "warning", "webapp:create_app()"),
+        ],
+        cwd=ROOT,
+        env=worker_env(app, **extra),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        assert wait_for(lambda: _answers(f"{base}/health"), timeout=20), "gunicorn never answered"
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(lambda _: _answers(f"{base}/health"), range(10)))
+        assert all(answers)
+        scraped = _scrape(f"{base}/metrics")
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+
+    assert scraped[steps_total("core.echo", "completed")] == 6  # 3 by each worker process
+    assert scraped[cycle_count("core.echo")] == 6
+    health = key(
+        "matterflow_http_request_duration_seconds_count",
+        method="GET",
+        route="/health",
+        status="2xx",
+    )
+    assert scraped[health] >= 10  # and the waits for it to start
+    assert len(list(directory.glob("histogram_*.db"))) == 3  # two workers', the server's
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status == HTTPStatus.OK
+    except OSError:
+        return False
+
+
+def _scrape(url: str) -> dict[Sample, float]:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        text = response.read().decode()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
