@@ -3,6 +3,7 @@ committed; gauges of the outbox and the workers read from the database at scrape
 a scrape needs the bearer token. The counters live as long as the test process, so each
 test compares a scrape after its work with one before it."""
 
+import json
 import subprocess
 import sys
 import urllib.request
@@ -29,6 +30,7 @@ from tests.integration.engine_support import (
 from tests.integration.test_worker_processes import ROOT, finish, flask, worker_env
 from tests.integration.trigger_support import signed_post, webhook_trigger
 from webapp.engine.errors import Conflict
+from webapp.observability import metrics
 from webapp.persistence.journal import enqueue
 from webapp.persistence.transaction import transactional
 from webapp.services import outbox, steps
@@ -293,3 +295,17 @@ def _scrape(url: str) -> dict[Sample, float]:
         for family in text_string_to_metric_families(text)
         for sample in family.samples
     }
+
+
+def test_the_grafana_dashboard_and_the_operations_guide_show_every_metric(app):
+    counted = {family.name for family in metrics.REGISTRY.collect()}
+    scraped = {name for name, _labels in samples(app.test_client())}
+    gauges = {name for name in scraped if not name.startswith(tuple(counted))}
+    dashboard = json.loads((ROOT / "docs" / "grafana-dashboard.json").read_text())
+    queries = " ".join(t["expr"] for p in dashboard["panels"] for t in p.get("targets", []))
+    guide = (ROOT / "docs" / "operations.md").read_text()
+    assert len(counted) == 7
+    assert len(gauges) >= 4
+    for name in counted | gauges:
+        assert name in queries, f"no panel shows {name}"
+        assert f"`{name}" in guide, f"docs/operations.md does not list {name}"
