@@ -10,6 +10,7 @@ from flask import current_app
 from webapp.adapters.http import failure_reason
 from webapp.engine.actions.automated import ActionFailed
 from webapp.engine.text import one_line
+from webapp.observability import metrics
 
 SMTP_TIMEOUT = 30
 
@@ -61,7 +62,10 @@ def deliver(message: EmailMessage) -> None:
                 smtp.login(config["SMTP_USER"], config["SMTP_PASSWORD"])
             smtp.send_message(message)
     except smtplib.SMTPRecipientsRefused as error:
+        metrics.email_sent(False)
         refused = ", ".join(sorted(error.recipients))
         raise ActionFailed(f"The mail server refused {refused}.") from None
     except (smtplib.SMTPException, OSError) as error:
+        metrics.email_sent(False)
         raise ActionFailed(f"Could not send the email: {failure_reason(error)}", True) from None
+    metrics.email_sent(True)

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from webapp.observability import context, tracing
+from webapp.observability import context, metrics, tracing
 from webapp.observability.logging import job_log
 
 TRACEPARENT, REQUEST_ID = "traceparent", "requestId"
@@ -74,6 +74,9 @@ def job_run(jobs: Sequence[Any], name: str | None = None) -> Iterator[Outcome]:
             raise
         finally:
             _log_jobs(jobs, outcome, (time.perf_counter() - started) * 1000)
+            if name is None:  # a named run (a step run's call) goes on one already counted
+                for job in jobs:
+                    metrics.job_ran(job.kind, outcome.result)
 
 
 def _log_jobs(jobs: Sequence[Any], outcome: Outcome, duration: float) -> None:

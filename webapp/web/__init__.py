@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from webapp.engine.errors import DomainError, Unavailable
 from webapp.extensions import db, login_manager
+from webapp.metrics import register_request_timing
 from webapp.persistence import faults
 from webapp.persistence.transaction import changes_saved
 from webapp.web import form_tokens
@@ -60,6 +61,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(web)
 
     register_health(app)
+    register_request_timing(app)
 
     @app.get("/metrics")
     def metrics() -> Any:

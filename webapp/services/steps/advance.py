@@ -46,6 +46,7 @@ from webapp.engine.templating import TemplatingError
 from webapp.extensions import db
 from webapp.models import InstanceChange, InstanceStep, Job, WorkflowInstance
 from webapp.models.base import utcnow
+from webapp.observability import metrics
 from webapp.persistence.journal import enqueue, record_event
 from webapp.services.events import emit_for_instance
 from webapp.services.steps.conditions import evaluate_condition, render_step
@@ -54,6 +55,9 @@ from webapp.services.steps.outputs import record_output
 STEP_RUN = "step.run"
 NOTIFY_READY = "notify.step_ready"
 CHILD_FINISHED = "subworkflow.finished"
+# When a step left READY in this transaction (an attribute of the loaded row, never stored):
+# its cycle time counts from there; a step claimed in an earlier request counts from its start.
+READY_SINCE = "_metrics_ready_since"
 # The instance statuses event triggers can wait for.
 FINISHED_EVENTS: dict[str, str] = {
     InstanceStatus.COMPLETED: "instance.completed",
@@ -68,8 +72,10 @@ def step_event(
     actor_id: int | None,
     payload: dict[str, Any] | None = None,
 ) -> None:
-    """Apply one event of the step machine and write its audit row."""
+    """Apply one event of the step machine, write its audit row and count it (at commit)."""
     old = step.action_state
+    if old == StepState.READY:  # the row was last written when it became READY
+        setattr(step, READY_SINCE, step.updated_at)
     step.action_state = next_step_state(old, event)
     now = utcnow()
     step.updated_at = now
@@ -88,6 +94,8 @@ def step_event(
         new_status=step.action_state,
         payload={"key": step.key, **(payload or {})},
     )
+    ready_since = getattr(step, READY_SINCE, None) or step.started_at
+    metrics.step_moved(step.action_type, event.value, step.action_state, ready_since, now)
 
 
 def fail_step(

@@ -19,6 +19,7 @@ from webapp.engine.templating import TemplatingError, render_value
 from webapp.extensions import db
 from webapp.models import Matter, Trigger, TriggerFiring, User
 from webapp.models.triggers import FiringOutcome, TriggerKind
+from webapp.observability import metrics
 from webapp.persistence.journal import record_event
 from webapp.persistence.transaction import savepoint
 from webapp.services import matters
@@ -87,6 +88,7 @@ def fire(
             "reason": attempt.reason,
         },
     )
+    metrics.trigger_fired(trigger.kind, attempt.outcome.value)
     return Fired(firing, True)
 
 
