@@ -19,8 +19,12 @@ from webapp.services.access import matter_access
 
 
 def run_notify_job(job: outbox.Claimed, worker_id: str) -> None:
-    job_id = job.id
-    messages = ready_messages(job_id, worker_id)
+    send_and_settle(job.id, worker_id, ready_messages(job.id, worker_id))
+
+
+def send_and_settle(job_id: int, worker_id: str, messages: list[EmailMessage] | None) -> None:
+    """An email job's end: the messages sent, then the job settled; a refused send counts
+    as an attempt (the job retries with backoff). None: nothing to send, already settled."""
     if messages is None:
         return
     try:
@@ -81,16 +85,8 @@ def _message(person: User, step: InstanceStep, instance: WorkflowInstance) -> Em
 
 
 def run_member_job(job: outbox.Claimed, worker_id: str) -> None:
-    job_id = job.id
-    message = member_message(job_id, worker_id)
-    if message is None:
-        return
-    try:
-        deliver(message)
-    except ActionFailed as error:
-        outbox.fail_attempt(job_id, worker_id, error.message)
-        return
-    outbox.settle(job_id, worker_id)
+    message = member_message(job.id, worker_id)
+    send_and_settle(job.id, worker_id, None if message is None else [message])
 
 
 @transactional

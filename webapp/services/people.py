@@ -17,8 +17,7 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import func, select, update
 
-from webapp.adapters.mail import build_message, deliver
-from webapp.engine.actions.automated import ActionFailed
+from webapp.adapters.mail import build_message
 from webapp.engine.errors import Conflict, Invalid, NotAllowed, NotFound, Unprocessable
 from webapp.engine.roles import Role
 from webapp.extensions import db
@@ -28,6 +27,7 @@ from webapp.persistence.transaction import transactional
 from webapp.services import outbox
 from webapp.services.auth import hash_password, user_by_email
 from webapp.services.clock import now
+from webapp.services.notifications import send_and_settle
 from webapp.services.passwords import check_password
 
 INVITATION_JOB = "mail.invitation"
@@ -473,14 +473,7 @@ def _send(invitation: Invitation) -> None:
 
 def run_invitation_job(job: outbox.Claimed, worker_id: str) -> None:
     message = _invitation_message(job.id, worker_id)
-    if message is None:
-        return
-    try:
-        deliver(message)
-    except ActionFailed as error:
-        outbox.fail_attempt(job.id, worker_id, error.message)
-        return
-    outbox.settle(job.id, worker_id)
+    send_and_settle(job.id, worker_id, None if message is None else [message])
 
 
 @transactional
