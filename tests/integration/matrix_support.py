@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from tests.conftest import CSRF_META, ApiClient, WebClient, forget_request_user
 from tests.integration.engine_support import by_key, publish, start, step
@@ -159,18 +159,35 @@ def web_client(app: Any, user: Any) -> WebClient:
     return web
 
 
-def snapshot_all() -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table but the evidence of refusals, as committed."""
+def snapshot_all() -> dict[str, Any]:
+    """Every row of every table but the evidence of refusals, as committed: one query,
+    a digest of each table's rows in key order (the matrix takes one per request)."""
     db.session.commit()
-    seen = {}
-    for table in db.metadata.sorted_tables:
-        if table.name in EVIDENCE_TABLES:
-            continue
-        columns = [c for c in table.columns if c.name not in NOTED_COLUMNS]
-        order = list(table.primary_key.columns) or columns
-        rows = db.session.execute(select(*columns).order_by(*order)).all()
-        seen[table.name] = [tuple(row) for row in rows]
-    return seen
+    row = db.session.execute(text(_fingerprint_sql(db.engine.dialect.name))).one()
+    return dict(row._mapping)
+
+
+_FINGERPRINTS: dict[str, str] = {}
+
+
+def _fingerprint_sql(dialect: str) -> str:
+    if dialect not in _FINGERPRINTS:
+        parts = []
+        for table in db.metadata.sorted_tables:
+            if table.name in EVIDENCE_TABLES:
+                continue
+            columns = [f'"{c.name}"' for c in table.columns if c.name not in NOTED_COLUMNS]
+            order = ", ".join(f'"{c.name}"' for c in table.primary_key.columns) or columns[0]
+            if dialect == "postgresql":
+                rows = f"string_agg(CAST(ROW({', '.join(columns)}) AS text), '|' ORDER BY {order})"
+                digest = f"SELECT md5(coalesce({rows}, '')) FROM \"{table.name}\""
+            else:
+                joined = " || ',' || ".join(f"quote({c})" for c in columns)
+                inner = f'SELECT {joined} AS r FROM "{table.name}" ORDER BY {order}'
+                digest = f"SELECT group_concat(r, '|') FROM ({inner})"
+            parts.append(f'({digest}) AS "{table.name}"')
+        _FINGERPRINTS[dialect] = "SELECT " + ", ".join(parts)
+    return _FINGERPRINTS[dialect]
 
 
 def changed_tables(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
@@ -183,3 +200,9 @@ def plain(text: str) -> str:
     text = re.sub(r'(csrf-token" content|name="csrf_token" value|nonce)="[^"]*"', r"\1", text)
     text = re.sub(r'"X-CSRFToken": "[^"]*"', "X-CSRFToken", text)
     return re.sub(r"[0-9a-f]{32}|\d+", "#", text)
+
+
+def first_difference(one: str, other: str) -> int:
+    """Where two answers part, to show that much of each."""
+    pairs = zip(one, other, strict=False)
+    return next((at for at, (a, b) in enumerate(pairs) if a != b), min(len(one), len(other)))

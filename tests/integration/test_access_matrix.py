@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import forget_request_user
 from tests.integration.matrix_support import (
     MISSING,
     PEOPLE,
@@ -22,6 +23,7 @@ from tests.integration.matrix_support import (
     World,
     build_world,
     changed_tables,
+    first_difference,
     plain,
     snapshot_all,
 )
@@ -346,8 +348,6 @@ def send(world: World, person: Person, rule: str, method: str, missing: bool = F
     path = path_of(rule, world, missing)
     if rule.startswith("/api/"):
         api = world.api[person.name]
-        from tests.conftest import forget_request_user
-
         forget_request_user()
         return api.client.open(
             path, method=method, headers=api.headers, json=body_for(rule, method, world.ids)
@@ -400,7 +400,7 @@ def try_route(world: World, rule: str, method: str) -> list[str]:
             gone = send(world, person, rule, method, missing=True)
             asked, missed = plain(text), plain(gone.get_data(as_text=True))
             if (response.status_code, asked) != (gone.status_code, missed):
-                at = next((i for i, pair in enumerate(zip(asked, missed)) if len(set(pair)) > 1), 0)
+                at = first_difference(asked, missed)
                 problems.append(
                     f"{where}: answered {response.status_code} …{asked[at - 80 : at + 200]!r}, "
                     f"but a missing id gets {gone.status_code} …{missed[at - 80 : at + 200]!r}"
