@@ -264,7 +264,13 @@ def body_for(rule: str, method: str, ids: dict[str, int]) -> dict[str, Any]:
 
 def form_for(rule: str, ids: dict[str, int]) -> dict[str, Any]:
     """The web forms' fields, as the pages post them."""
+    instance_status = "workflows/<int:instance_id>/status" in rule
     return {
+        "status": "Paused" if instance_status else "CLOSED",
+        "seen": "Running",
+        "toVersion": ids["template"],
+        "sections": ["basics"],
+        "step_id": [ids["paralegal step"], ids["step"], ids["client step"]],
         "reference": "NEW-1",
         "title": "Changed",
         "name": "Changed",
@@ -272,7 +278,6 @@ def form_for(rule: str, ids: dict[str, int]) -> dict[str, Any]:
         "user_id": ids["outsider"],
         "role": "LAWYER",
         "reason": "Conflict",
-        "status": "CLOSED",
         "template_id": ids["template"],
         "email": "new.person@example.test",
         "kind": "webhook",
@@ -356,6 +361,8 @@ def send(world: World, person: Person, rule: str, method: str, missing: bool = F
     # Every other person asks as HTMX does (its answers take other paths: fragments,
     # HX-Redirect), the rest as a plain form; both, for everyone, would double the time.
     htmx = PEOPLE.index(person) % 2 == 1
+    if rule.endswith("/move"):
+        path += "?offset=1"
     return web.post(path, data=form_for(rule, world.ids), htmx=htmx)
 
 
