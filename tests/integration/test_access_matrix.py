@@ -324,8 +324,8 @@ def openapi_routes(app: Any) -> set[tuple[str, str]]:
 
 def test_every_mutating_route_has_a_decision(app):
     decided = {(shape(rule), method) for rule, method in DECISIONS}
-    missing = sorted(url_map_routes(app) - set(DECISIONS))
-    missing += sorted(openapi_routes(app) - decided)
+    missing = [f"{m} {r} (URL map)" for r, m in sorted(url_map_routes(app) - set(DECISIONS))]
+    missing += [f"{m} {r} (OpenAPI)" for r, m in sorted(openapi_routes(app) - decided)]
     assert not missing, (
         "These mutating routes have no access decision: add a line for each to DECISIONS "
         f"in tests/integration/test_access_matrix.py: {missing}"
