@@ -56,6 +56,7 @@ PEOPLE = [
 class World:
     users: dict[str, Any]  # Person.name -> User
     ids: dict[str, int]  # what the routes' parameters name, by a plain label
+    trigger: dict[str, Any]  # the firm's webhook trigger, with its secret
     matter_text: list[str]  # words of the firm's matter that must never reach the others
     web: dict[str, WebClient] = field(default_factory=dict)
     api: dict[str, ApiClient] = field(default_factory=dict)
@@ -137,7 +138,8 @@ def build_world(app: Any, make_org: Any, make_user: Any, make_matter: Any) -> Wo
         "outsider": users["outside lawyer"].id,
         "owner": users["owner"].id,
     }
-    world = World(users, ids, ["MATRIX-SECRET-001", "Matrix run", "Matrix intake"])
+    secrets = ["MATRIX-SECRET-001", "Matrix run", "Matrix intake"]
+    world = World(users, ids, trigger.json, secrets)
     for person in PEOPLE:
         world.web[person.name] = web_client(app, users.get(person.name))
         if person.role is not None:

@@ -27,6 +27,7 @@ from tests.integration.matrix_support import (
     plain,
     snapshot_all,
 )
+from tests.integration.trigger_support import signed_post
 from webapp.engine.roles import Role
 
 # ---- who may: one decision per route ------------------------------------------------
@@ -433,3 +434,16 @@ def test_refused_people_change_nothing_and_learn_nothing(world, surface):
     for rule, method in _routes(surface == "api"):
         problems += try_route(world, rule, method)
     assert not problems, "\n".join(problems)
+
+
+def test_a_hook_signed_with_another_secret_changes_nothing(app, world):
+    """The signed routes' own decision: the signature. One made with any other secret
+    (another trigger's, another firm's) is refused; the right one is served."""
+    client = app.test_client()
+    before = snapshot_all()
+    refused = signed_post(client, world.trigger, {"client": "X"}, secret="another-firms-secret")
+    assert refused.status_code in (401, 403), refused.json
+    assert snapshot_all() == before
+    served = signed_post(client, world.trigger, {"client": "X"})
+    assert served.status_code in (200, 201, 202), served.json
+    assert snapshot_all() != before
