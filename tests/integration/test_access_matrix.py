@@ -2,8 +2,9 @@
 OpenAPI document has a decision in DECISIONS below, and every person the decision refuses
 (nobody signed in, each role of the firm on and off the matter, a lawyer screened from
 it, each role of a second firm) is refused without a change to any table. A second firm's
-people and the screened lawyer get exactly the answer a missing id gets: never a 403
-with details, never the matter's data.
+people, and on the matter's routes the firm's people who are not on it (the screened
+lawyer among them), get exactly the answer a missing id gets: never a 403 with details,
+never the matter's data.
 
 A new route fails `test_every_mutating_route_has_a_decision` until its line is added to
 DECISIONS. The people a decision allows are not tried here (their own tests do that):
@@ -66,7 +67,8 @@ ALLOWED: dict[str, Callable[[Person], bool]] = {
     SANDBOX: lambda p: False,  # tried with a session reference nobody holds
 }
 
-# Decisions about one matter: its screened lawyer must get the missing-id answer too.
+# Decisions about one matter: the firm's people off it (the screened lawyer among them)
+# must get the missing-id answer too.
 MATTER_BOUND = {EDITORS, MATTER_ADMIN, STARTERS, ASSIGNERS, STEP_LAWYERS, STEP_PARALEGALS}
 MATTER_BOUND |= {STEP_CLIENTS}
 
@@ -381,12 +383,14 @@ def refused_people(rule: str, method: str) -> list[Person]:
 
 
 def must_look_missing(person: Person, rule: str, method: str) -> bool:
-    """A second firm's people asking for the first firm's rows, and the screened lawyer
-    asking for the matter's, get the answer a missing id gets."""
+    """A second firm's people asking for the first firm's rows, and the firm's people who
+    are not on the matter (the screened lawyer among them; admins see every matter) asking
+    for the matter's, get the answer a missing id gets."""
     decision = DECISIONS[(rule, method)]
     if "<int:" not in rule or decision in (SIGNED, LINK, ANYONE):
         return False
-    return person.firm == "B" or (person.screened and decision in MATTER_BOUND)
+    outside = person.role in (Role.LAWYER, Role.PARALEGAL, Role.CLIENT) and not person.member
+    return person.firm == "B" or (outside and decision in MATTER_BOUND)
 
 
 def try_route(world: World, rule: str, method: str) -> list[str]:
