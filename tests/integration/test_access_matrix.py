@@ -340,20 +340,31 @@ def test_every_mutating_route_has_a_decision(app):
 # ---- the matrix ---------------------------------------------------------------------
 
 
-def path_of(rule: str, world: World, missing: bool = False) -> str:
+def path_of(rule: str, world: World, missing: bool = False, matter: int | None = None) -> str:
+    """The rule with the world's ids (or ids no row has); `matter`: the asker's own matter
+    in place of the world's, the other ids kept."""
     chosen = {**PARAMETERS, **TARGETS.get(rule, {})}
 
     def fill(match: re.Match[str]) -> str:
         converter, _, name = match.group(1).rpartition(":")
         if converter != "int":
             return "matrix-reference"
+        if name == "matter_id" and matter is not None:
+            return str(matter)
         return str(MISSING if missing else world.ids[chosen[name]])
 
     return re.sub(r"<([^>]+)>", fill, rule)
 
 
-def send(world: World, person: Person, rule: str, method: str, missing: bool = False) -> Any:
-    path = path_of(rule, world, missing)
+def send(
+    world: World,
+    person: Person,
+    rule: str,
+    method: str,
+    missing: bool = False,
+    matter: int | None = None,
+) -> Any:
+    path = path_of(rule, world, missing, matter)
     if rule.startswith("/api/"):
         api = world.api[person.name]
         forget_request_user()
@@ -413,14 +424,45 @@ def try_route(world: World, rule: str, method: str) -> list[str]:
                 if secret in text:
                     problems.append(f"{where}: the answer shows {secret!r}")
             gone = send(world, person, rule, method, missing=True)
-            asked, missed = plain(text), plain(gone.get_data(as_text=True))
-            if (response.status_code, asked) != (gone.status_code, missed):
-                at = first_difference(asked, missed)
+            problems += compare(where, response, gone)
+        own = own_matter(world, person, rule)
+        if own is not None:
+            response = send(world, person, rule, method, matter=own)
+            after = snapshot_all()
+            if after != before:
                 problems.append(
-                    f"{where}: answered {response.status_code} …{asked[at - 80 : at + 200]!r}, "
-                    f"but a missing id gets {gone.status_code} …{missed[at - 80 : at + 200]!r}"
+                    f"{where} through their own matter: changed {changed_tables(before, after)}"
                 )
+                before = after
+            gone = send(world, person, rule, method, missing=True, matter=own)
+            problems += compare(f"{where} through their own matter", response, gone)
     return problems
+
+
+def own_matter(world: World, person: Person, rule: str) -> int | None:
+    """The matter of their own through which someone off the world's matter asks for its
+    rows (its instance, step, job, member), where the route names a matter and more."""
+    if not re.search(r"<int:matter_id>.*<int:", rule):
+        return None
+    if person.firm == "B":
+        return world.ids["second matter"]
+    # Within the firm, who works there is no secret (a person's name may be said); the
+    # matter's own rows are.
+    off_matter = ("outside lawyer", "outside paralegal", "outside client", "screened lawyer")
+    if person.name in off_matter and "<int:user_id>" not in rule:
+        return world.ids["outside matter"]
+    return None
+
+
+def compare(where: str, response: Any, gone: Any) -> list[str]:
+    asked, missed = plain(response.get_data(as_text=True)), plain(gone.get_data(as_text=True))
+    if (response.status_code, asked) == (gone.status_code, missed):
+        return []
+    at = first_difference(asked, missed)
+    return [
+        f"{where}: answered {response.status_code} …{asked[at - 80 : at + 200]!r}, "
+        f"but a missing id gets {gone.status_code} …{missed[at - 80 : at + 200]!r}"
+    ]
 
 
 @pytest.fixture
