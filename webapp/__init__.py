@@ -54,9 +54,11 @@ def freeze_heap() -> None:
 def register_extensions(app: Flask) -> None:
     from webapp.auth import register_auth
     from webapp.extensions import csrf, db, migrate
+    from webapp.persistence import faults
 
     ensure_sqlite_directory(app.config["SQLALCHEMY_DATABASE_URI"])
     db.init_app(app)
+    faults.install(app)  # after db.init_app: its teardown runs first
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
     csrf.init_app(app)
     register_auth(app)

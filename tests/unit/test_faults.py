@@ -5,7 +5,7 @@ import sqlite3
 
 import psycopg
 import pytest
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError, PendingRollbackError
 
 from webapp.persistence.faults import is_transient
 
@@ -47,3 +47,20 @@ def test_what_would_fail_again_is_not(original: Exception) -> None:
 
 def test_an_error_that_is_not_the_databases_is_not() -> None:
     assert not is_transient(ValueError("a bug"))
+
+
+def test_a_transaction_whose_connection_was_lost_under_a_swallowed_error_is_transient() -> None:
+    """SQLAlchemy's answer when an earlier error that lost the connection was caught and
+    let go (the rate limiter's key function does): the next request can succeed."""
+    lost = PendingRollbackError(
+        "Can't reconnect until invalid transaction is rolled back.  Please rollback() fully "
+        "before proceeding"
+    )
+    assert is_transient(lost)
+
+
+def test_a_transaction_ended_by_a_failed_flush_is_not_transient() -> None:
+    flush = PendingRollbackError(
+        "This Session's transaction has been rolled back due to a previous exception during flush."
+    )
+    assert not is_transient(flush)

@@ -8,7 +8,7 @@ from flask import Flask, Response, g, request, url_for
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
-from webapp.engine.errors import DomainError, Unavailable
+from webapp.engine.errors import DomainError, OutcomeUnknown, Unavailable
 from webapp.extensions import db, login_manager
 from webapp.metrics import register_request_timing
 from webapp.persistence import faults
@@ -116,6 +116,13 @@ def register_error_pages(app: Flask) -> None:
         if faults.is_transient(error):  # a read failed: no change was under way
             app.logger.warning("The database failed during a request: %s", error)
             faults.drop_session()
+            if changes_saved():  # the read after a change: "unavailable" would say unsaved
+                return domain_error(
+                    OutcomeUnknown(
+                        "Your change was saved, but the database stopped answering before "
+                        "the answer was ready. Reload to see it."
+                    )
+                )
             return domain_error(
                 Unavailable("The database could not be reached just now. Try again in a moment.")
             )
