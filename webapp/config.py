@@ -88,6 +88,7 @@ class Config:
     JOB_RETENTION_DAYS = float(os.environ.get("JOB_RETENTION_DAYS", "14"))
     FIRING_RETENTION_DAYS = float(os.environ.get("FIRING_RETENTION_DAYS", "90"))
     FORM_TOKEN_RETENTION_DAYS = float(os.environ.get("FORM_TOKEN_RETENTION_DAYS", "30"))
+    SECURITY_EVENT_RETENTION_DAYS = float(os.environ.get("SECURITY_EVENT_RETENTION_DAYS", "365"))
     RETENTION_INTERVAL_SECONDS = float(os.environ.get("RETENTION_INTERVAL_SECONDS", "300"))
     # Each worker writes a heartbeat this often; /health/ready wants one no older than
     # WORKER_HEARTBEAT_MAX_AGE (0: readiness does not ask for a worker).

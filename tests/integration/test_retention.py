@@ -1,16 +1,16 @@
-"""Retention (issue 17, point 6): the worker deletes settled jobs, trigger firings and the
-one-use tokens of forms once they are older than their retention, a batch at a time, and
+"""Retention (issue 17, point 6): the worker deletes settled jobs, trigger firings, the
+one-use tokens of forms and security events once they are older than their retention, a batch at a time, and
 never an audit row, a job still to run or a dead letter."""
 
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from tests.integration.engine_support import run_worker
 from tests.integration.trigger_support import Clock, webhook_trigger
 from webapp.extensions import db
-from webapp.models import FormToken, Job, TriggerFiring, WorkflowEvent
+from webapp.models import FormToken, Job, SecurityEvent, TriggerFiring, WorkflowEvent
 from webapp.services import retention
 
 
@@ -47,27 +47,41 @@ def aged_rows(tfirm, clock: Clock):
     for n, made in enumerate([31, 31, 31, 29]):
         at = now - timedelta(days=made)
         db.session.add(FormToken(token=f"t{n}", user_id=tfirm.admin.id, path="/x", created_at=at))
+    # The set-up's own events (its API token's first use) carry the real time, not the
+    # clock's: only the test's rows stay.
+    db.session.execute(delete(SecurityEvent))
+    for n, made in enumerate([366, 366, 366, 364]):
+        at = now - timedelta(days=made)
+        db.session.add(
+            SecurityEvent(org_id=org, kind="sign_in.failed", detail={"n": n}, created_at=at)
+        )
     db.session.commit()
 
 
 def test_a_purge_deletes_a_batch_of_what_has_aged_and_nothing_else(app, aged_rows, clock):
     audit_rows = count(WorkflowEvent)
     first = retention.purge(clock(), batch=2)
-    assert (first.jobs, first.firings, first.form_tokens) == (2, 2, 2)
+    assert (first.jobs, first.firings, first.form_tokens, first.security_events) == (2, 2, 2, 2)
     assert first.full(2)
     second = retention.purge(clock(), batch=2)
-    assert (second.jobs, second.firings, second.form_tokens) == (1, 1, 1)
+    assert (second.jobs, second.firings, second.form_tokens, second.security_events) == (1,) * 4
     assert not second.full(2)
     assert retention.purge(clock(), batch=2) == retention.Purged()
     assert count(Job, Job.status == "DONE") == 1
     assert count(Job, Job.status.in_(["PENDING", "DEAD"])) == 2
     assert [f.dedupe_key for f in db.session.scalars(select(TriggerFiring))] == ["delivery-3"]
     assert [t.token for t in db.session.scalars(select(FormToken))] == ["t3"]
+    assert [e.detail for e in db.session.scalars(select(SecurityEvent))] == [{"n": 3}]
     assert count(WorkflowEvent) == audit_rows > 0
 
 
 def test_a_retention_of_zero_keeps_everything(app, aged_rows, clock, monkeypatch):
-    for setting in ("JOB_RETENTION_DAYS", "FIRING_RETENTION_DAYS", "FORM_TOKEN_RETENTION_DAYS"):
+    for setting in (
+        "JOB_RETENTION_DAYS",
+        "FIRING_RETENTION_DAYS",
+        "FORM_TOKEN_RETENTION_DAYS",
+        "SECURITY_EVENT_RETENTION_DAYS",
+    ):
         monkeypatch.setitem(app.config, setting, 0)
     assert retention.purge(clock()) == retention.Purged()
 

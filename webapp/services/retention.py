@@ -1,5 +1,5 @@
 """Retention: rows that served their moment — settled jobs, trigger firings, the one-use
-tokens of forms — are deleted after an age, a small batch at a time, by the worker. Audit
+tokens of forms, security events — are deleted after an age, a small batch at a time, by the worker. Audit
 rows, step attempts and dead letters are kept for ever."""
 
 import logging
@@ -13,7 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from webapp.extensions import db
-from webapp.models import FormToken, Job, TriggerFiring
+from webapp.models import FormToken, Job, SecurityEvent, TriggerFiring
 from webapp.persistence import faults
 from webapp.persistence.transaction import transactional
 from webapp.services.clock import now as clock_now
@@ -29,10 +29,11 @@ class Purged:
     jobs: int = 0
     firings: int = 0
     form_tokens: int = 0
+    security_events: int = 0
 
     def full(self, batch: int) -> bool:
         """Some kind filled its batch: there may be more to delete right away."""
-        return max(self.jobs, self.firings, self.form_tokens) >= batch
+        return max(self.jobs, self.firings, self.form_tokens, self.security_events) >= batch
 
 
 @transactional
@@ -42,6 +43,9 @@ def purge(now: datetime, batch: int = BATCH) -> Purged:
         jobs=_purge_jobs(now, batch),
         firings=_purge_firings(now, batch),
         form_tokens=_purge_form_tokens(now, batch),
+        security_events=_purge_oldest_by_id(
+            SecurityEvent, _cutoff(now, "SECURITY_EVENT_RETENTION_DAYS"), batch
+        ),
     )
 
 
@@ -66,16 +70,19 @@ def _purge_jobs(now: datetime, batch: int) -> int:
 
 
 def _purge_firings(now: datetime, batch: int) -> int:
-    """Firings are numbered in the order they happen: the oldest `batch` by id, of which
-    those before the cutoff go. No index on the time is needed, and a table with nothing
-    to purge costs one short index read."""
-    cutoff = _cutoff(now, "FIRING_RETENTION_DAYS")
+    return _purge_oldest_by_id(TriggerFiring, _cutoff(now, "FIRING_RETENTION_DAYS"), batch)
+
+
+def _purge_oldest_by_id(model: Any, cutoff: datetime | None, batch: int) -> int:
+    """Rows numbered in the order they happen (firings, security events): the oldest
+    `batch` by id, of which those made before the cutoff go. No index on the time is
+    needed, and a table with nothing to purge costs one short index read."""
     if cutoff is None:
         return 0
     oldest = db.session.execute(
-        select(TriggerFiring.id, TriggerFiring.created_at).order_by(TriggerFiring.id).limit(batch)
+        select(model.id, model.created_at).order_by(model.id).limit(batch)
     ).all()
-    return _delete(TriggerFiring.id, [row.id for row in oldest if row.created_at < cutoff])
+    return _delete(model.id, [row.id for row in oldest if row.created_at < cutoff])
 
 
 def _purge_form_tokens(now: datetime, batch: int) -> int:
