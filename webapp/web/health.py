@@ -4,7 +4,6 @@ asks the database, so a database outage does not get every server restarted);
 code expects, and a worker has been seen lately — and answers 503 naming what is not."""
 
 import functools
-from pathlib import Path
 from typing import Any
 
 from alembic.config import Config as AlembicConfig
@@ -20,10 +19,9 @@ from webapp.services.heartbeats import workers_alive
 
 @functools.cache
 def code_revision() -> str | None:
-    """The newest migration this code carries."""
-    migrations = Path(current_app.root_path).parent / "migrations"
+    """The newest migration this code carries (in the folder Flask-Migrate was given)."""
     config = AlembicConfig()
-    config.set_main_option("script_location", str(migrations))
+    config.set_main_option("script_location", current_app.extensions["migrate"].directory)
     return ScriptDirectory.from_config(config).get_current_head()
 
 
