@@ -114,8 +114,10 @@ def run_schedules(poll: float) -> float:
     due sooner, so a due time does not wait for the next poll."""
     try:
         return min(poll, tick_and_wait())
-    except Exception:  # a broken schedule must not stop the queue
-        db.session.rollback()
+    except Exception as error:  # a broken schedule must not stop the queue…
+        if faults.database_fault(error):
+            raise  # …but a database that went away is the loop's to wait for
+        faults.drop_session()
         log.exception("The scheduler tick failed")
         return poll
     finally:
