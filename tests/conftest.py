@@ -49,6 +49,10 @@ def pytest_report_header() -> str:
     return f"Matterflow test databases: {', '.join(DATABASES)}"
 
 
+# A fixed Fernet key: the tests' secrets are encrypted as a server's would be.
+TEST_SECRET_KEY = "dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdC0="
+
+
 def build_app(database: str, tmp: Path) -> Flask:
     url = f"sqlite:///{tmp / 'test.db'}" if database == "sqlite" else postgres_run_url()
     if database == "postgresql":
@@ -61,6 +65,7 @@ def build_app(database: str, tmp: Path) -> Flask:
             "SECRET_KEY": "test-secret",
             "UPLOAD_DIR": str(tmp / "uploads"),
             "WEBHOOK_SECRET": "test-webhook-secret",
+            "MATTERFLOW_SECRET_KEYS": [TEST_SECRET_KEY],
             "EMBEDDED_WORKER": False,
             "NOTIFICATIONS_ENABLED": False,
             "WTF_CSRF_ENABLED": True,

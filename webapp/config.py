@@ -63,6 +63,11 @@ class Config:
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(ROOT / "instance" / "uploads"))
     MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
     WEBHOOK_SECRET = secret("WEBHOOK_SECRET")
+    # Fernet keys for the firms' secrets (adapters/cipher.py), newest first, comma-separated:
+    # the first encrypts, all decrypt, so a key can be rotated in.
+    MATTERFLOW_SECRET_KEYS = [
+        k.strip() for k in os.environ.get("MATTERFLOW_SECRET_KEYS", "").split(",") if k.strip()
+    ]
     SMTP_HOST = os.environ.get("SMTP_HOST", "127.0.0.1")
     SMTP_PORT = int(os.environ.get("SMTP_PORT", "1025"))
     SMTP_USER = os.environ.get("SMTP_USER", "")

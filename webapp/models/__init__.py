@@ -1,11 +1,13 @@
-from webapp.models.documents import Document
+from webapp.models.documents import Document, DocumentSource
 from webapp.models.events import InstanceChange, WorkflowEvent
 from webapp.models.form_tokens import FormToken
 from webapp.models.instances import InstanceStep, WorkflowInstance
 from webapp.models.jobs import Job, StepAttempt
 from webapp.models.matters import Matter, MatterMember, MatterScreen, WallHit
 from webapp.models.migrations import MigrationRun, MigrationRunItem
+from webapp.models.notifications import Notification
 from webapp.models.orgs import ApiToken, Invitation, Organization, User
+from webapp.models.secrets import ResourceLink, Secret
 from webapp.models.security import SecurityEvent, SecurityEventKind
 from webapp.models.templates import TemplateStep, WorkflowTemplate
 from webapp.models.triggers import Trigger, TriggerFiring
@@ -14,6 +16,7 @@ from webapp.models.workers import WorkerHeartbeat
 __all__ = [
     "ApiToken",
     "Document",
+    "DocumentSource",
     "FormToken",
     "InstanceChange",
     "InstanceStep",
@@ -24,7 +27,10 @@ __all__ = [
     "MatterScreen",
     "MigrationRun",
     "MigrationRunItem",
+    "Notification",
     "Organization",
+    "ResourceLink",
+    "Secret",
     "SecurityEvent",
     "SecurityEventKind",
     "StepAttempt",

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import func, select
 
 from webapp.adapters import storage
 from webapp.adapters.storage import IncomingFile
@@ -12,7 +13,7 @@ from webapp.engine.actions.request_doc import RequestDocHandler
 from webapp.engine.errors import NotFound, TooLarge, Unprocessable
 from webapp.engine.roles import Role
 from webapp.extensions import db
-from webapp.models import Document, InstanceStep, User
+from webapp.models import Document, DocumentSource, InstanceStep, User
 from webapp.services.access import load_matter
 
 
@@ -47,30 +48,73 @@ def store_for_step(
     records of each."""
     stored = []
     for incoming in files:
-        digest, path = storage.store(incoming.data)
-        document = Document(
+        document = file_document(
             org_id=user.org_id,
             matter_id=matter_id,
+            name=incoming.filename,
+            data=incoming.data,
+            content_type=incoming.content_type or "application/octet-stream",
+            source=DocumentSource.UPLOAD,
             step_id=step_id,
             uploaded_by_id=user.id,
-            name=storage.safe_name(incoming.filename),
-            content_type=incoming.content_type or "application/octet-stream",
-            size=len(incoming.data),
-            sha256=digest,
-            storage_path=path,
         )
-        db.session.add(document)
-        db.session.flush()
         stored.append(
             {
                 "documentId": document.id,
                 "name": document.name,
                 "size": document.size,
-                "sha256": digest,
+                "sha256": document.sha256,
                 "contentType": document.content_type,
             }
         )
     return stored
+
+
+def file_document(
+    *,
+    org_id: int,
+    matter_id: int,
+    name: str,
+    data: bytes,
+    content_type: str,
+    source: str,
+    step_id: int | None = None,
+    uploaded_by_id: int | None = None,
+    shared_with_client: bool = False,
+    replaces: Document | None = None,
+) -> Document:
+    """Stores the bytes and files them on the matter, inside the caller's transaction: a
+    new document, or with `replaces` the next version of that one (its lineage)."""
+    digest, path = storage.store(data)
+    document = Document(
+        org_id=org_id,
+        matter_id=matter_id,
+        step_id=step_id,
+        uploaded_by_id=uploaded_by_id,
+        name=storage.safe_name(name),
+        content_type=content_type,
+        size=len(data),
+        sha256=digest,
+        storage_path=path,
+        source=source,
+        shared_with_client=shared_with_client,
+        lineage_id=replaces.lineage_id if replaces is not None else None,
+        version=(_latest_version(replaces) + 1) if replaces is not None else 1,
+    )
+    db.session.add(document)
+    db.session.flush()
+    if document.lineage_id is None:
+        document.lineage_id = document.id
+    return document
+
+
+def _latest_version(document: Document) -> int:
+    return (
+        db.session.scalar(
+            select(func.max(Document.version)).where(Document.lineage_id == document.lineage_id)
+        )
+        or document.version
+    )
 
 
 def open_document(user: User, document_id: int) -> tuple[Document, Path]:

@@ -12,10 +12,40 @@ from webapp.engine.actions.automated import ActionFailed
 from webapp.engine.eligibility import Actor, MatterAccess, can_perform, resolve_eligible_actors
 from webapp.engine.states import ACTIVE_STATUSES, StepState
 from webapp.extensions import db
-from webapp.models import InstanceStep, Matter, User, WorkflowInstance
+from webapp.models import InstanceStep, Matter, Notification, User, WorkflowInstance
 from webapp.persistence.transaction import transactional
 from webapp.services import outbox
 from webapp.services.access import matter_access
+
+
+def notify_in_app(
+    user_ids: list[int],
+    *,
+    org_id: int,
+    kind: str,
+    title: str,
+    body: str = "",
+    url: str = "",
+    matter_id: int | None = None,
+    step_id: int | None = None,
+) -> list[Notification]:
+    """One in-app notification for each person, inside the caller's transaction (so it is
+    written with the change that causes it, or not at all)."""
+    rows = [
+        Notification(
+            org_id=org_id,
+            user_id=user_id,
+            kind=kind,
+            title=title[:300],
+            body=body,
+            url=url,
+            matter_id=matter_id,
+            step_id=step_id,
+        )
+        for user_id in dict.fromkeys(user_ids)
+    ]
+    db.session.add_all(rows)
+    return rows
 
 
 def run_notify_job(job: outbox.Claimed, worker_id: str) -> None:
