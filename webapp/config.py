@@ -94,6 +94,8 @@ class Config:
     FIRING_RETENTION_DAYS = float(os.environ.get("FIRING_RETENTION_DAYS", "90"))
     FORM_TOKEN_RETENTION_DAYS = float(os.environ.get("FORM_TOKEN_RETENTION_DAYS", "30"))
     SECURITY_EVENT_RETENTION_DAYS = float(os.environ.get("SECURITY_EVENT_RETENTION_DAYS", "365"))
+    # How long a retry with the same X-Request-ID finds the change it made (receipts.py).
+    REQUEST_RECEIPT_RETENTION_DAYS = float(os.environ.get("REQUEST_RECEIPT_RETENTION_DAYS", "1"))
     RETENTION_INTERVAL_SECONDS = float(os.environ.get("RETENTION_INTERVAL_SECONDS", "300"))
     # Each worker writes a heartbeat this often; /health/ready wants one no older than
     # WORKER_HEARTBEAT_MAX_AGE (0: readiness does not ask for a worker).

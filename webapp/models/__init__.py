@@ -7,6 +7,7 @@ from webapp.models.matters import Matter, MatterMember, MatterScreen, WallHit
 from webapp.models.migrations import MigrationRun, MigrationRunItem
 from webapp.models.notifications import Notification
 from webapp.models.orgs import ApiToken, Invitation, Organization, User
+from webapp.models.receipts import RequestReceipt
 from webapp.models.secrets import ResourceLink, Secret
 from webapp.models.security import SecurityEvent, SecurityEventKind
 from webapp.models.templates import TemplateStep, WorkflowTemplate
@@ -29,6 +30,7 @@ __all__ = [
     "MigrationRunItem",
     "Notification",
     "Organization",
+    "RequestReceipt",
     "ResourceLink",
     "Secret",
     "SecurityEvent",
