@@ -12,6 +12,7 @@ from bench.http_bench import (
     TRACING_ON,
     HttpResult,
     tracing_cost,
+    tracing_cpu_cost,
 )
 from bench.loadrun import Load
 from bench.migration_bench import BULK_COUNT, ONE_STEPS, MigrationResult
@@ -106,6 +107,12 @@ class Report:
                 print(
                     f"    tracing {what} vs off, {database}: {on:,.0f}/s vs {off:,.0f}/s = "
                     f"{on / off:.2f}x, {cost:+.1f}% slower  {note}"
+                )
+                cpu = tracing_cpu_cost(found, traced)
+                cpu_note = self.judge(f"{name} (server CPU)", cpu, TRACING_COST_TARGET, "%")
+                print(
+                    f"    tracing {what} vs off, {database}: {cpu:+.1f}% server CPU per "
+                    f"transition  {cpu_note}"
                 )
             print(
                 "    (off adds no work: no SDK, no instrumentation, no traceparent; the request "
