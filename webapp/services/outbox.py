@@ -108,10 +108,13 @@ def mark_done(job: Job, note: str | None = None) -> None:
 
 
 def mark_dead(job: Job, error: str) -> None:
+    from webapp.services.notifications import job_dead  # it reads the queue: imported late
+
     job.status = DEAD
     job.locked_by = job.locked_until = None
     job.last_error = error
     job.updated_at = utcnow()
+    job_dead(job)  # the admins hear of it in the same transaction
 
 
 def reschedule(job: Job, delay_seconds: float, error: str | None = None) -> None:
