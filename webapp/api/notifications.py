@@ -6,7 +6,7 @@ from typing import Literal
 from flask import request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from pydantic import Field
+from pydantic import Field, StrictInt
 
 from webapp.api.blueprint import api
 from webapp.api.paging import page_args
@@ -53,7 +53,7 @@ class PreferencesOut(Schema):
 
 class PreferencesPatch(Patch):
     email: EmailChoice | Omitted = None
-    digest_hour: int | Omitted = Field(None, ge=0, le=23)
+    digest_hour: StrictInt | Omitted = Field(None, ge=0, le=23)
 
 
 UNREAD = Query("true: only the unread ones", {"type": "string", "enum": ["true", "false"]})

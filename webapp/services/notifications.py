@@ -232,6 +232,9 @@ def job_dead(job: Job) -> None:
     )
 
 
+outbox.DEAD_LISTENERS.append(job_dead)
+
+
 def list_for(user: User, unread: bool, limit: int, offset: int) -> tuple[list[Notification], int]:
     """A person's notifications, newest first (the (user, read_at, id) index)."""
     mine = [Notification.user_id == user.id, Notification.org_id == user.org_id]
