@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.integration.engine_support import by_key, fresh, publish, run_worker, start, step
 from tests.integration.notify_support import (
@@ -336,3 +336,58 @@ def test_preferences_through_the_api_the_page_and_the_email_link(app, firm, logi
     )
     assert back.status_code in (200, 303)
     assert api.get("/me/preferences").json["email"] == "immediate"
+
+
+def test_digest_hour_is_counted_in_the_firms_timezone(app, firm, monkeypatch, clock: Clock):
+    from webapp.services.notifications import next_digest
+
+    monkeypatch.setitem(app.config, "FIRM_TIMEZONE", "Europe/Paris")
+    firm.owner.digest_hour = 17
+    clock.at = clock.at.replace(hour=8, minute=0)  # 09:00 in Paris in December
+    assert next_digest(firm.owner, clock.at).isoformat() == "2026-12-07T16:00:00+00:00"
+    clock.at = clock.at.replace(hour=16, minute=30)  # 17:30 in Paris: tomorrow's
+    assert next_digest(firm.owner, clock.at).isoformat() == "2026-12-08T16:00:00+00:00"
+
+
+class RefusingOnce:
+    """An SMTP server that answers the first message with a temporary failure."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+        self.refused = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if not self.refused:
+            self.refused += 1
+            return "451 Try again later"
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+def test_refused_email_waits_and_goes_once_when_the_job_tries_again(app, firm, monkeypatch):
+    from aiosmtpd.controller import Controller
+
+    from tests.integration.engine_support import free_port
+
+    firm.lawyer.email_preference = "off"
+    db.session.commit()
+    template = lawyer_steps(firm.api["owner"], "Refused check")
+    server = RefusingOnce()
+    controller = Controller(server, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        monkeypatch.setitem(app.config, "SMTP_PORT", controller.port)
+        monkeypatch.setitem(app.config, "NOTIFICATIONS_ENABLED", True)
+        start(firm.api["owner"], template, firm.matter.id, title="Refused run")
+        run_worker()
+        job = db.session.scalar(select(Job).where(Job.kind == "notify.email"))
+        assert (job.status, server.refused, server.messages) == ("PENDING", 1, [])
+        assert "451" in (job.last_error or "")
+        assert db.session.scalar(select(func.count()).select_from(EmailDelivery)) == 0
+        make_delayed_jobs_due()
+        run_worker()
+        run_worker()
+    finally:
+        controller.stop()
+    assert len(server.messages) == 1
+    assert db.session.scalar(select(EmailDelivery.state)) == "SENT"

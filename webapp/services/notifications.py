@@ -527,8 +527,8 @@ def member_message(job_id: int, worker_id: str) -> EmailMessage | None:
     if not access.can_see(person.id, person.role) or person.id not in access.members:
         outbox.mark_done(job, "The person is no longer on the matter.")
         return None
-    if not (person.email or "").strip():
-        outbox.mark_done(job, "The person has no email address.")
+    if not (person.email or "").strip() or person.email_preference == EmailPreference.OFF:
+        outbox.mark_done(job, "The person has no email address or turned emails off.")
         return None
     return _member_message(person, matter, waiting_for(person, matter, access))
 
