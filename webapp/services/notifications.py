@@ -59,7 +59,7 @@ PREFERENCES_SALT = "email-preferences"
 
 
 class Kind:
-    """Notification kinds (the `kind` column); H4 adds due-soon and overdue."""
+    """Notification kinds (the `kind` column); deadline reminders add their own."""
 
     STEP_READY = "step.ready"
     STEP_ASSIGNED = "step.assigned"
@@ -287,12 +287,14 @@ def mark_all_read(user: User) -> int:
 
 
 def firm_timezone(org: Organization) -> ZoneInfo:
-    """The firm's timezone, for digest hours (H4 points this at Organization.timezone)."""
+    """The firm's timezone, for digest hours: FIRM_TIMEZONE until firms carry their own
+    (then this one function reads the firm's)."""
     return ZoneInfo(current_app.config["FIRM_TIMEZONE"])
 
 
 def calendar_url_for(user: User) -> str | None:
-    """The person's private calendar feed (H4's), or None until it exists."""
+    """The person's private calendar feed, or None while there are no feeds (the one
+    place the preferences read it from)."""
     return None
 
 
@@ -341,8 +343,8 @@ def public_url() -> str:
 
 
 def step_link_for(person: User, step: InstanceStep) -> str:
-    """Where an email about `step` sends `person`: the runner, at the step. H5 replaces
-    this for clients with their one-step link."""
+    """Where an email about `step` sends `person`: the runner, at the step. The one
+    place to change it (a client's one-step link goes here)."""
     instance = step.instance
     return public_url() + runner_path(instance.matter_id, instance.id, step.id)
 
