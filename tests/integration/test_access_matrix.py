@@ -38,6 +38,7 @@ SIGNED = "signed request"  # a hook or a provider's webhook: the signature decid
 LINK = "signed link"  # an invitation: the link's token decides
 SIGNED_IN = "anyone signed in, for their own account"
 OWN_TOKEN = "the token's owner, or an admin of the firm"
+OWN_NOTIFICATION = "the person the notification is for"
 ADMIN = "admin"
 STAFF = "admins and lawyers of the firm"
 EDITORS = "matter editors (admins and the matter's owner)"
@@ -55,6 +56,7 @@ ALLOWED: dict[str, Callable[[Person], bool]] = {
     LINK: lambda p: False,
     SIGNED_IN: lambda p: p.role is not None,
     OWN_TOKEN: lambda p: p.name in ("lawyer", "admin"),
+    OWN_NOTIFICATION: lambda p: p.name == "lawyer",
     ADMIN: lambda p: p.role == Role.ADMIN,
     STAFF: lambda p: p.role in (Role.ADMIN, Role.LAWYER),
     EDITORS: lambda p: p.role == Role.ADMIN or p.owner,
@@ -86,6 +88,14 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("/account/tokens/<int:token_id>/revoke", "POST"): OWN_TOKEN,
     ("/api/v1/tokens", "POST"): SIGNED_IN,
     ("/api/v1/tokens/<int:token_id>", "DELETE"): OWN_TOKEN,
+    # notifications and email preferences: one's own; the link in every email
+    ("/notifications/<int:notification_id>/read", "POST"): OWN_NOTIFICATION,
+    ("/notifications/read-all", "POST"): SIGNED_IN,
+    ("/api/v1/notifications/<int:notification_id>/read", "POST"): OWN_NOTIFICATION,
+    ("/api/v1/notifications/read-all", "POST"): SIGNED_IN,
+    ("/account/notifications", "POST"): SIGNED_IN,
+    ("/api/v1/me/preferences", "PATCH"): SIGNED_IN,
+    ("/preferences/email/<token>", "POST"): LINK,
     # the admin area and its API
     ("/admin/jobs/<int:job_id>/retry", "POST"): ADMIN,
     ("/admin/tokens/<int:token_id>/revoke", "POST"): ADMIN,
@@ -198,6 +208,7 @@ PARAMETERS = {
     "token_id": "token",
     "job_id": "job",
     "user_id": "user",
+    "notification_id": "notification",
 }
 TARGETS: dict[str, dict[str, str]] = {
     "/api/v1/matters/<int:matter_id>/members/<int:user_id>": {"user_id": "member"},

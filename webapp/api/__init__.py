@@ -68,6 +68,7 @@ def register_api(app: Flask) -> None:
         instances,
         jobs,
         matters,
+        notifications,
         steps,
         templates,
         tokens,

@@ -5,7 +5,15 @@ from webapp.models.instances import InstanceStep, WorkflowInstance
 from webapp.models.jobs import Job, StepAttempt
 from webapp.models.matters import Matter, MatterMember, MatterScreen, WallHit
 from webapp.models.migrations import MigrationRun, MigrationRunItem
-from webapp.models.notifications import Notification
+from webapp.models.notifications import (
+    DeliveryKind,
+    DeliveryState,
+    EmailDelivery,
+    EmailItem,
+    EmailItemKind,
+    EmailPreference,
+    Notification,
+)
 from webapp.models.orgs import ApiToken, Invitation, Organization, User
 from webapp.models.receipts import RequestReceipt
 from webapp.models.secrets import ResourceLink, Secret
@@ -16,8 +24,14 @@ from webapp.models.workers import WorkerHeartbeat
 
 __all__ = [
     "ApiToken",
+    "DeliveryKind",
+    "DeliveryState",
     "Document",
     "DocumentSource",
+    "EmailDelivery",
+    "EmailItem",
+    "EmailItemKind",
+    "EmailPreference",
     "FormToken",
     "InstanceChange",
     "InstanceStep",

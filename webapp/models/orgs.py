@@ -30,6 +30,12 @@ class User(UserMixin, Model):
     # Moves on when the person signs out: every session begun before is refused
     # (webapp/security/sessions.py).
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # How notification emails reach them (models/notifications.EmailPreference), and the
+    # hour of the firm's day their digest goes out.
+    email_preference: Mapped[str] = mapped_column(
+        String(10), default="immediate", server_default="immediate"
+    )
+    digest_hour: Mapped[int] = mapped_column(Integer, default=8, server_default="8")
 
     org: Mapped[Organization] = relationship(lazy="joined")
 

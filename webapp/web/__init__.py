@@ -237,6 +237,7 @@ from webapp.web import (  # noqa: E402
     editor,
     inbox,  # noqa: F401
     matters,
+    notifications,
     runner,
     sandbox,
     security,
@@ -257,5 +258,6 @@ for _area in (
     account.bp,
     account.invitations,
     security.bp,
+    notifications.bp,
 ):
     web.register_blueprint(_area)

@@ -9,10 +9,11 @@ from webapp.engine.actions.checklist import ChecklistHandler
 from webapp.engine.actions.request_doc import RequestDocHandler
 from webapp.engine.errors import Invalid
 from webapp.engine.permissions import acting_role
+from webapp.engine.roles import Role
 from webapp.engine.states import StepEvent, StepState
 from webapp.models import User
 from webapp.persistence.journal import record_event
-from webapp.services import documents
+from webapp.services import documents, notifications
 from webapp.services.access import require_assignable
 from webapp.services.events import emit_for_instance
 from webapp.services.steps.advance import complete_step, fail_step, step_event
@@ -110,6 +111,8 @@ def complete(loaded: Loaded, user_id: int | None, payload: dict[str, Any]) -> No
     output = outcome.output or {}
     audit = {key: value for key, value in output.items() if key in AUDITED_OUTPUT}
     complete_step(instance, step, output, user_id, audit)
+    if user_id is not None and loaded.access.members.get(user_id) == Role.CLIENT:
+        notifications.client_receipt(instance, step, user_id)
 
 
 def fail(loaded: Loaded, user_id: int, reason: str) -> None:
@@ -166,6 +169,8 @@ def assign(loaded: Loaded, actor: User, user_id: int | None) -> None:
         step_id=step.id,
         payload={"key": step.key, "from": before, "to": user_id},
     )
+    if user_id is not None and user_id != before:
+        notifications.step_assigned(loaded.instance, step, user_id)
 
 
 def required_reason(reason: str | None) -> str:

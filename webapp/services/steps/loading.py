@@ -18,6 +18,7 @@ from webapp.engine.roles import Role
 from webapp.engine.states import StepState
 from webapp.extensions import db
 from webapp.models import InstanceStep, Matter, User, WorkflowInstance
+from webapp.services import notifications
 from webapp.services.access import matter_access, refuse_if_screened
 from webapp.services.steps.advance import latest_change_id
 
@@ -89,6 +90,7 @@ def load_step(step_id: int, user: User, *, all_steps: bool = False) -> Loaded:
         raise missing
     if user.role == Role.CLIENT and step.role_scope != Role.CLIENT:
         raise missing  # a client sees only the steps addressed to clients
+    notifications.remember_access(access, instance.matter_id)
     return Loaded(instance, step, access, revision)
 
 
