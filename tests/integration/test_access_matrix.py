@@ -88,6 +88,7 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("/api/v1/tokens/<int:token_id>", "DELETE"): OWN_TOKEN,
     # the admin area and its API
     ("/admin/jobs/<int:job_id>/retry", "POST"): ADMIN,
+    ("/admin/providers", "POST"): ADMIN,
     ("/admin/tokens/<int:token_id>/revoke", "POST"): ADMIN,
     ("/admin/triggers", "POST"): ADMIN,
     ("/admin/triggers/<int:trigger_id>/delete", "POST"): ADMIN,
@@ -109,6 +110,8 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("/api/v1/webhooks/esign/<provider>", "POST"): SIGNED,
     ("/api/v1/webhooks/payments/<provider>", "POST"): SIGNED,
     ("/api/v1/webhooks/uploads/<provider>", "POST"): SIGNED,
+    ("/api/v1/webhooks/stripe", "POST"): SIGNED,
+    ("/api/v1/webhooks/dropbox-sign", "POST"): SIGNED,
     ("/sandbox/esign/<session_id>", "POST"): SANDBOX,
     ("/sandbox/pay/<intent_id>", "POST"): SANDBOX,
     # matters and their teams

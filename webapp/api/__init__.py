@@ -17,6 +17,8 @@ PUBLIC_ENDPOINTS = {
     "api.esign_webhook",
     "api.payment_webhook",
     "api.upload_webhook",
+    "api.stripe_webhook",
+    "api.dropbox_sign_webhook",
     "api.receive_hook",
     "api.dsl_schema",
 }
