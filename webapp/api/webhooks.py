@@ -14,6 +14,7 @@ from webapp.services import steps
 
 TAG = "Webhooks"
 SANDBOX = "sandbox"
+FORM_TYPES = {"multipart/form-data", "application/x-www-form-urlencoded"}
 
 
 def _reference(payload: dict, field: str) -> str:
@@ -101,7 +102,7 @@ def stripe_webhook() -> ResponseReturnValue:
 def dropbox_sign_webhook() -> ResponseReturnValue:
     """Dropbox Sign posts the event as the form field `json` and calls again until it is
     answered with its exact acknowledgement text."""
-    form_json = request.form.get("json") if request.mimetype.startswith("multipart/") else None
+    form_json = request.form.get("json") if request.mimetype in FORM_TYPES else None
     provider_service.dropbox_sign_event(form_json, request.get_data())
     return Response(dropbox_sign.CALLBACK_ANSWER, mimetype="text/plain")
 
