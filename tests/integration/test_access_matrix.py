@@ -111,6 +111,7 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("/api/v1/webhooks/payments/<provider>", "POST"): SIGNED,
     ("/api/v1/webhooks/uploads/<provider>", "POST"): SIGNED,
     ("/api/v1/webhooks/stripe", "POST"): SIGNED,
+    ("/api/v1/providers", "PUT"): ADMIN,
     ("/api/v1/webhooks/dropbox-sign", "POST"): SIGNED,
     ("/sandbox/esign/<session_id>", "POST"): SANDBOX,
     ("/sandbox/pay/<intent_id>", "POST"): SANDBOX,
@@ -249,6 +250,8 @@ def body_for(rule: str, method: str, ids: dict[str, int]) -> dict[str, Any]:
         return {"active": False}
     if rule.endswith("/tokens"):
         return {"name": "Matrix"}
+    if rule.endswith("/providers"):
+        return {"payments": "stripe", "esign": "dropbox_sign"}
     if rule.endswith("/triggers"):
         return {"name": "New hook", "kind": "webhook", "templateKey": "matrix_intake"}
     if rule.endswith("/templates"):
@@ -296,6 +299,8 @@ def form_for(rule: str, ids: dict[str, int]) -> dict[str, Any]:
         "from_version": ids["template"],
         "new_password": "a long enough new password 42",
         "current_password": "wrong",
+        "payments": "stripe",
+        "esign": "dropbox_sign",
     }
 
 

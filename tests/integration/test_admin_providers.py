@@ -108,3 +108,33 @@ def test_the_api_says_what_is_missing_when_a_client_starts_the_step(
     assert refused.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
     assert NOT_SET_UP in refused.json["error"]["message"]
     assert fresh_step(step_id).action_state == "READY"
+
+
+def test_the_api_lists_and_chooses_the_firm_s_providers_for_admins(client_firm, api_as) -> None:
+    api = api_as(client_firm.admin)
+    listed = api.get("/providers")
+    assert listed.status_code == HTTPStatus.OK
+    stripe = next(o for o in listed.json["payments"] if o["name"] == "stripe")
+    assert stripe["missingSecrets"] == ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"]
+    assert [o["name"] for o in listed.json["esign"] if o["chosen"]] == ["sandbox"]
+    client_firm.add_secret("DROPBOX_SIGN_API_KEY", "dbs_key")
+    chosen = api.put("/providers", json={"payments": "sandbox", "esign": "dropbox_sign"})
+    assert chosen.status_code == HTTPStatus.OK, chosen.json
+    dropbox = next(o for o in chosen.json["esign"] if o["name"] == "dropbox_sign")
+    assert dropbox["chosen"] and dropbox["missingSecrets"] == []
+    assert "dbs_key" not in chosen.get_data(as_text=True)
+
+
+def test_the_api_refuses_a_lawyer_and_an_unknown_provider_and_changes_nothing(
+    client_firm, api_as
+) -> None:
+    refused = api_as(client_firm.lawyer).put(
+        "/providers", json={"payments": "stripe", "esign": "sandbox"}
+    )
+    assert refused.status_code == HTTPStatus.FORBIDDEN
+    unknown = api_as(client_firm.admin).put(
+        "/providers", json={"payments": "paypal", "esign": "sandbox"}
+    )
+    assert unknown.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
+    db.session.expire_all()
+    assert db.session.get(Organization, client_firm.org.id).payment_provider == "sandbox"

@@ -63,6 +63,7 @@ def register_api(app: Flask) -> None:
         instances,
         jobs,
         matters,
+        providers,
         steps,
         templates,
         tokens,
