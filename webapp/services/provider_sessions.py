@@ -111,10 +111,12 @@ class StepProviders:
             attempt=self.step.attempt or 0,
         )
 
-    def actor(self) -> User:
+    def signer(self) -> User:
+        """Who signs: the person who started the step (the permission table lets only the
+        step's client start it)."""
         actor = db.session.get(User, self.actor_id) if self.actor_id else None
         if actor is None:
-            raise Invalid("A provider step is started by the person who acts on it.")
+            raise Invalid("A signature step is started by the client who signs.")
         return actor
 
     def runner_url(self) -> str:
@@ -188,7 +190,7 @@ class _DropboxSignRequest:
         here = self.step_providers
         keys = _require_keys(here.instance.org_id, "esign", self.choice)
         api_key = keys["DROPBOX_SIGN_API_KEY"]
-        signer = here.actor()
+        signer = here.signer()
         key = here.key("signature")
         link = resource_links.find(dropbox_sign.NAME, key)
         created = {"id": link.external_id, "url": link.url} if link else None
