@@ -7,19 +7,15 @@ the tests point it at a stand-in on loopback."""
 import io
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from dropbox_sign import ApiClient, Configuration, EventCallbackHelper
-from dropbox_sign.api import SignatureRequestApi
-from dropbox_sign.exceptions import ApiException, OpenApiException
-from dropbox_sign.models import (
-    EventCallbackRequest,
-    SignatureRequestSendRequest,
-    SubSignatureRequestSigner,
-)
 from flask import current_app
-from pydantic import ValidationError
 
 from webapp.engine.errors import Unauthenticated, Unavailable, Unprocessable
+
+if TYPE_CHECKING:  # the SDK takes seconds to import: only the calls that need it load it
+    from dropbox_sign.api import SignatureRequestApi
+    from dropbox_sign.models import EventCallbackRequest
 
 NAME = "dropbox_sign"
 # What Dropbox Sign wants back from a callback, or it sends the event again.
@@ -38,7 +34,10 @@ class SignatureRequest:
     client_id: str | None = None
 
 
-def _api(api_key: str) -> SignatureRequestApi:
+def _api(api_key: str) -> "SignatureRequestApi":
+    from dropbox_sign import ApiClient, Configuration
+    from dropbox_sign.api import SignatureRequestApi
+
     base = current_app.config.get("DROPBOX_SIGN_API_BASE") or ""
     configuration = Configuration(username=api_key, host=base.rstrip("/") or None)
     return SignatureRequestApi(ApiClient(configuration))
@@ -63,8 +62,16 @@ def _message(error: Exception) -> str:
         return "no reason given"
 
 
+def _sdk_errors() -> tuple[type[Exception], ...]:
+    from dropbox_sign.exceptions import ApiException, OpenApiException
+
+    return (ApiException, OpenApiException, OSError)
+
+
 def send(api_key: str, request: SignatureRequest) -> dict[str, str]:
     """Sends the document to the signer by email; the request's id and its page."""
+    from dropbox_sign.models import SignatureRequestSendRequest, SubSignatureRequestSigner
+
     upload = io.BytesIO(request.data)
     upload.name = request.filename
     body = SignatureRequestSendRequest(
@@ -81,7 +88,7 @@ def send(api_key: str, request: SignatureRequest) -> dict[str, str]:
     )
     try:
         sent = _api(api_key).signature_request_send(body)
-    except (ApiException, OpenApiException, OSError) as error:
+    except _sdk_errors() as error:
         raise _failure(error, "the signature request") from None
     signature_request = sent.signature_request
     if not signature_request.signature_request_id:
@@ -97,7 +104,7 @@ def find_sent(api_key: str, key: str) -> dict[str, str] | None:
     have lost our record of it: Dropbox Sign has no idempotency header, so we ask."""
     try:
         listed = _api(api_key).signature_request_list(query=key, page_size=20)
-    except (ApiException, OpenApiException, OSError) as error:
+    except _sdk_errors() as error:
         raise _failure(error, "the search for an earlier request") from None
     for found in listed.signature_requests or []:
         if (found.metadata or {}).get("idempotencyKey") == key and found.signature_request_id:
@@ -109,7 +116,7 @@ def signed_pdf(api_key: str, request_id: str) -> bytes:
     """The signed document, one PDF with the audit trail Dropbox Sign appends."""
     try:
         content = _api(api_key).signature_request_files(request_id, file_type="pdf")
-    except (ApiException, OpenApiException, OSError) as error:
+    except _sdk_errors() as error:
         raise _failure(error, "the signed document") from None
     data = content.read() if hasattr(content, "read") else content
     if not isinstance(data, bytes | bytearray) or not data:
@@ -117,8 +124,11 @@ def signed_pdf(api_key: str, request_id: str) -> bytes:
     return bytes(data)
 
 
-def parse_callback(form_json: str | None, body: bytes) -> EventCallbackRequest:
+def parse_callback(form_json: str | None, body: bytes) -> "EventCallbackRequest":
     """The event of a callback: Dropbox Sign posts it as the form field `json`."""
+    from dropbox_sign.models import EventCallbackRequest
+    from pydantic import ValidationError
+
     text = form_json if form_json is not None else body.decode("utf-8", "replace")
     try:
         return EventCallbackRequest.init(json.loads(text))
@@ -126,6 +136,8 @@ def parse_callback(form_json: str | None, body: bytes) -> EventCallbackRequest:
         raise Unprocessable("The Dropbox Sign callback is not an event.") from None
 
 
-def check_callback(api_key: str, event: EventCallbackRequest) -> None:
+def check_callback(api_key: str, event: "EventCallbackRequest") -> None:
+    from dropbox_sign import EventCallbackHelper
+
     if not EventCallbackHelper.is_valid(api_key, event):
         raise Unauthenticated("The Dropbox Sign event hash does not match.")

@@ -6,7 +6,6 @@ goes through the step door — and the firm's choice of provider."""
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -19,7 +18,7 @@ from webapp.adapters.providers import (
     deliver_sandbox_webhook,
 )
 from webapp.adapters.storage import IncomingFile
-from webapp.engine.actions.payment import THREE_DECIMAL, ZERO_DECIMAL
+from webapp.engine.actions.payment import from_minor_units
 from webapp.engine.errors import (
     Conflict,
     Invalid,
@@ -89,6 +88,7 @@ def complete_in_sandbox(user: Any, kind: str, reference: str) -> int:
 
 # ---- what providers send back ----------------------------------------------------------
 
+PROVIDER_STEP_TYPES = frozenset({"PAYMENT_CLIENT", "SIGNATURE_CLIENT"})
 STRIPE_PAID_EVENTS = {"checkout.session.completed", "checkout.session.async_payment_succeeded"}
 SIGNED_EVENT = "signature_request_all_signed"
 
@@ -129,19 +129,12 @@ def _firm_secret(org_id: int, name: str, provider: str) -> str:
     return value
 
 
-def _acting(step_id: int, person_id: Any) -> User:
+def _acting(person_id: Any) -> User:
     """Who opened the session, acting again through the door (which checks they still may)."""
-    step = db.session.get(InstanceStep, step_id)
     person = db.session.get(User, person_id) if isinstance(person_id, int) else None
-    if step is None or person is None:
+    if person is None:
         raise NotAllowed("The provider's event names no one who may act on the step.")
     return person
-
-
-def from_minor_units(amount: Any, currency: str) -> str:
-    code = currency.upper()
-    places = 0 if code in ZERO_DECIMAL else 3 if code in THREE_DECIMAL else 2
-    return str(Decimal(int(amount)).scaleb(-places))
 
 
 def stripe_event(body: bytes, signature: str | None) -> Received:
@@ -169,12 +162,12 @@ def stripe_event(body: bytes, signature: str | None) -> Received:
     if str(paid.get("client_reference_id")) != str(link.step_id):
         raise Invalid("The Checkout Session names another step.")
     step = db.session.get(InstanceStep, link.step_id)
-    payer = _acting(link.step_id, (step.action_data or {}).get("payerId") if step else None)
+    payer = _acting((step.action_data or {}).get("payerId") if step else None)
     currency = str(paid.get("currency") or "")
     payload = {
         "event": "succeeded",
         "actorId": payer.id,
-        "amount": from_minor_units(paid.get("amount_total") or 0, currency),
+        "amount": str(from_minor_units(paid.get("amount_total") or 0, currency)),
         "currency": currency.upper(),
         "sessionId": paid.get("id"),
     }
@@ -207,7 +200,7 @@ def dropbox_sign_event(form_json: str | None, body: bytes) -> Received:
         return Received(ignored=f"{event.event.event_type} needs nothing of us")
     step = db.session.get(InstanceStep, link.step_id)
     data = (step.action_data or {}) if step else {}
-    signer = _acting(link.step_id, data.get("signerId"))
+    signer = _acting(data.get("signerId"))
     if step is not None and step.action_state == StepState.COMPLETED:
         return Received(ignored="the step is already complete")
     signed = dropbox_sign.signed_pdf(api_key, link.external_id)

@@ -35,11 +35,21 @@ ZERO_DECIMAL = frozenset(
 THREE_DECIMAL = frozenset(["BHD", "JOD", "KWD", "OMR", "TND"])
 
 
+def decimal_places(currency: str) -> int:
+    code = currency.upper()
+    return 0 if code in ZERO_DECIMAL else 3 if code in THREE_DECIMAL else 2
+
+
+def from_minor_units(amount: int, currency: str) -> Decimal:
+    """A provider's smallest-unit count as an amount: 150000 USD -> 1500.00."""
+    return Decimal(int(amount)).scaleb(-decimal_places(currency))
+
+
 def minor_units(amount: Decimal, currency: str) -> int:
     """The amount in the currency's smallest unit, as providers charge it: 1500.00 USD ->
     150000, 1500 JPY -> 1500. An amount finer than the currency allows is refused."""
     code = currency.upper()
-    places = 0 if code in ZERO_DECIMAL else 3 if code in THREE_DECIMAL else 2
+    places = decimal_places(code)
     scaled = Decimal(amount).scaleb(places)
     if scaled != scaled.to_integral_value():
         raise Unprocessable(f"{amount} {code} is finer than {code} allows ({places} decimals).")

@@ -448,6 +448,8 @@ class _Cards:
         )
 
     def provider_notice(self, step: InstanceStep) -> str | None:
+        if step.action_type not in provider_service.PROVIDER_STEP_TYPES:
+            return None
         org = db.session.get(Organization, self.instance.org_id)
         configured = (step.action_config or {}).get("provider")
         if org is None:
