@@ -5,6 +5,8 @@ step it belongs to, and with the amount and currency the step asked for."""
 import json
 from http import HTTPStatus
 
+import pytest
+
 from tests.integration.provider_support import (
     ClientFirm,
     event_count,
@@ -175,3 +177,36 @@ def test_a_sandbox_event_cannot_complete_a_step_opened_with_stripe(client_firm, 
     assert refused.status_code == HTTPStatus.BAD_REQUEST
     assert "opened with stripe" in refused.json["error"]["message"]
     assert fresh_step(step_id).action_state == "IN_PROGRESS"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "headers", "status"),
+    [
+        ("/api/v1/webhooks/stripe", b"", {}, HTTPStatus.UNAUTHORIZED),
+        ("/api/v1/webhooks/stripe", b"[]", {"Stripe-Signature": "t=1,v1=x"}, 400),
+        ("/api/v1/webhooks/stripe", b"\xff\xfe", {"Stripe-Signature": "t=1,v1=x"}, 400),
+        (
+            "/api/v1/webhooks/stripe",
+            b'{"type": "checkout.session.completed", "data": {"object": {"id": 5}}}',
+            {"Stripe-Signature": "t=1,v1=x"},
+            HTTPStatus.OK,
+        ),
+        ("/api/v1/webhooks/dropbox-sign", b"", {}, HTTPStatus.UNAUTHORIZED),
+        ("/api/v1/webhooks/dropbox-sign", b'{"event": 3}', {}, HTTPStatus.UNAUTHORIZED),
+        (
+            "/api/v1/webhooks/dropbox-sign",
+            b'{"event": {"event_time": "1", "event_type": "callback_test", "event_hash": "x"}}',
+            {},
+            HTTPStatus.OK,
+        ),
+    ],
+)
+def test_malformed_provider_events_get_a_clear_answer_and_change_nothing(
+    app, provider, path, body, headers, status
+) -> None:
+    before = event_count()
+    answer = provider.post(path, data=body, headers={"Content-Type": "application/json", **headers})
+    assert answer.status_code == status, answer.get_data(as_text=True)
+    if status != HTTPStatus.OK:
+        assert "error" in answer.json
+    assert event_count() == before

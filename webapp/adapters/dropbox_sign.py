@@ -133,7 +133,8 @@ def parse_callback(form_json: str | None, body: bytes) -> "EventCallbackRequest"
     try:
         return EventCallbackRequest.init(json.loads(text))
     except (ValueError, TypeError, ValidationError):
-        raise Unprocessable("The Dropbox Sign callback is not an event.") from None
+        # Without an event there is no hash to check: the sender is not known.
+        raise Unauthenticated("The Dropbox Sign callback carries no signed event.") from None
 
 
 def check_callback(api_key: str, event: "EventCallbackRequest") -> None:

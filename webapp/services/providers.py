@@ -141,6 +141,8 @@ def stripe_event(body: bytes, signature: str | None) -> Received:
     """A Stripe webhook: checked with the webhook secret of the firm whose Checkout Session
     it names, then a paid session completes its payment step through the door with the
     amount and currency Stripe reports (the handler compares them with the step's)."""
+    if not signature:
+        raise Unauthenticated(f"The Stripe event has no {stripe_payments.SIGNATURE_HEADER} header.")
     try:
         unverified = json.loads(body)
         session = unverified["data"]["object"]
@@ -204,7 +206,7 @@ def dropbox_sign_event(form_json: str | None, body: bytes) -> Received:
     if step is not None and step.action_state == StepState.COMPLETED:
         return Received(ignored="the step is already complete")
     signed = dropbox_sign.signed_pdf(api_key, link.external_id)
-    signed_at = datetime.fromtimestamp(int(event.event.event_time), UTC).isoformat()
+    signed_at = _moment(event.event.event_time)
     payload = {"event": "signed", "actorId": signer.id, "signedAt": signed_at}
     title = (request.title if request else None) or "signed document"
     changed = steps.perform(
@@ -219,6 +221,13 @@ def dropbox_sign_event(form_json: str | None, body: bytes) -> Received:
         ),
     )
     return Received(changed.instance_id, changed.instance.status)
+
+
+def _moment(event_time: Any) -> str:
+    try:
+        return datetime.fromtimestamp(int(event_time), UTC).isoformat()
+    except (TypeError, ValueError, OverflowError, OSError):
+        return utcnow().isoformat()
 
 
 # ---- the firm's choice -------------------------------------------------------------------
