@@ -7,6 +7,7 @@ version; a bad hash changes nothing; a lost commit sends nothing twice."""
 import json
 from http import HTTPStatus
 
+import pytest
 from sqlalchemy import event, func, select
 
 from tests.integration.provider_standins import SIGNED_PDF, file_bytes
@@ -177,3 +178,21 @@ def test_a_document_of_another_matter_is_not_sent_for_signature(
     assert "not a document of this matter" in answer.get_data(as_text=True)
     assert dropbox_api.sends() == []
     assert fresh_step(step_id).action_state == "READY"
+
+
+def test_a_dropped_connection_after_sending_is_retried_and_finds_the_request_sent(
+    dropbox_firm, dropbox_api, login_as, dialect
+) -> None:
+    """PostgreSQL really drops the connection as the link is written, after Dropbox Sign
+    made the request: the door runs again, finds the request by its key, and sends none."""
+    if dialect != "postgresql":
+        pytest.skip("a connection the database drops is PostgreSQL's case")
+    from tests.integration.test_database_faults import dropped_connections
+
+    step_id = signature_step(dropbox_firm, letter(dropbox_firm).id)
+    with dropped_connections("INSERT INTO resource_links", times=1) as ended:
+        answer = _sign(dropbox_firm, login_as, step_id)
+    assert ended and answer.status_code == HTTPStatus.OK
+    assert len(dropbox_api.sends()) == 1
+    assert db.session.scalar(select(func.count()).select_from(ResourceLink)) == 1
+    assert fresh_step(step_id).action_state == "IN_PROGRESS"
