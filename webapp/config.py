@@ -63,6 +63,12 @@ class Config:
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(ROOT / "instance" / "uploads"))
     MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
     WEBHOOK_SECRET = secret("WEBHOOK_SECRET")
+    # Where the payment and e-signature SDKs send their calls; empty: the SDK's own
+    # address (a test or a staging proxy sets its own).
+    STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
+    DROPBOX_SIGN_API_BASE = os.environ.get("DROPBOX_SIGN_API_BASE", "")
+    # Dropbox Sign test mode: requests are free and carry no legal weight.
+    DROPBOX_SIGN_TEST_MODE = _bool("DROPBOX_SIGN_TEST_MODE", False)
     # Fernet keys for the firms' secrets (adapters/cipher.py), newest first, comma-separated:
     # the first encrypts, all decrypt, so a key can be rotated in.
     MATTERFLOW_SECRET_KEYS = [

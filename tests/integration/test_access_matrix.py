@@ -98,6 +98,7 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("/preferences/email/<token>", "POST"): LINK,
     # the admin area and its API
     ("/admin/jobs/<int:job_id>/retry", "POST"): ADMIN,
+    ("/admin/providers", "POST"): ADMIN,
     ("/admin/tokens/<int:token_id>/revoke", "POST"): ADMIN,
     ("/admin/triggers", "POST"): ADMIN,
     ("/admin/triggers/<int:trigger_id>/delete", "POST"): ADMIN,
@@ -119,6 +120,9 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("/api/v1/webhooks/esign/<provider>", "POST"): SIGNED,
     ("/api/v1/webhooks/payments/<provider>", "POST"): SIGNED,
     ("/api/v1/webhooks/uploads/<provider>", "POST"): SIGNED,
+    ("/api/v1/webhooks/stripe", "POST"): SIGNED,
+    ("/api/v1/providers", "PUT"): ADMIN,
+    ("/api/v1/webhooks/dropbox-sign", "POST"): SIGNED,
     ("/sandbox/esign/<session_id>", "POST"): SANDBOX,
     ("/sandbox/pay/<intent_id>", "POST"): SANDBOX,
     # matters and their teams
@@ -257,6 +261,8 @@ def body_for(rule: str, method: str, ids: dict[str, int]) -> dict[str, Any]:
         return {"active": False}
     if rule.endswith("/tokens"):
         return {"name": "Matrix"}
+    if rule.endswith("/providers"):
+        return {"payments": "stripe", "esign": "dropbox_sign"}
     if rule.endswith("/triggers"):
         return {"name": "New hook", "kind": "webhook", "templateKey": "matrix_intake"}
     if rule.endswith("/templates"):
@@ -304,6 +310,8 @@ def form_for(rule: str, ids: dict[str, int]) -> dict[str, Any]:
         "from_version": ids["template"],
         "new_password": "a long enough new password 42",
         "current_password": "wrong",
+        "payments": "stripe",
+        "esign": "dropbox_sign",
     }
 
 

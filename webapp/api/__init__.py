@@ -18,6 +18,8 @@ PUBLIC_ENDPOINTS = {
     "api.esign_webhook",
     "api.payment_webhook",
     "api.upload_webhook",
+    "api.stripe_webhook",
+    "api.dropbox_sign_webhook",
     "api.receive_hook",
     "api.dsl_schema",
 }
@@ -69,6 +71,7 @@ def register_api(app: Flask) -> None:
         jobs,
         matters,
         notifications,
+        providers,
         steps,
         templates,
         tokens,

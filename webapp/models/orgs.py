@@ -14,6 +14,13 @@ class Organization(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = created_at_column()
+    # Who takes the firm's payments and signatures (adapters/providers.py names them).
+    payment_provider: Mapped[str] = mapped_column(
+        String(40), default="sandbox", server_default="sandbox"
+    )
+    esign_provider: Mapped[str] = mapped_column(
+        String(40), default="sandbox", server_default="sandbox"
+    )
 
 
 class User(UserMixin, Model):

@@ -206,6 +206,7 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_global(history_sentence)
     app.add_template_global(roles_for)
     app.add_template_global(who_acts_label)
+    app.add_template_global(admin_providers.provider_hint)
     app.jinja_env.globals["instance_status_labels"] = INSTANCE_STATUS_LABELS
     app.jinja_env.globals["LONG_STEP_LIST"] = LONG_STEP_LIST
     app.jinja_env.globals["instance_status_tones"] = INSTANCE_STATUS_TONES
@@ -231,6 +232,7 @@ def register_template_helpers(app: Flask) -> None:
 from webapp.web import (  # noqa: E402
     account,
     admin,
+    admin_providers,
     auth,  # noqa: F401  (routes on `web` itself)
     builder,
     documents,
@@ -259,5 +261,6 @@ for _area in (
     account.invitations,
     security.bp,
     notifications.bp,
+    admin_providers.bp,
 ):
     web.register_blueprint(_area)

@@ -7,7 +7,6 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import defer, joinedload, lazyload, selectinload
 
-from webapp.adapters import providers
 from webapp.engine.actions import ActionContext, get_handler
 from webapp.engine.actions.checklist import ChecklistHandler
 from webapp.engine.actions.request_doc import RequestDocHandler
@@ -20,6 +19,7 @@ from webapp.extensions import db
 from webapp.models import InstanceStep, Matter, User, WorkflowInstance
 from webapp.services import notifications
 from webapp.services.access import matter_access, refuse_if_screened
+from webapp.services.provider_sessions import StepProviders
 from webapp.services.steps.advance import latest_change_id
 
 
@@ -128,7 +128,7 @@ def context_for(loaded: Loaded, actor_id: int | None) -> ActionContext:
         instance_id=loaded.instance.id,
         matter_id=loaded.instance.matter_id,
         actor_id=actor_id,
-        providers=providers.registry,
+        providers=StepProviders(loaded.instance, step, actor_id),
     )
 
 
