@@ -10,6 +10,7 @@ from webapp.adapters.mail import build_message, deliver
 from webapp.engine.actions import get_handler
 from webapp.engine.actions.automated import ActionFailed
 from webapp.engine.eligibility import Actor, MatterAccess, can_perform, resolve_eligible_actors
+from webapp.engine.roles import Role
 from webapp.engine.states import ACTIVE_STATUSES, StepState
 from webapp.extensions import db
 from webapp.models import InstanceStep, Matter, Notification, User, WorkflowInstance
@@ -100,6 +101,13 @@ def _recipients(step: InstanceStep, instance: WorkflowInstance) -> list[User]:
 
 
 def _message(person: User, step: InstanceStep, instance: WorkflowInstance) -> EmailMessage:
+    # ---- client links (branch client-links): a client gets a one-step link, issued here
+    # in the job's transaction, instead of being sent to sign in. Merge into H3's hook.
+    if person.role == Role.CLIENT:
+        from webapp.services import client_links
+
+        return client_links.link_email(client_links.issue(None, step, person))
+    # ---- end client links
     matter = instance.matter
     subject = f"Ready for you: {step.title} ({matter.reference})"
     body = (

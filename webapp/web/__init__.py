@@ -155,6 +155,11 @@ def day(value: datetime | None) -> str:
     return f"{value.day} {value:%b %Y}"
 
 
+def hour(value: datetime | None) -> str:
+    """The time of day a receipt names ("17:05 UTC")."""
+    return f"{value.astimezone(UTC):%H:%M} UTC" if value else ""
+
+
 def clock(value: datetime | None) -> str:
     """A time to the second, with the day when it is not today (worker attempts)."""
     if value is None:
@@ -198,6 +203,7 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(day)
     app.add_template_filter(iso)
     app.add_template_filter(clock)
+    app.add_template_filter(hour)
     app.add_template_filter(compact)
     app.add_template_filter(filesize)
     app.add_template_filter(role_label)
@@ -233,6 +239,7 @@ from webapp.web import (  # noqa: E402
     admin,
     auth,  # noqa: F401  (routes on `web` itself)
     builder,
+    client_links,
     documents,
     editor,
     inbox,  # noqa: F401
@@ -257,5 +264,7 @@ for _area in (
     account.bp,
     account.invitations,
     security.bp,
+    client_links.bp,
+    client_links.controls,
 ):
     web.register_blueprint(_area)

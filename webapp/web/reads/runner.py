@@ -44,6 +44,7 @@ from webapp.models import (
 from webapp.models.base import utcnow
 from webapp.services import audit
 from webapp.services.access import actor_of
+from webapp.services.client_links import LinkState, link_states
 from webapp.services.instances import load_instance
 from webapp.services.steps import available_acts
 from webapp.services.steps.advance import graphs, latest_change_id
@@ -104,6 +105,7 @@ class StepCard:
     child: WorkflowInstance | None = None  # the sub-workflow this step waits on
     retry_job_id: int | None = None  # an admin may retry this dead job of the step
     assignable: list[tuple[int, str]] = field(default_factory=list)  # (id, name) of eligible people
+    client_link: LinkState | None = None  # a client step's links, for the firm's lawyers
 
     @property
     def may_act(self) -> bool:
@@ -376,6 +378,7 @@ class _Cards:
         (self.shapes, self.revision), self.visible = graph_rows, visible
         self.documents = _documents_by_step([s.id for s in steps])
         self.extras = card_extras(instance, steps, user)
+        self.links = _client_links(steps, user)
         self.now = utcnow()
 
     @cached_property
@@ -440,6 +443,7 @@ class _Cards:
             child=extras.children.get((step.action_data or {}).get("childInstanceId")),
             retry_job_id=extras.dead_jobs.get(step.id) if retryable else None,
             assignable=self.assignable(role) if "assign" in events else [],
+            client_link=self.links.get(step.id),
         )
 
     def assignable(self, role: str) -> list[tuple[int, str]]:
@@ -447,6 +451,16 @@ class _Cards:
         eligible = resolve_eligible_actors(role, None, self.access)
         people = ((i, self.names.get(i, "a former member")) for i in eligible)
         return sorted(people, key=lambda person: person[1])
+
+
+def _client_links(steps: list[InstanceStep], user: User) -> dict[int, LinkState]:
+    """The links of the shown open client steps, for the lawyers and admins who may
+    withdraw or resend them (one query; none for anyone else)."""
+    if user.role not in (Role.ADMIN, Role.LAWYER):
+        return {}
+    ids = [s.id for s in steps if s.role_scope == Role.CLIENT and s.action_state in OPEN_STATES]
+    found = link_states(ids)
+    return {step_id: found.get(step_id, LinkState(0, None, False)) for step_id in ids}
 
 
 def _documents_by_step(step_ids: list[int]) -> dict[int, list[Document]]:
