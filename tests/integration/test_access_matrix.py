@@ -168,6 +168,7 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("/steps/<int:step_id>/tick", "POST"): STEP_PARALEGALS,
     ("/steps/<int:step_id>/unblock", "POST"): STEP_LAWYERS,
     ("/steps/<int:step_id>/upload", "POST"): STEP_CLIENTS,
+    ("/steps/<int:step_id>/files", "POST"): STEP_CLIENTS,
     ("/steps/<int:step_id>/client-link/resend", "POST"): STARTERS,
     ("/steps/<int:step_id>/client-link/revoke", "POST"): STARTERS,
     # templates: the firm's, authored by admins and lawyers
@@ -210,6 +211,7 @@ TARGETS: dict[str, dict[str, str]] = {
     "/matters/<int:matter_id>/screens/<int:user_id>/lift": {"user_id": "screened"},
     "/steps/<int:step_id>/tick": {"step_id": "paralegal step"},
     "/steps/<int:step_id>/upload": {"step_id": "client step"},
+    "/steps/<int:step_id>/files": {"step_id": "client step"},
     "/steps/<int:step_id>/provider": {"step_id": "client step"},
     "/steps/<int:step_id>/client-link/resend": {"step_id": "client step"},
     "/steps/<int:step_id>/client-link/revoke": {"step_id": "client step"},

@@ -267,9 +267,8 @@ def submit(token: str, command: steps.Command) -> Submitted:
     step, the link is used up. A refused answer changes nothing (one transaction)."""
     link = _usable(token, for_update=True)
     before = len((link.step.action_data or {}).get("files", []))
-    steps.perform(link.user, link.step_id, command)
-    db.session.refresh(link.step)
-    done = link.step.action_state not in OPEN_STATES
+    changed = steps.perform(link.user, link.step_id, command)
+    done = changed.step_state not in OPEN_STATES
     if done:
         link.used_at = now()
     _audit(link, "client_link.submitted", link.user_id, {"act": command.act.value, "done": done})

@@ -53,6 +53,24 @@ STEP_STATE_TONES = {
 TEMPLATE_STATUS_TONES = {"PUBLISHED": "ok", "DRAFT": "warn"}
 
 
+def instance_label(status: str) -> str:
+    """A workflow's status as the person reading is told it: a client never sees the
+    engine's names (web/reads/client_portal.py)."""
+    from webapp.web.reads.client_portal import workflow_words
+
+    if current_user.is_authenticated and current_user.role == "CLIENT":
+        return workflow_words(status)
+    return INSTANCE_STATUS_LABELS.get(status, status)
+
+
+def step_label(state: str) -> str:
+    from webapp.web.reads.client_portal import step_words
+
+    if current_user.is_authenticated and current_user.role == "CLIENT":
+        return step_words(state)
+    return STEP_STATE_LABELS.get(state, state)
+
+
 def wants_json() -> bool:
     return request.path.startswith("/api/")
 
@@ -209,6 +227,8 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(role_label)
     app.add_template_filter(spoken_duration, "duration")
     app.add_template_global(action_label)
+    app.add_template_global(instance_label)
+    app.add_template_global(step_label)
     app.add_template_global(history_sentence)
     app.add_template_global(roles_for)
     app.add_template_global(who_acts_label)
