@@ -114,3 +114,98 @@ def test_client_sends_a_pdf_from_the_email_link_in_three_clicks_at_phone_width(
     expect(page.get_by_role("alert")).to_contain_text("already been used")
     page.screenshot(path=str(SHOTS / "link-used-phone.png"), full_page=True)
     context.close()
+
+
+LAPTOP = {"width": 1280, "height": 900}
+
+
+def issued_link() -> str:
+    from webapp.services import client_links
+
+    link = client_links.issue(None, _step("identity_documents"), _user(Role.CLIENT))
+    return client_links.token_of(link)
+
+
+def test_client_link_states_and_the_portal_read_well_at_laptop_and_phone_width(
+    browser, live_server: LiveServer, console, page_as, tmp_path: Path
+) -> None:
+    """Screenshots of each state of a link, of the client's portal pages and of the
+    lawyer's link control; each page fits a phone and shows no engine words."""
+    from webapp.services import client_links
+
+    live_server.run(identity_step_ready)
+    token = live_server.run(issued_link)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    passport = tmp_path / "passport.pdf"
+    passport.write_bytes(PDF)
+    for name, viewport in (("laptop", LAPTOP), ("phone", PHONE_390)):
+        context = browser.new_context(viewport=viewport)
+        page = console.watch(context.new_page())
+        page.goto(f"{live_server.url}/c/{token}")
+        page.screenshot(path=str(SHOTS / f"link-open-{name}.png"), full_page=True)
+        if name == "phone":
+            assert fits_390(page)
+        context.close()
+
+    lawyer = page_as("lawyer@demo.test", viewport=LAPTOP)
+    path = live_server.run(
+        lambda: "/matters/{}/workflows/{}".format(
+            _step("identity_documents").instance.matter_id,
+            _step("identity_documents").instance_id,
+        )
+    )
+    lawyer.goto(live_server.url + path)
+    control = lawyer.locator(
+        "#step-{}-client-link".format(live_server.run(lambda: _step("identity_documents").id))
+    )
+    expect(control).to_contain_text("1 open")
+    control.scroll_into_view_if_needed()
+    lawyer.screenshot(path=str(SHOTS / "runner-link-control-laptop.png"), full_page=True)
+    control.get_by_role("button", name="Withdraw link").click()
+    expect(lawyer.get_by_text("The client's link is withdrawn")).to_be_visible()
+
+    context = browser.new_context(viewport=PHONE_390)
+    page = console.watch(context.new_page())
+    page.goto(f"{live_server.url}/c/{token}")
+    expect(page.get_by_role("alert")).to_contain_text("withdrawn by Demo Law LLP")
+    page.screenshot(path=str(SHOTS / "link-revoked-phone.png"), full_page=True)
+    later = live_server.run(
+        lambda: client_links.token_of(
+            client_links.issue(None, _step("identity_documents"), _user(Role.CLIENT))
+        )
+    )
+    from datetime import timedelta
+
+    from webapp.models.base import utcnow
+
+    moment = utcnow() + timedelta(days=8)
+    live_server.app.config["CLOCK"] = lambda: moment
+    page.goto(f"{live_server.url}/c/{later}")
+    expect(page.get_by_role("alert")).to_contain_text("This link has expired")
+    page.screenshot(path=str(SHOTS / "link-expired-phone.png"), full_page=True)
+    live_server.app.config.pop("CLOCK")
+    context.close()
+
+    for name, viewport in (("laptop", LAPTOP), ("phone", PHONE_390)):
+        client = page_as("client@demo.test", viewport=viewport)
+        client.goto(f"{live_server.url}/inbox")
+        client.screenshot(path=str(SHOTS / f"portal-inbox-{name}.png"), full_page=True)
+        client.goto(f"{live_server.url}/matters")
+        client.screenshot(path=str(SHOTS / f"portal-matters-{name}.png"), full_page=True)
+        client.goto(live_server.url + path.rsplit("/", 1)[0])
+        client.screenshot(path=str(SHOTS / f"portal-matter-{name}.png"), full_page=True)
+        client.goto(live_server.url + path)
+        expect(client.get_by_role("heading", name="Asked of you")).to_be_visible()
+        client.screenshot(path=str(SHOTS / f"portal-workflow-{name}.png"), full_page=True)
+        if name == "phone":
+            assert fits_390(client)
+    client.get_by_text("Choose files to send").set_input_files(str(passport))
+    client.get_by_role("button", name=re.compile("Send to")).click()
+    expect(client.locator("#portal-done")).to_contain_text("We received passport.pdf")
+    client.get_by_text("Add another file").click()
+    client.screenshot(path=str(SHOTS / "portal-workflow-done-phone.png"), full_page=True)
+    client.get_by_label(re.compile("Another file for")).set_input_files(str(passport))
+    client.locator("#portal-done").get_by_role("button", name="Send").click()
+    expect(client.locator("#portal-done li")).to_have_count(2)
+    for word in ("Failed", "IN_PROGRESS", "Claim for me", "Audit trail", "identity_documents"):
+        assert word not in client.locator("main").inner_text()

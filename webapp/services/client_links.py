@@ -170,7 +170,8 @@ def issue(actor: User | None, step: InstanceStep, client: User) -> ClientLink:
     )
     db.session.add(link)
     db.session.flush()
-    _audit(link, "client_link.issued", actor.id if actor else None, {"clientId": client.id})
+    event = "client_link.resent" if actor else "client_link.issued"  # by hand, or the email
+    _audit(link, event, actor.id if actor else None, {"clientId": client.id})
     return link
 
 

@@ -537,6 +537,12 @@ EVENT_WORDS = {
     "instance.created": "started this workflow",
     "instance.status_changed": "changed the workflow status",
     "instance.migrated": "moved this workflow to a newer template version",
+    "step.file_added": "added a file to",
+    "client_link.issued": "link emailed to the client",
+    "client_link.resent": "sent the client a new link to",
+    "client_link.opened": "opened the link to",
+    "client_link.submitted": "answered through the link to",
+    "client_link.revoked": "withdrew the client's link to",
 }
 
 
