@@ -65,6 +65,14 @@ STEPS = [
         "dependsOn": [],
     },
     {
+        "key": "pay",
+        "title": "Pay the retainer",
+        "actionType": "PAYMENT_CLIENT",
+        "actionConfig": {"amount": "900.00", "currency": "EUR"},
+        "roleScope": "CLIENT",
+        "dependsOn": [],
+    },
+    {
         "key": "review",
         "title": "Secret internal review",
         "actionType": "APPROVAL_LAWYER",
@@ -174,10 +182,10 @@ def test_ready_email_to_a_client_carries_a_link_to_that_step_when_a_client_step_
         monkeypatch.setitem(app.config, "SMTP_PORT", port)
         monkeypatch.setitem(app.config, "NOTIFICATIONS_ENABLED", True)
         run_worker()
-        assert wait_for(lambda: len(inbox.messages) >= 6)
+        assert wait_for(lambda: len(inbox.messages) >= 8)
     to_client = [m["message"] for m in inbox.messages if m["rcpt"] == [world.client.email]]
-    # The three client steps of each of the two workflows are ready: one email each.
-    assert len(to_client) == 6
+    # The four client steps of each of the two workflows are ready: one email each.
+    assert len(to_client) == 8
     passport = next(
         m
         for m in to_client
@@ -278,15 +286,21 @@ def test_checklist_is_done_through_the_link_only_when_every_item_is_ticked(app, 
     assert world.step("checks").action_state == "COMPLETED"
 
 
-def test_signature_continues_on_the_provider_page_under_the_link_and_completes_the_step(app, world):
-    token = issued(world, "sign")
+@pytest.mark.parametrize(
+    ("key", "receipt"),
+    [("sign", "We received your signature"), ("pay", "We received your payment")],
+)
+def test_signature_or_payment_continues_on_the_provider_page_under_the_link_and_completes(
+    app, world, key, receipt
+):
+    token = issued(world, key)
     client = fresh_client(app)
     page = client.get(f"/c/{token}")
     forget_request_user()
     started = client.post(f"/c/{token}", data={"csrf_token": csrf_of(page)})
     assert started.status_code == HTTPStatus.SEE_OTHER
     assert started.headers["Location"].endswith(f"/c/{token}/provider")
-    assert world.step("sign").action_state == "IN_PROGRESS"
+    assert world.step(key).action_state == "IN_PROGRESS"
     forget_request_user()
     provider = client.get(f"/c/{token}/provider")
     assert provider.status_code == HTTPStatus.OK
@@ -294,8 +308,8 @@ def test_signature_continues_on_the_provider_page_under_the_link_and_completes_t
     forget_request_user()
     signed = client.post(f"/c/{token}/provider", data={"csrf_token": csrf_of(provider)})
     assert signed.status_code == HTTPStatus.OK, signed.get_data(as_text=True)[:600]
-    assert "We received your signature" in signed.get_data(as_text=True)
-    assert world.step("sign").action_state == "COMPLETED"
+    assert receipt in signed.get_data(as_text=True)
+    assert world.step(key).action_state == "COMPLETED"
     link_id = client_links._link_id(token)
     assert db.session.get(ClientLink, link_id).used_at is not None
     assert fresh_client(app).get(f"/c/{token}").status_code == HTTPStatus.GONE

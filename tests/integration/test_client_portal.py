@@ -102,6 +102,10 @@ def test_client_pages_show_no_engine_words_keys_or_staff_controls_at_any_stage(d
     send(client, f"/steps/{_step('identity_documents').id}/upload")
     assert forbidden_on(pages(client, demo)) == []
 
+    steps.perform(demo.user(Role.CLIENT), _step("engagement_letter").id, steps.Start())
+    fresh()  # a signature started on the provider's page: in progress, in engine terms
+    assert forbidden_on(pages(client, demo)) == []
+
     db.session.execute(update(WorkflowInstance).values(status="Failed"))
     fresh()
     failed = pages(client, demo)
