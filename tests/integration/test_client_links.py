@@ -441,3 +441,40 @@ def test_removed_client_cannot_use_a_link_issued_before(app, world):
     assert upload(fresh_client(app), token).status_code == HTTPStatus.NOT_FOUND
     assert state_of_things() == before
     assert db.session.get(User, world.client.id).active
+
+
+def test_two_answers_sent_at_once_through_one_link_file_one_document(app, world):
+    """Single use holds under a race: the link's row is locked while the answer is made,
+    so the second answer finds the link used (410) and files nothing."""
+    import threading
+
+    token = issued(world, "passport")
+    db.session.commit()
+    clients = [fresh_client(app), fresh_client(app)]
+    forms = []
+    for client in clients:
+        forget_request_user()  # each its own CSRF token, kept in its own session
+        page = client.get(f"/c/{token}")
+        forms.append(csrf_of(page))
+    forget_request_user()
+    gate = threading.Barrier(2)
+    answers: list[int] = []
+
+    def answer(client: Any, csrf: str) -> None:
+        gate.wait()
+        response = client.post(
+            f"/c/{token}",
+            data={"csrf_token": csrf, "file": [(io.BytesIO(PDF), "passport.pdf")]},
+            content_type="multipart/form-data",
+        )
+        answers.append(response.status_code)
+
+    threads = [threading.Thread(target=answer, args=pair) for pair in zip(clients, forms)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    db.session.commit()
+    assert sorted(answers) == [HTTPStatus.OK, HTTPStatus.GONE]
+    assert count(Document) == 1
+    assert world.step("passport").action_state == "COMPLETED"

@@ -110,8 +110,8 @@ def _link_id(token: str) -> int:
 def _usable(token: str, *, for_update: bool = False) -> ClientLink:
     """The link a token names while it may still be used; LinkRefused otherwise."""
     query = select(ClientLink).where(ClientLink.id == _link_id(token))
-    if for_update:
-        query = query.with_for_update(of=ClientLink)
+    if for_update:  # as the last holder left it, not as this request read it before
+        query = query.with_for_update(of=ClientLink).execution_options(populate_existing=True)
     link = db.session.scalar(query)
     if link is None:
         raise LinkRefused(NOT_VALID, gone=False)

@@ -458,7 +458,8 @@ def _client_links(steps: list[InstanceStep], user: User) -> dict[int, LinkState]
     withdraw or resend them (one query; none for anyone else)."""
     if user.role not in (Role.ADMIN, Role.LAWYER):
         return {}
-    ids = [s.id for s in steps if s.role_scope == Role.CLIENT and s.action_state in OPEN_STATES]
+    waiting = (StepState.READY, StepState.IN_PROGRESS)  # a link is sent for these only
+    ids = [s.id for s in steps if s.role_scope == Role.CLIENT and s.action_state in waiting]
     found = link_states(ids)
     return {step_id: found.get(step_id, LinkState(0, None, False)) for step_id in ids}
 
