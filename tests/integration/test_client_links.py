@@ -469,7 +469,9 @@ def test_two_answers_sent_at_once_through_one_link_file_one_document(app, world)
         )
         answers.append(response.status_code)
 
-    threads = [threading.Thread(target=answer, args=pair) for pair in zip(clients, forms)]
+    threads = [
+        threading.Thread(target=answer, args=pair) for pair in zip(clients, forms, strict=True)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
