@@ -4,6 +4,7 @@ the step is done in three clicks; the same link then says it was used; another m
 reference, title and steps never appear on the page."""
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
@@ -14,7 +15,8 @@ from tests.integration.engine_support import run_worker, smtp_server, wait_for
 from webapp.engine.roles import Role
 from webapp.extensions import db
 from webapp.models import InstanceStep, Matter, MatterMember, User, WorkflowTemplate
-from webapp.services import steps
+from webapp.models.base import utcnow
+from webapp.services import client_links, steps
 from webapp.services.instances import instantiate
 from webapp.services.matters import create_matter
 
@@ -120,8 +122,6 @@ LAPTOP = {"width": 1280, "height": 900}
 
 
 def issued_link() -> str:
-    from webapp.services import client_links
-
     link = client_links.issue(None, _step("identity_documents"), _user(Role.CLIENT))
     return client_links.token_of(link)
 
@@ -131,8 +131,6 @@ def test_client_link_states_and_the_portal_read_well_at_laptop_and_phone_width(
 ) -> None:
     """Screenshots of each state of a link, of the client's portal pages and of the
     lawyer's link control; each page fits a phone and shows no engine words."""
-    from webapp.services import client_links
-
     live_server.run(identity_step_ready)
     token = live_server.run(issued_link)
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -174,10 +172,6 @@ def test_client_link_states_and_the_portal_read_well_at_laptop_and_phone_width(
             client_links.issue(None, _step("identity_documents"), _user(Role.CLIENT))
         )
     )
-    from datetime import timedelta
-
-    from webapp.models.base import utcnow
-
     moment = utcnow() + timedelta(days=8)
     live_server.app.config["CLOCK"] = lambda: moment
     page.goto(f"{live_server.url}/c/{later}")
