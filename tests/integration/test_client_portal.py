@@ -176,3 +176,38 @@ def test_adding_a_file_is_refused_and_changes_nothing_before_the_upload_or_for_s
 def test_client_cannot_read_the_firms_audit_trail_of_a_workflow(demo, login_as):
     client = login_as(demo.user(Role.CLIENT))
     assert client.get(runner_path(demo) + "/audit?before=1000").status_code == HTTPStatus.NOT_FOUND
+
+
+def test_api_adds_a_file_to_an_answered_request_and_refuses_an_unanswered_one(demo, api_as):
+    up_to_the_upload(demo)
+    step = _step("identity_documents")
+    client = api_as(demo.user(Role.CLIENT))
+
+    def files(name: str) -> object:
+        return client.post(
+            f"/steps/{step.id}/files",
+            data={"file": [(io.BytesIO(PDF), name)]},
+            content_type="multipart/form-data",
+        )
+
+    early = files("early.pdf")
+    assert early.status_code == HTTPStatus.CONFLICT
+    assert early.json["error"]["code"] == "conflict"
+    assert count(Document) == 0
+    first = client.post(
+        f"/steps/{step.id}/complete",
+        data={"file": [(io.BytesIO(PDF), "passport.pdf")]},
+        content_type="multipart/form-data",
+    )
+    assert first.status_code == HTTPStatus.OK
+    more = files("utility-bill.pdf")
+    assert more.status_code == HTTPStatus.OK
+    answered = next(s for s in more.json["steps"] if s["id"] == step.id)
+    assert answered["actionState"] == "COMPLETED"
+    assert [f["name"] for f in answered["actionData"]["files"]] == [
+        "passport.pdf",
+        "utility-bill.pdf",
+    ]
+    empty = client.post(f"/steps/{step.id}/files", data={}, content_type="multipart/form-data")
+    assert empty.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
+    assert count(Document) == 2
