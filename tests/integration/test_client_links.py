@@ -246,8 +246,10 @@ def test_client_uploads_through_the_link_and_it_is_used_up_when_the_step_complet
     assert again.status_code == HTTPStatus.GONE
     assert "already been used" in again.get_data(as_text=True)
     assert "Lee &amp; Partners" in again.get_data(as_text=True)
+    resent = upload(fresh_client(app), token, "second.pdf")
+    assert resent.status_code == HTTPStatus.GONE
     assert state_of_things() == before
-    assert refusals(link_id)
+    assert len(refusals(link_id)) >= 2  # the open and the answer, each with the link's id
 
 
 def test_wrong_file_is_refused_in_place_and_changes_nothing_when_the_type_is_not_accepted(
@@ -375,6 +377,7 @@ def test_lawyer_withdraws_a_link_from_the_runner_and_it_then_shows_withdrawn(app
     assert "withdrawn by Lee &amp; Partners" in opened.get_data(as_text=True)
     assert upload(fresh_client(app), token).status_code == HTTPStatus.GONE
     assert state_of_things() == before
+    assert len(refusals(link_id)) >= 2
 
 
 def test_resend_withdraws_the_old_link_and_emails_a_new_one(app, world, login_as, monkeypatch):
