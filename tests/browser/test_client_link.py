@@ -21,6 +21,7 @@ from webapp.services.instances import instantiate
 from webapp.services.matters import create_matter
 
 PHONE_390 = {"width": 390, "height": 844}
+LAPTOP = {"width": 1280, "height": 900}
 SHOTS = Path("/tmp/shots/client-links")
 LINK = re.compile(r"(http://127\.0\.0\.1:\d+/c/[A-Za-z0-9_.\-]+)")
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
@@ -32,6 +33,13 @@ def fits_390(page: Page) -> bool:
     page.wait_for_load_state("load")
     assert page.evaluate(SMALL_TARGETS) == [], page.url
     return page.evaluate("document.documentElement.scrollWidth") <= PHONE_390["width"]
+
+
+def both_widths(page: Page, name: str) -> None:
+    """The page as it is, also at laptop width (a POST's answer cannot be loaded again)."""
+    page.set_viewport_size(LAPTOP)
+    page.screenshot(path=str(SHOTS / f"{name}-laptop.png"), full_page=True)
+    page.set_viewport_size(PHONE_390)
 
 
 def _user(role: str) -> User:
@@ -110,15 +118,14 @@ def test_client_sends_a_pdf_from_the_email_link_in_three_clicks_at_phone_width(
         assert secret not in page.content()
     assert fits_390(page)
     page.screenshot(path=str(SHOTS / "link-done-phone.png"), full_page=True)
+    both_widths(page, "link-done")
 
     page.goto(link)
     expect(page.get_by_role("heading", name="This link no longer works")).to_be_visible()
     expect(page.get_by_role("alert")).to_contain_text("already been used")
     page.screenshot(path=str(SHOTS / "link-used-phone.png"), full_page=True)
+    both_widths(page, "link-used")
     context.close()
-
-
-LAPTOP = {"width": 1280, "height": 900}
 
 
 def issued_link() -> str:
@@ -167,6 +174,7 @@ def test_client_link_states_and_the_portal_read_well_at_laptop_and_phone_width(
     page.goto(f"{live_server.url}/c/{token}")
     expect(page.get_by_role("alert")).to_contain_text("withdrawn by Demo Law LLP")
     page.screenshot(path=str(SHOTS / "link-revoked-phone.png"), full_page=True)
+    both_widths(page, "link-revoked")
     later = live_server.run(
         lambda: client_links.token_of(
             client_links.issue(None, _step("identity_documents"), _user(Role.CLIENT))
@@ -177,6 +185,7 @@ def test_client_link_states_and_the_portal_read_well_at_laptop_and_phone_width(
     page.goto(f"{live_server.url}/c/{later}")
     expect(page.get_by_role("alert")).to_contain_text("This link has expired")
     page.screenshot(path=str(SHOTS / "link-expired-phone.png"), full_page=True)
+    both_widths(page, "link-expired")
     live_server.app.config.pop("CLOCK")
     context.close()
 
