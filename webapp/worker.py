@@ -27,8 +27,8 @@ from webapp.services.automation import (
     finish_parent_step,
     run_step_job,
 )
+from webapp.services.client_link_issue import LINK_JOB
 from webapp.services.client_link_mail import run_link_job
-from webapp.services.client_links import LINK_JOB
 from webapp.services.events import EVENT_JOB
 from webapp.services.heartbeats import Heartbeat
 from webapp.services.migration import MIGRATION_BATCH, run_migration_job

@@ -16,7 +16,7 @@ from webapp.engine.roles import Role
 from webapp.extensions import db
 from webapp.models import InstanceStep, Matter, MatterMember, User, WorkflowTemplate
 from webapp.models.base import utcnow
-from webapp.services import client_links, steps
+from webapp.services import client_link_issue, steps
 from webapp.services.instances import instantiate
 from webapp.services.matters import create_matter
 
@@ -129,8 +129,8 @@ def test_client_sends_a_pdf_from_the_email_link_in_three_clicks_at_phone_width(
 
 
 def issued_link() -> str:
-    link = client_links.issue(None, _step("identity_documents"), _user(Role.CLIENT))
-    return client_links.token_of(link)
+    link = client_link_issue.issue(None, _step("identity_documents"), _user(Role.CLIENT))
+    return client_link_issue.token_of(link)
 
 
 def test_client_link_states_and_the_portal_read_well_at_laptop_and_phone_width(
@@ -176,8 +176,8 @@ def test_client_link_states_and_the_portal_read_well_at_laptop_and_phone_width(
     page.screenshot(path=str(SHOTS / "link-revoked-phone.png"), full_page=True)
     both_widths(page, "link-revoked")
     later = live_server.run(
-        lambda: client_links.token_of(
-            client_links.issue(None, _step("identity_documents"), _user(Role.CLIENT))
+        lambda: client_link_issue.token_of(
+            client_link_issue.issue(None, _step("identity_documents"), _user(Role.CLIENT))
         )
     )
     moment = utcnow() + timedelta(days=8)

@@ -31,7 +31,7 @@ from webapp.models import (
     WorkflowEvent,
 )
 from webapp.models.base import utcnow
-from webapp.services import client_links
+from webapp.services import client_link_issue, client_links
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 LINK_IN_EMAIL = re.compile(r"http://[^\s]+/c/([A-Za-z0-9_.\-]+)")
@@ -117,8 +117,8 @@ def world(make_org, make_user, make_matter, api_as) -> World:
 
 def issued(world: World, key: str) -> str:
     """A link for the client to the step, as the READY email issues it; its token."""
-    link = client_links.issue(None, world.step(key), world.client)
-    return client_links.token_of(link)
+    link = client_link_issue.issue(None, world.step(key), world.client)
+    return client_link_issue.token_of(link)
 
 
 def fresh_client(app: Any) -> Any:
@@ -421,9 +421,9 @@ def test_thirty_first_request_to_one_link_in_a_minute_gets_429_with_retry_after(
     limited,  # noqa: F811
 ):
     limited_app = limited()
-    link = client_links.issue(None, world.step("passport"), world.client)
+    link = client_link_issue.issue(None, world.step("passport"), world.client)
     with limited_app.app_context():
-        token = client_links.token_of(link)
+        token = client_link_issue.token_of(link)
         client = limited_app.test_client()
         answers = [client.get(f"/c/{token}").status_code for _ in range(30)]
         assert answers == [HTTPStatus.OK] * 30
@@ -432,7 +432,9 @@ def test_thirty_first_request_to_one_link_in_a_minute_gets_429_with_retry_after(
         assert 1 <= int(refused.headers["Retry-After"]) <= 60
         assert "opened too many times" in refused.get_data(as_text=True)
         # Another link is not held back by this one.
-        other = client_links.token_of(client_links.issue(None, world.step("checks"), world.client))
+        other = client_link_issue.token_of(
+            client_link_issue.issue(None, world.step("checks"), world.client)
+        )
         assert client.get(f"/c/{other}").status_code == HTTPStatus.OK
 
 

@@ -1,6 +1,6 @@
 """The email of a resent client link (`mail.client_link` jobs): signed when it is sent, so
 no usable link is ever stored. Apart from services/client_links.py, which the READY email
-(services/notifications.py) calls: the two would import each other."""
+(services/notifications.py) uses: the two would import each other."""
 
 from email.message import EmailMessage
 
@@ -8,7 +8,7 @@ from webapp.extensions import db
 from webapp.models import ClientLink
 from webapp.persistence.transaction import transactional
 from webapp.services import outbox
-from webapp.services.client_links import link_email
+from webapp.services.client_link_issue import link_email
 from webapp.services.notifications import send_and_settle
 
 

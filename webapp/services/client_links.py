@@ -2,38 +2,40 @@
 it opens that one step and nothing else of the matter, where the client completes it
 without a password.
 
-The token is signed (itsdangerous, timestamped by the services' clock) and names a
-ClientLink row; the row makes it expire (`CLIENT_LINK_DAYS`), work once and be revocable.
+Issuing a link (its row, token and email) is services/client_link_issue.py.
 The client's actions go through the step door (`services.steps.perform`) with the client
 as the actor, so the permission table, the state machine and the audit are the ones
 every other way of acting uses. Each use case here is one transaction and writes an
 audit row naming the link (`linkId`): issued, opened, submitted, revoked."""
 
 from dataclasses import dataclass, field
-from datetime import timedelta
-from email.message import EmailMessage
 from typing import Any
 
-from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
-from sqlalchemy import select, update
+from itsdangerous import BadSignature, SignatureExpired
+from sqlalchemy import select
 
-from webapp.adapters.mail import build_message
 from webapp.engine.eligibility import resolve_eligible_actors
 from webapp.engine.errors import Conflict, NotFound
 from webapp.engine.roles import Role
 from webapp.engine.states import ACTIVE_STATUSES, StepState
 from webapp.extensions import db
 from webapp.models import ClientLink, Document, InstanceStep, Organization, SecurityEventKind, User
-from webapp.persistence.journal import enqueue, record_event
+from webapp.persistence.journal import enqueue
 from webapp.persistence.transaction import transactional
 from webapp.services import providers, steps
 from webapp.services.access import load_matter, matter_access
+from webapp.services.client_link_issue import (
+    LINK_JOB,
+    audit,
+    firm_name_of,
+    issue,
+    lifetime,
+    revoke_open,
+    serializer,
+)
 from webapp.services.clock import now
 from webapp.services.security import record_security_event
 
-SALT = "matterflow.client-link"
-LINK_JOB = "mail.client_link"  # a resent link's email (services/client_link_mail.py)
 OPEN_STATES = (StepState.READY, StepState.IN_PROGRESS)
 
 
@@ -69,36 +71,11 @@ def _refused(link: ClientLink, reason: str, message: str) -> LinkRefused:
 # ---- the token -----------------------------------------------------------------------------
 
 
-def lifetime() -> timedelta:
-    return timedelta(days=float(current_app.config["CLIENT_LINK_DAYS"]))
-
-
-class ClockSigner(TimestampSigner):
-    """itsdangerous' timestamps from the services' clock, so a test can move time (as
-    invitations do; not imported from services/people, which the READY email imports)."""
-
-    def get_timestamp(self) -> int:
-        return int(now().timestamp())
-
-
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], SALT, signer=ClockSigner)
-
-
-def token_of(link: ClientLink) -> str:
-    return _serializer().dumps({"link": link.id})
-
-
-def url_of(link: ClientLink) -> str:
-    """The link as the email gives it (the worker has no request to read a host from)."""
-    return f"{current_app.config['PUBLIC_URL'].rstrip('/')}/c/{token_of(link)}"
-
-
 def _link_id(token: str) -> int:
     try:
-        data = _serializer().loads(token, max_age=int(lifetime().total_seconds()))
+        data = serializer().loads(token, max_age=int(lifetime().total_seconds()))
     except SignatureExpired:
-        data = _serializer().loads(token)  # the signature is good: say "expired" below
+        data = serializer().loads(token)  # the signature is good: say "expired" below
     except BadSignature:
         raise LinkRefused(NOT_VALID, gone=False) from None
     link_id = data.get("link") if isinstance(data, dict) else None
@@ -115,7 +92,7 @@ def _usable(token: str, *, for_update: bool = False) -> ClientLink:
     link = db.session.scalar(query)
     if link is None:
         raise LinkRefused(NOT_VALID, gone=False)
-    firm = _firm_name(link)
+    firm = firm_name_of(link)
     if link.used_at is not None:
         raise _refused(
             link,
@@ -144,66 +121,6 @@ def _usable(token: str, *, for_update: bool = False) -> ClientLink:
     if not link.user.active:
         raise LinkRefused(NOT_VALID, gone=False)
     return link
-
-
-def _firm_name(link: ClientLink) -> str:
-    firm = db.session.get(Organization, link.org_id)
-    return firm.name if firm else "the firm"
-
-
-# ---- issuing -------------------------------------------------------------------------------
-
-
-@transactional
-def issue(actor: User | None, step: InstanceStep, client: User) -> ClientLink:
-    """A new link for this client to this step; it replaces any the client still had for
-    the step (only the newest works). `actor`: who asked (None: the READY email)."""
-    moment = now()
-    _revoke_open(step.id, client.id, moment)
-    link = ClientLink(
-        org_id=step.instance.org_id,
-        step_id=step.id,
-        user_id=client.id,
-        created_by_id=actor.id if actor else None,
-        created_at=moment,
-        expires_at=moment + lifetime(),
-    )
-    db.session.add(link)
-    db.session.flush()
-    event = "client_link.resent" if actor else "client_link.issued"  # by hand, or the email
-    _audit(link, event, actor.id if actor else None, {"clientId": client.id})
-    return link
-
-
-def _revoke_open(step_id: int, user_id: int | None, moment: Any) -> list[int]:
-    """Revoke the step's links still open (of one client, or of all); their ids."""
-    query = select(ClientLink.id).where(
-        ClientLink.step_id == step_id, ClientLink.used_at.is_(None), ClientLink.revoked_at.is_(None)
-    )
-    if user_id is not None:
-        query = query.where(ClientLink.user_id == user_id)
-    ids = list(db.session.scalars(query))
-    if ids:
-        db.session.execute(
-            update(ClientLink)
-            .where(ClientLink.id.in_(ids))
-            .values(revoked_at=moment)
-            .execution_options(synchronize_session=False)
-        )
-    return ids
-
-
-def _audit(link: ClientLink, event_type: str, actor_id: int | None, extra: dict[str, Any]) -> None:
-    step = link.step
-    record_event(
-        org_id=link.org_id,
-        event_type=event_type,
-        actor_id=actor_id,
-        matter_id=step.instance.matter_id,
-        instance_id=step.instance_id,
-        step_id=step.id,
-        payload={"linkId": link.id, "key": step.key, **extra},
-    )
 
 
 # ---- what the client's page shows ----------------------------------------------------------
@@ -236,7 +153,7 @@ def _page(link: ClientLink, token: str) -> LinkPage:
         link=link,
         step=step,
         client=link.user,
-        firm=_firm_name(link),
+        firm=firm_name_of(link),
         lawyer=step.instance.matter.owner.name,
         token=token,
         documents=documents,
@@ -248,7 +165,7 @@ def open_link(token: str) -> LinkPage:
     """The client opened the link (audited each time)."""
     link = _usable(token)
     steps.load_step(link.step_id, link.user)  # the client may still act here (not removed)
-    _audit(link, "client_link.opened", link.user_id, {})
+    audit(link, "client_link.opened", link.user_id, {})
     return _page(link, token)
 
 
@@ -272,7 +189,7 @@ def submit(token: str, command: steps.Command) -> Submitted:
     done = changed.step_state not in OPEN_STATES
     if done:
         link.used_at = now()
-    _audit(link, "client_link.submitted", link.user_id, {"act": command.act.value, "done": done})
+    audit(link, "client_link.submitted", link.user_id, {"act": command.act.value, "done": done})
     files = (link.step.action_data or {}).get("files", [])[before:]
     return Submitted(_page(link, token), done, files)
 
@@ -284,7 +201,7 @@ def start_provider(token: str) -> str:
     completes the step. The link stays open until then."""
     link = _usable(token, for_update=True)
     url = providers.provider_page(link.user, link.step_id)
-    _audit(link, "client_link.submitted", link.user_id, {"act": "provider", "done": False})
+    audit(link, "client_link.submitted", link.user_id, {"act": "provider", "done": False})
     return url
 
 
@@ -321,7 +238,7 @@ def _settle_after_provider(link_id: int, token: str) -> Submitted:
     done = link.step.action_state not in OPEN_STATES
     if done and link.used_at is None:
         link.used_at = now()
-    _audit(link, "client_link.submitted", link.user_id, {"act": "confirm", "done": done})
+    audit(link, "client_link.submitted", link.user_id, {"act": "confirm", "done": done})
     return Submitted(_page(link, token), done, [])
 
 
@@ -347,9 +264,9 @@ def _staff_step(actor: User, step_id: int) -> InstanceStep:
 def revoke(actor: User, step_id: int) -> list[int]:
     """Withdraw every open link to the step; the ids withdrawn (each audited)."""
     step = _staff_step(actor, step_id)
-    ids = _revoke_open(step.id, None, now())
+    ids = revoke_open(step.id, None, now())
     for link in db.session.scalars(select(ClientLink).where(ClientLink.id.in_(ids))):
-        _audit(link, "client_link.revoked", actor.id, {"clientId": link.user_id})
+        audit(link, "client_link.revoked", actor.id, {"clientId": link.user_id})
     return ids
 
 
@@ -409,32 +326,3 @@ def link_states(step_ids: list[int]) -> dict[int, LinkState]:
             previous.used or row.used_at is not None,
         )
     return found
-
-
-# ---- the email that gives a client their link ---------------------------------------------
-
-
-def link_email(link: ClientLink) -> EmailMessage:
-    """The email that gives a client their link: what is asked, by whom, and the link."""
-    step, client = link.step, link.user
-    firm = _firm_name(link)
-    lawyer = step.instance.matter.owner.name
-    ask = ask_of(step)
-    days = float(current_app.config["CLIENT_LINK_DAYS"])
-    subject = f"{firm}: {step.title}"
-    body = (
-        f"Hello {client.name},\n\n"
-        f"{lawyer} at {firm} asks you for this: {step.title}.\n"
-        f"{ask + chr(10) if ask else ''}\n"
-        f"Open this link to do it now (no password needed):\n\n"
-        f"{url_of(link)}\n\n"
-        f"The link works once, for you only, and expires in {days:g} day"
-        f"{'s' if days != 1 else ''}. If you were not expecting it, contact {firm}.\n"
-    )
-    return build_message([client.email], subject, body)
-
-
-def ask_of(step: InstanceStep) -> str:
-    """What the step asks of the client, in the firm's words."""
-    config = step.action_config or {}
-    return str(config.get("requestText") or config.get("message") or "")

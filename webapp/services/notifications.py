@@ -15,7 +15,7 @@ from webapp.engine.states import ACTIVE_STATUSES, StepState
 from webapp.extensions import db
 from webapp.models import InstanceStep, Matter, Notification, User, WorkflowInstance
 from webapp.persistence.transaction import transactional
-from webapp.services import outbox
+from webapp.services import client_link_issue, outbox
 from webapp.services.access import matter_access
 
 
@@ -104,9 +104,7 @@ def _message(person: User, step: InstanceStep, instance: WorkflowInstance) -> Em
     # ---- client links (branch client-links): a client gets a one-step link, issued here
     # in the job's transaction, instead of being sent to sign in. Merge into H3's hook.
     if person.role == Role.CLIENT:
-        from webapp.services import client_links
-
-        return client_links.link_email(client_links.issue(None, step, person))
+        return client_link_issue.link_email(client_link_issue.issue(None, step, person))
     # ---- end client links
     matter = instance.matter
     subject = f"Ready for you: {step.title} ({matter.reference})"
