@@ -1,3 +1,4 @@
+from webapp.models.client_links import ClientLink
 from webapp.models.documents import Document, DocumentSource
 from webapp.models.events import InstanceChange, WorkflowEvent
 from webapp.models.form_tokens import FormToken
@@ -24,6 +25,7 @@ from webapp.models.workers import WorkerHeartbeat
 
 __all__ = [
     "ApiToken",
+    "ClientLink",
     "DeliveryKind",
     "DeliveryState",
     "Document",
