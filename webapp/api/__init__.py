@@ -61,6 +61,7 @@ def register_api(app: Flask) -> None:
         instances,
         jobs,
         matters,
+        secrets,
         steps,
         templates,
         tokens,
