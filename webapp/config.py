@@ -121,6 +121,9 @@ class Config:
         h.strip() for h in os.environ.get("HTTP_ALLOWED_HOSTS", "").split(",") if h.strip()
     ]
     HTTP_ALLOW_PRIVATE = _bool("HTTP_ALLOW_PRIVATE", False)
+    # Slack's Web API (slack.post_message); a local stand-in in the tests.
+    SLACK_API_URL = os.environ.get("SLACK_API_URL", "https://slack.com/api/")
+    SLACK_TIMEOUT_SECONDS = float(os.environ.get("SLACK_TIMEOUT_SECONDS", "10"))
     SUBWORKFLOW_MAX_DEPTH = int(os.environ.get("SUBWORKFLOW_MAX_DEPTH", "3"))
     # How many workflows started by events may follow each other before a chain is stopped.
     TRIGGER_EVENT_MAX_DEPTH = int(os.environ.get("TRIGGER_EVENT_MAX_DEPTH", "3"))
