@@ -1,5 +1,6 @@
 """Secrets in action configs: written `{{ secrets.NAME }}`, resolved only by the worker
-at call time, and shown masked everywhere else.
+at call time, and shown masked everywhere else (and a credential typed into a config instead is shown
+masked: `mask_typed`).
 
 Outside the worker a template's `secrets` renders each reference back as written
 (`REFERENCES`), so a rendered config keeps the reference and never holds a value. The
@@ -89,20 +90,22 @@ def is_reference_only(text: str) -> bool:
     return bool(names_in(text)) and leftover.lower() in ("", "bearer", "basic", "token")
 
 
-def shown_config(action_type: str, config: dict[str, Any] | None) -> dict[str, Any]:
-    """A config as people and programs are shown it: a credential typed into a core.http
-    header (Authorization, *-Key, *token*) reads MASK; a `{{ secrets.NAME }}` reference
-    is shown as written."""
-    config = config or {}
-    headers = config.get("headers") if action_type == "core.http" else None
-    if not isinstance(headers, dict) or not any(
-        _typed_credential(k, v) for k, v in headers.items()
-    ):
-        return config
-    shown = {
-        name: MASK if _typed_credential(name, value) else value for name, value in headers.items()
-    }
-    return {**config, "headers": shown}
+def mask_typed(value: Any) -> Any:
+    """`value` as people and programs are shown it: a credential typed into a `headers`
+    map anywhere inside (a core.http config, an attempt's inputs, a drift or history
+    entry, an audit payload) reads MASK; a `{{ secrets.NAME }}` reference is shown as
+    written. Stored values are left alone: this is for showing."""
+    if isinstance(value, list):
+        return [mask_typed(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    shown = {key: mask_typed(item) for key, item in value.items()}
+    headers = shown.get("headers")
+    if isinstance(headers, dict):
+        shown["headers"] = {
+            name: MASK if _typed_credential(name, item) else item for name, item in headers.items()
+        }
+    return shown
 
 
 def _typed_credential(name: Any, value: Any) -> bool:

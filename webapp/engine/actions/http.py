@@ -16,6 +16,7 @@ from webapp.engine.actions.automated import (
 from webapp.engine.actions.base import ActionConfig, Category
 from webapp.engine.actions.registry import register
 from webapp.engine.definition import RetryPolicy
+from webapp.engine.secret_refs import MASK
 from webapp.engine.templating import is_template
 
 # Statuses worth another attempt: the server is busy, down or timed out.
@@ -35,7 +36,12 @@ class HttpConfig(ActionConfig):
         default="GET", description="HTTP method"
     )
     url: str = Field(min_length=1, max_length=2000, description="http(s) address to call")
-    headers: dict[str, str] = Field(default_factory=dict, description="Request headers")
+    headers: dict[str, str] = Field(
+        default_factory=dict,
+        description="Request headers. Write a credential as {{ secrets.NAME }} (Admin → "
+        "Secrets), never the token itself: a typed token is stored in the template and shown "
+        "as ••••",
+    )
     body: dict[str, Any] | list[Any] | str | None = Field(
         default=None, description="JSON value (sent as JSON) or text"
     )
@@ -45,6 +51,19 @@ class HttpConfig(ActionConfig):
     @classmethod
     def url_is_http(cls, value: str) -> str:
         return value if is_template(value) else check_url(value)
+
+    @field_validator("headers")
+    @classmethod
+    def no_masked_value(cls, value: dict[str, str]) -> dict[str, str]:
+        """A config read back shows a typed credential as ••••: sending that back would
+        replace the credential with the mask."""
+        for name, item in value.items():
+            if item == MASK:
+                raise ValueError(
+                    f"The {name} header reads {MASK}: the value typed before is hidden. Store "
+                    "it under Admin → Secrets and write {{ secrets.NAME }} here, or type it again."
+                )
+        return value
 
 
 def host_allowed(host: str, allowed_hosts: list[str]) -> bool:
