@@ -174,3 +174,12 @@ def test_rotation_re_encrypts_every_secret_so_the_new_key_alone_reads_them(app, 
             secrets.reveal(org.id, "API_TOKEN")
     finally:
         app.config[KEYS_NAME] = old
+
+
+def test_the_workers_key_check_leaves_no_transaction_open(app, make_org):
+    """The check runs in the command's own app context, which lives as long as the worker:
+    a read left open there held a lock on `secrets` for good (a TRUNCATE waited on it)."""
+    secrets.store(make_org().id, "API_TOKEN", "value")
+    db.session.commit()
+    secrets.check_keys()
+    assert not db.session().in_transaction()

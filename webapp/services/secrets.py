@@ -125,7 +125,12 @@ def check_keys() -> None:
     """Raises cipher.CipherUnavailable (naming MATTERFLOW_SECRET_KEYS) when a stored secret
     does not open with the keys: a worker started with the wrong key says so at once
     instead of failing each step that needs a secret."""
-    ciphertext = db.session.scalar(select(Secret.ciphertext).order_by(Secret.id).limit(1))
+    try:
+        ciphertext = db.session.scalar(select(Secret.ciphertext).order_by(Secret.id).limit(1))
+    finally:
+        # End the read: a transaction left open here would hold its lock on `secrets` for
+        # the worker's whole life (a TRUNCATE, a migration would wait on it).
+        db.session.rollback()
     if ciphertext is not None:
         cipher.decrypt(ciphertext)
 
