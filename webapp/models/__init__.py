@@ -1,3 +1,4 @@
+from webapp.models.calendars import CalendarFeed, FirmClosure
 from webapp.models.documents import Document, DocumentSource
 from webapp.models.events import InstanceChange, WorkflowEvent
 from webapp.models.form_tokens import FormToken
@@ -15,8 +16,10 @@ from webapp.models.workers import WorkerHeartbeat
 
 __all__ = [
     "ApiToken",
+    "CalendarFeed",
     "Document",
     "DocumentSource",
+    "FirmClosure",
     "FormToken",
     "InstanceChange",
     "InstanceStep",
