@@ -84,6 +84,7 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("/account/password", "POST"): SIGNED_IN,
     ("/account/tokens", "POST"): SIGNED_IN,
     ("/account/tokens/<int:token_id>/revoke", "POST"): OWN_TOKEN,
+    ("/account/calendar", "POST"): SIGNED_IN,
     ("/api/v1/tokens", "POST"): SIGNED_IN,
     ("/api/v1/tokens/<int:token_id>", "DELETE"): OWN_TOKEN,
     # the admin area and its API

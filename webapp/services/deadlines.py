@@ -186,9 +186,9 @@ def _told(step: InstanceStep, notice: str) -> list[User]:
     return sorted(people, key=lambda person: person.id)
 
 
-def step_path(step: InstanceStep) -> str:
-    instance = step.instance
-    return f"/matters/{instance.matter_id}/workflows/{instance.id}#step-{step.id}"
+def step_path(matter_id: int, instance_id: int, step_id: int) -> str:
+    """Where the step is worked: its card on the runner."""
+    return f"/matters/{matter_id}/workflows/{instance_id}#step-{step_id}"
 
 
 def due_text(at: datetime, timezone: str) -> str:
@@ -215,6 +215,7 @@ def _wording(step: InstanceStep, notice: str) -> tuple[str, str]:
 
 def _tell(step: InstanceStep, notice: str, people: list[User]) -> None:
     instance = step.instance
+    path = step_path(instance.matter_id, instance.id, step.id)
     title, body = _wording(step, notice)
     notify_in_app(
         [person.id for person in people],
@@ -222,14 +223,14 @@ def _tell(step: InstanceStep, notice: str, people: list[User]) -> None:
         kind=NOTIFICATION_KINDS[notice],
         title=title,
         body=body,
-        url=step_path(step),
+        url=path,
         matter_id=instance.matter_id,
         step_id=step.id,
     )
     addressed = [p for p in people if (p.email or "").strip()]
     if not addressed or not current_app.config["NOTIFICATIONS_ENABLED"]:
         return
-    link = current_app.config["PUBLIC_URL"].rstrip("/") + step_path(step)
+    link = current_app.config["PUBLIC_URL"].rstrip("/") + path
     messages = [
         {
             "to": person.email,

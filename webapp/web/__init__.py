@@ -233,6 +233,7 @@ from webapp.web import (  # noqa: E402
     admin,
     auth,  # noqa: F401  (routes on `web` itself)
     builder,
+    calendar,
     documents,
     editor,
     inbox,  # noqa: F401
@@ -257,5 +258,7 @@ for _area in (
     account.bp,
     account.invitations,
     security.bp,
+    calendar.bp,
+    calendar.feeds,
 ):
     web.register_blueprint(_area)
