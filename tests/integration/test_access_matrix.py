@@ -88,6 +88,9 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("/api/v1/tokens", "POST"): SIGNED_IN,
     ("/api/v1/tokens/<int:token_id>", "DELETE"): OWN_TOKEN,
     # the admin area and its API
+    ("/admin/firm", "POST"): ADMIN,
+    ("/admin/firm/closures", "POST"): ADMIN,
+    ("/admin/firm/closures/<int:closure_id>/delete", "POST"): ADMIN,
     ("/admin/jobs/<int:job_id>/retry", "POST"): ADMIN,
     ("/admin/tokens/<int:token_id>/revoke", "POST"): ADMIN,
     ("/admin/triggers", "POST"): ADMIN,

@@ -240,3 +240,18 @@ def test_two_worker_processes_give_each_notice_once(app, dialect, dfirm, clock):
     fresh()
     jobs = db.session.execute(select(Job.status, Job.attempts).where(Job.kind == NOTICE_JOB)).all()
     assert sorted(set(jobs)) == [("DONE", 1)] and len(jobs) == 45
+
+
+def test_inbox_and_runner_show_the_due_time_in_the_firms_timezone(app, dfirm, clock, login_as):
+    org = db.session.get(Organization, dfirm.lawyer.org_id)
+    org.timezone = "America/New_York"
+    db.session.commit()
+    # Fri 22 Nov 2030 16:00 New York + 5 business days (Thanksgiving closed) = Mon 2 Dec.
+    clock.at = datetime(2030, 11, 22, 21, 0, tzinfo=UTC)
+    template = publish(dfirm.api, "Motion", [checklist("5 business days")])
+    instance = start(dfirm.api, template, dfirm.matter.id)
+    shown = 'Due <time datetime="2030-12-02T21:00:00+00:00">Mon 2 Dec, 16:00</time>'
+    inbox = login_as(dfirm.people[Role.PARALEGAL]).get("/inbox").get_data(as_text=True)
+    assert shown in inbox
+    runner = login_as(dfirm.lawyer).get(f"/matters/{dfirm.matter.id}/workflows/{instance['id']}")
+    assert shown in runner.get_data(as_text=True)

@@ -236,6 +236,7 @@ from webapp.web import (  # noqa: E402
     calendar,
     documents,
     editor,
+    firm,
     inbox,  # noqa: F401
     matters,
     runner,
@@ -260,5 +261,6 @@ for _area in (
     security.bp,
     calendar.bp,
     calendar.feeds,
+    firm.bp,
 ):
     web.register_blueprint(_area)
