@@ -255,3 +255,13 @@ def test_inbox_and_runner_show_the_due_time_in_the_firms_timezone(app, dfirm, cl
     assert shown in inbox
     runner = login_as(dfirm.lawyer).get(f"/matters/{dfirm.matter.id}/workflows/{instance['id']}")
     assert shown in runner.get_data(as_text=True)
+
+
+def test_the_published_dsl_schema_accepts_a_steps_own_notice_times(app):
+    import jsonschema_rs
+
+    validator = jsonschema_rs.validator_for(app.test_client().get("/api/v1/dsl/schema").json)
+    own = checklist(remindBefore="2 business days", escalateAfter="PT4H")
+    assert validator.is_valid({"schemaVersion": 2, "name": "Motion", "steps": [own]})
+    typo = checklist(remindBefor="2 business days")
+    assert not validator.is_valid({"schemaVersion": 2, "name": "Motion", "steps": [typo]})
