@@ -7,6 +7,7 @@ import re
 from playwright.sync_api import expect
 
 from tests.browser.conftest import SMALL_TARGETS
+from tests.browser.test_accessibility import serious_violations
 
 LAPTOP = {"width": 1280, "height": 900}
 PHONE_390 = {"width": 390, "height": 844}
@@ -36,6 +37,8 @@ def test_admin_sets_the_firms_calendar_and_a_closure_day(page_as, screenshot):
     expect(admin.get_by_text("The firm is closed on Thursday 24 December 2026")).to_be_visible()
     expect(admin.locator(".closures-table")).to_contain_text("Office closed for the holidays")
     screenshot(admin, "firm-calendar-1280")
+    base = "/".join(admin.url.split("/")[:3])
+    assert serious_violations(admin, base) == []
 
     admin.get_by_label("Timezone", exact=True).fill("Mars/Olympus")
     admin.get_by_role("button", name="Save calendar").click()
@@ -75,6 +78,7 @@ def test_due_times_show_in_the_inbox_and_runner_and_the_calendar_link_resets(pag
     first = phone.locator("#calendar-url").input_value()
     assert first.endswith(".ics")
     assert fits(phone)
+    assert serious_violations(phone, base) == []
     screenshot(phone, "calendar-390")
     phone.get_by_role("button", name="Reset link…").click()
     dialog = phone.get_by_role("dialog")

@@ -265,3 +265,21 @@ def test_the_published_dsl_schema_accepts_a_steps_own_notice_times(app):
     assert validator.is_valid({"schemaVersion": 2, "name": "Motion", "steps": [own]})
     typo = checklist(remindBefor="2 business days")
     assert not validator.is_valid({"schemaVersion": 2, "name": "Motion", "steps": [typo]})
+
+
+def test_the_runner_lists_open_steps_soonest_due_first(app, dfirm, clock, login_as):
+    clock.at = MONDAY
+    steps = [
+        {**checklist("10 business days"), "key": "brief", "title": "Draft the brief"},
+        {**checklist("2 business days"), "key": "serve", "title": "Serve the papers"},
+        {**checklist(), "key": "undated", "title": "Tidy the file", "dueIn": None},
+        {**checklist("PT4H"), "key": "call", "title": "Call the client"},
+    ]
+    for body in steps:
+        body["dependsOn"] = []
+    instance = start(dfirm.api, publish(dfirm.api, "Many", steps), dfirm.matter.id)
+    page = login_as(dfirm.lawyer).get(f"/matters/{dfirm.matter.id}/workflows/{instance['id']}")
+    html = page.get_data(as_text=True)
+    ids = {key: by_key(instance, key)["id"] for key in ("brief", "serve", "undated", "call")}
+    where = {key: html.index(f'id="step-{step_id}"') for key, step_id in ids.items()}
+    assert sorted(where, key=where.get) == ["call", "serve", "brief", "undated"]

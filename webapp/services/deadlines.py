@@ -68,7 +68,7 @@ def start_clock(instance: WorkflowInstance, step: InstanceStep) -> None:
     if not step.due_in:
         return
     firm = firm_deadlines(instance.org_id)
-    moment = clock_now()
+    moment = clock_now().replace(microsecond=0)  # a due time to the second, as people read it
     try:
         step.due_at = due_at(moment, step.due_in, firm.calendar)
     except ValueError:  # a due time stored before it was checked: no due date, no notices
