@@ -39,7 +39,8 @@ def test_the_feed_lists_the_persons_due_steps_and_nothing_else(
     org = make_org("Feed Firm")
     owner = make_user(org, Role.LAWYER, "Olga Owner")
     paralegal = make_user(org, Role.PARALEGAL, "Paul Para")
-    ours = make_matter(owner, paralegal, reference="FEED-1")
+    colleague = make_user(org, Role.PARALEGAL, "Cleo Colleague")
+    ours = make_matter(owner, paralegal, colleague, reference="FEED-1")
     walled = make_matter(owner, paralegal, reference="WALL-1")
     api = api_as(owner)
     steps = [
@@ -75,6 +76,13 @@ def test_the_feed_lists_the_persons_due_steps_and_nothing_else(
         "Due: Review the brief — FEED-1",
         "Due: Review the brief — WALL-1",
     ]
+    # Another paralegal of the matter sees the step until it is assigned to Paul.
+    colleagues = reset_feed(colleague)
+    assert [s for s, _ in feed_of(client, colleagues)[1]] == ["Due: File the motion — FEED-1"]
+    assigned = api.post(f"/steps/{file_id}/assign", json={"userId": paralegal.id})
+    assert assigned.status_code == 200, assigned.json
+    assert feed_of(client, colleagues) == (200, [])
+    assert len(feed_of(client, url)[1]) == 1
     _, theirs = feed_of(client, reset_feed(second_firm["lawyer"]))
     assert [summary for summary, _ in theirs] == [f"Due: File — {second_firm['matter'].reference}"]
 

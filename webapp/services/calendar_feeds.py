@@ -13,10 +13,11 @@ from datetime import datetime, timedelta
 from flask import current_app
 from icalendar import Calendar, Event
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from webapp.engine.actions import get_handler
 from webapp.engine.eligibility import can_perform
+from webapp.engine.roles import Role
 from webapp.engine.states import ACTIVE_STATUSES, OPEN_STATES
 from webapp.extensions import db
 from webapp.models import CalendarFeed, InstanceStep, Matter, User, WorkflowInstance
@@ -112,6 +113,15 @@ def due_steps(person: User) -> list[DueStep]:
             InstanceStep.action_state.in_([s.value for s in OPEN_STATES]),
             InstanceStep.due_at.is_not(None),
             not_screened(WorkflowInstance.matter_id, person),
+            # Only steps the person could be eligible for reach the per-matter check below:
+            # their role's (a matter's owner also acts on its lawyers' steps), not assigned
+            # to or claimed by someone else.
+            or_(
+                InstanceStep.role_scope == person.role,
+                and_(InstanceStep.role_scope == Role.LAWYER, Matter.owner_id == person.id),
+            ),
+            or_(InstanceStep.assigned_to_id.is_(None), InstanceStep.assigned_to_id == person.id),
+            or_(InstanceStep.claimed_by_id.is_(None), InstanceStep.claimed_by_id == person.id),
         )
         .order_by(InstanceStep.due_at, InstanceStep.id)
         .limit(MAX_EVENTS * 4)
