@@ -145,6 +145,10 @@ def ics_for(person: User) -> bytes:
     calendar.add("prodid", "-//Matterflow//Deadlines//EN")
     calendar.add("version", "2.0")
     calendar.add("x-wr-calname", f"Matterflow deadlines · {person.name}")
+    # How often a subscribed calendar should look again (Outlook reads the first, Apple
+    # and others the second); Google Calendar keeps its own pace.
+    calendar.add("x-published-ttl", "PT1H")
+    calendar.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
     stamp: datetime = clock_now()
     for due in due_steps(person):
         step = due.step
