@@ -119,7 +119,7 @@ def test_reset_from_the_account_page_makes_the_old_url_answer_404(
     assert sorted(kinds) == ["calendar.feed_created", "calendar.feed_reset"]
 
 
-def test_a_forged_or_unknown_token_answers_404(app, make_org, make_user):
+def test_a_forged_token_or_a_deactivated_persons_feed_answers_404(app, make_org, make_user):
     client = app.test_client()
     assert client.get("/calendar/nonsense.ics").status_code == 404
     org = make_org("Feed Firm")
@@ -127,3 +127,7 @@ def test_a_forged_or_unknown_token_answers_404(app, make_org, make_user):
     url = reset_feed(lawyer)
     token = url.rsplit("/", 1)[1].removesuffix(".ics")
     assert client.get(f"/calendar/{token[:-2]}xx.ics").status_code == 404
+    assert client.get(f"/calendar/{token}.ics").status_code == 200
+    lawyer.active = False
+    db.session.commit()
+    assert client.get(f"/calendar/{token}.ics").status_code == 404

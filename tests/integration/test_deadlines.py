@@ -24,7 +24,7 @@ from tests.integration.engine_support import (
 from tests.integration.test_worker_processes import ROOT, worker_env
 from webapp.engine.roles import Role
 from webapp.extensions import db
-from webapp.models import Job, Notification, Organization
+from webapp.models import Job, MatterMember, Notification, Organization
 from webapp.services.deadlines import NOTICE_JOB
 from webapp.services.instances import instantiate
 
@@ -283,3 +283,20 @@ def test_the_runner_lists_open_steps_soonest_due_first(app, dfirm, clock, login_
     ids = {key: by_key(instance, key)["id"] for key in ("brief", "serve", "undated", "call")}
     where = {key: html.index(f'id="step-{step_id}"') for key, step_id in ids.items()}
     assert sorted(where, key=where.get) == ["call", "serve", "brief", "undated"]
+
+
+def test_a_screened_person_is_never_reminded(app, dfirm, clock, make_user, make_matter, api_as):
+    paralegal = dfirm.people[Role.PARALEGAL]
+    org = db.session.get(Organization, dfirm.lawyer.org_id)
+    walled = make_user(org, Role.PARALEGAL, "Wally Walled")
+    dfirm.matter.members.append(MatterMember(user_id=walled.id, role=Role.PARALEGAL))
+    db.session.commit()
+    admin = api_as(make_user(org, Role.ADMIN))
+    screened = admin.post(
+        f"/matters/{dfirm.matter.id}/screens", json={"userId": walled.id, "reason": "Conflict"}
+    )
+    assert screened.status_code in (200, 201), screened.json
+    begin(dfirm, clock)
+    clock.at = datetime(2030, 12, 4, 9, 0, 1, tzinfo=UTC)
+    run_worker()
+    assert notified() == [("step.due_soon", paralegal.id)]
