@@ -63,6 +63,12 @@ class Config:
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(ROOT / "instance" / "uploads"))
     MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
     WEBHOOK_SECRET = secret("WEBHOOK_SECRET")
+    # Where the payment and e-signature SDKs send their calls; empty: the SDK's own
+    # address (a test or a staging proxy sets its own).
+    STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
+    DROPBOX_SIGN_API_BASE = os.environ.get("DROPBOX_SIGN_API_BASE", "")
+    # Dropbox Sign test mode: requests are free and carry no legal weight.
+    DROPBOX_SIGN_TEST_MODE = _bool("DROPBOX_SIGN_TEST_MODE", False)
     # Fernet keys for the firms' secrets (adapters/cipher.py), newest first, comma-separated:
     # the first encrypts, all decrypt, so a key can be rotated in.
     MATTERFLOW_SECRET_KEYS = [
@@ -75,6 +81,9 @@ class Config:
     SMTP_STARTTLS = _bool("SMTP_STARTTLS", False)
     MAIL_FROM = os.environ.get("MAIL_FROM", "Matterflow <no-reply@matterflow.test>")
     NOTIFICATIONS_ENABLED = _bool("NOTIFICATIONS_ENABLED", True)
+    # No person gets more than one immediate notification email per this many minutes;
+    # what comes meanwhile waits and goes as one combined email when the window ends.
+    EMAIL_THROTTLE_MINUTES = float(os.environ.get("EMAIL_THROTTLE_MINUTES", "10"))
     # Where people reach the app: the start of the links in invitation emails and in the
     # create-firm command's output (the worker sends them with no request to read it from).
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://localhost:5000")
@@ -94,6 +103,8 @@ class Config:
     FIRING_RETENTION_DAYS = float(os.environ.get("FIRING_RETENTION_DAYS", "90"))
     FORM_TOKEN_RETENTION_DAYS = float(os.environ.get("FORM_TOKEN_RETENTION_DAYS", "30"))
     SECURITY_EVENT_RETENTION_DAYS = float(os.environ.get("SECURITY_EVENT_RETENTION_DAYS", "365"))
+    # How long a retry with the same X-Request-ID finds the change it made (receipts.py).
+    REQUEST_RECEIPT_RETENTION_DAYS = float(os.environ.get("REQUEST_RECEIPT_RETENTION_DAYS", "1"))
     RETENTION_INTERVAL_SECONDS = float(os.environ.get("RETENTION_INTERVAL_SECONDS", "300"))
     # Each worker writes a heartbeat this often; /health/ready wants one no older than
     # WORKER_HEARTBEAT_MAX_AGE (0: readiness does not ask for a worker).

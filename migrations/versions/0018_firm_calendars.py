@@ -7,7 +7,7 @@ a reminder a day before and escalation at the due time. New tables: `firm_closur
 the firm is closed) and `calendar_feeds` (the nonce each person's feed URL is signed over).
 
 Revision ID: 0018
-Revises: 0014
+Revises: 0022
 Create Date: 2026-12-07 17:30:00
 
 """
@@ -15,7 +15,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0018'
-down_revision = '0014'
+down_revision = '0022'
 branch_labels = None
 depends_on = None
 

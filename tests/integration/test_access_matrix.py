@@ -38,6 +38,7 @@ SIGNED = "signed request"  # a hook or a provider's webhook: the signature decid
 LINK = "signed link"  # an invitation: the link's token decides
 SIGNED_IN = "anyone signed in, for their own account"
 OWN_TOKEN = "the token's owner, or an admin of the firm"
+OWN_NOTIFICATION = "the person the notification is for"
 ADMIN = "admin"
 STAFF = "admins and lawyers of the firm"
 EDITORS = "matter editors (admins and the matter's owner)"
@@ -55,6 +56,7 @@ ALLOWED: dict[str, Callable[[Person], bool]] = {
     LINK: lambda p: False,
     SIGNED_IN: lambda p: p.role is not None,
     OWN_TOKEN: lambda p: p.name in ("lawyer", "admin"),
+    OWN_NOTIFICATION: lambda p: p.name == "lawyer",
     ADMIN: lambda p: p.role == Role.ADMIN,
     STAFF: lambda p: p.role in (Role.ADMIN, Role.LAWYER),
     EDITORS: lambda p: p.role == Role.ADMIN or p.owner,
@@ -87,11 +89,20 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("/account/calendar", "POST"): SIGNED_IN,
     ("/api/v1/tokens", "POST"): SIGNED_IN,
     ("/api/v1/tokens/<int:token_id>", "DELETE"): OWN_TOKEN,
+    # notifications and email preferences: one's own; the link in every email
+    ("/notifications/<int:notification_id>/read", "POST"): OWN_NOTIFICATION,
+    ("/notifications/read-all", "POST"): SIGNED_IN,
+    ("/api/v1/notifications/<int:notification_id>/read", "POST"): OWN_NOTIFICATION,
+    ("/api/v1/notifications/read-all", "POST"): SIGNED_IN,
+    ("/account/notifications", "POST"): SIGNED_IN,
+    ("/api/v1/me/preferences", "PATCH"): SIGNED_IN,
+    ("/preferences/email/<token>", "POST"): LINK,
     # the admin area and its API
     ("/admin/firm", "POST"): ADMIN,
     ("/admin/firm/closures", "POST"): ADMIN,
     ("/admin/firm/closures/<int:closure_id>/delete", "POST"): ADMIN,
     ("/admin/jobs/<int:job_id>/retry", "POST"): ADMIN,
+    ("/admin/providers", "POST"): ADMIN,
     ("/admin/tokens/<int:token_id>/revoke", "POST"): ADMIN,
     ("/admin/triggers", "POST"): ADMIN,
     ("/admin/triggers/<int:trigger_id>/delete", "POST"): ADMIN,
@@ -113,6 +124,9 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("/api/v1/webhooks/esign/<provider>", "POST"): SIGNED,
     ("/api/v1/webhooks/payments/<provider>", "POST"): SIGNED,
     ("/api/v1/webhooks/uploads/<provider>", "POST"): SIGNED,
+    ("/api/v1/webhooks/stripe", "POST"): SIGNED,
+    ("/api/v1/providers", "PUT"): ADMIN,
+    ("/api/v1/webhooks/dropbox-sign", "POST"): SIGNED,
     ("/sandbox/esign/<session_id>", "POST"): SANDBOX,
     ("/sandbox/pay/<intent_id>", "POST"): SANDBOX,
     # matters and their teams
@@ -202,6 +216,8 @@ PARAMETERS = {
     "token_id": "token",
     "job_id": "job",
     "user_id": "user",
+    "notification_id": "notification",
+    "closure_id": "closure",
 }
 TARGETS: dict[str, dict[str, str]] = {
     "/api/v1/matters/<int:matter_id>/members/<int:user_id>": {"user_id": "member"},
@@ -250,6 +266,8 @@ def body_for(rule: str, method: str, ids: dict[str, int]) -> dict[str, Any]:
         return {"active": False}
     if rule.endswith("/tokens"):
         return {"name": "Matrix"}
+    if rule.endswith("/providers"):
+        return {"payments": "stripe", "esign": "dropbox_sign"}
     if rule.endswith("/triggers"):
         return {"name": "New hook", "kind": "webhook", "templateKey": "matrix_intake"}
     if rule.endswith("/templates"):
@@ -297,6 +315,8 @@ def form_for(rule: str, ids: dict[str, int]) -> dict[str, Any]:
         "from_version": ids["template"],
         "new_password": "a long enough new password 42",
         "current_password": "wrong",
+        "payments": "stripe",
+        "esign": "dropbox_sign",
     }
 
 

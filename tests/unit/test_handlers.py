@@ -1,11 +1,13 @@
 """The five human action handlers: config validation, payload checks and outcomes. The
 e-signature and payment providers are the one edge replaced by a recording stand-in."""
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from webapp.engine.actions import ActionContext, get_handler
+from webapp.engine.actions.payment import minor_units
 from webapp.engine.actions.registry import human_types
 from webapp.engine.errors import UnknownActionType, Unprocessable
 
@@ -167,7 +169,7 @@ def test_signature_config_needs_a_document_when_validated() -> None:
         get_handler("SIGNATURE_CLIENT").validate_config({})
     assert "documentId" in fields_of(caught.value)
     config = get_handler("SIGNATURE_CLIENT").validate_config({"documentId": "letter"})
-    assert config == {"documentId": "letter", "provider": "sandbox"}
+    assert config == {"documentId": "letter"}  # no provider: the firm's choice
 
 
 def test_signature_start_opens_a_provider_session_when_started() -> None:
@@ -177,7 +179,6 @@ def test_signature_start_opens_a_provider_session_when_started() -> None:
     )
     assert providers.calls == [("esign", "sandbox", 7, "letter")]
     assert outcome.external_ref == "sig-7"
-    assert outcome.action_data["provider"] == "sandbox"
 
 
 def test_signature_completes_only_when_the_provider_reports_signed() -> None:
@@ -207,7 +208,7 @@ def test_payment_start_creates_an_intent_for_the_amount_due_when_started() -> No
     providers = RecordingProviders()
     config = get_handler("PAYMENT_CLIENT").validate_config({"amount": "1500", "currency": "EUR"})
     outcome = get_handler("PAYMENT_CLIENT").start(context(config, providers=providers))
-    assert providers.calls == [("payments", "sandbox", 7, "1500", "EUR")]
+    assert providers.calls == [("payments", None, 7, "1500", "EUR")]  # None: the firm's choice
     assert outcome.external_ref == "pay-7"
 
 
@@ -215,11 +216,41 @@ def test_payment_refuses_completion_when_the_amount_paid_differs() -> None:
     handler = get_handler("PAYMENT_CLIENT")
     config = {"amount": "1500.00", "currency": "USD"}
     with pytest.raises(Unprocessable, match="does not match"):
-        handler.complete(context(config), {"event": "succeeded", "amount": "1499.99"})
+        handler.complete(
+            context(config), {"event": "succeeded", "amount": "1499.99", "currency": "USD"}
+        )
     with pytest.raises(Unprocessable):
         handler.complete(context(config), {"event": "failed", "amount": "1500.00"})
-    outcome = handler.complete(context(config), {"event": "succeeded", "amount": "1500"})
+    paid = {"event": "succeeded", "amount": "1500", "currency": "usd"}
+    outcome = handler.complete(context(config), paid)
     assert outcome.output == {"paid": True, "amount": "1500.00", "currency": "USD"}
+
+
+@pytest.mark.parametrize("currency", ["JPY", None, "", 5])
+def test_payment_refuses_completion_when_the_currency_paid_differs(currency) -> None:
+    config = {"amount": "1500.00", "currency": "USD"}
+    with pytest.raises(Unprocessable, match="currency"):
+        get_handler("PAYMENT_CLIENT").complete(
+            context(config), {"event": "succeeded", "amount": "1500.00", "currency": currency}
+        )
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "minor"),
+    [
+        ("1500.00", "USD", 150000),
+        ("1500", "JPY", 1500),
+        ("12.345", "KWD", 12345),
+        ("0.5", "EUR", 50),
+    ],
+)
+def test_amounts_are_counted_in_the_currency_s_smallest_unit(amount, currency, minor) -> None:
+    assert minor_units(Decimal(amount), currency) == minor
+
+
+def test_an_amount_finer_than_the_currency_allows_is_refused() -> None:
+    with pytest.raises(Unprocessable, match="JPY"):
+        minor_units(Decimal("1500.50"), "JPY")
 
 
 # ---- REQUEST_DOC_CLIENT ---------------------------------------------------------------------

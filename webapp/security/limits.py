@@ -22,6 +22,8 @@ NOT_PER_TOKEN = {
     "api.esign_webhook",
     "api.payment_webhook",
     "api.upload_webhook",
+    "api.stripe_webhook",
+    "api.dropbox_sign_webhook",
     "api.dsl_schema",
 }
 

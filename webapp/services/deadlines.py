@@ -11,32 +11,40 @@ still due then, and settles silently otherwise (a recomputed due time has jobs o
 
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select
 
-from webapp.adapters.mail import build_message, deliver
 from webapp.engine.actions import get_handler
-from webapp.engine.actions.automated import ActionFailed
 from webapp.engine.calendars import FirmCalendar, due_at, shifted
 from webapp.engine.eligibility import resolve_eligible_actors
 from webapp.engine.states import OPEN_STATES, TERMINAL_STATUSES
 from webapp.extensions import db
-from webapp.models import FirmClosure, InstanceStep, Job, Organization, User, WorkflowInstance
+from webapp.models import (
+    EmailItemKind,
+    FirmClosure,
+    InstanceStep,
+    Job,
+    Organization,
+    User,
+    WorkflowInstance,
+)
 from webapp.persistence.journal import enqueue
 from webapp.persistence.transaction import transactional
 from webapp.services import outbox
 from webapp.services.access import matter_access
 from webapp.services.clock import now as clock_now
-from webapp.services.notifications import notify_in_app
+from webapp.services.notifications import notify_in_app, queue_email
 
 NOTICE_JOB = "deadline.notice"
-EMAIL_JOB = "deadline.email"
 REMIND, OVERDUE, ESCALATE = "remind", "overdue", "escalate"
 NOTIFICATION_KINDS = {REMIND: "step.due_soon", OVERDUE: "step.overdue", ESCALATE: "step.escalated"}
+EMAIL_KINDS = {
+    REMIND: EmailItemKind.DUE_SOON,
+    OVERDUE: EmailItemKind.OVERDUE,
+    ESCALATE: EmailItemKind.ESCALATED,
+}
 
 
 @dataclass(frozen=True)
@@ -152,7 +160,7 @@ def give_notice(job_id: int, worker_id: str) -> None:
     notice = str(payload.get("notice"))
     people = _told(step, notice)
     if people:
-        _tell(step, notice, people)
+        _tell(step, notice, people, job.id)
     outbox.mark_done(job, None if people else "Nobody to tell.")
 
 
@@ -213,9 +221,10 @@ def _wording(step: InstanceStep, notice: str) -> tuple[str, str]:
     )
 
 
-def _tell(step: InstanceStep, notice: str, people: list[User]) -> None:
+def _tell(step: InstanceStep, notice: str, people: list[User], job_id: int) -> None:
+    """In the app at once; by email as each person asked (services/notifications.py:
+    immediate within the throttle, in their digest, or not at all), keyed by this job."""
     instance = step.instance
-    path = step_path(instance.matter_id, instance.id, step.id)
     title, body = _wording(step, notice)
     notify_in_app(
         [person.id for person in people],
@@ -223,50 +232,12 @@ def _tell(step: InstanceStep, notice: str, people: list[User]) -> None:
         kind=NOTIFICATION_KINDS[notice],
         title=title,
         body=body,
-        url=path,
+        url=step_path(instance.matter_id, instance.id, step.id),
         matter_id=instance.matter_id,
         step_id=step.id,
     )
-    addressed = [p for p in people if (p.email or "").strip()]
-    if not addressed or not current_app.config["NOTIFICATIONS_ENABLED"]:
+    if not current_app.config["NOTIFICATIONS_ENABLED"]:
         return
-    link = current_app.config["PUBLIC_URL"].rstrip("/") + path
-    messages = [
-        {
-            "to": person.email,
-            "subject": title,
-            "body": f"Hello {person.name},\n\n{body}\n\nOpen the step: {link}\n",
-        }
-        for person in addressed
-    ]
-    assert step.due_at is not None
-    enqueue(
-        EMAIL_JOB,
-        {"messages": messages, "stepId": step.id},
-        org_id=instance.org_id,
-        dedupe_key=f"deadline-mail:{notice}:{step.id}:{step.due_at.isoformat()}",
-    )
-
-
-def run_email_job(job: outbox.Claimed, worker_id: str) -> None:
-    messages = email_messages(job.id, worker_id)
-    if messages is None:
-        return
-    try:
-        for message in messages:
-            deliver(message)
-    except ActionFailed as error:
-        outbox.fail_attempt(job.id, worker_id, error.message)
-        return
-    outbox.settle(job.id, worker_id)
-
-
-@transactional
-def email_messages(job_id: int, worker_id: str) -> list[EmailMessage] | None:
-    db.session.expire_all()
-    job = outbox.own_job(job_id, worker_id)
-    if job is None:
-        return None
-    job.attempts += 1
-    written: list[dict[str, Any]] = (job.payload or {}).get("messages", [])
-    return [build_message([m["to"]], m["subject"], m["body"]) for m in written]
+    for person in people:
+        if (person.email or "").strip():
+            queue_email(person, EMAIL_KINDS[notice], step, job_id)

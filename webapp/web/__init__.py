@@ -206,6 +206,7 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_global(history_sentence)
     app.add_template_global(roles_for)
     app.add_template_global(who_acts_label)
+    app.add_template_global(admin_providers.provider_hint)
     app.jinja_env.globals["instance_status_labels"] = INSTANCE_STATUS_LABELS
     app.jinja_env.globals["LONG_STEP_LIST"] = LONG_STEP_LIST
     app.jinja_env.globals["instance_status_tones"] = INSTANCE_STATUS_TONES
@@ -231,6 +232,7 @@ def register_template_helpers(app: Flask) -> None:
 from webapp.web import (  # noqa: E402
     account,
     admin,
+    admin_providers,
     auth,  # noqa: F401  (routes on `web` itself)
     builder,
     calendar,
@@ -239,6 +241,7 @@ from webapp.web import (  # noqa: E402
     firm,
     inbox,  # noqa: F401
     matters,
+    notifications,
     runner,
     sandbox,
     security,
@@ -259,6 +262,8 @@ for _area in (
     account.bp,
     account.invitations,
     security.bp,
+    notifications.bp,
+    admin_providers.bp,
     calendar.bp,
     calendar.feeds,
     firm.bp,

@@ -45,10 +45,17 @@ class Upload:
 
 @dataclass(frozen=True)
 class ProviderConfirmed:
-    """A verified provider webhook: `payload` names the person (`actorId`) who acted."""
+    """A verified provider webhook: `payload` names the person (`actorId`) who acted.
+    `provider` and `for_type` say whose endpoint it came in on and which action type that
+    endpoint serves: a step opened with another provider, or of another type, refuses it.
+    `document`: the signed copy the provider returned, filed as the document's next
+    version."""
 
     ref: str
     payload: dict[str, Any]
+    provider: str | None = None
+    for_type: str | None = None
+    document: IncomingFile | None = None
     act = Act.CONFIRM
 
 

@@ -37,6 +37,7 @@ from webapp.models import (
     InstanceStep,
     Job,
     Matter,
+    Organization,
     StepAttempt,
     User,
     WorkflowEvent,
@@ -44,6 +45,7 @@ from webapp.models import (
 )
 from webapp.models.base import utcnow
 from webapp.services import audit
+from webapp.services import providers as provider_service
 from webapp.services.access import actor_of
 from webapp.services.instances import load_instance
 from webapp.services.steps import available_acts
@@ -105,6 +107,8 @@ class StepCard:
     child: WorkflowInstance | None = None  # the sub-workflow this step waits on
     retry_job_id: int | None = None  # an admin may retry this dead job of the step
     assignable: list[tuple[int, str]] = field(default_factory=list)  # (id, name) of eligible people
+    # A payment or signature step whose provider lacks its keys: why it cannot start.
+    provider_notice: str | None = None
 
     @property
     def may_act(self) -> bool:
@@ -450,7 +454,17 @@ class _Cards:
             child=extras.children.get((step.action_data or {}).get("childInstanceId")),
             retry_job_id=extras.dead_jobs.get(step.id) if retryable else None,
             assignable=self.assignable(role) if "assign" in events else [],
+            provider_notice=self.provider_notice(step) if state == StepState.READY else None,
         )
+
+    def provider_notice(self, step: InstanceStep) -> str | None:
+        if step.action_type not in provider_service.PROVIDER_STEP_TYPES:
+            return None
+        org = db.session.get(Organization, self.instance.org_id)
+        configured = (step.action_config or {}).get("provider")
+        if org is None:
+            return None
+        return provider_service.step_setup_problem(org, step.action_type, configured)
 
     def assignable(self, role: str) -> list[tuple[int, str]]:
         """Who the step may be assigned to: its role's people on the matter, by name."""
