@@ -89,6 +89,8 @@ class Config:
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://localhost:5000")
     # How long an invitation link works.
     INVITATION_DAYS = int(os.environ.get("INVITATION_DAYS", "7"))
+    # How long a client's one-step link (/c/<token>) in a READY email works.
+    CLIENT_LINK_DAYS = float(os.environ.get("CLIENT_LINK_DAYS", "7"))
     EMBEDDED_WORKER = _bool("EMBEDDED_WORKER", True)
     # Under a WSGI server such as gunicorn the thread starts only when this was asked for.
     EMBEDDED_WORKER_EXPLICIT = _bool("EMBEDDED_WORKER", False)
@@ -153,6 +155,7 @@ class Config:
     SIGN_IN_ADDRESS_LIMIT = os.environ.get("SIGN_IN_ADDRESS_LIMIT", "20 per minute; 100 per hour")
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "60 per minute")
     HOOK_RATE_LIMIT = os.environ.get("HOOK_RATE_LIMIT", "30 per minute")
+    CLIENT_LINK_RATE_LIMIT = os.environ.get("CLIENT_LINK_RATE_LIMIT", "30 per minute")
     # Start-up's objects kept out of the garbage collector's full passes (webapp/__init__.py);
     # tests, which build many apps in one process, leave it off.
     FREEZE_HEAP = _bool("FREEZE_HEAP", True)

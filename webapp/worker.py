@@ -27,6 +27,8 @@ from webapp.services.automation import (
     finish_parent_step,
     run_step_job,
 )
+from webapp.services.client_link_issue import LINK_JOB
+from webapp.services.client_link_mail import run_link_job
 from webapp.services.deadlines import NOTICE_JOB, run_notice_job
 from webapp.services.email_delivery import run_email_job
 from webapp.services.events import EVENT_JOB
@@ -57,6 +59,7 @@ RUNNERS: dict[str, Callable[[outbox.Claimed, str], None]] = {
     EVENT_JOB: run_event_job,
     MIGRATION_BATCH: run_migration_job,
     INVITATION_JOB: run_invitation_job,
+    LINK_JOB: run_link_job,
     NOTICE_JOB: run_notice_job,
 }
 

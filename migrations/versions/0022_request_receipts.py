@@ -5,7 +5,7 @@ change's transaction, with the answer kept beside it once sent — a retry with 
 finds the change (persistence/receipts.py). Purged after REQUEST_RECEIPT_RETENTION_DAYS.
 
 Revision ID: 0022
-Revises: 0021
+Revises: 0019
 Create Date: 2026-12-07 17:00:00
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 revision = '0022'
-down_revision = '0021'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 

@@ -35,7 +35,7 @@ from webapp.engine.roles import Role
 
 ANYONE = "public"
 SIGNED = "signed request"  # a hook or a provider's webhook: the signature decides
-LINK = "signed link"  # an invitation: the link's token decides
+LINK = "signed link"  # an invitation, a client's one-step link: the link's token decides
 SIGNED_IN = "anyone signed in, for their own account"
 OWN_TOKEN = "the token's owner, or an admin of the firm"
 OWN_NOTIFICATION = "the person the notification is for"
@@ -83,6 +83,8 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("/login", "POST"): ANYONE,
     ("/logout", "POST"): ANYONE,
     ("/invitations/<token>", "POST"): LINK,
+    ("/c/<token>", "POST"): LINK,
+    ("/c/<token>/provider", "POST"): LINK,
     ("/account/password", "POST"): SIGNED_IN,
     ("/account/tokens", "POST"): SIGNED_IN,
     ("/account/tokens/<int:token_id>/revoke", "POST"): OWN_TOKEN,
@@ -170,6 +172,7 @@ DECISIONS: dict[tuple[str, str], str] = {
     (f"{_S}/claim", "POST"): STEP_LAWYERS,
     (f"{_S}/complete", "POST"): STEP_LAWYERS,
     (f"{_S}/fail", "POST"): STEP_LAWYERS,
+    (f"{_S}/files", "POST"): STEP_CLIENTS,
     (f"{_S}/skip", "POST"): STEP_LAWYERS,
     (f"{_S}/start", "POST"): STEP_LAWYERS,
     (f"{_S}/unblock", "POST"): STEP_LAWYERS,
@@ -184,6 +187,9 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("/steps/<int:step_id>/tick", "POST"): STEP_PARALEGALS,
     ("/steps/<int:step_id>/unblock", "POST"): STEP_LAWYERS,
     ("/steps/<int:step_id>/upload", "POST"): STEP_CLIENTS,
+    ("/steps/<int:step_id>/files", "POST"): STEP_CLIENTS,
+    ("/steps/<int:step_id>/client-link/resend", "POST"): STARTERS,
+    ("/steps/<int:step_id>/client-link/revoke", "POST"): STARTERS,
     # templates: the firm's, authored by admins and lawyers
     ("/api/v1/templates", "POST"): STAFF,
     ("/api/v1/templates/import", "POST"): STAFF,
@@ -226,7 +232,11 @@ TARGETS: dict[str, dict[str, str]] = {
     "/matters/<int:matter_id>/screens/<int:user_id>/lift": {"user_id": "screened"},
     "/steps/<int:step_id>/tick": {"step_id": "paralegal step"},
     "/steps/<int:step_id>/upload": {"step_id": "client step"},
+    "/steps/<int:step_id>/files": {"step_id": "client step"},
+    f"{_S}/files": {"step_id": "client step"},
     "/steps/<int:step_id>/provider": {"step_id": "client step"},
+    "/steps/<int:step_id>/client-link/resend": {"step_id": "client step"},
+    "/steps/<int:step_id>/client-link/revoke": {"step_id": "client step"},
     "/api/v1/templates/<int:template_id>/instantiate": {"template_id": "template"},
     "/api/v1/templates/<int:template_id>/migrations": {"template_id": "template"},
     f"{_T}/migrations": {"template_id": "template"},

@@ -1,4 +1,5 @@
 from webapp.models.calendars import CalendarFeed, FirmClosure
+from webapp.models.client_links import ClientLink
 from webapp.models.documents import Document, DocumentSource
 from webapp.models.events import InstanceChange, WorkflowEvent
 from webapp.models.form_tokens import FormToken
@@ -26,6 +27,7 @@ from webapp.models.workers import WorkerHeartbeat
 __all__ = [
     "ApiToken",
     "CalendarFeed",
+    "ClientLink",
     "DeliveryKind",
     "DeliveryState",
     "Document",

@@ -44,7 +44,7 @@ from webapp.models import (
 from webapp.models.base import utcnow
 from webapp.persistence.journal import enqueue
 from webapp.persistence.transaction import transactional
-from webapp.services import outbox
+from webapp.services import client_link_issue, outbox
 from webapp.services.access import matter_access
 from webapp.services.clock import now as clock_now
 
@@ -336,8 +336,11 @@ def public_url() -> str:
 
 
 def step_link_for(person: User, step: InstanceStep) -> str:
-    """Where an email about `step` sends `person`: the runner, at the step. The one
-    place to change it (a client's one-step link goes here)."""
+    """Where an email about `step` sends `person`: the runner, at the step; a client
+    asked to act on an open client step gets a one-step link instead (issued here, in the
+    email job's transaction), so no sign-in stands between the email and the step."""
+    if person.role == Role.CLIENT and step.action_state in (StepState.READY, StepState.IN_PROGRESS):
+        return client_link_issue.url_of(client_link_issue.issue(None, step, person))
     instance = step.instance
     return public_url() + runner_path(instance.matter_id, instance.id, step.id)
 

@@ -118,6 +118,13 @@ def upload(step_id: int) -> Any:
     return _act(step_id, steps.Upload(incoming_files(request.files)), "Your files were uploaded.")
 
 
+@bp.post("/files")
+def add_file(step_id: int) -> Any:
+    """Another file for a document request already answered (the client's portal)."""
+    files = incoming_files(request.files)
+    return _act(step_id, steps.AddFile(files), "Your file was added to the request.")
+
+
 @bp.post("/provider")
 def provider(step_id: int) -> Any:
     """Signature and payment steps continue on the provider's page (the sandbox's, Stripe

@@ -19,6 +19,7 @@ from webapp.services.access import require_assignable
 from webapp.services.events import emit_for_instance
 from webapp.services.steps.advance import complete_step, fail_step, step_event
 from webapp.services.steps.commands import (
+    AddFile,
     Assign,
     Block,
     Claim,
@@ -63,6 +64,9 @@ def apply(loaded: Loaded, actor: User, command: Command) -> bool:
             return tick(loaded, actor.id, item, checked)
         case Upload(files=files):
             upload(loaded, actor, files)
+        case AddFile(files=files):
+            add_file(loaded, actor, files)
+            return False
         case ProviderConfirmed(ref=ref, payload=payload):
             if loaded.step.external_ref != ref:
                 raise Invalid("The provider's confirmation names another session.")
@@ -192,6 +196,30 @@ def upload(loaded: Loaded, actor: User, files: list[Any]) -> None:
     start_if_ready(loaded, actor.id)
     stored = documents.store_for_step(actor, loaded.instance.matter_id, loaded.step.id, files)
     complete(loaded, actor.id, {"files": stored})
+    for document in stored:
+        emit_for_instance(
+            loaded.instance, "document.uploaded", {"stepId": loaded.step.id, **document}
+        )
+
+
+def add_file(loaded: Loaded, actor: User, files: list[Any]) -> None:
+    """Files after the answer: checked as the first ones were, filed on the matter with
+    the step, listed in its data, audited; the step's state and outputs do not move."""
+    handler = get_handler(loaded.step.action_type)
+    assert isinstance(handler, RequestDocHandler)  # the permission table checked the kind
+    documents.check_files(files, handler, context_for(loaded, actor.id))
+    stored = documents.store_for_step(actor, loaded.instance.matter_id, loaded.step.id, files)
+    data = dict(loaded.step.action_data or {})
+    loaded.step.action_data = {**data, "files": [*data.get("files", []), *stored]}
+    record_event(
+        org_id=loaded.instance.org_id,
+        event_type="step.file_added",
+        actor_id=actor.id,
+        matter_id=loaded.instance.matter_id,
+        instance_id=loaded.instance.id,
+        step_id=loaded.step.id,
+        payload={"key": loaded.step.key, "files": stored},
+    )
     for document in stored:
         emit_for_instance(
             loaded.instance, "document.uploaded", {"stepId": loaded.step.id, **document}

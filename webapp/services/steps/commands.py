@@ -44,6 +44,15 @@ class Upload:
 
 
 @dataclass(frozen=True)
+class AddFile:
+    """More files for a document request the client already answered: filed with the
+    step, which stays completed (its outputs, which later steps read, do not change)."""
+
+    files: list[IncomingFile]
+    act = Act.ADD_FILE
+
+
+@dataclass(frozen=True)
 class ProviderConfirmed:
     """A verified provider webhook: `payload` names the person (`actorId`) who acted.
     `provider` and `for_type` say whose endpoint it came in on and which action type that
@@ -94,6 +103,7 @@ Command = (
     | Complete
     | Tick
     | Upload
+    | AddFile
     | ProviderConfirmed
     | Fail
     | Block
