@@ -37,6 +37,8 @@ def test_admin_sets_the_firms_calendar_and_a_closure_day(page_as, screenshot):
     expect(admin.get_by_text("The firm is closed on Thursday 24 December 2026")).to_be_visible()
     expect(admin.locator(".closures-table")).to_contain_text("Office closed for the holidays")
     screenshot(admin, "firm-calendar-1280")
+    # An admin's whole header fits a 1280 px window.
+    assert admin.evaluate("document.documentElement.scrollWidth") <= LAPTOP["width"]
     base = "/".join(admin.url.split("/")[:3])
     assert serious_violations(admin, base) == []
 
