@@ -131,3 +131,11 @@ def test_a_forged_token_or_a_deactivated_persons_feed_answers_404(app, make_org,
     lawyer.active = False
     db.session.commit()
     assert client.get(f"/calendar/{token}.ics").status_code == 404
+
+
+def test_the_preferences_api_gives_the_feed_url_once_there_is_one(app, make_org, make_user, api_as):
+    lawyer = make_user(make_org("Feed Firm"), Role.LAWYER)
+    api = api_as(lawyer)
+    assert api.get("/me/preferences").json["calendarUrl"] is None
+    url = reset_feed(lawyer)
+    assert api.get("/me/preferences").json["calendarUrl"] == url
