@@ -101,8 +101,6 @@ class Config:
     # No person gets more than one immediate notification email per this many minutes;
     # what comes meanwhile waits and goes as one combined email when the window ends.
     EMAIL_THROTTLE_MINUTES = float(os.environ.get("EMAIL_THROTTLE_MINUTES", "10"))
-    # The firm's timezone (IANA name) for digest hours, until firms have their own.
-    FIRM_TIMEZONE = os.environ.get("FIRM_TIMEZONE", "UTC")
     # Where people reach the app: the start of the links in invitation emails and in the
     # create-firm command's output (the worker sends them with no request to read it from).
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://localhost:5000")

@@ -4,6 +4,7 @@ every person; plus what the database holds, to prove a refused request changed n
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select, text
@@ -12,7 +13,7 @@ from tests.conftest import CSRF_META, ApiClient, WebClient, forget_request_user
 from tests.integration.engine_support import by_key, publish, start, step
 from webapp.engine.roles import Role
 from webapp.extensions import db
-from webapp.models import ApiToken, Job, MatterScreen, Notification
+from webapp.models import ApiToken, FirmClosure, Job, MatterScreen, Notification
 from webapp.services.auth import create_token
 
 # Tables a refused request may write to: refusals are evidence (security events, wall
@@ -119,6 +120,8 @@ def build_world(app: Any, make_org: Any, make_user: Any, make_matter: Any) -> Wo
     )
     assert trigger.status_code == 201, trigger.json
     create_token(users["lawyer"].email)  # a token of the lawyer's to try to revoke
+    closure = FirmClosure(org_id=firm_a.id, day=date(2030, 12, 24), reason="Matrix closed")
+    db.session.add(closure)
     db.session.commit()
     lawyer_token = db.session.scalar(
         select(ApiToken.id)
@@ -143,6 +146,7 @@ def build_world(app: Any, make_org: Any, make_user: Any, make_matter: Any) -> Wo
         "token": lawyer_token or 0,
         "job": job or 0,
         "notification": notification or 0,
+        "closure": closure.id,
         "member": users["paralegal"].id,
         "screened": users["screened lawyer"].id,
         "user": users["lawyer"].id,

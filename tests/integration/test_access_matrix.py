@@ -88,6 +88,7 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("/account/password", "POST"): SIGNED_IN,
     ("/account/tokens", "POST"): SIGNED_IN,
     ("/account/tokens/<int:token_id>/revoke", "POST"): OWN_TOKEN,
+    ("/account/calendar", "POST"): SIGNED_IN,
     ("/api/v1/tokens", "POST"): SIGNED_IN,
     ("/api/v1/tokens/<int:token_id>", "DELETE"): OWN_TOKEN,
     # notifications and email preferences: one's own; the link in every email
@@ -99,6 +100,9 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("/api/v1/me/preferences", "PATCH"): SIGNED_IN,
     ("/preferences/email/<token>", "POST"): LINK,
     # the admin area and its API
+    ("/admin/firm", "POST"): ADMIN,
+    ("/admin/firm/closures", "POST"): ADMIN,
+    ("/admin/firm/closures/<int:closure_id>/delete", "POST"): ADMIN,
     ("/admin/jobs/<int:job_id>/retry", "POST"): ADMIN,
     ("/admin/providers", "POST"): ADMIN,
     ("/admin/tokens/<int:token_id>/revoke", "POST"): ADMIN,
@@ -223,6 +227,7 @@ PARAMETERS = {
     "job_id": "job",
     "user_id": "user",
     "notification_id": "notification",
+    "closure_id": "closure",
 }
 TARGETS: dict[str, dict[str, str]] = {
     "/api/v1/matters/<int:matter_id>/members/<int:user_id>": {"user_id": "member"},

@@ -108,7 +108,26 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        raise Unprocessable("The request body is not valid.", validation_details(error)) from error
+        details = [naming_the_step(d, data) for d in validation_details(error)]
+        raise Unprocessable("The request body is not valid.", details) from error
+
+
+def naming_the_step(detail: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """A problem of `steps.N.…` names the step as the engine's own checks do (`step`,
+    `key`, `title`): the person finds it by what they called it, not by its place."""
+    parts = str(detail.get("field", "")).split(".")
+    steps = data.get("steps")
+    if (
+        len(parts) < 2
+        or parts[0] != "steps"
+        or not parts[1].isdigit()
+        or not isinstance(steps, list)
+    ):
+        return detail
+    index = int(parts[1])
+    written = steps[index] if index < len(steps) and isinstance(steps[index], dict) else {}
+    named = {"step": index, "key": written.get("key"), "title": written.get("title")}
+    return {**named, **detail}
 
 
 def check_query(declared: dict[str, Query]) -> None:

@@ -1,3 +1,4 @@
+from webapp.models.calendars import CalendarFeed, FirmClosure
 from webapp.models.client_links import ClientLink
 from webapp.models.documents import Document, DocumentSource
 from webapp.models.events import InstanceChange, WorkflowEvent
@@ -25,6 +26,7 @@ from webapp.models.workers import WorkerHeartbeat
 
 __all__ = [
     "ApiToken",
+    "CalendarFeed",
     "ClientLink",
     "DeliveryKind",
     "DeliveryState",
@@ -34,6 +36,7 @@ __all__ = [
     "EmailItem",
     "EmailItemKind",
     "EmailPreference",
+    "FirmClosure",
     "FormToken",
     "InstanceChange",
     "InstanceStep",

@@ -261,9 +261,11 @@ from webapp.web import (  # noqa: E402
     admin_providers,
     auth,  # noqa: F401  (routes on `web` itself)
     builder,
+    calendar,
     client_links,
     documents,
     editor,
+    firm,
     inbox,  # noqa: F401
     matters,
     notifications,
@@ -291,5 +293,8 @@ for _area in (
     admin_providers.bp,
     client_links.bp,
     client_links.controls,
+    calendar.bp,
+    calendar.feeds,
+    firm.bp,
 ):
     web.register_blueprint(_area)
