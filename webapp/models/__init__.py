@@ -1,3 +1,8 @@
+from webapp.models.document_templates import (
+    DocumentFormat,
+    DocumentTemplate,
+    DocumentTemplateStatus,
+)
 from webapp.models.documents import Document, DocumentSource
 from webapp.models.events import InstanceChange, WorkflowEvent
 from webapp.models.form_tokens import FormToken
@@ -16,7 +21,10 @@ from webapp.models.workers import WorkerHeartbeat
 __all__ = [
     "ApiToken",
     "Document",
+    "DocumentFormat",
     "DocumentSource",
+    "DocumentTemplate",
+    "DocumentTemplateStatus",
     "FormToken",
     "InstanceChange",
     "InstanceStep",

@@ -36,7 +36,7 @@ from webapp.observability import observe, tracing
 from webapp.observability.jobs import visiting
 from webapp.persistence.journal import record_event
 from webapp.persistence.transaction import savepoint, transactional
-from webapp.services import outbox
+from webapp.services import effects, outbox
 from webapp.services.instances import instantiate
 from webapp.services.steps.advance import (
     advance,
@@ -230,10 +230,13 @@ def _run(visit: Visit, attempt: StepAttempt) -> PendingCall | None:
     elif isinstance(outcome, Spawn):
         _spawn(visit, attempt, outcome)
     elif isinstance(outcome, Call):
+        try:
+            request = effects.prepare(outcome.effect, visit.instance, visit.step, outcome.request)
+        except ActionFailed as failure:
+            _record_failure(visit, attempt, failure)
+            return None
         db.session.flush()  # the attempt's id, for `finish_step`
-        return PendingCall(
-            visit.job.id, visit.instance.id, attempt.id, outcome.effect, outcome.request
-        )
+        return PendingCall(visit.job.id, visit.instance.id, attempt.id, outcome.effect, request)
     return None
 
 
@@ -253,6 +256,7 @@ def finish_step(
         try:
             with tracing.span("handler finish", attempt=attempt.number, **_about(visit)):
                 output = visit.handler.finish(_context(visit, attempt), result or {}).output
+                output = effects.settle(call.effect, visit.instance, visit.step, output)
         except ActionFailed as error:
             failure = error
     observe(result="failed" if failure is not None else "done")

@@ -30,6 +30,12 @@ class EmailConfig(ActionConfig):
     subject: str = Field(min_length=1, max_length=500, description="Subject line")
     body: str = Field(default="", max_length=100_000, description="Plain-text body")
     reply_to: str | None = Field(default=None, alias="replyTo", description="Reply address")
+    attachments: list[int | str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Documents of the matter to attach: ids, or templates giving one "
+        "(e.g. {{ steps.letter.documentId }})",
+    )
 
     @field_validator("to", "cc")
     @classmethod
@@ -43,6 +49,20 @@ class EmailConfig(ActionConfig):
             raise ValueError(one_line_problem("The subject"))
         return value
 
+    @field_validator("attachments")
+    @classmethod
+    def attachments_are_documents(cls, values: list[int | str]) -> list[int | str]:
+        checked: list[int | str] = []
+        for value in values:
+            if isinstance(value, str) and not is_template(value):
+                if not value.strip().isdigit():
+                    raise ValueError(f"{value!r} is not a document id")
+                value = int(value)
+            if isinstance(value, int) and value < 1:
+                raise ValueError(f"{value} is not a document id")
+            checked.append(value)
+        return checked
+
     @field_validator("reply_to")
     @classmethod
     def reply_to_is_valid(cls, value: str | None) -> str | None:
@@ -54,7 +74,7 @@ class EmailHandler(AutomatedHandler):
     type = "core.email"
     category = Category.NOTIFICATION
     label = "Email"
-    description = "Sends a plain-text email over SMTP."
+    description = "Sends a plain-text email over SMTP, with documents of the matter attached."
     Config = EmailConfig
     example = {
         "to": ["{{ context.clientEmail }}"],
@@ -62,6 +82,7 @@ class EmailHandler(AutomatedHandler):
         "subject": "Your matter {{ matter.reference }}",
         "body": "Dear client,\n\nWe have opened your matter.",
         "replyTo": "intake@firm.example",
+        "attachments": ["{{ steps.letter.documentId }}"],
     }
     default_retry = RetryPolicy(max_attempts=3, backoff_seconds=30, backoff_factor=2)
 
