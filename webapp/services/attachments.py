@@ -61,4 +61,6 @@ def _document_id(value: Any) -> int:
 
 
 def _megabytes(size: int) -> str:
+    if size < 1024 * 1024:
+        return f"{-(-size // 1024)} KB"
     return f"{size / (1024 * 1024):.1f} MB"
