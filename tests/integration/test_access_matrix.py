@@ -76,6 +76,7 @@ _I = "/matters/<int:matter_id>/workflows/<int:instance_id>"
 _T = "/workflows/templates/<int:template_id>"
 _S = "/api/v1/steps/<int:step_id>"
 _D = "/api/v1/document-templates/<int:template_id>"
+_W = "/documents/templates/<int:template_id>"
 
 DECISIONS: dict[tuple[str, str], str] = {
     # sign-in, account, invitations
@@ -182,6 +183,10 @@ DECISIONS: dict[tuple[str, str], str] = {
     (f"{_D}", "PATCH"): STAFF,
     (f"{_D}/publish", "POST"): STAFF,
     (f"{_D}/render", "POST"): STARTERS,
+    ("/documents/templates", "POST"): STAFF,
+    (f"{_W}", "POST"): STAFF,
+    (f"{_W}/new-version", "POST"): STAFF,
+    (f"{_W}/publish", "POST"): STAFF,
     (f"{_T}/archive", "POST"): STAFF,
     (f"{_T}/details", "POST"): STAFF,
     (f"{_T}/migrations", "POST"): STAFF,
@@ -220,6 +225,9 @@ TARGETS: dict[str, dict[str, str]] = {
     _D: {"template_id": "document template"},
     f"{_D}/publish": {"template_id": "document template"},
     f"{_D}/render": {"template_id": "document template"},
+    _W: {"template_id": "document template"},
+    f"{_W}/new-version": {"template_id": "document template"},
+    f"{_W}/publish": {"template_id": "document template"},
     f"{_T}/new-version": {"template_id": "template"},
     f"{_T}/steps/<int:step_id>/move": {"step_id": "draft step"},
     f"{_T}/steps/<int:step_id>/remove": {"step_id": "draft step"},

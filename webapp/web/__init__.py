@@ -233,6 +233,7 @@ from webapp.web import (  # noqa: E402
     admin,
     auth,  # noqa: F401  (routes on `web` itself)
     builder,
+    document_templates,
     documents,
     editor,
     inbox,  # noqa: F401
@@ -252,6 +253,7 @@ for _area in (
     steps.bp,
     editor.bp,
     sandbox.bp,
+    document_templates.bp,
     documents.bp,
     admin.bp,
     account.bp,
