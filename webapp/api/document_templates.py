@@ -63,6 +63,11 @@ def _one_file() -> IncomingFile:
     response=d.DocumentTemplateOut,
     status=201,
     multipart=True,
+    form={
+        "name": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": d.NAME_PATTERN},
+        "key": {"type": "string", "pattern": d.KEY_PATTERN},
+    },
+    form_required=("file", "name"),
 )
 def create_document_template(body: d.DocumentTemplateIn | None = None) -> ResponseReturnValue:
     if request.mimetype == MULTIPART:
@@ -104,6 +109,8 @@ def get_document_template(template_id: int) -> ResponseReturnValue:
     body=d.DocumentTemplatePatch,
     response=d.DocumentTemplateOut,
     multipart=True,
+    form={"name": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": d.NAME_PATTERN}},
+    form_required=("file",),
     also={201: "The version was published: the edit created and returns the next draft"},
 )
 def patch_document_template(
