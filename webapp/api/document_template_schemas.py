@@ -1,31 +1,43 @@
 """Request and response bodies of document templates (camelCase on the wire)."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from webapp.api.schemas import Omitted, Patch, RowId, Schema
 
 NAME_PATTERN = r"^[ \t]*[^ \t\r\n][^\r\n]*$"
 KEY_PATTERN = r"^[a-z][a-z0-9_-]{0,99}$"
+# Constraints sit on the text itself, so that a null where the field may only be left out
+# is refused as null (422), not checked against a pattern.
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=NAME_PATTERN)]
+Key = Annotated[str, Field(pattern=KEY_PATTERN, description="Derived from the name")]
+Body = Annotated[str, Field(min_length=1, max_length=500_000, description="The template's HTML")]
 
 
 class DocumentTemplateIn(Schema):
     """An HTML template written in the request; a Word template is sent as multipart
     form data instead (`file` and `name`, and `key` if wanted)."""
 
-    name: str = Field(min_length=1, max_length=200, pattern=NAME_PATTERN)
+    name: Name
     format: Literal["html"] = Field(description="html (a Word file is sent as multipart)")
-    body: str = Field(min_length=1, max_length=500_000, description="The template's HTML")
-    key: str | Omitted = Field(None, pattern=KEY_PATTERN, description="Derived from the name")
+    body: Body
+    key: Key | Omitted = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def refuse_null_key(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "key" in data and data["key"] is None:
+            raise ValueError("key cannot be null; leave it out to derive it from the name.")
+        return data
 
 
 class DocumentTemplatePatch(Patch):
     """A Word template's new file is sent as multipart form data (`file`, `name`?)."""
 
-    name: str | Omitted = Field(None, min_length=1, max_length=200, pattern=NAME_PATTERN)
-    body: str | Omitted = Field(None, min_length=1, max_length=500_000)
+    name: Name | Omitted = None
+    body: Body | Omitted = None
 
 
 class MergeField(Schema):

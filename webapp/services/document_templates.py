@@ -278,18 +278,19 @@ def update_document_template(
     changed, its edit becomes the next draft."""
     _require_author(user)
     template, created = _draft_of(user, get_document_template(user, template_id))
+    if body is not None and template.format == DocumentFormat.DOCX:
+        message = "A Word template changes by uploading a new file, not a body."
+        raise Unprocessable(message, [{"field": "body", "message": message}])
     if name is not None:
         template.name = _name(name)
     if template.format == DocumentFormat.HTML and body is not None:
         _fill(template, _checked_html(body))
     if template.format == DocumentFormat.DOCX and upload is not None:
         _fill(template, _checked_docx(upload))
-    if body is not None and template.format == DocumentFormat.DOCX:
-        message = "A Word template changes by uploading a new file, not a body."
-        raise Unprocessable(message, [{"field": "body", "message": message}])
-    template.updated_at = utcnow()
-    db.session.flush()
-    _record(user, template, "document_template.updated")
+    if name is not None or body is not None or upload is not None:
+        template.updated_at = utcnow()
+        db.session.flush()
+        _record(user, template, "document_template.updated")
     return template, created
 
 
