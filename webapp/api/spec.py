@@ -278,7 +278,7 @@ def _request_body(route: RouteSpec, refs: dict) -> dict[str, Any]:
     if route.body is not None:
         content["application/json"] = {"schema": refs[(route.body, "validation")]}
     if route.multipart:
-        schema: dict[str, Any] = {
+        form: dict[str, Any] = {
             "type": "object",
             "properties": {
                 "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
@@ -286,8 +286,8 @@ def _request_body(route: RouteSpec, refs: dict) -> dict[str, Any]:
             },
         }
         if route.form_required:
-            schema["required"] = list(route.form_required)
-        content["multipart/form-data"] = {"schema": schema}
+            form["required"] = list(route.form_required)
+        content["multipart/form-data"] = {"schema": form}
     required = route.body is not None and not route.multipart and not _empty_is_enough(route.body)
     return {"required": required, "content": content}
 
