@@ -13,6 +13,7 @@ from tests.integration.document_template_support import (
     upload,
     word_file,
 )
+from tests.integration.engine_support import publish, run_worker, start, step
 from webapp.engine.roles import Role
 from webapp.extensions import db
 from webapp.models import Document, DocumentTemplate, WorkflowEvent
@@ -205,3 +206,26 @@ def test_a_preview_against_a_matter_the_lawyer_is_not_on_reads_as_not_found(
 ):
     elsewhere = make_matter(make_user(office["org"], Role.LAWYER))
     assert render(office["lawyer"], html_template, elsewhere.id, "pdf").status_code == 404
+
+
+def test_a_preview_with_a_workflow_reads_its_parameters_and_refuses_one_of_another_matter(
+    office, make_matter
+):
+    lawyer, matter = office["lawyer"], office["matter"]
+    body = "<p>{{ instance.title }}: {{ instance.parameters.court }} / {{ steps.note.message }}</p>"
+    created = lawyer.post("/document-templates", json={"name": "W", "format": "html", "body": body})
+    assert created.status_code == HTTPStatus.CREATED, created.json
+    template_id = publish(lawyer, "Flow", [step("note", config={"message": "Filed"})])
+    instance = start(lawyer, template_id, matter.id, title="Probate", parameters={"court": "Leeds"})
+    run_worker()
+    pdf = render(lawyer, created.json["id"], matter.id, "pdf", instanceId=instance["id"])
+    assert pdf.status_code == HTTPStatus.OK, pdf.get_data(as_text=True)[:300]
+    assert "Probate: Leeds / Filed" in text_of_pdf(pdf.data)
+
+    without = render(lawyer, created.json["id"], matter.id, "pdf")
+    assert without.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
+    assert "court" in without.json["error"]["message"]
+
+    other = make_matter(office["people"]["lawyer"])
+    elsewhere = render(lawyer, created.json["id"], other.id, "pdf", instanceId=instance["id"])
+    assert elsewhere.status_code == HTTPStatus.NOT_FOUND
