@@ -80,7 +80,9 @@ def open_docx(data: bytes) -> DocxTemplate:
 
 def docx_source(data: bytes) -> str:
     """The Jinja text docxtpl makes of a Word template (body, headers and footers), with
-    its own tags (`{%p`, `{%tr`, …) turned into plain Jinja: what the fields are read from."""
+    its own tags (`{%p`, `{%tr`, …) turned into plain Jinja: what the fields are read from.
+    docxtpl's `get_undeclared_template_variables` walks the same text but answers only the
+    top-level names (`matter`), not the fields (`matter.owner.name`)."""
     template = open_docx(data)
     template.init_docx()
     document = template.docx

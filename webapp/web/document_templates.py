@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, abort, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
+from webapp.adapters.rendering import DOCX
 from webapp.adapters.storage import IncomingFile, incoming_files
 from webapp.engine.errors import Conflict, DomainError, Unprocessable
 from webapp.services import document_templates as templates
@@ -130,7 +131,7 @@ def download_file(template_id: int) -> Any:
         abort(404)
     return send_file(
         io.BytesIO(source),
-        mimetype=templates.rendering.DOCX,
+        mimetype=DOCX,
         as_attachment=True,
         download_name=template.file_name or f"{template.key}.docx",
     )

@@ -3,8 +3,6 @@ versions, its fields, the matters a preview may use)."""
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
 from webapp.engine.document_fields import Field, known_fields
 from webapp.extensions import db
 from webapp.models import DocumentTemplate, Matter, User
@@ -48,13 +46,3 @@ def template_page(user: User, template_id: int) -> TemplatePage:
 def preview_matter(page: TemplatePage, matter_id: int | None) -> Matter | None:
     """The matter chosen for the preview, if it is one the page offers."""
     return next((m for m in page.matters if m.id == matter_id), None)
-
-
-def draft_of_key(user: User, key: str) -> DocumentTemplate | None:
-    return db.session.scalar(
-        select(DocumentTemplate).where(
-            DocumentTemplate.org_id == user.org_id,
-            DocumentTemplate.key == key,
-            DocumentTemplate.status == "DRAFT",
-        )
-    )
