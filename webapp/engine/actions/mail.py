@@ -1,5 +1,7 @@
+from typing import Annotated
+
 from email_validator import EmailNotValidError, validate_email
-from pydantic import Field, field_validator
+from pydantic import BeforeValidator, Field, field_validator
 
 from webapp.engine.actions.automated import AutomatedHandler, Call, RunContext
 from webapp.engine.actions.base import ActionConfig, Category
@@ -24,17 +26,28 @@ def _addresses(values: list[str]) -> list[str]:
     return values
 
 
+def _id_as_text(value: object) -> object:
+    """A document id may be sent as a number; it is kept as text, as a template gives it."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value.strip() if isinstance(value, str) else value
+
+
+# A document of the matter: its id, or a template that gives one when the step is ready.
+DocumentRef = Annotated[str, BeforeValidator(_id_as_text), Field(min_length=1, max_length=500)]
+
+
 class EmailConfig(ActionConfig):
     to: list[str] = Field(min_length=1, max_length=50, description="Recipients")
     cc: list[str] = Field(default_factory=list, max_length=50, description="Copied")
     subject: str = Field(min_length=1, max_length=500, description="Subject line")
     body: str = Field(default="", max_length=100_000, description="Plain-text body")
     reply_to: str | None = Field(default=None, alias="replyTo", description="Reply address")
-    attachments: list[int | str] = Field(
+    attachments: list[DocumentRef] = Field(
         default_factory=list,
         max_length=20,
-        description="Documents of the matter to attach: ids, or templates giving one "
-        "(e.g. {{ steps.letter.documentId }})",
+        description="Documents of the matter to attach, one a line: ids, or templates "
+        "giving one (e.g. {{ steps.letter.documentId }})",
     )
 
     @field_validator("to", "cc")
@@ -51,17 +64,11 @@ class EmailConfig(ActionConfig):
 
     @field_validator("attachments")
     @classmethod
-    def attachments_are_documents(cls, values: list[int | str]) -> list[int | str]:
-        checked: list[int | str] = []
+    def attachments_are_documents(cls, values: list[str]) -> list[str]:
         for value in values:
-            if isinstance(value, str) and not is_template(value):
-                if not value.strip().isdigit():
-                    raise ValueError(f"{value!r} is not a document id")
-                value = int(value)
-            if isinstance(value, int) and value < 1:
-                raise ValueError(f"{value} is not a document id")
-            checked.append(value)
-        return checked
+            if not is_template(value) and not (value.isdigit() and int(value) > 0):
+                raise ValueError(f"{value!r} is not a document id")
+        return values
 
     @field_validator("reply_to")
     @classmethod
