@@ -3,10 +3,11 @@
 Word shows), else by mammoth (DOCX → HTML) and WeasyPrint (the text and its structure,
 in a plain layout). Every template renders in the Jinja sandbox with strict undefined.
 
-Rendering reads no URL: WeasyPrint's fetcher refuses every resource, so a template cannot
-make the server fetch a file or an address."""
+Rendering reads no URL: WeasyPrint's fetcher refuses every resource but inline `data:`
+ones, so a template cannot make the server fetch a file or an address."""
 
 import io
+import re
 import shutil
 import subprocess
 import tempfile
@@ -18,7 +19,9 @@ import mammoth
 from docx.opc.exceptions import PackageNotFoundError
 from docxtpl import DocxTemplate
 from jinja2 import TemplateSyntaxError
+from lxml import etree
 from weasyprint import HTML
+from weasyprint.urls import URLFetcher
 
 from webapp.adapters import storage
 from webapp.engine.actions.automated import ActionFailed
@@ -42,8 +45,14 @@ class RenderError(Exception):
     """The template cannot be rendered with this data; the message is for people."""
 
 
-def _no_fetching(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
-    raise ValueError(f"documents do not load outside resources ({url[:80]})")
+class _InlineOnly(URLFetcher):
+    """Loads `data:` URLs only (a logo written into the template, the images mammoth
+    inlines from a Word file); anything else is refused, and the page renders without it."""
+
+    def fetch(self, url: str, headers: Any = None) -> Any:
+        if not url.lower().startswith("data:"):
+            raise ValueError(f"documents do not load outside resources ({url[:80]})")
+        return super().fetch(url, headers)
 
 
 def check_syntax(source: str) -> None:
@@ -64,7 +73,7 @@ def render_html(body: str, data: dict[str, Any]) -> str:
 
 
 def html_to_pdf(html: str) -> bytes:
-    pdf: bytes = HTML(string=html, url_fetcher=_no_fetching).write_pdf()
+    pdf: bytes = HTML(string=html, url_fetcher=_InlineOnly()).write_pdf()
     return pdf
 
 
@@ -134,12 +143,48 @@ def _by_libreoffice(command: str, data: bytes) -> bytes:
 
 
 def _by_mammoth(data: bytes) -> bytes:
-    converted = mammoth.convert_to_html(io.BytesIO(data))
+    converted = mammoth.convert_to_html(io.BytesIO(_used_styles_only(data)))
     page = (
         f'<!doctype html><html><head><meta charset="utf-8"><style>{PLAIN_STYLE}</style>'
         f"</head><body>{converted.value}</body></html>"
     )
     return html_to_pdf(page)
+
+
+_WORD = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_STYLE_REFERENCE = re.compile(
+    rb'<w:(?:pStyle|rStyle|tblStyle|numStyleLink|styleLink) w:val="([^"]+)"'
+)
+
+
+def _used_styles_only(data: bytes) -> bytes:
+    """The document with only the styles its text names (and the defaults): mammoth maps
+    styles by name, and reading every style a Word file carries (hundreds, 350 KB in the
+    demo letter) with Python's minidom took 0.9 s of a 1.4 s conversion; the HTML is the
+    same without them."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    names = source.namelist()
+    if "word/styles.xml" not in names:
+        return data
+    used: set[bytes] = set()
+    for name in names:
+        if name.startswith("word/") and name.endswith(".xml") and name != "word/styles.xml":
+            used.update(_STYLE_REFERENCE.findall(source.read(name)))
+    styles = etree.fromstring(source.read("word/styles.xml"))
+    for element in list(styles):
+        kind = etree.QName(element).localname
+        style_id = (element.get(f"{{{_WORD}}}styleId") or "").encode()
+        is_default = element.get(f"{{{_WORD}}}default") in ("1", "true")
+        if kind == "latentStyles" or (kind == "style" and style_id not in used and not is_default):
+            styles.remove(element)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as lean:
+        for item in source.infolist():
+            if item.filename == "word/styles.xml":
+                lean.writestr(item, etree.tostring(styles, xml_declaration=True, encoding="UTF-8"))
+            else:
+                lean.writestr(item, source.read(item.filename))
+    return out.getvalue()
 
 
 def render_document(
