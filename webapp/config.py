@@ -97,6 +97,10 @@ class Config:
     SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
     SMTP_STARTTLS = _bool("SMTP_STARTTLS", False)
     MAIL_FROM = os.environ.get("MAIL_FROM", "Matterflow <no-reply@matterflow.test>")
+    # The most a core.email step may attach, all files together (many servers take 20 MB).
+    EMAIL_ATTACHMENT_MAX_BYTES = int(
+        os.environ.get("EMAIL_ATTACHMENT_MAX_BYTES", str(15 * 1024 * 1024))
+    )
     NOTIFICATIONS_ENABLED = _bool("NOTIFICATIONS_ENABLED", True)
     # No person gets more than one immediate notification email per this many minutes;
     # what comes meanwhile waits and goes as one combined email when the window ends.

@@ -114,6 +114,11 @@ def build_world(app: Any, make_org: Any, make_user: Any, make_matter: Any) -> Wo
     instance = start(owner_api, template_id, matter.id, title="Matrix run")
     draft = owner_api.post("/templates", json={"name": "Matrix draft", "steps": [step("one")]})
     assert draft.status_code == 201, draft.json
+    letter = owner_api.post(
+        "/document-templates",
+        json={"name": "Matrix letter", "format": "html", "body": "<p>{{ matter.title }}</p>"},
+    )
+    assert letter.status_code == 201, letter.json
     admin_api = ApiClient(app.test_client(), create_token(users["admin"].email))
     trigger = admin_api.post(
         "/triggers", json={"name": "Matrix hook", "kind": "webhook", "templateKey": "matrix_intake"}
@@ -142,6 +147,7 @@ def build_world(app: Any, make_org: Any, make_user: Any, make_matter: Any) -> Wo
         "template": template_id,
         "draft": draft.json["id"],
         "draft step": draft.json["steps"][0]["id"],
+        "document template": letter.json["id"],
         "trigger": trigger.json["id"],
         "token": lawyer_token or 0,
         "job": job or 0,

@@ -1,5 +1,10 @@
 from webapp.models.calendars import CalendarFeed, FirmClosure
 from webapp.models.client_links import ClientLink
+from webapp.models.document_templates import (
+    DocumentFormat,
+    DocumentTemplate,
+    DocumentTemplateStatus,
+)
 from webapp.models.documents import Document, DocumentSource
 from webapp.models.events import InstanceChange, WorkflowEvent
 from webapp.models.form_tokens import FormToken
@@ -31,7 +36,10 @@ __all__ = [
     "DeliveryKind",
     "DeliveryState",
     "Document",
+    "DocumentFormat",
     "DocumentSource",
+    "DocumentTemplate",
+    "DocumentTemplateStatus",
     "EmailDelivery",
     "EmailItem",
     "EmailItemKind",
