@@ -244,3 +244,20 @@ def test_screened_admin_is_neither_told_nor_shown_the_matter_admin_steps(
     screened_inbox = login_as(team.admin).get("/inbox").get_data(as_text=True)
     assert "Admin review run" not in screened_inbox
     assert "Admin review run" in login_as(other_admin).get("/inbox").get_data(as_text=True)
+
+
+def test_screened_lawyer_keeps_no_notification_of_the_matter(team, login_as):
+    """What they were told before the screen goes with it: the list, the page and the
+    bell show nothing of the matter (issue 15 point 5); the others keep theirs."""
+    api, web = team.api["lawyer"], login_as(team.lawyer)
+    told = api.get("/notifications").json
+    assert any(item["matterId"] == team.matter.id for item in told["items"])
+    owner_told = team.api["owner"].get("/notifications").json["total"]
+
+    screen(team, team.lawyer)
+
+    assert api.get("/notifications").json["total"] == 0
+    page = web.get("/notifications").get_data(as_text=True)
+    assert "WALL-001" not in page and "Intake run" not in page
+    assert 'data-unread="0"' in web.get("/notifications/bell").get_data(as_text=True)
+    assert team.api["owner"].get("/notifications").json["total"] == owner_told

@@ -8,12 +8,12 @@ refused attempt is kept as evidence (services/wall_hits). Helpers of the matter 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from webapp.engine.errors import Conflict, NotAllowed, NotFound, Unprocessable
 from webapp.engine.roles import Role
 from webapp.extensions import db
-from webapp.models import Matter, MatterScreen, User, WallHit
+from webapp.models import Matter, MatterScreen, Notification, User, WallHit
 from webapp.persistence.journal import record_event
 from webapp.services import team
 from webapp.services.access import load_matter
@@ -66,6 +66,12 @@ def screen(actor: User, matter_id: int, user_id: int, reason: str) -> tuple[Matt
     )
     db.session.add(wall)
     team.drop_member(actor, matter, person, "screened")
+    # What they were told of the matter before goes too: their list shows nothing of it.
+    db.session.execute(
+        delete(Notification).where(
+            Notification.user_id == person.id, Notification.matter_id == matter.id
+        )
+    )
     record_event(
         org_id=matter.org_id,
         event_type="matter.screened",
