@@ -27,6 +27,7 @@ from webapp.services.automation import (
     finish_parent_step,
     run_step_job,
 )
+from webapp.services.documents import PURGE_FILES, run_purge_job
 from webapp.services.events import EVENT_JOB
 from webapp.services.heartbeats import Heartbeat
 from webapp.services.migration import MIGRATION_BATCH, run_migration_job
@@ -47,6 +48,7 @@ RUNNERS: dict[str, Callable[[outbox.Claimed, str], None]] = {
     EVENT_JOB: run_event_job,
     MIGRATION_BATCH: run_migration_job,
     INVITATION_JOB: run_invitation_job,
+    PURGE_FILES: run_purge_job,
 }
 
 

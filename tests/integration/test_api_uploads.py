@@ -59,7 +59,7 @@ def upload(client, step_id: int, *files: tuple[bytes, str]) -> object:
         (
             [(b"MZ\x90\x00binary", "passport.pdf")],
             HTTPStatus.UNPROCESSABLE_ENTITY,
-            "not a valid pdf",
+            "passport.pdf is not a PDF: its content is a Windows program",
         ),
         (
             [(PDF, "passport.pdf"), (b"<html>", "scan.png")],

@@ -58,6 +58,7 @@ def register_api(app: Flask) -> None:
         actions,
         audit,
         docs,
+        documents,
         instances,
         jobs,
         matters,

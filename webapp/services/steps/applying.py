@@ -136,9 +136,9 @@ def tick(loaded: Loaded, user_id: int, item: str, checked: bool) -> bool:
 def upload(loaded: Loaded, actor: User, files: list[Any]) -> None:
     handler = get_handler(loaded.step.action_type)
     assert isinstance(handler, RequestDocHandler)  # the permission table checked the kind
-    documents.check_files(files, handler, context_for(loaded, actor.id))
-    start_if_ready(loaded, actor.id)
-    stored = documents.store_for_step(actor, loaded.instance.matter_id, loaded.step.id, files)
+    with documents.checked_files(files, handler, context_for(loaded, actor.id)) as checked:
+        start_if_ready(loaded, actor.id)
+        stored = documents.store_for_step(actor, loaded.instance.matter_id, loaded.step.id, checked)
     complete(loaded, actor.id, {"files": stored})
     for document in stored:
         emit_for_instance(
