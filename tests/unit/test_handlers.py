@@ -162,30 +162,64 @@ class RecordingProviders:
         return Payments()
 
 
-def test_signature_config_needs_a_document_when_validated() -> None:
-    with pytest.raises(Unprocessable) as caught:
-        get_handler("SIGNATURE_CLIENT").validate_config({})
-    assert "documentId" in fields_of(caught.value)
-    config = get_handler("SIGNATURE_CLIENT").validate_config({"documentId": "letter"})
-    assert config == {"documentId": "letter", "provider": "sandbox"}
+def test_signature_config_needs_exactly_one_document_when_validated() -> None:
+    handler = get_handler("SIGNATURE_CLIENT")
+    for config in ({}, {"documentId": 3, "documentFrom": "draft"}, {"documentId": "letter"}):
+        with pytest.raises(Unprocessable) as caught:
+            handler.validate_config(config)
+        assert "documentId" in fields_of(caught.value)
+    assert handler.validate_config({"documentId": "12"}) == {
+        "documentId": 12,
+        "provider": "sandbox",
+    }
+    assert handler.validate_config({"documentFrom": "draft-letter"}) == {
+        "documentFrom": "draft-letter",
+        "provider": "sandbox",
+    }
 
 
-def test_signature_start_opens_a_provider_session_when_started() -> None:
-    providers = RecordingProviders()
-    outcome = get_handler("SIGNATURE_CLIENT").start(
-        context({"documentId": "letter", "provider": "sandbox"}, providers=providers)
-    )
-    assert providers.calls == [("esign", "sandbox", 7, "letter")]
+class RecordingDocuments:
+    """The matter's documents as the service gives them to a handler."""
+
+    def __init__(self) -> None:
+        self.asked: list[Any] = []
+
+    def to_sign(self, config: dict[str, Any]) -> dict[str, Any]:
+        self.asked.append(config)
+        return {"documentId": 41, "name": "letter.pdf", "version": 1, "sha256": "aa"}
+
+    def file_signed(self, data: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
+        self.asked.append((data["document"]["documentId"], payload["event"]))
+        return {"documentId": 42, "version": 2, "sha256": "bb", "originalSha256": "aa"}
+
+
+def test_signature_start_opens_a_provider_session_on_the_document_when_started() -> None:
+    providers, documents = RecordingProviders(), RecordingDocuments()
+    ctx = context({"documentFrom": "draft", "provider": "sandbox"}, providers=providers)
+    ctx.documents = documents
+    outcome = get_handler("SIGNATURE_CLIENT").start(ctx)
+    assert documents.asked == [{"documentFrom": "draft", "provider": "sandbox"}]
+    assert providers.calls == [("esign", "sandbox", 7, "41")]
     assert outcome.external_ref == "sig-7"
     assert outcome.action_data["provider"] == "sandbox"
+    assert outcome.action_data["document"]["name"] == "letter.pdf"
 
 
-def test_signature_completes_only_when_the_provider_reports_signed() -> None:
+def test_signature_completes_with_the_signed_copy_only_when_the_provider_reports_signed() -> None:
     handler = get_handler("SIGNATURE_CLIENT")
-    outcome = handler.complete(context({}), {"event": "signed", "signedAt": "2026-01-02"})
-    assert outcome.output == {"signed": True, "signedAt": "2026-01-02"}
+    documents = RecordingDocuments()
+    ctx = context({}, {"document": {"documentId": 41}})
+    ctx.documents = documents
+    outcome = handler.complete(ctx, {"event": "signed", "signedAt": "2026-01-02"})
+    assert outcome.output == {
+        "signed": True,
+        "signedAt": "2026-01-02",
+        "documentId": 42,
+        "signedDocument": {"documentId": 42, "version": 2, "sha256": "bb", "originalSha256": "aa"},
+    }
     with pytest.raises(Unprocessable):
-        handler.complete(context({}), {"event": "declined"})
+        handler.complete(ctx, {"event": "declined"})
+    assert documents.asked == [(41, "signed")]
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ Who sees what: the matter's staff (admins, its owner, its lawyers and paralegals
 every document of the matter; its clients only the shared ones (a client's own uploads
 are filed shared). A screened person, or anyone of another firm, finds no document at all."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import IO, Any
@@ -15,15 +15,16 @@ from typing import IO, Any
 from flask import current_app
 from sqlalchemy import ColumnElement, func, select, true, update
 
-from webapp.adapters import storage
+from webapp.adapters import providers, storage
 from webapp.adapters.filetypes import TXT, Sniffed, refusal, sniff
+from webapp.adapters.signature_page import Signer
 from webapp.adapters.storage import IncomingFile, Received, StoredFile
 from webapp.engine.actions.base import ActionContext
 from webapp.engine.actions.request_doc import RequestDocHandler
 from webapp.engine.errors import NotAllowed, NotFound, TooLarge, Unprocessable
 from webapp.engine.roles import Role
 from webapp.extensions import db
-from webapp.models import Document, DocumentSource, Matter, User
+from webapp.models import Document, DocumentSource, InstanceStep, Matter, User, WorkflowInstance
 from webapp.persistence.journal import enqueue, record_event
 from webapp.persistence.transaction import transactional
 from webapp.services import outbox
@@ -331,14 +332,18 @@ def share_document(actor: User, document_id: int, shared: bool) -> Document:
     matter = load_matter(document.matter_id or 0, actor)
     if document.shared_with_client == shared:
         return document
+    _share_lineage(document, shared)
+    _audit(actor, matter, "document.shared" if shared else "document.unshared", document)
+    return document
+
+
+def _share_lineage(document: Document, shared: bool) -> None:
     db.session.execute(
         update(Document)
-        .where(Document.lineage_id == document.lineage_id, Document.org_id == actor.org_id)
+        .where(Document.lineage_id == document.lineage_id, Document.org_id == document.org_id)
         .values(shared_with_client=shared)
         .execution_options(synchronize_session="fetch")
     )
-    _audit(actor, matter, "document.shared" if shared else "document.unshared", document)
-    return document
 
 
 # ---- files of deleted matters -------------------------------------------------------------
@@ -384,3 +389,125 @@ def _purge(job_id: int, worker_id: str) -> None:
     for key in gone:
         store.delete(key)
     outbox.mark_done(job, f"{len(gone)} of {len(keys)} stored files removed")
+
+
+# ---- the document a signature step signs ----------------------------------------------------
+
+
+class StepDocuments:
+    """What a step's handler may ask of its matter's documents, inside the step door's
+    transaction (the handler itself never touches the session): the document a signature
+    step signs, and filing the signed copy the provider returns."""
+
+    def __init__(
+        self,
+        instance: WorkflowInstance,
+        step: InstanceStep,
+        actor_id: int | None,
+        outputs: Callable[[], dict[str, Any]],
+    ) -> None:
+        self.instance = instance
+        self.step = step
+        self.actor_id = actor_id
+        self.outputs = outputs  # the instance's step outputs, read only when asked
+
+    def to_sign(self, config: dict[str, Any]) -> dict[str, Any]:
+        """The document named by `documentId`, or by the `documentId` output of the step
+        `documentFrom`: on this matter, a PDF."""
+        document_id = config.get("documentId")
+        source = config.get("documentFrom")
+        if source is not None:
+            made = self.outputs().get(source)
+            document_id = made.get("documentId") if isinstance(made, dict) else None
+            if document_id is None:
+                raise Unprocessable(
+                    f"The step {source!r} has not made a document yet: its output has no "
+                    "documentId.",
+                    [{"field": "documentFrom", "message": f"{source} made no document"}],
+                )
+        document = self._on_matter(document_id)
+        if document.content_type != "application/pdf":
+            raise Unprocessable(
+                f"Only a PDF can be signed: {document.name} is {document.content_type}.",
+                [{"field": "documentId", "message": "the document is not a PDF"}],
+            )
+        if not document.shared_with_client:  # the signer must be able to read it
+            _share_lineage(document, True)
+            record_event(
+                org_id=document.org_id,
+                event_type="document.shared",
+                actor_id=self.actor_id,
+                matter_id=document.matter_id,
+                instance_id=self.instance.id,
+                step_id=self.step.id,
+                payload={**_signing_facts(document), "reason": "sent for signature"},
+            )
+        return _signing_facts(document)
+
+    def _on_matter(self, document_id: Any) -> Document:
+        document = db.session.get(Document, document_id) if isinstance(document_id, int) else None
+        if (
+            document is None
+            or document.org_id != self.instance.org_id
+            or document.matter_id != self.instance.matter_id
+        ):
+            raise Unprocessable(
+                f"Document {document_id} is not a document of this matter.",
+                [{"field": "documentId", "message": "no such document on the matter"}],
+            )
+        return document
+
+    def file_signed(self, action_data: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
+        """Ask the provider for the signed copy of the session's document and file it as
+        the document's next version (source=signature, shared with the client, who signed
+        it). Returns both hashes, for the step's output and its audit row."""
+        facts = action_data.get("document") or {}
+        original = self._on_matter(facts.get("documentId"))
+        signer = db.session.get(User, self.actor_id) if self.actor_id else None
+        with storage.store().open(original.storage_path) as stream:
+            signed_bytes = providers.registry.esign(
+                action_data.get("provider", "sandbox")
+            ).signed_copy(
+                str(action_data.get("sessionId")),
+                stream.read(),
+                Signer(
+                    name=signer.name if signer else "Unknown signer",
+                    email=signer.email if signer else "",
+                    signed_at=str(payload.get("signedAt") or ""),
+                    original_sha256=original.sha256,
+                    document_name=original.name,
+                ),
+            )
+        signed = file_document(
+            org_id=original.org_id,
+            matter_id=original.matter_id or 0,
+            name=_signed_name(original.name),
+            data=signed_bytes,
+            content_type="application/pdf",
+            source=DocumentSource.SIGNATURE,
+            step_id=self.step.id,
+            uploaded_by_id=signer.id if signer else None,
+            shared_with_client=True,
+            replaces=original,
+        )
+        return {
+            "documentId": signed.id,
+            "version": signed.version,
+            "sha256": signed.sha256,
+            "originalId": original.id,
+            "originalSha256": original.sha256,
+        }
+
+
+def _signing_facts(document: Document) -> dict[str, Any]:
+    return {
+        "documentId": document.id,
+        "name": document.name,
+        "version": document.version,
+        "sha256": document.sha256,
+    }
+
+
+def _signed_name(name: str) -> str:
+    stem, dot, extension = name.rpartition(".")
+    return f"{stem} (signed).{extension}" if dot else f"{name} (signed)"

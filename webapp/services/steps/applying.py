@@ -34,7 +34,7 @@ from webapp.services.steps.loading import Loaded, context_for, step_view
 
 E = StepEvent
 MAX_REASON = 2000
-AUDITED_OUTPUT = {"approved", "comment", "files", "paid", "signed"}
+AUDITED_OUTPUT = {"approved", "comment", "files", "paid", "signed", "signedDocument"}
 
 
 def is_repeat(loaded: Loaded, command: Command) -> bool:
