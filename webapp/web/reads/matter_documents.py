@@ -15,7 +15,7 @@ from webapp.models import Document, Matter, User
 from webapp.services.access import load_matter
 from webapp.services.documents import is_matter_staff, visible_to
 
-PAGE_SIZE = 100
+PAGE_SIZE = 50
 SOURCE_LABELS = {"upload": "Uploaded", "render": "Generated", "signature": "Signed copy"}
 KIND_LABELS = {
     "application/pdf": "PDF",
