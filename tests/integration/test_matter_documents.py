@@ -109,7 +109,10 @@ def test_client_sees_and_downloads_only_what_is_shared_when_listing_and_download
 ):
     client = api_as(demo.user(Role.CLIENT))
     listed = client.get(f"/matters/{demo.matter.id}/documents").json
-    assert {d["id"] for d in listed["items"]} == {filed["letter"].id, filed["letter_v2"].id}
+    listed_ids = {d["id"] for d in listed["items"]}
+    assert {filed["letter"].id, filed["letter_v2"].id} <= listed_ids
+    assert filed["memo"].id not in listed_ids
+    assert all(d["sharedWithClient"] for d in listed["items"])
     assert client.get(f"/documents/{filed['memo'].id}/content").status_code == 404
     assert client.get(f"/documents/{filed['memo'].id}").status_code == 404
     web = login_as(demo.user(Role.CLIENT))
