@@ -16,6 +16,7 @@ from webapp.models import Document
 from webapp.services import documents
 
 TAG = "Documents"
+MAX_ID = 2**31 - 1
 
 
 def document_out(document: Document) -> s.DocumentOut:
@@ -71,7 +72,7 @@ def list_documents(matter_id: int) -> ResponseReturnValue:
 )
 def upload_documents(matter_id: int) -> ResponseReturnValue:
     replaces = request.args.get("replaces")
-    if replaces is not None and not replaces.isdigit():
+    if replaces is not None and not (replaces.isdigit() and 1 <= int(replaces) <= MAX_ID):
         raise Invalid("replaces must be a document id.", {"given": replaces})
     filed = documents.upload_documents(
         current_user,

@@ -15,6 +15,7 @@ from webapp.web.reads import matter_documents as reads
 bp = Blueprint("documents", __name__)
 PAGE = "matters/documents.html"
 STATUS = {TooLarge: 413, NotAllowed: 403}
+MAX_PAGE = 1_000_000  # past every matter's last page; keeps the offset a database integer
 
 
 @bp.before_request
@@ -24,7 +25,7 @@ def require_sign_in() -> None:
 
 
 def _context(matter_id: int, **extra: Any) -> dict[str, Any]:
-    page = max(request.args.get("page", 0, type=int) or 0, 0)
+    page = min(max(request.args.get("page", 0, type=int) or 0, 0), MAX_PAGE)
     return {"view": reads.matter_documents(current_user, matter_id, page), "errors": {}, **extra}
 
 
@@ -37,6 +38,8 @@ def index(matter_id: int) -> Any:
 def upload(matter_id: int) -> Any:
     files = incoming_files(request.files)
     replaces = request.form.get("replaces", type=int)
+    if replaces is not None and not 1 <= replaces <= 2**31 - 1:
+        replaces = -1  # names no document: refused as one that is not there
     shared = request.form.get("shared") == "yes"
     try:
         filed = documents.upload_documents(
