@@ -13,8 +13,15 @@ from tests.integration.support import PDF, snapshot
 from webapp.adapters import storage
 from webapp.engine.roles import Role
 from webapp.extensions import db
-from webapp.models import Document, DocumentSource, Job, MatterMember, WorkflowEvent
-from webapp.services import documents, matters
+from webapp.models import (
+    Document,
+    DocumentSource,
+    InstanceStep,
+    Job,
+    MatterMember,
+    WorkflowEvent,
+)
+from webapp.services import documents, matters, steps
 from webapp.services.documents import PURGE_FILES, file_document
 from webapp.worker import drain
 
@@ -286,3 +293,25 @@ def test_deleting_a_matter_removes_its_files_but_keeps_those_another_matter_name
 
     assert not letter_file.exists()
     assert memo_file.is_file()
+
+
+def test_a_clients_upload_to_a_request_is_shared_with_them_when_filed(demo, api_as):
+    def step(key: str) -> InstanceStep:
+        db.session.expire_all()
+        return db.session.scalar(db.select(InstanceStep).where(InstanceStep.key == key))
+
+    conflict = step("conflict_check")
+    for item in conflict.action_config["items"]:
+        steps.perform(demo.user(Role.PARALEGAL), conflict.id, steps.Tick(item, True))
+    approval = step("engagement_approval")
+    steps.perform(demo.user(Role.LAWYER), approval.id, steps.Complete({"approved": True}))
+    upload = steps.IncomingFile("passport.png", "image/png", PNG)
+    steps.perform(demo.user(Role.CLIENT), step("identity_documents").id, steps.Upload([upload]))
+
+    listed = api_as(demo.user(Role.CLIENT)).get(f"/matters/{demo.matter.id}/documents").json
+    mine = [d for d in listed["items"] if d["name"] == "passport.png"]
+    assert len(mine) == 1 and mine[0]["sharedWithClient"] is True
+    assert (
+        mine[0]["contentType"] == "image/png"
+        and mine[0]["uploadedById"] == demo.user(Role.CLIENT).id
+    )
