@@ -71,3 +71,14 @@ def test_refusal_is_none_when_the_name_claims_no_kind_and_the_content_is_accepte
 ) -> None:
     assert refusal("scan-without-extension", sniffed(tmp_path, b"%PDF-1.4\n")) is None
     assert refusal("figures.csv", sniffed(tmp_path, b"a,b\n1,2\n")) is None
+
+
+def test_refusal_lets_a_kind_a_request_names_through_unless_it_is_harmful(
+    tmp_path: Path,
+) -> None:
+    gif = sniffed(tmp_path, b"GIF89a" + b"\x00" * 40)
+    assert refusal("photo.gif", gif) is not None  # not a kind the firm files by default
+    assert refusal("photo.gif", gif, also=(".gif",)) is None
+    assert gif.mime == "image/gif"
+    exe = sniffed(tmp_path, EXE)
+    assert refusal("tool.exe", exe, also=(".exe",)) is not None

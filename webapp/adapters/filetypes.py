@@ -68,6 +68,8 @@ class Sniffed:
     kind: FileType | None
     description: str
     extensions: tuple[str, ...] = ()
+    harmful: bool = False  # a program, a script or markup a browser runs: never filed
+    mime: str = "application/octet-stream"
 
 
 def sniff(path: Path, head: bytes) -> Sniffed:
@@ -76,7 +78,7 @@ def sniff(path: Path, head: bytes) -> Sniffed:
         return Sniffed(None, "empty")
     for magic, description in SIGNATURES:
         if head.startswith(magic):
-            return Sniffed(None, description)
+            return Sniffed(None, description, harmful=True)
     if head.startswith(b"PK\x03\x04"):
         return _office_or_zip(path)
     try:
@@ -86,7 +88,7 @@ def sniff(path: Path, head: bytes) -> Sniffed:
     for match in matches:
         extension = match.extension.lower()
         if extension in DANGEROUS:
-            return Sniffed(None, DANGEROUS[extension], (extension,))
+            return Sniffed(None, DANGEROUS[extension], (extension,), harmful=True)
         if extension == ".fdf":
             continue
         kind = BY_EXTENSION.get(extension)
@@ -97,7 +99,12 @@ def sniff(path: Path, head: bytes) -> Sniffed:
     if matches:
         first = matches[0]
         name = first.name.split("|")[0].strip() or "an unknown kind of data"
-        return Sniffed(None, f"a file of another kind ({name})", (first.extension.lower(),))
+        return Sniffed(
+            None,
+            f"a file of another kind ({name})",
+            tuple(m.extension.lower() for m in matches if m.extension),
+            mime=first.mime_type or "application/octet-stream",
+        )
     return Sniffed(None, "data of an unknown kind")
 
 
@@ -135,10 +142,13 @@ def claimed_kind(filename: str) -> FileType | None:
     return BY_EXTENSION.get(extension)
 
 
-def refusal(filename: str, sniffed: Sniffed) -> str | None:
+def refusal(filename: str, sniffed: Sniffed, also: tuple[str, ...] = ()) -> str | None:
     """Why the file is refused, in plain words, or None: its content is a kind the firm
-    files, and its name does not claim another kind."""
+    files (or, `also`, one of these extensions a document request names, unless it is
+    harmful), and its name does not claim another kind."""
     claimed = claimed_kind(filename)
+    if sniffed.kind is None and not sniffed.harmful and set(also) & set(sniffed.extensions):
+        return None
     if sniffed.kind is None:
         if claimed is not None:
             return f"{filename} is not {claimed.noun}: its content is {sniffed.description}."

@@ -50,7 +50,7 @@ class Checked:
         kind = self.sniffed.kind
         if kind is TXT:
             return "text/plain; charset=utf-8"
-        return kind.mime if kind else "application/octet-stream"
+        return kind.mime if kind else self.sniffed.mime
 
 
 @contextmanager
@@ -87,12 +87,11 @@ def _refuse_unacceptable(
     empty = [c.name for c in checked if c.received.size == 0]
     if empty:
         raise Unprocessable(f"{', '.join(empty)}: the file is empty.")
-    problems = [p for c in checked if (p := refusal(c.name, c.sniffed))]
-    if handler is not None and ctx is not None:
-        problems += [
-            p
-            for c in checked
-            if c.sniffed.kind and (p := handler.check_file(ctx, c.name, c.sniffed.extensions))
+    also = handler.accepted_types(ctx) if handler is not None and ctx is not None else ()
+    problems = [p for c in checked if (p := refusal(c.name, c.sniffed, also))]
+    if handler is not None and ctx is not None and not problems:
+        problems = [
+            p for c in checked if (p := handler.check_file(ctx, c.name, c.sniffed.extensions))
         ]
     if problems:
         raise Unprocessable(" ".join(problems), [{"field": "file", "message": p} for p in problems])

@@ -39,11 +39,15 @@ class RequestDocHandler(ActionHandler):
     roles = (Role.CLIENT,)
     performed_by = "A document request is answered by the client"
 
+    def accepted_types(self, ctx: ActionContext) -> tuple[str, ...]:
+        """The extensions the step names (".pdf"), none when it accepts every kind."""
+        return tuple(normalize_type(t) for t in ctx.config.get("acceptedTypes") or [])
+
     def check_file(self, ctx: ActionContext, filename: str, kinds: tuple[str, ...]) -> str | None:
         """Why this file is refused by the step's accepted types, or None. `kinds`: the
         extensions of the kind its content was found to be (read from the bytes, never
         from the name), which must meet the step's list."""
-        accepted = [normalize_type(t) for t in ctx.config.get("acceptedTypes") or []]
+        accepted = self.accepted_types(ctx)
         if accepted and not set(accepted) & set(kinds):
             return (
                 f"{filename}: only {', '.join(a.lstrip('.') for a in accepted)} files are accepted."
