@@ -66,6 +66,18 @@ def test_client_reads_and_signs_the_letter_from_a_phone_when_the_signature_is_re
     assert audited["signedDocument"]["originalSha256"] == original.sha256
     assert audited["signedDocument"]["sha256"] == copy.sha256
 
+    phone.goto(live_server.url + live_server.run(matter_path))
+    listed = phone.locator(".documents-table")
+    expect(listed).to_contain_text("Engagement letter (signed).pdf")
+    expect(listed).to_contain_text("1 earlier version")
+    assert fits(phone, PHONE_390["width"])
+    screenshot(phone, "documents-tab-signed-client-phone")
+    lawyer = page_as("lawyer@demo.test", viewport=LAPTOP)
+    lawyer.goto(phone.url)
+    lawyer.get_by_text("1 earlier version").click()
+    expect(lawyer.locator(".version-list")).to_contain_text("v1 · Engagement letter.pdf")
+    screenshot(lawyer, "documents-tab-signed-laptop")
+
 
 def matter_path() -> str:
     matter = db.session.scalar(select(Matter).where(Matter.reference == "DEMO-001"))
