@@ -79,8 +79,6 @@ class Storage(Protocol):
 
     def exists(self, key: str) -> bool: ...
 
-    def local_path(self, key: str) -> Path | None: ...
-
 
 def incoming_files(files: MultiDict[str, FileStorage]) -> list[IncomingFile]:
     """The `file` parts of a multipart request, as the page and the API both receive them.
@@ -176,9 +174,6 @@ class LocalStorage:
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
-    def local_path(self, key: str) -> Path | None:
-        return self._path(key)
-
     def _path(self, key: str) -> Path:
         path = (self.root / key).resolve()
         if self.root.resolve() not in path.parents:
@@ -209,10 +204,6 @@ def receiving(incoming: IncomingFile, max_bytes: int) -> Iterator[Received]:
         yield received
     finally:
         received.path.unlink(missing_ok=True)
-
-
-def root() -> Path:
-    return Path(current_app.config["UPLOAD_DIR"])
 
 
 # PDFs may be shown inside the app's own pages (the signer reads the document there);

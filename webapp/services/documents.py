@@ -228,10 +228,10 @@ def get_document(user: User, document_id: int) -> Document:
 def open_document(user: User, document_id: int) -> tuple[Document, IO[bytes]]:
     """The document and its bytes, authorised on every call."""
     document = get_document(user, document_id)
-    try:
-        return document, storage.store().open(document.storage_path)
-    except FileNotFoundError:
-        raise NotFound("The file of this document is no longer stored.") from None
+    store = storage.store()
+    if not store.exists(document.storage_path):
+        raise NotFound("The file of this document is no longer stored.")
+    return document, store.open(document.storage_path)
 
 
 def versions_of(user: User, document: Document) -> list[Document]:
