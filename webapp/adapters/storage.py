@@ -43,6 +43,12 @@ class IncomingFile:
         self.source.seek(0)
         return self.source
 
+    @property
+    def data(self) -> bytes:
+        """The whole file, for one the app holds already (a provider's signed copy);
+        uploads are read through `stream`, in chunks, with the size cap."""
+        return self.source if isinstance(self.source, bytes) else self.stream().read()
+
 
 @dataclass(frozen=True)
 class Received:
