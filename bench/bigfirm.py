@@ -511,7 +511,9 @@ TIME_COLUMNS = {
 }
 PEOPLE_COLUMNS = ("actor_id", "created_by_id", "claimed_by_id", "assigned_to_id")
 ID_ENDINGS = ("Id", "Ids")
-READY_KEY = re.compile(r"^ready:(\d+):(\d+)$")
+# Jobs about one step: a READY email (`ready:<step>:<version>`), an assignee's or a
+# client's receipt email item (`assigned|receipt:<step>:<person>:<version>`).
+STEP_KEY = re.compile(r"^(ready|assigned|receipt):(\d+):(\d+(?::\d+)?)$")
 
 
 def dumps(value: Any) -> str:
@@ -677,22 +679,27 @@ class Cloner:
                     last_error="SMTP server refused the message: 550 mailbox unavailable",
                     updated_at=old["created_at"] + timedelta(hours=2),
                 )
-            match = READY_KEY.match(old["dedupe_key"] or "")
+            match = STEP_KEY.match(old["dedupe_key"] or "")
             if old["dedupe_key"] and not match:
                 raise ValueError(f"a job's dedupe key {old['dedupe_key']!r} is not remapped")
             row.update(
                 id=self.plan.job_base + old["id"] - self.first_job,
                 instance_id=self.plan.instance_id,
                 payload=self.json_ids(old["payload"]),
-                dedupe_key=f"ready:{self.step_id(int(match.group(1)))}:{match.group(2)}"
-                if match
-                else None,
+                dedupe_key=self.step_key(match) if match else None,
                 run_at=self.after(old["run_at"], old["created_at"], created),
                 locked_until=self.after(old["locked_until"], old["created_at"], created),
                 created_at=created,
                 updated_at=self.after(row["updated_at"], old["created_at"], created),
             )
             yield row
+
+    def step_key(self, match: re.Match[str]) -> str:
+        kind, step, rest = match.groups()
+        if kind != "ready":  # the person is the prototype's: their clone's id
+            person, version = rest.split(":")
+            rest = f"{self.person(int(person))}:{version}"
+        return f"{kind}:{self.step_id(int(step))}:{rest}"
 
     def changes(self) -> Iterator[dict[str, Any]]:
         for old in self.shot.changes:

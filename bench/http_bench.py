@@ -186,6 +186,15 @@ def tracing_cost(results: list[HttpResult], traced: str = TRACED) -> float:
     return (1 - on / off) * 100 if off else math.nan
 
 
+def tracing_cpu_cost(results: list[HttpResult], traced: str = TRACED) -> float:
+    """How much more CPU the server spends per transition with tracing on, in percent: a
+    steadier figure than the rate on a shared machine, since another process's work
+    lowers the rate but not the CPU a request takes."""
+    cpu = {r.app: r.cpu_ms_per_request().get("server", math.nan) for r in results}
+    off, on = cpu.get("engine", math.nan), cpu.get(traced, math.nan)
+    return (on / off - 1) * 100 if off else math.nan
+
+
 def bench_baseline(database: Database, load: Load, runs: int, seconds: float) -> HttpResult:
     item_ids = baseline.create_tables(database.url, items=load.clients * 16)
     chains = [[f"/items/{item}/complete"] for item in item_ids]

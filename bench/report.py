@@ -12,6 +12,7 @@ from bench.http_bench import (
     TRACING_ON,
     HttpResult,
     tracing_cost,
+    tracing_cpu_cost,
 )
 from bench.loadrun import Load
 from bench.migration_bench import BULK_COUNT, ONE_STEPS, MigrationResult
@@ -28,6 +29,8 @@ HTTP_TARGETS = {
 }
 TRACING_COST_TARGET = Target(15, at_least=False)  # % slower with tracing on (issue 17)
 SCALING_TARGET = Target(1.2, at_least=False)
+# The in-app notifications a transition writes, in % of its time (issue 14).
+NOTIFY_SHARE_TARGET = Target(10, at_least=False)
 WORKER_TARGETS = {("PostgreSQL", 2): Target(300, at_least=True)}
 MIGRATE_ONE_TARGET = Target(50, at_least=False)  # ms, one 50-step instance (issue 18)
 MIGRATE_BULK_TARGETS = {"PostgreSQL": Target(30, at_least=False)}  # s, 500 instances
@@ -107,6 +110,12 @@ class Report:
                     f"    tracing {what} vs off, {database}: {on:,.0f}/s vs {off:,.0f}/s = "
                     f"{on / off:.2f}x, {cost:+.1f}% slower  {note}"
                 )
+                cpu = tracing_cpu_cost(found, traced)
+                cpu_note = self.judge(f"{name} (server CPU)", cpu, TRACING_COST_TARGET, "%")
+                print(
+                    f"    tracing {what} vs off, {database}: {cpu:+.1f}% server CPU per "
+                    f"transition  {cpu_note}"
+                )
             print(
                 "    (off adds no work: no SDK, no instrumentation, no traceparent; the request "
                 "id and a log line per request are written either way)"
@@ -143,6 +152,17 @@ class Report:
                 print(
                     f"    {result.database:<11} {size.steps:>5}  {fmt(size.micros):<34} "
                     f"{size.sql_us_per_call:>12,.0f}  {size.statements_per_call:g} ({verbs})"
+                )
+            for size in result.sizes:
+                note = self.judge(
+                    f"(b) {result.database} {size.steps} steps notifications %",
+                    size.notify_share,
+                    NOTIFY_SHARE_TARGET,
+                    "%",
+                )
+                print(
+                    f"    {result.database:<11} {size.steps:>5}  in-app notifications written: "
+                    f"{size.notify_share:,.1f}% of the call  {note}"
                 )
             note = self.judge(
                 f"(b) {result.database} 500/5 ratio", result.ratio, SCALING_TARGET, "x"

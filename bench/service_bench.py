@@ -5,6 +5,8 @@ successor then becomes READY, in a fresh app context, as a request would."""
 import math
 import statistics
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +17,7 @@ from bench.sqlcount import StatementLog, counting
 from bench.stats import Summary, summarize
 from webapp.extensions import db
 from webapp.models import User
+from webapp.services import notifications
 from webapp.services.steps import Complete, perform
 
 SIZES = (5, 50, 500)
@@ -28,6 +31,8 @@ class SizeResult:
     run_medians_us: list[float] = field(default_factory=list)
     statements: list[int] = field(default_factory=list)
     sql_us: list[float] = field(default_factory=list)  # per call: time inside the driver
+    # per call: time writing the in-app notifications of the step that became READY
+    notify_us: list[float] = field(default_factory=list)
     verbs: dict[str, int] = field(default_factory=dict)
     calls_per_run: int = 0
 
@@ -43,6 +48,13 @@ class SizeResult:
     def sql_us_per_call(self) -> float:
         return statistics.median(self.sql_us) if self.sql_us else math.nan
 
+    @property
+    def notify_share(self) -> float:
+        """The notifications' part of a call, in % (medians of the same calls)."""
+        if not self.notify_us or not self.run_medians_us:
+            return math.nan
+        return 100 * statistics.median(self.notify_us) / self.micros.median
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "steps": self.steps,
@@ -50,6 +62,10 @@ class SizeResult:
             "microseconds_per_call": self.micros.as_dict(),
             "sql_statements_per_call": self.statements_per_call,
             "microseconds_in_sql_per_call": self.sql_us_per_call,
+            "microseconds_writing_notifications_per_call": (
+                statistics.median(self.notify_us) if self.notify_us else math.nan
+            ),
+            "notifications_percent_of_call": self.notify_share,
             "sql_statements_by_verb": self.verbs,
         }
 
@@ -85,15 +101,43 @@ def step_queue(app: Flask, firm: seed.Firm, steps: int, calls: int) -> list[int]
     return [step for chain in chains for step in chain[:per_instance]][:calls]
 
 
-def timed_call(app: Flask, user_id: int, step_id: int) -> tuple[float, StatementLog]:
+class NotifyClock:
+    """Time spent in notifications.step_ready (its one INSERT included) during a call."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+
+@contextmanager
+def timing_notifications() -> Iterator[NotifyClock]:
+    spent = NotifyClock()
+    original = notifications.step_ready
+
+    def timed(*args: Any, **kwargs: Any) -> None:
+        began = time.perf_counter()
+        try:
+            original(*args, **kwargs)
+        finally:
+            spent.seconds += time.perf_counter() - began
+
+    notifications.step_ready = timed  # type: ignore[assignment]  # the same signature, timed
+    try:
+        yield spent
+    finally:
+        notifications.step_ready = original  # type: ignore[assignment]  # put back as it was
+
+
+def timed_call(app: Flask, user_id: int, step_id: int) -> tuple[float, StatementLog, float]:
+    """Microseconds of the call, its statements, and the microseconds of it spent writing
+    the notifications."""
     with app.app_context():
         user = db.session.get(User, user_id)  # what the request's auth has done already
-        with counting(db.engine) as log:
+        with counting(db.engine) as log, timing_notifications() as spent:
             began = time.perf_counter()
             perform(user, step_id, Complete(seed.COMPLETE_PAYLOAD))
             elapsed = time.perf_counter() - began
         db.session.remove()
-    return elapsed * 1e6, log
+    return elapsed * 1e6, log, spent.seconds * 1e6
 
 
 def bench_size(
@@ -110,8 +154,9 @@ def bench_size(
     for run in range(runs):
         timings = []
         for step_id in queue[run * calls : (run + 1) * calls]:
-            micros, log = timed_call(app, firm.lawyer_id, step_id)
+            micros, log, notify_micros = timed_call(app, firm.lawyer_id, step_id)
             timings.append(micros)
+            result.notify_us.append(notify_micros)
             result.statements.append(len(log))
             result.sql_us.append(log.seconds * 1e6)
             result.verbs = log.by_verb()

@@ -206,7 +206,8 @@ class ApiClient:
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         forget_request_user()
-        return self.client.open(f"/api/v1{path}", method=method, headers=self.headers, **kwargs)
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return self.client.open(f"/api/v1{path}", method=method, headers=headers, **kwargs)
 
     def get(self, path: str, **kwargs: Any) -> Any:
         return self.request("GET", path, **kwargs)

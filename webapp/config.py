@@ -70,6 +70,12 @@ class Config:
     # Where documents' bytes live (adapters/storage.py): "local", the UPLOAD_DIR folder.
     STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "local")
     WEBHOOK_SECRET = secret("WEBHOOK_SECRET")
+    # Where the payment and e-signature SDKs send their calls; empty: the SDK's own
+    # address (a test or a staging proxy sets its own).
+    STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
+    DROPBOX_SIGN_API_BASE = os.environ.get("DROPBOX_SIGN_API_BASE", "")
+    # Dropbox Sign test mode: requests are free and carry no legal weight.
+    DROPBOX_SIGN_TEST_MODE = _bool("DROPBOX_SIGN_TEST_MODE", False)
     # Fernet keys for the firms' secrets (adapters/cipher.py), newest first, comma-separated:
     # the first encrypts, all decrypt, so a key can be rotated in.
     MATTERFLOW_SECRET_KEYS = [
@@ -82,11 +88,18 @@ class Config:
     SMTP_STARTTLS = _bool("SMTP_STARTTLS", False)
     MAIL_FROM = os.environ.get("MAIL_FROM", "Matterflow <no-reply@matterflow.test>")
     NOTIFICATIONS_ENABLED = _bool("NOTIFICATIONS_ENABLED", True)
+    # No person gets more than one immediate notification email per this many minutes;
+    # what comes meanwhile waits and goes as one combined email when the window ends.
+    EMAIL_THROTTLE_MINUTES = float(os.environ.get("EMAIL_THROTTLE_MINUTES", "10"))
+    # The firm's timezone (IANA name) for digest hours, until firms have their own.
+    FIRM_TIMEZONE = os.environ.get("FIRM_TIMEZONE", "UTC")
     # Where people reach the app: the start of the links in invitation emails and in the
     # create-firm command's output (the worker sends them with no request to read it from).
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://localhost:5000")
     # How long an invitation link works.
     INVITATION_DAYS = int(os.environ.get("INVITATION_DAYS", "7"))
+    # How long a client's one-step link (/c/<token>) in a READY email works.
+    CLIENT_LINK_DAYS = float(os.environ.get("CLIENT_LINK_DAYS", "7"))
     EMBEDDED_WORKER = _bool("EMBEDDED_WORKER", True)
     # Under a WSGI server such as gunicorn the thread starts only when this was asked for.
     EMBEDDED_WORKER_EXPLICIT = _bool("EMBEDDED_WORKER", False)
@@ -101,6 +114,8 @@ class Config:
     FIRING_RETENTION_DAYS = float(os.environ.get("FIRING_RETENTION_DAYS", "90"))
     FORM_TOKEN_RETENTION_DAYS = float(os.environ.get("FORM_TOKEN_RETENTION_DAYS", "30"))
     SECURITY_EVENT_RETENTION_DAYS = float(os.environ.get("SECURITY_EVENT_RETENTION_DAYS", "365"))
+    # How long a retry with the same X-Request-ID finds the change it made (receipts.py).
+    REQUEST_RECEIPT_RETENTION_DAYS = float(os.environ.get("REQUEST_RECEIPT_RETENTION_DAYS", "1"))
     RETENTION_INTERVAL_SECONDS = float(os.environ.get("RETENTION_INTERVAL_SECONDS", "300"))
     # Each worker writes a heartbeat this often; /health/ready wants one no older than
     # WORKER_HEARTBEAT_MAX_AGE (0: readiness does not ask for a worker).
@@ -149,6 +164,7 @@ class Config:
     SIGN_IN_ADDRESS_LIMIT = os.environ.get("SIGN_IN_ADDRESS_LIMIT", "20 per minute; 100 per hour")
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "60 per minute")
     HOOK_RATE_LIMIT = os.environ.get("HOOK_RATE_LIMIT", "30 per minute")
+    CLIENT_LINK_RATE_LIMIT = os.environ.get("CLIENT_LINK_RATE_LIMIT", "30 per minute")
     # Start-up's objects kept out of the garbage collector's full passes (webapp/__init__.py);
     # tests, which build many apps in one process, leave it off.
     FREEZE_HEAP = _bool("FREEZE_HEAP", True)

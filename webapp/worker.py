@@ -27,11 +27,20 @@ from webapp.services.automation import (
     finish_parent_step,
     run_step_job,
 )
+from webapp.services.client_link_issue import LINK_JOB
+from webapp.services.client_link_mail import run_link_job
 from webapp.services.documents import PURGE_FILES, run_purge_job
+from webapp.services.email_delivery import run_email_job
 from webapp.services.events import EVENT_JOB
 from webapp.services.heartbeats import Heartbeat
 from webapp.services.migration import MIGRATION_BATCH, run_migration_job
-from webapp.services.notifications import run_member_job, run_notify_job
+from webapp.services.notifications import (
+    EMAIL_ITEM_JOB,
+    EMAIL_JOB,
+    run_item_job,
+    run_member_job,
+    run_notify_job,
+)
 from webapp.services.people import INVITATION_JOB, run_invitation_job
 from webapp.services.steps.advance import CHILD_FINISHED, NOTIFY_READY, STEP_RUN
 from webapp.services.team import MEMBER_ADDED
@@ -43,12 +52,15 @@ log = logging.getLogger("matterflow.worker")
 RUNNERS: dict[str, Callable[[outbox.Claimed, str], None]] = {
     STEP_RUN: run_step_job,
     NOTIFY_READY: run_notify_job,
+    EMAIL_ITEM_JOB: run_item_job,
+    EMAIL_JOB: run_email_job,
     MEMBER_ADDED: run_member_job,
     CHILD_FINISHED: finish_parent_step,
     EVENT_JOB: run_event_job,
     MIGRATION_BATCH: run_migration_job,
     INVITATION_JOB: run_invitation_job,
     PURGE_FILES: run_purge_job,
+    LINK_JOB: run_link_job,
 }
 
 

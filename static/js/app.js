@@ -369,6 +369,16 @@
     root.querySelectorAll("[data-must-match]").forEach(syncMatch);
   }
 
+  // ---- the bell: its count is asked again after any other HTMX action (one may have made a
+  // step ready for someone, or read a notification); its own polling does not count.
+  document.addEventListener("htmx:after:request", function (event) {
+    var ctx = event.detail && event.detail.ctx;
+    var source = ctx && ctx.sourceElement;
+    if (!source || (source.closest && source.closest("#notification-bell"))) return;
+    if (!document.getElementById("notification-bell")) return;
+    document.body.dispatchEvent(new CustomEvent("notifications:refresh"));
+  });
+
   if (window.htmx) window.htmx.onLoad(function (element) { init(element.querySelectorAll ? element : document); });
   document.addEventListener("DOMContentLoaded", function () { init(document); });
 })();

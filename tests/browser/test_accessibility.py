@@ -62,6 +62,8 @@ def main_pages(live_server: LiveServer, role: str) -> list[str]:
         f"/matters/{matter_id}/workflows/{instance_id}",
         "/workflows/templates",
         f"/workflows/templates/{draft_id}",
+        "/notifications",
+        "/account/notifications",
     ]
     if role == Role.ADMIN:
         pages.append("/admin/jobs")

@@ -49,7 +49,7 @@ def test_client_sees_no_approval_controls_and_a_forged_post_is_refused_when_appr
     approval_id, path = live_server.run(lambda: (_step("engagement_approval").id, runner_path()))
     client: Page = page_as("client@demo.test")
     client.goto(live_server.url + path)
-    expect(client.get_by_role("heading", name="Upload proof of identity")).to_be_visible()
+    expect(client.locator("#portal-next")).to_contain_text("Upload proof of identity")
     expect(client.get_by_text("Approve engagement")).to_have_count(0)
     expect(client.get_by_role("button", name="Approve")).to_have_count(0)
 
@@ -86,7 +86,7 @@ def test_client_signs_and_pays_through_the_sandbox_when_those_steps_are_ready(
     screenshot(client, "sandbox-esign-laptop")
     client.get_by_role("button", name="Sign document (sandbox)").click()
     expect(client.get_by_text("Signed in the sandbox. The step is complete.")).to_be_visible()
-    expect(client.locator("#group-completed")).to_contain_text("Sign the engagement letter")
+    expect(client.locator("#portal-done")).to_contain_text("We received your signature")
 
     client.get_by_role("button", name="Pay now").click()
     expect(client).to_have_url(re.compile(r"/sandbox/pay/sbx_pay_"))
@@ -97,10 +97,9 @@ def test_client_signs_and_pays_through_the_sandbox_when_those_steps_are_ready(
     screenshot(phone, "sandbox-pay-phone")
     screenshot(client, "sandbox-pay-laptop")
     client.get_by_role("button", name=re.compile(r"Pay 1,500\.00 USD")).click()
-    expect(client.locator("#instance-status")).to_have_text("Completed")
-    expect(client.locator("#audit-trail")).to_contain_text(
-        "Casey Client completed Pay the retainer"
-    )
+    expect(client.locator("#instance-status")).to_have_text("Finished")
+    expect(client.locator("#portal-done")).to_contain_text("We received your payment of 1,500.00")
+    expect(client.locator("#audit-trail")).to_have_count(0)  # the firm's record, not theirs
     assert live_server.run(lambda: _step("retainer").action_state) == "COMPLETED"
 
 

@@ -156,14 +156,17 @@ def test_smoke_runs_template_to_completed_workflow_when_each_role_does_its_step(
 
     client = page_as("client@demo.test")
     client.get_by_role("link", name=re.compile("Signed retainer")).click()
-    upload = step_card(client, "Signed retainer")
-    expect(upload).to_contain_text("Accepted: PDF")
+    # The client's portal (templates/client_links/portal.html): plain words, a receipt.
+    upload = client.locator("#portal-to-do article").filter(
+        has=client.get_by_role("heading", name="Signed retainer")
+    )
+    expect(upload).to_contain_text("PDF · up to")
     upload.locator("input[type=file]").set_input_files(
         {"name": "retainer.pdf", "mimeType": "application/pdf", "buffer": PDF}
     )
-    upload.get_by_role("button", name="Upload").click()
-    expect(client.locator("#instance-status")).to_have_text("Completed")
-    expect(client.locator("#group-completed")).to_contain_text("retainer.pdf")
+    upload.get_by_role("button", name=re.compile("Send to")).click()
+    expect(client.locator("#instance-status")).to_have_text("Finished")
+    expect(client.locator("#portal-done")).to_contain_text("We received retainer.pdf")
 
     lawyer.goto(runner_url)
     expect(lawyer.locator("#instance-status")).to_have_text("Completed")

@@ -12,7 +12,7 @@ from tests.conftest import CSRF_META, ApiClient, WebClient, forget_request_user
 from tests.integration.engine_support import by_key, publish, start, step
 from webapp.engine.roles import Role
 from webapp.extensions import db
-from webapp.models import ApiToken, DocumentSource, Job, MatterScreen
+from webapp.models import ApiToken, DocumentSource, Job, MatterScreen, Notification
 from webapp.services.auth import create_token
 from webapp.services.documents import file_document
 
@@ -136,6 +136,10 @@ def build_world(app: Any, make_org: Any, make_user: Any, make_matter: Any) -> Wo
         source=DocumentSource.UPLOAD,
     )
     db.session.commit()
+    # The lawyer's: the approval became READY for them when the workflow started.
+    notification = db.session.scalar(
+        select(Notification.id).where(Notification.user_id == users["lawyer"].id)
+    )
     ids = {
         "matter": matter.id,
         "instance": instance["id"],
@@ -148,6 +152,7 @@ def build_world(app: Any, make_org: Any, make_user: Any, make_matter: Any) -> Wo
         "trigger": trigger.json["id"],
         "token": lawyer_token or 0,
         "job": job or 0,
+        "notification": notification or 0,
         "member": users["paralegal"].id,
         "screened": users["screened lawyer"].id,
         "user": users["lawyer"].id,

@@ -35,9 +35,10 @@ from webapp.engine.roles import Role
 
 ANYONE = "public"
 SIGNED = "signed request"  # a hook or a provider's webhook: the signature decides
-LINK = "signed link"  # an invitation: the link's token decides
+LINK = "signed link"  # an invitation, a client's one-step link: the link's token decides
 SIGNED_IN = "anyone signed in, for their own account"
 OWN_TOKEN = "the token's owner, or an admin of the firm"
+OWN_NOTIFICATION = "the person the notification is for"
 ADMIN = "admin"
 STAFF = "admins and lawyers of the firm"
 EDITORS = "matter editors (admins and the matter's owner)"
@@ -56,6 +57,7 @@ ALLOWED: dict[str, Callable[[Person], bool]] = {
     LINK: lambda p: False,
     SIGNED_IN: lambda p: p.role is not None,
     OWN_TOKEN: lambda p: p.name in ("lawyer", "admin"),
+    OWN_NOTIFICATION: lambda p: p.name == "lawyer",
     ADMIN: lambda p: p.role == Role.ADMIN,
     STAFF: lambda p: p.role in (Role.ADMIN, Role.LAWYER),
     EDITORS: lambda p: p.role == Role.ADMIN or p.owner,
@@ -85,13 +87,24 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("/login", "POST"): ANYONE,
     ("/logout", "POST"): ANYONE,
     ("/invitations/<token>", "POST"): LINK,
+    ("/c/<token>", "POST"): LINK,
+    ("/c/<token>/provider", "POST"): LINK,
     ("/account/password", "POST"): SIGNED_IN,
     ("/account/tokens", "POST"): SIGNED_IN,
     ("/account/tokens/<int:token_id>/revoke", "POST"): OWN_TOKEN,
     ("/api/v1/tokens", "POST"): SIGNED_IN,
     ("/api/v1/tokens/<int:token_id>", "DELETE"): OWN_TOKEN,
+    # notifications and email preferences: one's own; the link in every email
+    ("/notifications/<int:notification_id>/read", "POST"): OWN_NOTIFICATION,
+    ("/notifications/read-all", "POST"): SIGNED_IN,
+    ("/api/v1/notifications/<int:notification_id>/read", "POST"): OWN_NOTIFICATION,
+    ("/api/v1/notifications/read-all", "POST"): SIGNED_IN,
+    ("/account/notifications", "POST"): SIGNED_IN,
+    ("/api/v1/me/preferences", "PATCH"): SIGNED_IN,
+    ("/preferences/email/<token>", "POST"): LINK,
     # the admin area and its API
     ("/admin/jobs/<int:job_id>/retry", "POST"): ADMIN,
+    ("/admin/providers", "POST"): ADMIN,
     ("/admin/tokens/<int:token_id>/revoke", "POST"): ADMIN,
     ("/admin/triggers", "POST"): ADMIN,
     ("/admin/triggers/<int:trigger_id>/delete", "POST"): ADMIN,
@@ -113,6 +126,9 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("/api/v1/webhooks/esign/<provider>", "POST"): SIGNED,
     ("/api/v1/webhooks/payments/<provider>", "POST"): SIGNED,
     ("/api/v1/webhooks/uploads/<provider>", "POST"): SIGNED,
+    ("/api/v1/webhooks/stripe", "POST"): SIGNED,
+    ("/api/v1/providers", "PUT"): ADMIN,
+    ("/api/v1/webhooks/dropbox-sign", "POST"): SIGNED,
     ("/sandbox/esign/<session_id>", "POST"): SANDBOX,
     ("/sandbox/pay/<intent_id>", "POST"): SANDBOX,
     # matters and their teams
@@ -161,6 +177,7 @@ DECISIONS: dict[tuple[str, str], str] = {
     (f"{_S}/claim", "POST"): STEP_LAWYERS,
     (f"{_S}/complete", "POST"): STEP_LAWYERS,
     (f"{_S}/fail", "POST"): STEP_LAWYERS,
+    (f"{_S}/files", "POST"): STEP_CLIENTS,
     (f"{_S}/skip", "POST"): STEP_LAWYERS,
     (f"{_S}/start", "POST"): STEP_LAWYERS,
     (f"{_S}/unblock", "POST"): STEP_LAWYERS,
@@ -175,6 +192,9 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("/steps/<int:step_id>/tick", "POST"): STEP_PARALEGALS,
     ("/steps/<int:step_id>/unblock", "POST"): STEP_LAWYERS,
     ("/steps/<int:step_id>/upload", "POST"): STEP_CLIENTS,
+    ("/steps/<int:step_id>/files", "POST"): STEP_CLIENTS,
+    ("/steps/<int:step_id>/client-link/resend", "POST"): STARTERS,
+    ("/steps/<int:step_id>/client-link/revoke", "POST"): STARTERS,
     # templates: the firm's, authored by admins and lawyers
     ("/api/v1/templates", "POST"): STAFF,
     ("/api/v1/templates/import", "POST"): STAFF,
@@ -208,6 +228,7 @@ PARAMETERS = {
     "job_id": "job",
     "user_id": "user",
     "document_id": "document",
+    "notification_id": "notification",
 }
 TARGETS: dict[str, dict[str, str]] = {
     "/api/v1/matters/<int:matter_id>/members/<int:user_id>": {"user_id": "member"},
@@ -216,7 +237,11 @@ TARGETS: dict[str, dict[str, str]] = {
     "/matters/<int:matter_id>/screens/<int:user_id>/lift": {"user_id": "screened"},
     "/steps/<int:step_id>/tick": {"step_id": "paralegal step"},
     "/steps/<int:step_id>/upload": {"step_id": "client step"},
+    "/steps/<int:step_id>/files": {"step_id": "client step"},
+    f"{_S}/files": {"step_id": "client step"},
     "/steps/<int:step_id>/provider": {"step_id": "client step"},
+    "/steps/<int:step_id>/client-link/resend": {"step_id": "client step"},
+    "/steps/<int:step_id>/client-link/revoke": {"step_id": "client step"},
     "/api/v1/templates/<int:template_id>/instantiate": {"template_id": "template"},
     "/api/v1/templates/<int:template_id>/migrations": {"template_id": "template"},
     f"{_T}/migrations": {"template_id": "template"},
@@ -258,6 +283,8 @@ def body_for(rule: str, method: str, ids: dict[str, int]) -> dict[str, Any]:
         return {"active": False}
     if rule.endswith("/tokens"):
         return {"name": "Matrix"}
+    if rule.endswith("/providers"):
+        return {"payments": "stripe", "esign": "dropbox_sign"}
     if rule.endswith("/triggers"):
         return {"name": "New hook", "kind": "webhook", "templateKey": "matrix_intake"}
     if rule.endswith("/templates"):
@@ -306,6 +333,8 @@ def form_for(rule: str, ids: dict[str, int]) -> dict[str, Any]:
         "new_password": "a long enough new password 42",
         "current_password": "wrong",
         "shared": "yes",
+        "payments": "stripe",
+        "esign": "dropbox_sign",
     }
 
 

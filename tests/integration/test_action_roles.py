@@ -201,7 +201,7 @@ def test_builder_moves_who_acts_to_the_new_actions_role_when_the_type_changes(
     db.session.expire_all()
     saved = db.session.get(TemplateStep, intake.id)
     assert saved.role_scope == "CLIENT"
-    assert saved.action_config == {"amount": "1234.50", "currency": "EUR", "provider": "sandbox"}
+    assert saved.action_config == {"amount": "1234.50", "currency": "EUR"}
     assert _options(response.get_data(as_text=True), f"step-{intake.id}-role") == ["CLIENT"]
 
 

@@ -165,6 +165,7 @@ def command_for(act: Act, kind: str) -> steps.Command:
         Act.COMPLETE: steps.Complete(payload),
         Act.TICK: steps.Tick(items[0] if items else "a", True),
         Act.UPLOAD: steps.Upload([PDF]),
+        Act.ADD_FILE: steps.AddFile([PDF]),
         Act.FAIL: steps.Fail("The court is closed."),
         Act.BLOCK: steps.Block("Waiting on the registry."),
         Act.UNBLOCK: steps.Unblock(),

@@ -76,9 +76,10 @@ def test_runner_shows_client_only_their_steps_when_client_opens_it(
     page = login_as(demo.user(Role.CLIENT)).get(_runner(demo, instance)).get_data(as_text=True)
     assert "Upload proof of identity" in page and "Pay the retainer" in page
     assert "Run conflict check" not in page and "Approve engagement" not in page
-    assert "0</strong> of 5 steps done" in page and "With the firm" in page
-    assert "Waits for the firm&#39;s work." in page
-    assert "Edit steps" not in page
+    # The client's portal (templates/client_links/portal.html): their steps in plain words.
+    assert "Nothing is asked of you right now." in page
+    assert "Demo Law LLP is working on the next part" in page
+    assert "Edit steps" not in page and "Audit trail" not in page
 
 
 def test_runner_is_not_found_when_user_is_from_another_firm(
@@ -263,7 +264,7 @@ def test_upload_completes_and_lists_the_file_when_client_sends_a_pdf(
     step = _ready_for_upload(demo)
     web = login_as(demo.user(Role.CLIENT))
     page = web.get(_runner(demo, instance)).get_data(as_text=True)
-    assert "Accepted: PDF, PNG, JPG" in page and "Up to 20.0 MB per file" in page
+    assert "PDF, PNG, JPG · up to 20.0 MB each" in page
     assert 'accept=".pdf,.png,.jpg"' in page
     response = web.post(
         f"/steps/{step.id}/upload",

@@ -58,7 +58,7 @@ def test_people_who_can_act_are_emailed_when_a_step_becomes_ready(
     assert [m["rcpt"] for m in inbox.messages] == [[paralegal.email]]
     message = inbox.messages[0]["message"]
     assert message["Subject"] == f"Ready for you: Conflict Check ({firm.matter.reference})"
-    assert f"Hello {paralegal.name}" in message.get_content()
+    assert f"Hello {paralegal.name}" in message.get_body(preferencelist=("plain",)).get_content()
     assert db.session.scalar(select(Job.status).where(Job.kind == "notify.step_ready")) == "DONE"
 
 

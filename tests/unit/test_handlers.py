@@ -1,11 +1,13 @@
 """The five human action handlers: config validation, payload checks and outcomes. The
 e-signature and payment providers are the one edge replaced by a recording stand-in."""
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from webapp.engine.actions import ActionContext, get_handler
+from webapp.engine.actions.payment import minor_units
 from webapp.engine.actions.registry import human_types
 from webapp.engine.errors import UnknownActionType, Unprocessable
 
@@ -168,14 +170,10 @@ def test_signature_config_needs_exactly_one_document_when_validated() -> None:
         with pytest.raises(Unprocessable) as caught:
             handler.validate_config(config)
         assert "documentId" in fields_of(caught.value)
-    assert handler.validate_config({"documentId": "12"}) == {
-        "documentId": 12,
-        "provider": "sandbox",
-    }
+    assert handler.validate_config({"documentId": "12"}) == {"documentId": 12}
     assert handler.validate_config({"documentFrom": "draft-letter"}) == {
-        "documentFrom": "draft-letter",
-        "provider": "sandbox",
-    }
+        "documentFrom": "draft-letter"
+    }  # no provider: the firm's choice
 
 
 class RecordingDocuments:
@@ -201,7 +199,7 @@ def test_signature_start_opens_a_provider_session_on_the_document_when_started()
     assert documents.asked == [{"documentFrom": "draft", "provider": "sandbox"}]
     assert providers.calls == [("esign", "sandbox", 7, "41")]
     assert outcome.external_ref == "sig-7"
-    assert outcome.action_data["provider"] == "sandbox"
+    assert outcome.action_data["signUrl"] == "/sandbox/sign"
     assert outcome.action_data["document"]["name"] == "letter.pdf"
 
 
@@ -216,10 +214,27 @@ def test_signature_completes_with_the_signed_copy_only_when_the_provider_reports
         "signedAt": "2026-01-02",
         "documentId": 42,
         "signedDocument": {"documentId": 42, "version": 2, "sha256": "bb", "originalSha256": "aa"},
+        "signedDocumentId": 42,
+        "signedSha256": "bb",
+        "originalSha256": "aa",
     }
     with pytest.raises(Unprocessable):
         handler.complete(ctx, {"event": "declined"})
     assert documents.asked == [(41, "signed")]
+
+
+def test_signature_keeps_the_copy_a_provider_brought_when_the_door_filed_it() -> None:
+    documents = RecordingDocuments()
+    filed = {"signedDocumentId": 9, "signedSha256": "cc", "originalSha256": "aa"}
+    ctx = context({}, {"document": {"documentId": 41}, **filed})
+    ctx.documents = documents
+    outcome = get_handler("SIGNATURE_CLIENT").complete(ctx, {"event": "signed"})
+    assert outcome.output["signedDocument"] == {
+        "documentId": 9,
+        "sha256": "cc",
+        "originalSha256": "aa",
+    }
+    assert documents.asked == []  # nothing asked of the provider again
 
 
 @pytest.mark.parametrize(
@@ -241,7 +256,7 @@ def test_payment_start_creates_an_intent_for_the_amount_due_when_started() -> No
     providers = RecordingProviders()
     config = get_handler("PAYMENT_CLIENT").validate_config({"amount": "1500", "currency": "EUR"})
     outcome = get_handler("PAYMENT_CLIENT").start(context(config, providers=providers))
-    assert providers.calls == [("payments", "sandbox", 7, "1500", "EUR")]
+    assert providers.calls == [("payments", None, 7, "1500", "EUR")]  # None: the firm's choice
     assert outcome.external_ref == "pay-7"
 
 
@@ -249,11 +264,41 @@ def test_payment_refuses_completion_when_the_amount_paid_differs() -> None:
     handler = get_handler("PAYMENT_CLIENT")
     config = {"amount": "1500.00", "currency": "USD"}
     with pytest.raises(Unprocessable, match="does not match"):
-        handler.complete(context(config), {"event": "succeeded", "amount": "1499.99"})
+        handler.complete(
+            context(config), {"event": "succeeded", "amount": "1499.99", "currency": "USD"}
+        )
     with pytest.raises(Unprocessable):
         handler.complete(context(config), {"event": "failed", "amount": "1500.00"})
-    outcome = handler.complete(context(config), {"event": "succeeded", "amount": "1500"})
+    paid = {"event": "succeeded", "amount": "1500", "currency": "usd"}
+    outcome = handler.complete(context(config), paid)
     assert outcome.output == {"paid": True, "amount": "1500.00", "currency": "USD"}
+
+
+@pytest.mark.parametrize("currency", ["JPY", None, "", 5])
+def test_payment_refuses_completion_when_the_currency_paid_differs(currency) -> None:
+    config = {"amount": "1500.00", "currency": "USD"}
+    with pytest.raises(Unprocessable, match="currency"):
+        get_handler("PAYMENT_CLIENT").complete(
+            context(config), {"event": "succeeded", "amount": "1500.00", "currency": currency}
+        )
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "minor"),
+    [
+        ("1500.00", "USD", 150000),
+        ("1500", "JPY", 1500),
+        ("12.345", "KWD", 12345),
+        ("0.5", "EUR", 50),
+    ],
+)
+def test_amounts_are_counted_in_the_currency_s_smallest_unit(amount, currency, minor) -> None:
+    assert minor_units(Decimal(amount), currency) == minor
+
+
+def test_an_amount_finer_than_the_currency_allows_is_refused() -> None:
+    with pytest.raises(Unprocessable, match="JPY"):
+        minor_units(Decimal("1500.50"), "JPY")
 
 
 # ---- REQUEST_DOC_CLIENT ---------------------------------------------------------------------

@@ -7,6 +7,7 @@ import hmac
 import json
 import secrets
 import time
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from flask import current_app
@@ -58,6 +59,29 @@ class SandboxPayments:
             "currency": currency,
             "url": f"/sandbox/pay/{intent_id}",
         }
+
+
+@dataclass(frozen=True)
+class ProviderChoice:
+    """A provider a firm may choose in Admin → Providers, and the firm secrets it needs
+    before a step can start with it (Admin → Secrets)."""
+
+    name: str
+    label: str
+    needs: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+
+
+PAYMENT_CHOICES = {
+    "sandbox": ProviderChoice("sandbox", "Sandbox — no real money"),
+    "stripe": ProviderChoice("stripe", "Stripe", ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET")),
+}
+ESIGN_CHOICES = {
+    "sandbox": ProviderChoice("sandbox", "Sandbox — not a legal signature"),
+    "dropbox_sign": ProviderChoice(
+        "dropbox_sign", "Dropbox Sign", ("DROPBOX_SIGN_API_KEY",), ("DROPBOX_SIGN_CLIENT_ID",)
+    ),
+}
 
 
 class ProviderRegistry:

@@ -239,3 +239,8 @@ def file_response(
     response.headers["Content-Security-Policy"] = INLINE_PDF_POLICY if inline else ATTACHMENT_POLICY
     response.headers["X-Frame-Options"] = "SAMEORIGIN" if inline else "DENY"
     return response
+
+
+def root() -> Path:
+    """The local store's folder (tests read stored files there)."""
+    return Path(current_app.config["UPLOAD_DIR"])

@@ -10,6 +10,7 @@ from webapp.api.blueprint import api
 from webapp.api.errors import error_response, status_of
 from webapp.engine.errors import DomainError
 from webapp.extensions import csrf
+from webapp.persistence import receipts
 
 # Webhooks and hooks prove who sends them by their signature; the DSL's schema is
 # public, so that editors can fetch it to check a document as it is written.
@@ -17,6 +18,8 @@ PUBLIC_ENDPOINTS = {
     "api.esign_webhook",
     "api.payment_webhook",
     "api.upload_webhook",
+    "api.stripe_webhook",
+    "api.dropbox_sign_webhook",
     "api.receive_hook",
     "api.dsl_schema",
 }
@@ -30,11 +33,17 @@ def require_authentication() -> Any:
         return error_response(
             401, "unauthorized", "Sign in or send an API token (Authorization: Bearer …)."
         )
-    if getattr(g, "token_auth", False) or request.method in ("GET", "HEAD", "OPTIONS"):
+    if request.method in ("GET", "HEAD", "OPTIONS"):
         return None
-    # A browser session must prove the request comes from our pages.
-    csrf.protect()
-    return None
+    if not getattr(g, "token_auth", False):
+        # A browser session must prove the request comes from our pages.
+        csrf.protect()
+    return receipts.replay_or_expect(current_user)
+
+
+@api.after_request
+def keep_answer(response: Any) -> Any:
+    return receipts.keep_answer(response)
 
 
 @api.errorhandler(DomainError)
@@ -62,6 +71,8 @@ def register_api(app: Flask) -> None:
         instances,
         jobs,
         matters,
+        notifications,
+        providers,
         steps,
         templates,
         tokens,

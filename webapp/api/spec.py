@@ -58,7 +58,8 @@ ERRORS = (
     (
         "409",
         "Well formed, but conflicts with the current state: a step that is not READY or "
-        "IN_PROGRESS for the act, a version that is not a draft, stale step ids, a lost claim",
+        "IN_PROGRESS for the act, a version that is not a draft, stale step ids, a lost claim, "
+        "an X-Request-ID already used for another request",
     ),
     ("413", "The request body is too large"),
     (
@@ -70,8 +71,8 @@ ERRORS = (
     (
         "503",
         "The database could not be reached: `unavailable` (nothing was changed) or "
-        "`outcome_unknown` (the commit was cut off: reload to check); Retry-After says when "
-        "to try again",
+        "`outcome_unknown` (the commit was cut off: send it again with the same X-Request-ID "
+        "to find out, or reload to check); Retry-After says when to try again",
     ),
 )
 

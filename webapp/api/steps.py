@@ -60,6 +60,19 @@ def complete_step(step_id: int, body: s.CompleteIn | None = None) -> ResponseRet
 
 @endpoint(
     api,
+    "/steps/<int:step_id>/files",
+    "POST",
+    summary="Add files to a document request already answered (multipart `file` parts)",
+    tag=TAG,
+    response=s.InstanceOut,
+    multipart=True,
+)
+def add_step_files(step_id: int) -> ResponseReturnValue:
+    return _act(step_id, steps.AddFile(incoming_files(request.files)))
+
+
+@endpoint(
+    api,
     "/steps/<int:step_id>/fail",
     "POST",
     summary="Fail a step",

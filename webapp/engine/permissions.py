@@ -34,6 +34,7 @@ class Act(StrEnum):
     COMPLETE = "complete"
     TICK = "tick"  # one checklist item; the last one completes the step
     UPLOAD = "upload"  # files for a document request; completes the step
+    ADD_FILE = "add_file"  # one more file for a document request already answered
     CONFIRM = "confirm"  # a provider confirmed a signature or a payment
     FAIL = "fail"
     BLOCK = "block"
@@ -123,6 +124,8 @@ RULES: dict[Act, Rule] = {
     Act.COMPLETE: Rule(OPEN, frozenset({K.BY_HAND}), _performer),
     Act.TICK: Rule(OPEN, frozenset({K.BY_HAND}), _performer),
     Act.UPLOAD: Rule(OPEN, frozenset({K.UPLOAD}), _performer),
+    # The step stays COMPLETED: the file is filed with it (docs/client-links.md).
+    Act.ADD_FILE: Rule(frozenset({S.COMPLETED}), frozenset({K.UPLOAD}), _performer),
     Act.CONFIRM: Rule(OPEN, frozenset({K.PROVIDER}), _performer),
     Act.FAIL: Rule(OPEN, HUMAN, _performer),
     Act.BLOCK: Rule(OPEN, HUMAN, _performer),
@@ -138,6 +141,7 @@ OFFERED = (
     Act.COMPLETE,
     Act.TICK,
     Act.UPLOAD,
+    Act.ADD_FILE,
     Act.START,
     Act.BLOCK,
     Act.FAIL,
@@ -242,6 +246,7 @@ def _wrong_state(state: StepState, act: Act, title: str) -> Exception:
 def _wrong_kind(act: Act) -> str:
     return {
         Act.UPLOAD: "Files can only be uploaded to a document request step.",
+        Act.ADD_FILE: "Files can only be added to a document request step.",
         Act.CONFIRM: "Only a signature or payment step is confirmed by a provider.",
         Act.COMPLETE: "This step is not completed by hand.",
     }.get(act, f"This kind of step cannot be asked to {act.value}.")

@@ -1,3 +1,4 @@
+from webapp.models.client_links import ClientLink
 from webapp.models.documents import Document, DocumentSource
 from webapp.models.events import InstanceChange, WorkflowEvent
 from webapp.models.form_tokens import FormToken
@@ -5,8 +6,17 @@ from webapp.models.instances import InstanceStep, WorkflowInstance
 from webapp.models.jobs import Job, StepAttempt
 from webapp.models.matters import Matter, MatterMember, MatterScreen, WallHit
 from webapp.models.migrations import MigrationRun, MigrationRunItem
-from webapp.models.notifications import Notification
+from webapp.models.notifications import (
+    DeliveryKind,
+    DeliveryState,
+    EmailDelivery,
+    EmailItem,
+    EmailItemKind,
+    EmailPreference,
+    Notification,
+)
 from webapp.models.orgs import ApiToken, Invitation, Organization, User
+from webapp.models.receipts import RequestReceipt
 from webapp.models.secrets import ResourceLink, Secret
 from webapp.models.security import SecurityEvent, SecurityEventKind
 from webapp.models.templates import TemplateStep, WorkflowTemplate
@@ -15,8 +25,15 @@ from webapp.models.workers import WorkerHeartbeat
 
 __all__ = [
     "ApiToken",
+    "ClientLink",
+    "DeliveryKind",
+    "DeliveryState",
     "Document",
     "DocumentSource",
+    "EmailDelivery",
+    "EmailItem",
+    "EmailItemKind",
+    "EmailPreference",
     "FormToken",
     "InstanceChange",
     "InstanceStep",
@@ -29,6 +46,7 @@ __all__ = [
     "MigrationRunItem",
     "Notification",
     "Organization",
+    "RequestReceipt",
     "ResourceLink",
     "Secret",
     "SecurityEvent",

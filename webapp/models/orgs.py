@@ -14,6 +14,13 @@ class Organization(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = created_at_column()
+    # Who takes the firm's payments and signatures (adapters/providers.py names them).
+    payment_provider: Mapped[str] = mapped_column(
+        String(40), default="sandbox", server_default="sandbox"
+    )
+    esign_provider: Mapped[str] = mapped_column(
+        String(40), default="sandbox", server_default="sandbox"
+    )
 
 
 class User(UserMixin, Model):
@@ -30,6 +37,12 @@ class User(UserMixin, Model):
     # Moves on when the person signs out: every session begun before is refused
     # (webapp/security/sessions.py).
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # How notification emails reach them (models/notifications.EmailPreference), and the
+    # hour of the firm's day their digest goes out.
+    email_preference: Mapped[str] = mapped_column(
+        String(10), default="immediate", server_default="immediate"
+    )
+    digest_hour: Mapped[int] = mapped_column(Integer, default=8, server_default="8")
 
     org: Mapped[Organization] = relationship(lazy="joined")
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from webapp.engine.errors import Conflict, DomainError, NotFound, OutcomeUnknown, Unavailable
 from webapp.extensions import db
-from webapp.persistence import faults
+from webapp.persistence import faults, receipts
 from webapp.persistence.journal import write_appended
 
 P = ParamSpec("P")
@@ -130,9 +130,11 @@ def _one_transaction(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R
             if faults.is_transient(error) and not _sqlite_locked(error):
                 raise _Retry() from error
             raise
+        receipt = receipts.add_pending()
         _commit()
         if has_request_context():
             g.changes_saved = True  # an error after this must not say "nothing was changed"
+            receipts.committed(receipt)
         return result
     except DomainError:
         session.rollback()
@@ -180,7 +182,8 @@ def _commit() -> None:
             raise _Retry() from error
         raise OutcomeUnknown(
             "The database stopped answering while this change was being saved, so it may or "
-            "may not have been. Reload to check before trying again."
+            "may not have been. Reload to check, or send the request again with the same "
+            "X-Request-ID: if it was saved, the answer is its result."
         ) from error
     finally:
         _COMMIT_SENT.reset(token)

@@ -1,5 +1,5 @@
 """Rate limits (Flask-Limiter): sign-in per account and per address, the API per token,
-hooks per trigger. Counts live in memory by default and in Redis when `REDIS_URL` is set,
+hooks per trigger, a client's one-step link per link. Counts live in memory by default and in Redis when `REDIS_URL` is set,
 so every gunicorn worker and every machine shares them.
 
 Each app gets its own Limiter: the extension keeps its storage and switches on the
@@ -16,12 +16,15 @@ from flask_login import current_user
 
 SIGN_IN = "web.login"
 HOOK = "api.receive_hook"
+CLIENT_LINK = "web.client_links."
 # Signed by their sender and limited elsewhere (hooks) or called by a provider in bursts.
 NOT_PER_TOKEN = {
     HOOK,
     "api.esign_webhook",
     "api.payment_webhook",
     "api.upload_webhook",
+    "api.stripe_webhook",
+    "api.dropbox_sign_webhook",
     "api.dsl_schema",
 }
 
@@ -60,6 +63,12 @@ def trigger() -> str:
     return f"trigger:{(request.view_args or {}).get('trigger_id', 0)}"
 
 
+def client_link() -> str:
+    """One counter per link, whoever opens it (the token, hashed: it is a credential)."""
+    token = str((request.view_args or {}).get("token", ""))
+    return "link:" + hashlib.sha256(token.encode()).hexdigest()[:32]
+
+
 # ---- when a limit applies ------------------------------------------------------------------
 
 
@@ -73,6 +82,10 @@ def not_an_api_call() -> bool:
 
 def not_a_hook() -> bool:
     return request.endpoint != HOOK
+
+
+def not_a_client_link() -> bool:
+    return not (request.endpoint or "").startswith(CLIENT_LINK)
 
 
 def sign_in_failed(_response: Response) -> bool:
@@ -118,6 +131,14 @@ LIMITS = [
         shared=True,
         exempt_when=not_a_hook,
         error_message="Too many deliveries for this trigger.",
+    ),
+    Limit(
+        setting("CLIENT_LINK_RATE_LIMIT"),
+        key_function=client_link,
+        scope="client-link",
+        shared=True,
+        exempt_when=not_a_client_link,
+        error_message="This link was opened too many times in a short while.",
     ),
 ]
 

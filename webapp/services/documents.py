@@ -184,6 +184,16 @@ def file_document(
     return document
 
 
+def matter_document(org_id: int, matter_id: int, document_id: Any) -> Document | None:
+    """The matter's document of that id (a step's config names it as text), or None."""
+    if not str(document_id or "").isdigit():
+        return None
+    document = db.session.get(Document, int(document_id))
+    if document is None or document.org_id != org_id or document.matter_id != matter_id:
+        return None
+    return document
+
+
 def _latest_version(document: Document) -> int:
     return (
         db.session.scalar(

@@ -5,6 +5,7 @@ lease to expire; the job is then due again and another worker picks it up. Every
 settlement checks the job is still ours, so a worker that lost its lease cannot undo
 the work of the one that took over."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +22,9 @@ PENDING, RUNNING, DONE, DEAD = "PENDING", "RUNNING", "DONE", "DEAD"
 STATUSES = (PENDING, RUNNING, DONE, DEAD)
 PARK_SECONDS = 60  # a job of a paused instance looks again this much later (or on resume)
 GENERIC_BACKOFF_SECONDS = 10.0
+# Called with each job that goes to the dead letters, in its transaction; services that
+# tell people add themselves here (services/notifications), as the queue knows no one.
+DEAD_LISTENERS: list[Callable[[Job], None]] = []
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,8 @@ def mark_dead(job: Job, error: str) -> None:
     job.locked_by = job.locked_until = None
     job.last_error = error
     job.updated_at = utcnow()
+    for listener in DEAD_LISTENERS:  # the admins hear of it in the same transaction
+        listener(job)
 
 
 def reschedule(job: Job, delay_seconds: float, error: str | None = None) -> None:

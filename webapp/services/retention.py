@@ -1,5 +1,5 @@
 """Retention: rows that served their moment — settled jobs, trigger firings, the one-use
-tokens of forms, security events — are deleted after an age, a small batch at a time, by the worker. Audit
+tokens of forms, security events, request receipts — are deleted after an age, a small batch at a time, by the worker. Audit
 rows, step attempts and dead letters are kept for ever."""
 
 import logging
@@ -13,7 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from webapp.extensions import db
-from webapp.models import FormToken, Job, SecurityEvent, TriggerFiring
+from webapp.models import FormToken, Job, RequestReceipt, SecurityEvent, TriggerFiring
 from webapp.persistence import faults
 from webapp.persistence.transaction import transactional
 from webapp.services.clock import now as clock_now
@@ -30,10 +30,12 @@ class Purged:
     firings: int = 0
     form_tokens: int = 0
     security_events: int = 0
+    request_receipts: int = 0
 
     def full(self, batch: int) -> bool:
         """Some kind filled its batch: there may be more to delete right away."""
-        return max(self.jobs, self.firings, self.form_tokens, self.security_events) >= batch
+        kinds = (self.jobs, self.firings, self.form_tokens, self.security_events)
+        return max(*kinds, self.request_receipts) >= batch
 
 
 @transactional
@@ -45,6 +47,9 @@ def purge(now: datetime, batch: int = BATCH) -> Purged:
         form_tokens=_purge_form_tokens(now, batch),
         security_events=_purge_oldest_by_id(
             SecurityEvent, _cutoff(now, "SECURITY_EVENT_RETENTION_DAYS"), batch
+        ),
+        request_receipts=_purge_oldest_by_id(
+            RequestReceipt, _cutoff(now, "REQUEST_RECEIPT_RETENTION_DAYS"), batch
         ),
     )
 

@@ -53,6 +53,24 @@ STEP_STATE_TONES = {
 TEMPLATE_STATUS_TONES = {"PUBLISHED": "ok", "DRAFT": "warn"}
 
 
+def instance_label(status: str) -> str:
+    """A workflow's status as the person reading is told it: a client never sees the
+    engine's names (web/reads/client_portal.py)."""
+    from webapp.web.reads.client_portal import workflow_words
+
+    if current_user.is_authenticated and current_user.role == "CLIENT":
+        return workflow_words(status)
+    return INSTANCE_STATUS_LABELS.get(status, status)
+
+
+def step_label(state: str) -> str:
+    from webapp.web.reads.client_portal import step_words
+
+    if current_user.is_authenticated and current_user.role == "CLIENT":
+        return step_words(state)
+    return STEP_STATE_LABELS.get(state, state)
+
+
 def wants_json() -> bool:
     return request.path.startswith("/api/")
 
@@ -155,6 +173,11 @@ def day(value: datetime | None) -> str:
     return f"{value.day} {value:%b %Y}"
 
 
+def hour(value: datetime | None) -> str:
+    """The time of day a receipt names ("17:05 UTC")."""
+    return f"{value.astimezone(UTC):%H:%M} UTC" if value else ""
+
+
 def clock(value: datetime | None) -> str:
     """A time to the second, with the day when it is not today (worker attempts)."""
     if value is None:
@@ -198,14 +221,18 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(day)
     app.add_template_filter(iso)
     app.add_template_filter(clock)
+    app.add_template_filter(hour)
     app.add_template_filter(compact)
     app.add_template_filter(filesize)
     app.add_template_filter(role_label)
     app.add_template_filter(spoken_duration, "duration")
     app.add_template_global(action_label)
+    app.add_template_global(instance_label)
+    app.add_template_global(step_label)
     app.add_template_global(history_sentence)
     app.add_template_global(roles_for)
     app.add_template_global(who_acts_label)
+    app.add_template_global(admin_providers.provider_hint)
     app.jinja_env.globals["instance_status_labels"] = INSTANCE_STATUS_LABELS
     app.jinja_env.globals["LONG_STEP_LIST"] = LONG_STEP_LIST
     app.jinja_env.globals["instance_status_tones"] = INSTANCE_STATUS_TONES
@@ -231,12 +258,15 @@ def register_template_helpers(app: Flask) -> None:
 from webapp.web import (  # noqa: E402
     account,
     admin,
+    admin_providers,
     auth,  # noqa: F401  (routes on `web` itself)
     builder,
+    client_links,
     documents,
     editor,
     inbox,  # noqa: F401
     matters,
+    notifications,
     runner,
     sandbox,
     security,
@@ -257,5 +287,9 @@ for _area in (
     account.bp,
     account.invitations,
     security.bp,
+    notifications.bp,
+    admin_providers.bp,
+    client_links.bp,
+    client_links.controls,
 ):
     web.register_blueprint(_area)

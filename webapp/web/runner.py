@@ -11,9 +11,11 @@ from jinja2_fragments.flask import render_block
 
 from webapp.engine.eligibility import MatterAccess
 from webapp.engine.errors import Invalid
+from webapp.engine.roles import Role
 from webapp.engine.states import StepState
 from webapp.services import dead_letters, instances
 from webapp.web.htmx import blocks, is_htmx, page_or_block, redirect_to
+from webapp.web.reads import client_portal
 from webapp.web.reads import migration as moves
 from webapp.web.reads import runner as reads
 from webapp.web.reads.common import instance_on_matter
@@ -24,6 +26,7 @@ from webapp.web.wording import drift_lines, history_sentence
 bp = Blueprint("runner", __name__, url_prefix="/matters/<int:matter_id>/workflows")
 WORKABLE = (StepState.READY, StepState.IN_PROGRESS)
 PAGE = "runner/runner.html"
+PORTAL = "client_links/portal.html"
 MOVE_PAGE = "runner/migration.html"
 HISTORY_PAGE_SIZE = 8
 STATUS_DONE = {
@@ -66,6 +69,9 @@ def _state_of(name: str) -> StepState:
 def show(matter_id: int, instance_id: int) -> Any:
     """The page; `?show=completed` (the "Show all" link without JavaScript) shows a
     collapsed group in full."""
+    if current_user.role == Role.CLIENT:  # a portal, not the staff page
+        portal = client_portal.portal_view(current_user, matter_id, instance_id)
+        return render_template(PORTAL, view=portal)
     names = {name.upper().replace("-", "_") for name in request.args.getlist("show")}
     expanded = {state for state in StepState if state in names}  # unknown names: ignored
     view = reads.runner_view(current_user, matter_id, instance_id, expanded=expanded)
@@ -99,7 +105,7 @@ def group(matter_id: int, instance_id: int, state: str) -> Any:
 def audit(matter_id: int, instance_id: int) -> Any:
     """Older entries of the audit trail ("Show older entries")."""
     before = request.args.get("before", type=int)
-    if before is None:
+    if before is None or current_user.role == Role.CLIENT:  # the firm's record, not theirs
         abort(404)
     page = reads.audit_page(current_user, matter_id, instance_id, before)
     return render_block(

@@ -118,7 +118,29 @@ def upload(step_id: int) -> Any:
     return _act(step_id, steps.Upload(incoming_files(request.files)), "Your files were uploaded.")
 
 
+@bp.post("/files")
+def add_file(step_id: int) -> Any:
+    """Another file for a document request already answered (the client's portal)."""
+    files = incoming_files(request.files)
+    return _act(step_id, steps.AddFile(files), "Your file was added to the request.")
+
+
 @bp.post("/provider")
 def provider(step_id: int) -> Any:
-    """Signature and payment steps continue on the provider's page (the sandbox here)."""
-    return redirect_to(providers.provider_page(current_user, step_id))
+    """Signature and payment steps continue on the provider's page (the sandbox's, Stripe
+    Checkout), or in the person's mailbox (Dropbox Sign emails the document). A provider
+    that cannot start (its keys are missing) says so in the step's card."""
+    try:
+        page = providers.provider_page(current_user, step_id)
+    except (Invalid, Unprocessable) as error:
+        if not is_htmx():
+            raise
+        instance, _step = reads.step_of(current_user, step_id)
+        return card_with_error(instance.matter_id, instance.id, step_id, error.message), 422
+    if page is not None:
+        return redirect_to(page)
+    instance, _step = reads.step_of(current_user, step_id)
+    flash("The document to sign is on its way to your email.", "success")
+    return redirect_to(
+        url_for("web.runner.show", matter_id=instance.matter_id, instance_id=instance.id)
+    )

@@ -1,6 +1,6 @@
 import re
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -10,6 +10,50 @@ from webapp.engine.errors import Unprocessable
 from webapp.engine.roles import Role
 
 _GROUPED = re.compile(r"^\d{1,3}(?:[.,]\d{3})+$")
+# ISO 4217 currencies without a minor unit, and those with three decimals, as payment
+# providers count them (every other currency has two).
+ZERO_DECIMAL = frozenset(
+    [
+        "BIF",
+        "CLP",
+        "DJF",
+        "GNF",
+        "JPY",
+        "KMF",
+        "KRW",
+        "MGA",
+        "PYG",
+        "RWF",
+        "UGX",
+        "VND",
+        "VUV",
+        "XAF",
+        "XOF",
+        "XPF",
+    ]
+)
+THREE_DECIMAL = frozenset(["BHD", "JOD", "KWD", "OMR", "TND"])
+
+
+def decimal_places(currency: str) -> int:
+    code = currency.upper()
+    return 0 if code in ZERO_DECIMAL else 3 if code in THREE_DECIMAL else 2
+
+
+def from_minor_units(amount: int, currency: str) -> Decimal:
+    """A provider's smallest-unit count as an amount: 150000 USD -> 1500.00."""
+    return Decimal(int(amount)).scaleb(-decimal_places(currency))
+
+
+def minor_units(amount: Decimal, currency: str) -> int:
+    """The amount in the currency's smallest unit, as providers charge it: 1500.00 USD ->
+    150000, 1500 JPY -> 1500. An amount finer than the currency allows is refused."""
+    code = currency.upper()
+    places = decimal_places(code)
+    scaled = Decimal(amount).scaleb(places)
+    if scaled != scaled.to_integral_value():
+        raise Unprocessable(f"{amount} {code} is finer than {code} allows ({places} decimals).")
+    return int(scaled)
 
 
 def normalize_amount(value: Any) -> Any:
@@ -41,7 +85,10 @@ class PaymentConfig(ActionConfig):
         gt=0, max_digits=12, decimal_places=2, description="Amount due, e.g. 500.00 or 500,00"
     )
     currency: str = Field(description="ISO 4217 code, e.g. EUR or USD (any case)")
-    provider: str = Field(default="sandbox", description="Payment provider")
+    provider: Literal["sandbox", "stripe"] | None = Field(
+        default=None,
+        description="Payment provider (sandbox or stripe); empty: the firm's choice in Admin",
+    )
 
     @field_validator("amount", mode="before")
     @classmethod
@@ -66,27 +113,42 @@ class PaymentHandler(ActionHandler):
     label = "Client payment"
     description = "The client pays through the payment provider."
     Config = PaymentConfig
-    example = {"amount": "1500.00", "currency": "EUR", "provider": "sandbox"}
+    example = {"amount": "1500.00", "currency": "EUR"}
     roles = (Role.CLIENT,)
     performed_by = "A client payment is made by the client"
     completes_by_webhook = True
 
     def start(self, ctx: ActionContext) -> Outcome:
-        provider = ctx.config.get("provider", "sandbox")
-        intent = ctx.providers.payments(provider).create_intent(
+        """`ctx.providers` resolves an empty provider to the firm's choice and says which
+        it used (services/providers.py)."""
+        intent = ctx.providers.payments(ctx.config.get("provider")).create_intent(
             ctx.step_id, str(ctx.config["amount"]), ctx.config["currency"]
         )
-        data = {**ctx.action_data, "provider": provider, **intent}
+        data = {**ctx.action_data, **intent}
         return Outcome(action_data=data, external_ref=intent["intentId"])
 
     def complete(self, ctx: ActionContext, payload: dict[str, Any]) -> Outcome:
         if payload.get("event") != "succeeded":
             raise Unprocessable("The provider did not report a successful payment.", payload)
-        if Decimal(str(payload.get("amount"))) != Decimal(str(ctx.config["amount"])):
-            raise Unprocessable("The amount paid does not match the amount due.", payload)
+        if not paid_as_asked(payload, ctx.config):
+            raise Unprocessable(
+                "The amount or currency paid does not match what the step asked for.", payload
+            )
         output = {
             "paid": True,
             "amount": str(ctx.config["amount"]),
             "currency": ctx.config["currency"],
         }
         return Outcome(action_data={**ctx.action_data, **output}, output=output)
+
+
+def paid_as_asked(payload: dict[str, Any], config: dict[str, Any]) -> bool:
+    """The provider's amount and currency are exactly the step's: a payment of the right
+    number in another currency is not the payment asked for."""
+    currency = payload.get("currency")
+    if not isinstance(currency, str) or currency.upper() != str(config["currency"]).upper():
+        return False
+    try:
+        return Decimal(str(payload.get("amount"))) == Decimal(str(config["amount"]))
+    except ArithmeticError:
+        return False

@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
@@ -27,7 +27,10 @@ class SignatureConfig(ActionConfig):
         description="The matter document the client signs (its id; a PDF); give this "
         "or documentFrom",
     )
-    provider: str = Field(default="sandbox", description="E-signature provider")
+    provider: Literal["sandbox", "dropbox_sign"] | None = Field(
+        default=None,
+        description="E-signature provider (sandbox or dropbox_sign); empty: the firm's choice",
+    )
 
     @field_validator("document_id")
     @classmethod
@@ -40,12 +43,19 @@ class SignatureConfig(ActionConfig):
         return value
 
 
+# What the step door records when a provider's webhook brought the signed copy
+# (services/steps/applying.file_signed_copy).
+SIGNED_COPY = ("signedDocumentId", "originalSha256", "signedSha256")
+
+
 @register
 class SignatureHandler(ActionHandler):
     """The client signs a real matter document: starting the step finds the document
     (`documentId`, or the `documentId` output of the step `documentFrom`) and opens the
-    provider's session on it; the provider's confirmation files the signed copy as the
-    document's next version (through `ctx.documents`, which the service gives)."""
+    provider's session on it. The signed copy is filed as the document's next version:
+    the one a provider's webhook brought (filed by the door before `complete`), or the one
+    the provider makes on request (the sandbox stamps a signature page), through
+    `ctx.documents`, which the service gives."""
 
     type = "SIGNATURE_CLIENT"
     category = Category.HUMAN
@@ -69,22 +79,31 @@ class SignatureHandler(ActionHandler):
             raise
 
     def start(self, ctx: ActionContext) -> Outcome:
-        provider = ctx.config.get("provider", "sandbox")
         document = ctx.documents.to_sign(ctx.config)
-        session = ctx.providers.esign(provider).open_session(
-            ctx.step_id, str(document["documentId"])
-        )
-        data = {**ctx.action_data, "provider": provider, **session, "document": document}
+        esign = ctx.providers.esign(ctx.config.get("provider"))  # empty: the firm's choice
+        session = esign.open_session(ctx.step_id, str(document["documentId"]))
+        data = {**ctx.action_data, **session, "document": document}
         return Outcome(action_data=data, external_ref=session["sessionId"])
 
     def complete(self, ctx: ActionContext, payload: dict[str, Any]) -> Outcome:
         if payload.get("event") != "signed":
             raise Unprocessable("The provider did not report a signature.", payload)
-        signed = ctx.documents.file_signed(ctx.action_data, payload)
+        data = ctx.action_data
+        if data.get("signedDocumentId") is not None:
+            signed = {
+                "documentId": data["signedDocumentId"],
+                "sha256": data.get("signedSha256"),
+                "originalSha256": data.get("originalSha256"),
+            }
+        else:
+            signed = ctx.documents.file_signed(data, payload)
         output = {
             "signed": True,
             "signedAt": payload.get("signedAt"),
             "documentId": signed["documentId"],
             "signedDocument": signed,
+            "signedDocumentId": signed["documentId"],
+            "signedSha256": signed.get("sha256"),
+            "originalSha256": signed.get("originalSha256"),
         }
-        return Outcome(action_data={**ctx.action_data, **output}, output=output)
+        return Outcome(action_data={**data, **output}, output=output)

@@ -20,6 +20,7 @@ from webapp.services.steps.advance import advance
 from webapp.services.steps.applying import apply, is_repeat
 from webapp.services.steps.changed import Changed, StepMove, changed_from
 from webapp.services.steps.commands import (
+    AddFile,
     Assign,
     Block,
     Claim,
@@ -44,6 +45,7 @@ from webapp.services.steps.loading import (
 
 __all__ = [
     "Act",
+    "AddFile",
     "Assign",
     "Block",
     "Changed",

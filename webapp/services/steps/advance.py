@@ -48,6 +48,7 @@ from webapp.models import InstanceChange, InstanceStep, Job, WorkflowInstance
 from webapp.models.base import utcnow
 from webapp.observability import metrics
 from webapp.persistence.journal import enqueue, record_event
+from webapp.services import notifications
 from webapp.services.events import emit_for_instance
 from webapp.services.steps.conditions import evaluate_condition, render_step
 from webapp.services.steps.outputs import record_output
@@ -158,6 +159,7 @@ def activate(instance: WorkflowInstance, step: InstanceStep, payload: dict | Non
     if get_handler(step.action_type).automated:
         enqueue_run(instance, step)
     else:
+        notifications.step_ready(instance, step)
         enqueue(
             NOTIFY_READY,
             {"stepId": step.id, "instanceId": instance.id},
@@ -214,6 +216,8 @@ def _after_status_change(instance: WorkflowInstance, old: str, new: str) -> None
         notify_parent(instance)
     if new in FINISHED_EVENTS:
         emit_for_instance(instance, FINISHED_EVENTS[new])
+    if new == InstanceStatus.FAILED:
+        notifications.instance_failed(instance)
 
 
 def notify_parent(child: WorkflowInstance) -> None:

@@ -4,19 +4,22 @@ says whether the step's state moved (then the graph advances)."""
 
 from typing import Any
 
+from webapp.adapters.storage import IncomingFile
 from webapp.engine.actions import get_handler
 from webapp.engine.actions.checklist import ChecklistHandler
 from webapp.engine.actions.request_doc import RequestDocHandler
 from webapp.engine.errors import Invalid
 from webapp.engine.permissions import acting_role
+from webapp.engine.roles import Role
 from webapp.engine.states import StepEvent, StepState
-from webapp.models import User
+from webapp.models import DocumentSource, User
 from webapp.persistence.journal import record_event
-from webapp.services import documents
+from webapp.services import documents, notifications
 from webapp.services.access import require_assignable
 from webapp.services.events import emit_for_instance
 from webapp.services.steps.advance import complete_step, fail_step, step_event
 from webapp.services.steps.commands import (
+    AddFile,
     Assign,
     Block,
     Claim,
@@ -34,7 +37,8 @@ from webapp.services.steps.loading import Loaded, context_for, step_view
 
 E = StepEvent
 MAX_REASON = 2000
-AUDITED_OUTPUT = {"approved", "comment", "files", "paid", "signed", "signedDocument"}
+AUDITED_OUTPUT = {"approved", "comment", "files", "paid", "signed", "signedDocumentId"}
+AUDITED_OUTPUT |= {"originalSha256", "signedSha256", "signedDocument"}
 
 
 def is_repeat(loaded: Loaded, command: Command) -> bool:
@@ -60,9 +64,15 @@ def apply(loaded: Loaded, actor: User, command: Command) -> bool:
             return tick(loaded, actor.id, item, checked)
         case Upload(files=files):
             upload(loaded, actor, files)
+        case AddFile(files=files):
+            add_file(loaded, actor, files)
+            return False
         case ProviderConfirmed(ref=ref, payload=payload):
             if loaded.step.external_ref != ref:
                 raise Invalid("The provider's confirmation names another session.")
+            check_provider(loaded, command)
+            if command.document is not None:
+                file_signed_copy(loaded, actor, command.document)
             complete(loaded, actor.id, payload)
         case Fail(reason=reason):
             fail(loaded, actor.id, required_reason(reason))
@@ -80,6 +90,50 @@ def apply(loaded: Loaded, actor: User, command: Command) -> bool:
             assign(loaded, actor, user_id)
             return False
     return True
+
+
+def check_provider(loaded: Loaded, command: ProviderConfirmed) -> None:
+    """A provider's event is taken only for the kind of step its endpoint serves, and
+    only from the provider the step was opened with."""
+    step = loaded.step
+    if command.for_type is not None and step.action_type != command.for_type:
+        raise Invalid(
+            f"This webhook is for {get_handler(command.for_type).label.lower()} steps; "
+            f"{step.title!r} is a {get_handler(step.action_type).label.lower()} step."
+        )
+    opened_with = (step.action_data or {}).get("provider", "sandbox")
+    if command.provider is not None and opened_with != command.provider:
+        raise Invalid(
+            f"The step {step.title!r} was opened with {opened_with}, not {command.provider}."
+        )
+
+
+def file_signed_copy(loaded: Loaded, actor: User, signed: IncomingFile) -> None:
+    """The signed copy, as the next version of the document signed (or a new document
+    when the step named none of the matter's), shared with the client who signed it."""
+    step, instance = loaded.step, loaded.instance
+    data = dict(step.action_data or {})
+    original = documents.matter_document(
+        instance.org_id, instance.matter_id, data.get("documentId")
+    )
+    document = documents.file_document(
+        org_id=instance.org_id,
+        matter_id=instance.matter_id,
+        name=signed.filename,
+        data=signed.data,
+        content_type=signed.content_type,
+        source=DocumentSource.SIGNATURE,
+        step_id=step.id,
+        uploaded_by_id=actor.id,
+        shared_with_client=True,
+        replaces=original,
+    )
+    step.action_data = {
+        **data,
+        "signedDocumentId": document.id,
+        "signedSha256": document.sha256,
+        "originalSha256": original.sha256 if original is not None else None,
+    }
 
 
 def start(loaded: Loaded, user_id: int | None, event: str = E.START) -> None:
@@ -110,6 +164,8 @@ def complete(loaded: Loaded, user_id: int | None, payload: dict[str, Any]) -> No
     output = outcome.output or {}
     audit = {key: value for key, value in output.items() if key in AUDITED_OUTPUT}
     complete_step(instance, step, output, user_id, audit)
+    if user_id is not None and loaded.access.members.get(user_id) == Role.CLIENT:
+        notifications.client_receipt(instance, step, user_id)
 
 
 def fail(loaded: Loaded, user_id: int, reason: str) -> None:
@@ -146,6 +202,30 @@ def upload(loaded: Loaded, actor: User, files: list[Any]) -> None:
         )
 
 
+def add_file(loaded: Loaded, actor: User, files: list[Any]) -> None:
+    """Files after the answer: checked as the first ones were, filed on the matter with
+    the step, listed in its data, audited; the step's state and outputs do not move."""
+    handler = get_handler(loaded.step.action_type)
+    assert isinstance(handler, RequestDocHandler)  # the permission table checked the kind
+    with documents.checked_files(files, handler, context_for(loaded, actor.id)) as checked:
+        stored = documents.store_for_step(actor, loaded.instance.matter_id, loaded.step.id, checked)
+    data = dict(loaded.step.action_data or {})
+    loaded.step.action_data = {**data, "files": [*data.get("files", []), *stored]}
+    record_event(
+        org_id=loaded.instance.org_id,
+        event_type="step.file_added",
+        actor_id=actor.id,
+        matter_id=loaded.instance.matter_id,
+        instance_id=loaded.instance.id,
+        step_id=loaded.step.id,
+        payload={"key": loaded.step.key, "files": stored},
+    )
+    for document in stored:
+        emit_for_instance(
+            loaded.instance, "document.uploaded", {"stepId": loaded.step.id, **document}
+        )
+
+
 def assign(loaded: Loaded, actor: User, user_id: int | None) -> None:
     """Narrow the step to one named person, who must be eligible for it; None widens it
     again to everyone its role allows. A claim held by someone else is released."""
@@ -166,6 +246,8 @@ def assign(loaded: Loaded, actor: User, user_id: int | None) -> None:
         step_id=step.id,
         payload={"key": step.key, "from": before, "to": user_id},
     )
+    if user_id is not None and user_id != before:
+        notifications.step_assigned(loaded.instance, step, user_id)
 
 
 def required_reason(reason: str | None) -> str:

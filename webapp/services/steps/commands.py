@@ -44,11 +44,27 @@ class Upload:
 
 
 @dataclass(frozen=True)
+class AddFile:
+    """More files for a document request the client already answered: filed with the
+    step, which stays completed (its outputs, which later steps read, do not change)."""
+
+    files: list[IncomingFile]
+    act = Act.ADD_FILE
+
+
+@dataclass(frozen=True)
 class ProviderConfirmed:
-    """A verified provider webhook: `payload` names the person (`actorId`) who acted."""
+    """A verified provider webhook: `payload` names the person (`actorId`) who acted.
+    `provider` and `for_type` say whose endpoint it came in on and which action type that
+    endpoint serves: a step opened with another provider, or of another type, refuses it.
+    `document`: the signed copy the provider returned, filed as the document's next
+    version."""
 
     ref: str
     payload: dict[str, Any]
+    provider: str | None = None
+    for_type: str | None = None
+    document: IncomingFile | None = None
     act = Act.CONFIRM
 
 
@@ -87,6 +103,7 @@ Command = (
     | Complete
     | Tick
     | Upload
+    | AddFile
     | ProviderConfirmed
     | Fail
     | Block

@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import defer, joinedload, lazyload, selectinload
 
-from webapp.adapters import providers
 from webapp.engine.actions import ActionContext, get_handler
 from webapp.engine.actions.checklist import ChecklistHandler
 from webapp.engine.actions.request_doc import RequestDocHandler
@@ -19,8 +18,10 @@ from webapp.engine.roles import Role
 from webapp.engine.states import StepState
 from webapp.extensions import db
 from webapp.models import InstanceStep, Matter, User, WorkflowInstance
+from webapp.services import notifications
 from webapp.services.access import matter_access, refuse_if_screened
 from webapp.services.documents import StepDocuments
+from webapp.services.provider_sessions import StepProviders
 from webapp.services.steps.advance import latest_change_id
 from webapp.services.steps.outputs import outputs
 
@@ -92,6 +93,7 @@ def load_step(step_id: int, user: User, *, all_steps: bool = False) -> Loaded:
         raise missing
     if user.role == Role.CLIENT and step.role_scope != Role.CLIENT:
         raise missing  # a client sees only the steps addressed to clients
+    notifications.remember_access(access, instance.matter_id)
     return Loaded(instance, step, access, revision)
 
 
@@ -129,7 +131,7 @@ def context_for(loaded: Loaded, actor_id: int | None) -> ActionContext:
         instance_id=loaded.instance.id,
         matter_id=loaded.instance.matter_id,
         actor_id=actor_id,
-        providers=providers.registry,
+        providers=StepProviders(loaded.instance, step, actor_id),
         documents=StepDocuments(
             loaded.instance, step, actor_id, functools.partial(outputs, loaded.instance)
         ),

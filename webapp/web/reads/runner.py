@@ -36,6 +36,7 @@ from webapp.models import (
     InstanceStep,
     Job,
     Matter,
+    Organization,
     StepAttempt,
     User,
     WorkflowEvent,
@@ -43,7 +44,9 @@ from webapp.models import (
 )
 from webapp.models.base import utcnow
 from webapp.services import audit
+from webapp.services import providers as provider_service
 from webapp.services.access import actor_of
+from webapp.services.client_links import LinkState, link_states
 from webapp.services.instances import load_instance
 from webapp.services.steps import available_acts
 from webapp.services.steps.advance import graphs, latest_change_id
@@ -104,6 +107,9 @@ class StepCard:
     child: WorkflowInstance | None = None  # the sub-workflow this step waits on
     retry_job_id: int | None = None  # an admin may retry this dead job of the step
     assignable: list[tuple[int, str]] = field(default_factory=list)  # (id, name) of eligible people
+    # A payment or signature step whose provider lacks its keys: why it cannot start.
+    provider_notice: str | None = None
+    client_link: LinkState | None = None  # a client step's links, for the firm's lawyers
 
     @property
     def may_act(self) -> bool:
@@ -376,6 +382,7 @@ class _Cards:
         (self.shapes, self.revision), self.visible = graph_rows, visible
         self.documents = _documents_by_step([s.id for s in steps])
         self.extras = card_extras(instance, steps, user)
+        self.links = _client_links(steps, user)
         self.now = utcnow()
 
     @cached_property
@@ -440,13 +447,35 @@ class _Cards:
             child=extras.children.get((step.action_data or {}).get("childInstanceId")),
             retry_job_id=extras.dead_jobs.get(step.id) if retryable else None,
             assignable=self.assignable(role) if "assign" in events else [],
+            provider_notice=self.provider_notice(step) if state == StepState.READY else None,
+            client_link=self.links.get(step.id),
         )
+
+    def provider_notice(self, step: InstanceStep) -> str | None:
+        if step.action_type not in provider_service.PROVIDER_STEP_TYPES:
+            return None
+        org = db.session.get(Organization, self.instance.org_id)
+        configured = (step.action_config or {}).get("provider")
+        if org is None:
+            return None
+        return provider_service.step_setup_problem(org, step.action_type, configured)
 
     def assignable(self, role: str) -> list[tuple[int, str]]:
         """Who the step may be assigned to: its role's people on the matter, by name."""
         eligible = resolve_eligible_actors(role, None, self.access)
         people = ((i, self.names.get(i, "a former member")) for i in eligible)
         return sorted(people, key=lambda person: person[1])
+
+
+def _client_links(steps: list[InstanceStep], user: User) -> dict[int, LinkState]:
+    """The links of the shown open client steps, for the lawyers and admins who may
+    withdraw or resend them (one query; none for anyone else)."""
+    if user.role not in (Role.ADMIN, Role.LAWYER):
+        return {}
+    waiting = (StepState.READY, StepState.IN_PROGRESS)  # a link is sent for these only
+    ids = [s.id for s in steps if s.role_scope == Role.CLIENT and s.action_state in waiting]
+    found = link_states(ids)
+    return {step_id: found.get(step_id, LinkState(0, None, False)) for step_id in ids}
 
 
 def _documents_by_step(step_ids: list[int]) -> dict[int, list[Document]]:
@@ -523,6 +552,12 @@ EVENT_WORDS = {
     "instance.created": "started this workflow",
     "instance.status_changed": "changed the workflow status",
     "instance.migrated": "moved this workflow to a newer template version",
+    "step.file_added": "added a file to",
+    "client_link.issued": "link emailed to the client",
+    "client_link.resent": "sent the client a new link to",
+    "client_link.opened": "opened the link to",
+    "client_link.submitted": "answered through the link to",
+    "client_link.revoked": "withdrew the client's link to",
 }
 
 
