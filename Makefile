@@ -23,7 +23,8 @@ $(VENDOR): package.json
 	cp node_modules/sortablejs/Sortable.min.js static/vendor/Sortable.min.js
 	cp node_modules/axe-core/axe.min.js static/vendor/axe.min.js
 
-# First start: random SECRET_KEY and WEBHOOK_SECRET in instance/secrets.json (read back on
+# First start: random SECRET_KEY, WEBHOOK_SECRET and a Fernet key for the firms' secrets
+# (MATTERFLOW_SECRET_KEYS) in instance/secrets.json (read back on
 # later starts; environment variables of the same names win). Never the public defaults.
 secrets: setup
 	@$(PY) -c 'from webapp.config import SECRETS_FILE, write_instance_secrets; \

@@ -113,12 +113,17 @@ def reset(database: Database) -> None:
             Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
+# A fixed Fernet key: on PostgreSQL the app refuses to start without one.
+BENCH_SECRET_KEY = "YmVuY2gta2V5LWJlbmNoLWtleS1iZW5jaC1rZXktYmU="
+
+
 def app_config(database: Database) -> dict[str, object]:
     """The settings every bench process gives the app (the server's come from env)."""
     return {
         "SQLALCHEMY_DATABASE_URI": database.url,
         "SECRET_KEY": "bench-secret",
         "WEBHOOK_SECRET": "bench-webhook-secret",
+        "MATTERFLOW_SECRET_KEYS": [BENCH_SECRET_KEY],
         "RATELIMIT_ENABLED": False,
         "EMBEDDED_WORKER": False,
         "NOTIFICATIONS_ENABLED": False,
@@ -132,6 +137,7 @@ def server_environment(database: Database) -> dict[str, str]:
             "DATABASE_URL": database.url,
             "SECRET_KEY": "bench-secret",
             "WEBHOOK_SECRET": "bench-webhook-secret",
+            "MATTERFLOW_SECRET_KEYS": BENCH_SECRET_KEY,
             # The bench measures the engine under load: a rate limit would measure itself.
             "RATELIMIT_ENABLED": "false",
             "EMBEDDED_WORKER": "false",

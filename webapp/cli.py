@@ -1,5 +1,5 @@
 """flask commands: create-firm, seed-demo, create-user, create-token, worker,
-actions-reference, verify-audit, grant-app-role."""
+rotate-secret-keys, actions-reference, verify-audit, grant-app-role."""
 
 import signal
 import threading
@@ -84,7 +84,14 @@ def register_cli(app: Flask) -> None:
     @click.option("--poll", type=float, default=None, help="Seconds between looks when idle.")
     def worker_command(worker_id: str | None, until_idle: bool, poll: float | None) -> None:
         """Run outbox jobs: automated steps, notifications, sub-workflow results."""
+        from webapp.adapters.cipher import CipherUnavailable
+        from webapp.services.secrets import check_keys
         from webapp.worker import default_worker_id, drain
+
+        try:
+            check_keys()  # a wrong key refuses here, not in each step that needs a secret
+        except CipherUnavailable as error:
+            raise click.ClickException(f"The worker will not start: {error}") from None
 
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -92,6 +99,19 @@ def register_cli(app: Flask) -> None:
         name = worker_id or default_worker_id()
         processed = drain(name, until_idle=until_idle, poll=poll, stop=stop)
         click.echo(f"Worker {name} ran {processed} job(s).")
+
+    @app.cli.command("rotate-secret-keys")
+    def rotate_secret_keys_command() -> None:
+        """Re-encrypt every firm's secrets with the first of MATTERFLOW_SECRET_KEYS; the
+        older keys may then be removed from the variable."""
+        from webapp.adapters.cipher import CipherUnavailable
+        from webapp.services.secrets import rotate_keys
+
+        try:
+            count = rotate_keys()
+        except CipherUnavailable as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"Re-encrypted {count} secret(s) with the first key of MATTERFLOW_SECRET_KEYS.")
 
     @app.cli.command("actions-reference")
     @click.option(

@@ -1,5 +1,6 @@
 """Settings, read from environment variables (each is documented in README.md)."""
 
+import base64
 import json
 import os
 import secrets
@@ -12,6 +13,9 @@ SECRETS_FILE = Path(os.environ.get("SECRETS_FILE", str(ROOT / "instance" / "secr
 # What a laptop gets when nothing is set: public, so a server on PostgreSQL refuses them
 # (webapp/security/secrets.py).
 PUBLIC_DEFAULTS = {"SECRET_KEY": "dev-only-change-me", "WEBHOOK_SECRET": "dev-webhook-secret"}
+# The firms' secrets are encrypted with these keys; no public default: a key everyone
+# knows would encrypt nothing.
+KEYS_NAME = "MATTERFLOW_SECRET_KEYS"
 
 
 def instance_secrets(path: Path = SECRETS_FILE) -> dict[str, str]:
@@ -27,14 +31,29 @@ def secret(name: str, path: Path = SECRETS_FILE) -> str:
     return os.environ.get(name) or instance_secrets(path).get(name) or PUBLIC_DEFAULTS[name]
 
 
+def secret_keys(path: Path = SECRETS_FILE) -> list[str]:
+    """The Fernet keys of the firms' secrets, newest first: the environment's
+    MATTERFLOW_SECRET_KEYS (comma-separated), else the instance file's; none on a server
+    that set neither (it refuses to start, webapp/security/secrets.py)."""
+    value = os.environ.get(KEYS_NAME) or instance_secrets(path).get(KEYS_NAME, "")
+    return [key.strip() for key in value.split(",") if key.strip()]
+
+
+def _new_value(name: str) -> str:
+    if name == KEYS_NAME:
+        return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()  # a Fernet key
+    return secrets.token_hex(32)
+
+
 def write_instance_secrets(path: Path = SECRETS_FILE) -> list[str]:
     """Random values for the secrets the file lacks, readable by this user only; the names
-    written (none on later starts: a rotated key would sign everyone out)."""
+    written (none on later starts: a rotated key would sign everyone out, and a new
+    secrets key could not read the firms' secrets)."""
     stored = instance_secrets(path)
-    missing = [name for name in PUBLIC_DEFAULTS if name not in stored]
+    missing = [name for name in (*PUBLIC_DEFAULTS, KEYS_NAME) if name not in stored]
     if not missing:
         return []
-    stored.update({name: secrets.token_hex(32) for name in missing})
+    stored.update({name: _new_value(name) for name in missing})
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as file:
@@ -77,10 +96,8 @@ class Config:
     # Dropbox Sign test mode: requests are free and carry no legal weight.
     DROPBOX_SIGN_TEST_MODE = _bool("DROPBOX_SIGN_TEST_MODE", False)
     # Fernet keys for the firms' secrets (adapters/cipher.py), newest first, comma-separated:
-    # the first encrypts, all decrypt, so a key can be rotated in.
-    MATTERFLOW_SECRET_KEYS = [
-        k.strip() for k in os.environ.get("MATTERFLOW_SECRET_KEYS", "").split(",") if k.strip()
-    ]
+    # the first encrypts, all decrypt, so a key can be rotated in (`flask rotate-secret-keys`).
+    MATTERFLOW_SECRET_KEYS = secret_keys()
     SMTP_HOST = os.environ.get("SMTP_HOST", "127.0.0.1")
     SMTP_PORT = int(os.environ.get("SMTP_PORT", "1025"))
     SMTP_USER = os.environ.get("SMTP_USER", "")
@@ -126,6 +143,9 @@ class Config:
         h.strip() for h in os.environ.get("HTTP_ALLOWED_HOSTS", "").split(",") if h.strip()
     ]
     HTTP_ALLOW_PRIVATE = _bool("HTTP_ALLOW_PRIVATE", False)
+    # Slack's Web API (slack.post_message); a local stand-in in the tests.
+    SLACK_API_URL = os.environ.get("SLACK_API_URL", "https://slack.com/api/")
+    SLACK_TIMEOUT_SECONDS = float(os.environ.get("SLACK_TIMEOUT_SECONDS", "10"))
     SUBWORKFLOW_MAX_DEPTH = int(os.environ.get("SUBWORKFLOW_MAX_DEPTH", "3"))
     # How many workflows started by events may follow each other before a chain is stopped.
     TRIGGER_EVENT_MAX_DEPTH = int(os.environ.get("TRIGGER_EVENT_MAX_DEPTH", "3"))

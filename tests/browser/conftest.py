@@ -14,6 +14,7 @@ from flask_migrate import upgrade
 from playwright.sync_api import Browser, ConsoleMessage, Page
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from tests.conftest import TEST_SECRET_KEY
 from webapp import create_app
 from webapp.extensions import db
 from webapp.services.seed import DEMO_PASSWORD, seed_demo
@@ -86,6 +87,7 @@ def build_live_app(tmp: Path) -> Flask:
             "SECRET_KEY": "browser-test-secret",
             "UPLOAD_DIR": str(tmp / "uploads"),
             "WEBHOOK_SECRET": "browser-webhook-secret",
+            "MATTERFLOW_SECRET_KEYS": [TEST_SECRET_KEY],
             "EMBEDDED_WORKER": False,
             "NOTIFICATIONS_ENABLED": False,
         }

@@ -89,7 +89,7 @@ def test_client_sends_a_pdf_from_the_email_link_in_three_clicks_at_phone_width(
         for m in inbox.messages
         if m["rcpt"] == [client_email] and "Upload proof of identity" in m["message"]["Subject"]
     ]
-    link = LINK.search(message.get_content()).group(1)
+    link = LINK.search(message.get_body(preferencelist=("plain",)).get_content()).group(1)
 
     context = browser.new_context(viewport=PHONE_390)  # no sign-in: the link is the proof
     page: Page = console.watch(context.new_page())

@@ -39,6 +39,7 @@ def cluster_env(app: Flask, prefix: str, **extra: str) -> dict[str, str]:
             "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
             "SECRET_KEY": app.config["SECRET_KEY"],
             "WEBHOOK_SECRET": app.config["WEBHOOK_SECRET"],
+            "MATTERFLOW_SECRET_KEYS": ",".join(app.config["MATTERFLOW_SECRET_KEYS"]),
             "PASSWORD_HASH_METHOD": app.config["PASSWORD_HASH_METHOD"],
             "EMBEDDED_WORKER": "false",
             "NOTIFICATIONS_ENABLED": "false",

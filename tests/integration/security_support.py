@@ -26,6 +26,7 @@ def limited(app: Flask) -> Iterator[Any]:
             "TESTING": True,
             "SECRET_KEY": "limits-secret",
             "WEBHOOK_SECRET": "limits-webhook-secret",
+            "MATTERFLOW_SECRET_KEYS": app.config["MATTERFLOW_SECRET_KEYS"],
             "PASSWORD_HASH_METHOD": app.config["PASSWORD_HASH_METHOD"],
             "EMBEDDED_WORKER": False,
             "NOTIFICATIONS_ENABLED": False,

@@ -113,6 +113,10 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("/admin/users", "POST"): ADMIN,
     ("/admin/users/<int:user_id>", "POST"): ADMIN,
     ("/admin/users/<int:user_id>/invitation", "POST"): ADMIN,
+    ("/admin/secrets", "POST"): ADMIN,
+    ("/admin/secrets/<name>/delete", "POST"): ADMIN,
+    ("/api/v1/secrets", "POST"): ADMIN,
+    ("/api/v1/secrets/<name>", "DELETE"): ADMIN,
     ("/api/v1/users", "POST"): ADMIN,
     ("/api/v1/users/<int:user_id>", "PATCH"): ADMIN,
     ("/api/v1/users/<int:user_id>/invitation", "POST"): ADMIN,
@@ -285,6 +289,8 @@ def body_for(rule: str, method: str, ids: dict[str, int]) -> dict[str, Any]:
         return {"name": "Matrix"}
     if rule.endswith("/providers"):
         return {"payments": "stripe", "esign": "dropbox_sign"}
+    if rule.endswith("/secrets"):
+        return {"name": "MATRIX_KEY", "value": "matrix value"}
     if rule.endswith("/triggers"):
         return {"name": "New hook", "kind": "webhook", "templateKey": "matrix_intake"}
     if rule.endswith("/templates"):
@@ -331,6 +337,7 @@ def form_for(rule: str, ids: dict[str, int]) -> dict[str, Any]:
         "to_version": ids["template"],
         "from_version": ids["template"],
         "new_password": "a long enough new password 42",
+        "value": "matrix value",
         "current_password": "wrong",
         "shared": "yes",
         "payments": "stripe",

@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
+from tests.conftest import TEST_SECRET_KEY
 from tests.integration.support import three_step_template
 from webapp import create_app
 from webapp.engine.roles import Role
@@ -118,6 +119,7 @@ def test_app_works_through_the_services_when_it_connects_as_the_app_role(
             "SQLALCHEMY_DATABASE_URI": url.render_as_string(hide_password=False),
             "SECRET_KEY": "test-secret",
             "WEBHOOK_SECRET": "test-webhook-secret",
+            "MATTERFLOW_SECRET_KEYS": [TEST_SECRET_KEY],
             "UPLOAD_DIR": str(tmp_path),
             "EMBEDDED_WORKER": False,
             "NOTIFICATIONS_ENABLED": False,

@@ -12,7 +12,7 @@ from flask import Flask
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect, text
 
-from tests.conftest import DATABASES, postgres_run_url
+from tests.conftest import DATABASES, TEST_SECRET_KEY, postgres_run_url
 from webapp import create_app
 from webapp.extensions import db
 
@@ -45,6 +45,7 @@ def fresh_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]
         "TESTING": True,
         "SECRET_KEY": "test",
         "WEBHOOK_SECRET": "test-webhook",
+        "MATTERFLOW_SECRET_KEYS": [TEST_SECRET_KEY],
         "UPLOAD_DIR": str(tmp_path),
     }
     if request.param == "sqlite":

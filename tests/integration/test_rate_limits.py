@@ -164,6 +164,7 @@ def serve(app: Flask, port: int, prefix: str) -> subprocess.Popen:
             "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
             "SECRET_KEY": "two-process-secret",
             "WEBHOOK_SECRET": "two-process-webhook-secret",
+            "MATTERFLOW_SECRET_KEYS": ",".join(app.config["MATTERFLOW_SECRET_KEYS"]),
             "PASSWORD_HASH_METHOD": app.config["PASSWORD_HASH_METHOD"],
             "EMBEDDED_WORKER": "false",
             "NOTIFICATIONS_ENABLED": "false",

@@ -9,6 +9,7 @@ from pathlib import Path
 import requests
 from werkzeug.serving import make_server
 
+from tests.conftest import TEST_SECRET_KEY
 from webapp import create_app
 from webapp.engine.roles import Role
 from webapp.extensions import db
@@ -71,6 +72,7 @@ def behind_proxy(app, proxies: int):
             "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
             "SECRET_KEY": "proxy-secret",
             "WEBHOOK_SECRET": "proxy-webhook-secret",
+            "MATTERFLOW_SECRET_KEYS": [TEST_SECRET_KEY],
             "EMBEDDED_WORKER": False,
             "RATELIMIT_ENABLED": False,
             "TRUSTED_PROXIES": proxies,

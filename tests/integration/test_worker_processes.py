@@ -40,6 +40,7 @@ def worker_env(app, **extra: str) -> dict[str, str]:
             # On PostgreSQL the app refuses the public defaults (webapp/security/secrets.py).
             "SECRET_KEY": app.config["SECRET_KEY"],
             "WEBHOOK_SECRET": app.config["WEBHOOK_SECRET"],
+            "MATTERFLOW_SECRET_KEYS": ",".join(app.config["MATTERFLOW_SECRET_KEYS"]),
             "EMBEDDED_WORKER": "false",
             "NOTIFICATIONS_ENABLED": "false",
             "HTTP_ALLOW_PRIVATE": "true",

@@ -8,6 +8,7 @@ from typing import Any
 
 from webapp.adapters.http import call_http
 from webapp.adapters.mail import send_email
+from webapp.adapters.slack import post_message
 from webapp.engine.actions.automated import ActionFailed
 
 
@@ -15,6 +16,7 @@ def execute(effect: str, request: dict[str, Any]) -> dict[str, Any]:
     executors: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
         "http": call_http,
         "email": send_email,
+        "slack": post_message,
     }
     if effect not in executors:
         raise ActionFailed(f"No executor for {effect!r}.")

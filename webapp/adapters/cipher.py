@@ -33,3 +33,14 @@ def decrypt(ciphertext: bytes) -> str:
             "A secret cannot be decrypted with MATTERFLOW_SECRET_KEYS: the key it was "
             "written with is missing."
         ) from None
+
+
+def rotate(ciphertext: bytes) -> bytes:
+    """The same value encrypted with the first key (MultiFernet.rotate)."""
+    try:
+        return _cipher().rotate(ciphertext)
+    except InvalidToken:
+        raise CipherUnavailable(
+            "A secret cannot be decrypted with MATTERFLOW_SECRET_KEYS: the key it was "
+            "written with is missing, so it cannot be rotated."
+        ) from None

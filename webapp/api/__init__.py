@@ -73,6 +73,7 @@ def register_api(app: Flask) -> None:
         matters,
         notifications,
         providers,
+        secrets,
         steps,
         templates,
         tokens,

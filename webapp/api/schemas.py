@@ -10,6 +10,7 @@ from pydantic_core import PydanticCustomError
 
 from webapp.engine.actions.base import Category
 from webapp.engine.definition import TEMPLATE_KEY_PATTERN, StepDefinition
+from webapp.engine.secret_refs import mask_typed
 
 # Ids and positions fit a database integer; a larger number names no row.
 RowId = Annotated[int, Field(ge=1, le=2**31 - 1)]
@@ -191,6 +192,11 @@ class TemplateStepOut(StepDefinition):
     id: int
     order: int
 
+    @field_validator("action_config", mode="after")
+    @classmethod
+    def credentials_masked(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return mask_typed(value)
+
 
 class TemplateOut(Schema):
     id: int
@@ -298,6 +304,11 @@ class AttemptOut(Schema):
     started_at: datetime
     finished_at: datetime | None
 
+    @field_validator("inputs", mode="after")
+    @classmethod
+    def credentials_masked(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return mask_typed(value)
+
 
 class InstanceStepOut(Schema):
     id: int
@@ -320,6 +331,11 @@ class InstanceStepOut(Schema):
     started_at: datetime | None
     completed_at: datetime | None
     attempts: list[AttemptOut] = Field(default_factory=list)
+
+    @field_validator("action_config", mode="after")
+    @classmethod
+    def credentials_masked(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return mask_typed(value)
 
 
 class InstanceOut(Schema):
@@ -437,6 +453,11 @@ class HistoryEntryOut(Schema):
     actor_name: str | None
     created_at: datetime
 
+    @field_validator("detail", mode="after")
+    @classmethod
+    def credentials_masked(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return mask_typed(value)
+
 
 class HistoryPage(Schema):
     entries: list[HistoryEntryOut]
@@ -449,6 +470,11 @@ class StepDriftOut(Schema):
     changes: dict[str, dict[str, Any]] = Field(
         description='Each changed field as {"from": template value, "to": instance value}'
     )
+
+    @field_validator("changes", mode="after")
+    @classmethod
+    def credentials_masked(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        return mask_typed(value)
 
 
 class DriftOut(Schema):
@@ -550,6 +576,11 @@ class EventOut(Schema):
     created_at: datetime
     prev_hash: str | None
     hash: str
+
+    @field_validator("payload", mode="after")
+    @classmethod
+    def credentials_masked(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return mask_typed(value)
 
 
 class EventList(Schema):

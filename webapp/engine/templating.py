@@ -29,8 +29,9 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
 from webapp.engine.expressions import hyphen_hint, unknown_name_message
+from webapp.engine.secret_refs import REFERENCES
 
-NAMES = frozenset({"context", "steps", "matter", "instance", "trigger"})
+NAMES = frozenset({"context", "steps", "matter", "instance", "trigger", "secrets"})
 MAX_SOURCE = 10_000  # characters of one template
 MAX_OUTPUT = 100_000  # characters of one rendered value
 MAX_SIZE = 100_000  # characters or items of any value built while rendering
@@ -359,13 +360,15 @@ def check_template(source: str) -> str | None:
 
 
 def render(source: str, variables: Mapping[str, Any], budget: Budget | None = None) -> str:
-    """`budget`: the work it may do (a new Budget, or the enclosing render's)."""
+    """`budget`: the work it may do (a new Budget, or the enclosing render's). Unless the
+    caller gives `secrets` (the worker, at call time), each `{{ secrets.NAME }}` renders
+    as written (engine/secret_refs.py)."""
     if not is_template(source):
         return source
     template = compile_template(source)
     try:
         with _budget(budget):
-            return _collect(template.generate(**variables))
+            return _collect(template.generate(**{"secrets": REFERENCES, **variables}))
     except TemplatingError:
         raise
     except SecurityError as error:

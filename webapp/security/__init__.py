@@ -13,12 +13,13 @@ from flask_wtf.csrf import CSRFError
 from webapp.security.events import register_events
 from webapp.security.headers import register_headers
 from webapp.security.limits import SIGN_IN, register_limits, throttled
-from webapp.security.secrets import refuse_public_secrets
+from webapp.security.secrets import refuse_missing_secret_keys, refuse_public_secrets
 from webapp.security.sessions import csrf_message, register_sessions, same_site_referrer
 
 
 def register_security(app: Flask) -> None:
     refuse_public_secrets(app)
+    refuse_missing_secret_keys(app)
     register_headers(app)
     register_limits(app)
     register_sessions(app)

@@ -7,6 +7,7 @@ in that same transaction. An outside call (HTTP, SMTP) is made after the commit,
 sent and what came back; retries follow the step's retry policy with exponential backoff,
 and an exhausted step fails (its job goes to the dead letters)."""
 
+import traceback
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from webapp.engine.actions.automated import (
     ActionFailed,
     AutomatedHandler,
     Call,
+    Created,
     Done,
     RunContext,
     Spawn,
@@ -28,16 +30,18 @@ from webapp.engine.actions.automated import (
 )
 from webapp.engine.actions.subworkflow import check_depth
 from webapp.engine.errors import Conflict, DomainError
+from webapp.engine.secret_refs import mask
 from webapp.engine.states import ACTIVE_STATUSES, InstanceStatus, StepEvent, StepState
 from webapp.extensions import db
-from webapp.models import InstanceStep, Job, StepAttempt, User, WorkflowInstance
+from webapp.models import InstanceStep, Job, ResourceLink, StepAttempt, User, WorkflowInstance
 from webapp.models.base import utcnow
 from webapp.observability import observe, tracing
 from webapp.observability.jobs import visiting
 from webapp.persistence.journal import record_event
 from webapp.persistence.transaction import savepoint, transactional
-from webapp.services import outbox
+from webapp.services import outbox, resource_links
 from webapp.services.instances import instantiate
+from webapp.services.step_secrets import masking_logs, resolve_config, reveal_all
 from webapp.services.steps.advance import (
     advance,
     complete_step,
@@ -54,13 +58,15 @@ ABANDONED = "The worker running this attempt stopped before it finished (its lea
 
 @dataclass(frozen=True)
 class PendingCall:
-    """An outside call to make between `begin_step` and `finish_step`."""
+    """An outside call to make between `begin_step` and `finish_step`. `revealed`: the
+    secret values in `request`, masked in whatever comes back before it is recorded."""
 
     job_id: int
     instance_id: int
     attempt_id: int
     effect: str
     request: dict[str, Any]
+    revealed: tuple[str, ...] = ()
 
 
 @dataclass
@@ -82,13 +88,18 @@ def run_step_job(job: outbox.Claimed, worker_id: str) -> None:
 def call_out(call: PendingCall, worker_id: str) -> None:
     """Make the outside call after `begin_step` committed, then record what came back."""
     try:
-        result, failure = execute(call.effect, call.request), None
+        with masking_logs(call.revealed):
+            result, failure = execute(call.effect, call.request), None
     except ActionFailed as error:
         result, failure = None, error
     except Exception as error:  # a bug or an unexpected library error: retry, then report
-        current_app.logger.exception("Executor %s failed", call.effect)
+        trace = mask(traceback.format_exc(), call.revealed)
+        current_app.logger.error("Executor %s failed: %s", call.effect, trace)
         result, failure = None, ActionFailed(f"Unexpected error: {error}", retryable=True)
-    finish_step(call, worker_id, result, failure)
+    if failure is not None:
+        message = mask(failure.message, call.revealed)
+        failure = ActionFailed(message, failure.retryable, failure.retry_after)
+    finish_step(call, worker_id, mask(result, call.revealed), failure)
 
 
 class InstanceBusy(Exception):
@@ -214,14 +225,30 @@ def _begin(visit: Visit, worker_id: str) -> PendingCall | None:
 
 def _run(visit: Visit, attempt: StepAttempt) -> PendingCall | None:
     observe(**_about(visit))
+    revealed: tuple[str, ...] = ()
     try:
+        resolved = resolve_config(visit.step, visit.instance, visit.handler)
+        revealed = resolved.revealed
         with tracing.span("handler run", attempt=attempt.number, **_about(visit)):
-            outcome = visit.handler.run(_context(visit, attempt))
+            outcome = visit.handler.run(_context(visit, attempt, resolved.config))
+        if isinstance(outcome, Call) and outcome.secrets:
+            revealed += _fill_secrets(visit, outcome)
     except ActionFailed as failure:
         observe(result="failed")
-        _record_failure(visit, attempt, failure)
+        masked = ActionFailed(
+            mask(failure.message, revealed), failure.retryable, failure.retry_after
+        )
+        _record_failure(visit, attempt, masked)
         return None
     observe(result=type(outcome).__name__.lower())
+    if isinstance(outcome, Call) and outcome.key:
+        link = resource_links.find(outcome.provider, outcome.key)
+        if link is not None and link.step_id == visit.step.id:
+            # Made by an earlier visit of this step: its outcome, not a second call.
+            _succeed(visit, attempt, _recorded_output(link))
+            return None
+    if not isinstance(outcome, Call):
+        outcome = _masked(outcome, revealed)
     if isinstance(outcome, Done):
         _succeed(visit, attempt, outcome.output)
     elif isinstance(outcome, Wait):
@@ -232,9 +259,56 @@ def _run(visit: Visit, attempt: StepAttempt) -> PendingCall | None:
     elif isinstance(outcome, Call):
         db.session.flush()  # the attempt's id, for `finish_step`
         return PendingCall(
-            visit.job.id, visit.instance.id, attempt.id, outcome.effect, outcome.request
+            visit.job.id,
+            visit.instance.id,
+            attempt.id,
+            outcome.effect,
+            outcome.request,
+            revealed,
         )
     return None
+
+
+def _fill_secrets(visit: Visit, call: Call) -> tuple[str, ...]:
+    values = reveal_all(visit.instance.org_id, set(call.secrets.values()))
+    for field_name, secret_name in call.secrets.items():
+        call.request[field_name] = values[secret_name]
+    return tuple(values.values())
+
+
+def _masked(outcome: Done | Wait | Spawn, revealed: tuple[str, ...]) -> Done | Wait | Spawn:
+    """An outcome recorded as is (an output, working data, a child's parameters) holds
+    no secret value."""
+    if not revealed:
+        return outcome
+    if isinstance(outcome, Done):
+        return Done(mask(outcome.output, revealed), outcome.created)
+    if isinstance(outcome, Wait):
+        return Wait(outcome.until, mask(outcome.action_data, revealed))
+    return Spawn(
+        outcome.template_key, mask(outcome.title, revealed), mask(outcome.parameters, revealed)
+    )
+
+
+def _recorded_output(link: ResourceLink) -> dict[str, Any]:
+    """What the attempt that created the resource returned, else what the link says."""
+    attempt = db.session.scalar(
+        select(StepAttempt).where(
+            StepAttempt.step_id == link.step_id,
+            StepAttempt.number == link.attempt,
+            StepAttempt.status == SUCCEEDED,
+        )
+    )
+    if attempt is not None and attempt.output:
+        return dict(attempt.output)
+    return {
+        "resource": {
+            "provider": link.provider,
+            "kind": link.kind,
+            "externalId": link.external_id,
+            "url": link.url,
+        }
+    }
 
 
 @transactional
@@ -252,7 +326,10 @@ def finish_step(
     if failure is None:
         try:
             with tracing.span("handler finish", attempt=attempt.number, **_about(visit)):
-                output = visit.handler.finish(_context(visit, attempt), result or {}).output
+                done = visit.handler.finish(_context(visit, attempt), result or {})
+            output = done.output
+            if done.created is not None:
+                _record_link(visit, attempt, done.created)
         except ActionFailed as error:
             failure = error
     observe(result="failed" if failure is not None else "done")
@@ -268,21 +345,41 @@ def finish_step(
     _succeed(visit, attempt, output)
 
 
+def _record_link(visit: Visit, attempt: StepAttempt, created: Created) -> None:
+    """In the transaction of the outcome: a crash before the commit loses both, and the
+    rescue's call, with the same key, is answered by the other side's record of it."""
+    resource_links.record(
+        org_id=visit.instance.org_id,
+        step_id=visit.step.id,
+        provider=created.provider,
+        kind=created.kind,
+        external_id=created.external_id[:255],
+        key=created.key,
+        url=created.url[:500],
+        attempt=attempt.number,
+    )
+
+
 def _policy(visit: Visit) -> Any:
     return visit.handler.retry_policy(visit.step.retry)
 
 
-def _context(visit: Visit, attempt: StepAttempt) -> RunContext:
+def _context(
+    visit: Visit, attempt: StepAttempt, config: dict[str, Any] | None = None
+) -> RunContext:
+    """`config`: the config resolved with secrets (the call); else the stored one, with
+    its references as written (interpreting an answer needs no secret)."""
     return RunContext(
         step_id=visit.step.id,
         step_key=visit.step.key,
-        config=visit.step.action_config or {},
+        config=visit.step.action_config or {} if config is None else config,
         action_data=dict(visit.step.action_data or {}),
         attempt=attempt.number,
         now=utcnow(),
         instance_id=visit.instance.id,
         matter_id=visit.instance.matter_id,
         depth=visit.instance.depth,
+        run=max(attempt.number - visit.job.attempts + 1, 1),
     )
 
 
@@ -340,7 +437,9 @@ def _record_failure(visit: Visit, attempt: StepAttempt, failure: ActionFailed) -
     _close(attempt, FAILED, error=failure.message)
     policy = _policy(visit)
     if failure.retryable and visit.job.attempts < policy.max_attempts:
-        delay = backoff_seconds(policy, visit.job.attempts)
+        delay = failure.retry_after
+        if delay is None:
+            delay = backoff_seconds(policy, visit.job.attempts)
         outbox.reschedule(visit.job, delay, failure.message)
         visit.step.last_error = failure.message
         record_event(

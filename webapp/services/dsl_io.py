@@ -14,6 +14,7 @@ from webapp.engine.actions import all_handlers
 from webapp.engine.definition import TEMPLATE_KEY_PATTERN, StepDefinition
 from webapp.engine.dsl import READABLE_VERSIONS, SCHEMA_VERSION, json_path, located, upgrade
 from webapp.engine.errors import DomainError, Invalid, Unprocessable
+from webapp.engine.secret_refs import mask_typed
 from webapp.engine.step_rows import definition_of
 from webapp.engine.text import NUL_MESSAGE, contains_nul
 from webapp.engine.wording import field_error_message
@@ -87,7 +88,9 @@ def export_template(template: WorkflowTemplate, reader: User) -> dict[str, Any]:
         "name": template.name,
         "description": template.description,
         "version": template.version,
-        "steps": [definition_of(step) for step in template.steps],
+        # A credential typed into a config leaves as ••••; a {{ secrets.NAME }} reference
+        # leaves as written, never its value.
+        "steps": [mask_typed(definition_of(step)) for step in template.steps],
         "triggers": [trigger_document(t) for t in template_triggers(template)] if shown else [],
     }
 

@@ -3,13 +3,11 @@ instead of creating it again. Recorded in the transaction of the outcome it belo
 
 from sqlalchemy import select
 
+from webapp.engine.actions.automated import idempotency_key
 from webapp.extensions import db
 from webapp.models import ResourceLink
 
-
-def idempotency_key(step_id: int, attempt: int, purpose: str) -> str:
-    """The key sent downstream: the same for every run of one attempt of one step."""
-    return f"matterflow-step-{step_id}-attempt-{attempt}-{purpose}"
+__all__ = ["find", "for_step", "idempotency_key", "record"]
 
 
 def find(provider: str, key: str) -> ResourceLink | None:

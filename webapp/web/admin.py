@@ -2,7 +2,8 @@
 that calls the same service as `POST /api/v1/jobs/{id}/retry`. /admin/triggers: the
 firm's triggers, through the same door as `/api/v1/triggers`. /admin/users and
 /admin/tokens: the firm's people and API tokens, through the doors of `/api/v1/users`
-and `/api/v1/tokens`. Admins only."""
+and `/api/v1/tokens`. /admin/secrets: the firm's secrets by name, through the door of
+`/api/v1/secrets` (a value goes in, never out). Admins only."""
 
 from typing import Any
 
@@ -10,7 +11,7 @@ from flask import Blueprint, flash, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from webapp.engine.errors import Conflict, Invalid, Unprocessable
-from webapp.services import auth, dead_letters, people, triggers
+from webapp.services import auth, dead_letters, people, secrets, triggers
 from webapp.web import account
 from webapp.web.htmx import blocks, is_htmx, page_or_block, redirect_to
 from webapp.web.reads import operations as reads
@@ -248,3 +249,40 @@ def revoke_token(token_id: int) -> Any:
     token = changed.token
     flash(f"The token “{token.name}” of {token.user.name} is revoked.", "success")
     return redirect_to(url_for(".tokens_page"))
+
+
+# ---- the firm's secrets -------------------------------------------------------------------
+
+SECRETS = "admin/secrets.html"
+
+
+def _secrets_page(**extra: Any) -> dict[str, Any]:
+    page = {"secrets": secrets.list_secrets(current_user), "form": {}, "errors": {}}
+    return {**page, "confirming": request.args.get("confirm"), **extra}
+
+
+@bp.get("/secrets")
+def secrets_page() -> Any:
+    return render_template(SECRETS, page=_secrets_page())
+
+
+@bp.post("/secrets")
+def put_secret() -> Any:
+    form = request.form
+    try:
+        changed = secrets.put_secret(current_user, form.get("name", ""), form.get("value", ""))
+    except (Unprocessable, Conflict) as error:
+        # The value is never sent back, not even into the form it came from.
+        page = _secrets_page(form={"name": form.get("name", "")}, errors=account.form_errors(error))
+        return render_template(SECRETS, page=page), 422
+    name = changed.secret.name
+    done = "is stored" if changed.created else "has its new value"
+    flash(f"The secret {name} {done}. Configs use it as {{{{ secrets.{name} }}}}.", "success")
+    return redirect_to(url_for(".secrets_page"))
+
+
+@bp.post("/secrets/<name>/delete")
+def delete_secret(name: str) -> Any:
+    secrets.delete_secret(current_user, name)
+    flash(f"The secret {name} is deleted; steps that use it fail until it is set again.", "success")
+    return redirect_to(url_for(".secrets_page"))

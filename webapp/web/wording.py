@@ -5,6 +5,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from webapp.engine.secret_refs import mask_typed
 from webapp.services.instances import HistoryEntry
 from webapp.web.reads.common import action_label
 from webapp.web.reads.drift import DriftView
@@ -76,7 +77,9 @@ def field_change(name: str, change: dict[str, Any], titles: dict[str, str]) -> s
 
 
 def field_changes(changes: dict[str, Any], titles: dict[str, str]) -> list[str]:
-    return [field_change(name, change or {}, titles) for name, change in changes.items()]
+    """Drift's and history's changed fields; a credential typed into a config reads ••••."""
+    shown = mask_typed(changes)
+    return [field_change(name, change or {}, titles) for name, change in shown.items()]
 
 
 # ---- history ------------------------------------------------------------------------------

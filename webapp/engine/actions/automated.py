@@ -24,11 +24,28 @@ class RunContext:
     instance_id: int = 0
     matter_id: int = 0
     depth: int = 0
+    # The attempt this run of the step began with: automatic retries and a rescue after a
+    # crash keep it (and so the idempotency key sent downstream); an admin's retry of a
+    # failed step starts a new run.
+    run: int = 1
+
+
+@dataclass(frozen=True)
+class Created:
+    """Something a call created outside, named by the answer: recorded as a ResourceLink
+    with the step's outcome, so a retry finds it instead of creating it again."""
+
+    provider: str
+    kind: str
+    external_id: str
+    key: str
+    url: str = ""
 
 
 @dataclass
 class Done:
     output: dict[str, Any]
+    created: Created | None = None
 
 
 @dataclass
@@ -41,10 +58,16 @@ class Wait:
 
 @dataclass
 class Call:
-    """An outside call the worker makes after committing: `effect` names the executor."""
+    """An outside call the worker makes after committing: `effect` names the executor.
+    `secrets`: request fields the worker fills with the firm's secret of that name (a bot
+    token), at call time. `provider` and `key`: the idempotency key sent downstream; a
+    resource already recorded under it is the outcome, and nothing is called again."""
 
     effect: str
     request: dict[str, Any]
+    secrets: dict[str, str] = field(default_factory=dict)
+    provider: str = ""
+    key: str = ""
 
 
 @dataclass
@@ -58,12 +81,16 @@ Result = Done | Wait | Call | Spawn
 
 
 class ActionFailed(Exception):
-    """The attempt failed; `retryable` says whether another attempt may succeed."""
+    """The attempt failed; `retryable` says whether another attempt may succeed, and
+    `retry_after` (seconds) when the other side said when (a 429's Retry-After)."""
 
-    def __init__(self, message: str, retryable: bool = False) -> None:
+    def __init__(
+        self, message: str, retryable: bool = False, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.retryable = retryable
+        self.retry_after = retry_after
 
 
 class AutomatedHandler(ActionHandler):
@@ -80,6 +107,11 @@ class AutomatedHandler(ActionHandler):
 
     def retry_policy(self, retry: dict[str, Any] | None) -> RetryPolicy:
         return RetryPolicy.model_validate(retry) if retry else self.default_retry
+
+
+def idempotency_key(step_id: int, attempt: int, purpose: str) -> str:
+    """The key sent downstream: the same for every run of one attempt of one step."""
+    return f"matterflow-step-{step_id}-attempt-{attempt}-{purpose}"
 
 
 def backoff_seconds(policy: RetryPolicy, attempt: int) -> float:

@@ -37,6 +37,7 @@ from webapp.models import (
     Job,
     Matter,
     Organization,
+    ResourceLink,
     StepAttempt,
     User,
     WorkflowEvent,
@@ -104,6 +105,7 @@ class StepCard:
     overdue: bool
     automated: bool
     attempts: list[StepAttempt] = field(default_factory=list)
+    links: list[ResourceLink] = field(default_factory=list)  # what it created outside
     child: WorkflowInstance | None = None  # the sub-workflow this step waits on
     retry_job_id: int | None = None  # an admin may retry this dead job of the step
     assignable: list[tuple[int, str]] = field(default_factory=list)  # (id, name) of eligible people
@@ -444,6 +446,7 @@ class _Cards:
             overdue=bool(due and is_open and due < self.now),
             automated=automated,
             attempts=extras.attempts.get(step.id, []),
+            links=extras.links.get(step.id, []),
             child=extras.children.get((step.action_data or {}).get("childInstanceId")),
             retry_job_id=extras.dead_jobs.get(step.id) if retryable else None,
             assignable=self.assignable(role) if "assign" in events else [],
@@ -494,15 +497,27 @@ class CardExtras:
     """What automated steps add to their cards, gathered for the shown steps at once."""
 
     attempts: dict[int, list[StepAttempt]] = field(default_factory=dict)
+    links: dict[int | None, list[ResourceLink]] = field(default_factory=dict)
     # Keyed by ids read from JSON (action data, job payloads), which may be missing.
     children: dict[int | None, WorkflowInstance] = field(default_factory=dict)
     dead_jobs: dict[int | None, int] = field(default_factory=dict)  # step id -> dead job id
 
 
 def card_extras(instance: WorkflowInstance, steps: list[InstanceStep], user: User) -> CardExtras:
-    """Attempts, sub-workflows and (for admins) dead jobs: a query each, and none at all
-    when no shown step is automated."""
+    """What the shown steps created outside (staff only), then attempts, sub-workflows and
+    (for admins) dead jobs: a query each, the last three none at all when no shown step is
+    automated."""
     extras = CardExtras()
+    if steps and user.role != Role.CLIENT:  # a provider's page is the firm's, not the client's
+        for link in db.session.scalars(
+            select(ResourceLink)
+            .where(
+                ResourceLink.org_id == instance.org_id,
+                ResourceLink.step_id.in_([s.id for s in steps]),
+            )
+            .order_by(ResourceLink.id)
+        ):
+            extras.links.setdefault(link.step_id, []).append(link)
     automated = [s for s in steps if is_automated(s.action_type)]
     if not automated:
         return extras
