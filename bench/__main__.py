@@ -6,7 +6,8 @@ each as the median of several runs, (d) the server time and SQL statements of th
 (runner, HTMX and API completions, inbox), (e) every page on a big firm built once and kept
 (`--only e`, `--scale`, `--rebuild`), (f) signed webhook firings per second and the delay
 from a due cron time to its instance (`--only f`), (g) migrating one 50-step instance to a
-new template version and 500 in bulk (`--only g`), and writes bench-results/latest.json."""
+new template version and 500 in bulk (`--only g`), (h) documents rendered per second (HTML →
+PDF, Word → DOCX and PDF; `--only h`), and writes bench-results/latest.json."""
 
 import argparse
 import json
@@ -28,6 +29,7 @@ from sqlalchemy.engine import make_url
 from bench import (
     bigfirm,
     bigfirm_pages,
+    document_bench,
     http_bench,
     migration_bench,
     pages_bench,
@@ -56,7 +58,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="timed runs per figure (median)")
     parser.add_argument("--seconds", type=float, default=4.0, help="length of one timed run")
-    parser.add_argument("--only", default="a,b,c,d,f", help="sections to run, e.g. a or b,c")
+    parser.add_argument("--only", default="a,b,c,d,f,h", help="sections to run, e.g. a or b,c")
     parser.add_argument(
         "--samples", type=int, default=40, help="(d) timed requests per page figure"
     )
@@ -105,6 +107,7 @@ class Bench:
         self.backlog: list[worker_bench.BacklogResult] = []
         self.triggers: list[trigger_bench.TriggerResult] = []
         self.migrations: list[migration_bench.MigrationResult] = []
+        self.documents: list[document_bench.DocumentResult] = []
         self.failures: list[str] = []
 
     def attempt(self, what: str, step: Callable[[], Any]) -> Any:
@@ -132,6 +135,8 @@ class Bench:
             self.big += [r for r in [self._big(database)] if r]
         if "f" in self.sections:
             self.triggers += [r for r in [self._fresh(database, self._triggers)] if r]
+        if "g" in self.sections:
+            self.migrations += [r for r in [self._fresh(database, self._migrations)] if r]
 
     def _triggers(self, app: Flask, database: Database, firm: seed.Firm) -> Any:
         args = self.args
@@ -139,8 +144,16 @@ class Bench:
             f"{database.label}: (f) signed webhook firings over HTTP, then a due cron time",
             lambda: trigger_bench.bench_triggers(app, database, firm, args.runs, args.seconds),
         )
-        if "g" in self.sections:
-            self.migrations += [r for r in [self._fresh(database, self._migrations)] if r]
+
+    def documents_once(self) -> None:
+        """(h) renders in process, without a database: once, whatever the databases."""
+        if "h" in self.sections:
+            args = self.args
+            found = self.attempt(
+                "(h) documents rendered per second: HTML → PDF, Word → DOCX and PDF",
+                lambda: document_bench.bench_documents(args.runs, args.seconds),
+            )
+            self.documents = found or []
 
     def _big(self, database: Database) -> Any:
         big = big_database(database)
@@ -253,6 +266,7 @@ def main(argv: list[str]) -> int:
     for database in found:
         bench.on(database)
         discard(database)
+    bench.documents_once()
     report = Report()
     if "a" in bench.sections and bench.http:
         report.http(bench.http, bench.load, args.seconds)
@@ -273,6 +287,8 @@ def main(argv: list[str]) -> int:
         report.triggers(bench.triggers)
     if "g" in bench.sections and bench.migrations:
         report.migrations(bench.migrations)
+    if "h" in bench.sections and bench.documents:
+        document_bench.report(bench.documents)
     for failure in bench.failures:
         print(f"\n! {failure}")
     elapsed = time.monotonic() - began
@@ -328,6 +344,7 @@ def write_results(
         "worker_backlog": [r.as_dict() for r in bench.backlog],
         "triggers": [r.as_dict() for r in bench.triggers],
         "migrations": [r.as_dict() for r in bench.migrations],
+        "documents": [r.as_dict() for r in bench.documents],
         "workers": [r.as_dict() for r in bench.workers]
         if worker_bench.worker_available()
         else {"skipped": "no worker yet"},

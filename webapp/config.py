@@ -104,12 +104,14 @@ class Config:
     SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
     SMTP_STARTTLS = _bool("SMTP_STARTTLS", False)
     MAIL_FROM = os.environ.get("MAIL_FROM", "Matterflow <no-reply@matterflow.test>")
+    # The most a core.email step may attach, all files together (many servers take 20 MB).
+    EMAIL_ATTACHMENT_MAX_BYTES = int(
+        os.environ.get("EMAIL_ATTACHMENT_MAX_BYTES", str(15 * 1024 * 1024))
+    )
     NOTIFICATIONS_ENABLED = _bool("NOTIFICATIONS_ENABLED", True)
     # No person gets more than one immediate notification email per this many minutes;
     # what comes meanwhile waits and goes as one combined email when the window ends.
     EMAIL_THROTTLE_MINUTES = float(os.environ.get("EMAIL_THROTTLE_MINUTES", "10"))
-    # The firm's timezone (IANA name) for digest hours, until firms have their own.
-    FIRM_TIMEZONE = os.environ.get("FIRM_TIMEZONE", "UTC")
     # Where people reach the app: the start of the links in invitation emails and in the
     # create-firm command's output (the worker sends them with no request to read it from).
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://localhost:5000")

@@ -5,14 +5,14 @@ uploads); the Documents tab shows a client only what is shared with them. The fi
 client steps already filed become shared, so no client loses sight of what they sent.
 
 Revision ID: 0016
-Revises: 0022
+Revises: 0015
 Create Date: 2026-12-07 17:55:00
 
 """
 from alembic import op
 
 revision = '0016'
-down_revision = '0022'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 

@@ -64,6 +64,8 @@ def main_pages(live_server: LiveServer, role: str) -> list[str]:
         f"/workflows/templates/{draft_id}",
         "/notifications",
         "/account/notifications",
+        "/documents/templates",
+        "/documents/templates/1",  # the demo's Word engagement letter
     ]
     if role == Role.ADMIN:
         pages.append("/admin/jobs")

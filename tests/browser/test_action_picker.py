@@ -30,7 +30,14 @@ def draft_template() -> int:
 def choose_http_call(page: Page) -> None:
     picker = page.locator("#add-type")
     groups = picker.locator("optgroup").evaluate_all("els => els.map(e => e.label)")
-    assert groups == ["People", "Notifications", "Integrations", "Flow control", "Data"]
+    assert groups == [
+        "People",
+        "Notifications",
+        "Documents",
+        "Integrations",
+        "Flow control",
+        "Data",
+    ]
     picker.select_option("core.http")
     expect(page.locator("#add-type-hint")).to_have_text(get_handler("core.http").description)
     expect(page.locator("#add-config-url")).to_be_visible()

@@ -27,7 +27,7 @@ def signed_copy() -> tuple[Document, Document, bytes, dict]:
     step = db.session.scalar(select(InstanceStep).where(InstanceStep.key == "engagement_letter"))
     copy = db.session.get(Document, step.action_data["documentId"])
     original = db.session.get(Document, copy.lineage_id)
-    with storage.store().open(copy.storage_path) as stream:
+    with storage.backend().open(copy.storage_path) as stream:
         data = stream.read()
     audit = db.session.scalar(
         select(WorkflowEvent).where(

@@ -4,6 +4,7 @@ every person; plus what the database holds, to prove a refused request changed n
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select, text
@@ -12,7 +13,7 @@ from tests.conftest import CSRF_META, ApiClient, WebClient, forget_request_user
 from tests.integration.engine_support import by_key, publish, start, step
 from webapp.engine.roles import Role
 from webapp.extensions import db
-from webapp.models import ApiToken, DocumentSource, Job, MatterScreen, Notification
+from webapp.models import ApiToken, DocumentSource, FirmClosure, Job, MatterScreen, Notification
 from webapp.services.auth import create_token
 from webapp.services.documents import file_document
 
@@ -114,12 +115,19 @@ def build_world(app: Any, make_org: Any, make_user: Any, make_matter: Any) -> Wo
     instance = start(owner_api, template_id, matter.id, title="Matrix run")
     draft = owner_api.post("/templates", json={"name": "Matrix draft", "steps": [step("one")]})
     assert draft.status_code == 201, draft.json
+    letter = owner_api.post(
+        "/document-templates",
+        json={"name": "Matrix letter", "format": "html", "body": "<p>{{ matter.title }}</p>"},
+    )
+    assert letter.status_code == 201, letter.json
     admin_api = ApiClient(app.test_client(), create_token(users["admin"].email))
     trigger = admin_api.post(
         "/triggers", json={"name": "Matrix hook", "kind": "webhook", "templateKey": "matrix_intake"}
     )
     assert trigger.status_code == 201, trigger.json
     create_token(users["lawyer"].email)  # a token of the lawyer's to try to revoke
+    closure = FirmClosure(org_id=firm_a.id, day=date(2030, 12, 24), reason="Matrix closed")
+    db.session.add(closure)
     db.session.commit()
     lawyer_token = db.session.scalar(
         select(ApiToken.id)
@@ -149,10 +157,12 @@ def build_world(app: Any, make_org: Any, make_user: Any, make_matter: Any) -> Wo
         "template": template_id,
         "draft": draft.json["id"],
         "draft step": draft.json["steps"][0]["id"],
+        "document template": letter.json["id"],
         "trigger": trigger.json["id"],
         "token": lawyer_token or 0,
         "job": job or 0,
         "notification": notification or 0,
+        "closure": closure.id,
         "member": users["paralegal"].id,
         "screened": users["screened lawyer"].id,
         "user": users["lawyer"].id,

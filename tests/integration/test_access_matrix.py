@@ -81,6 +81,8 @@ MATTER_BOUND |= {STEP_CLIENTS, DOC_STAFF}
 _I = "/matters/<int:matter_id>/workflows/<int:instance_id>"
 _T = "/workflows/templates/<int:template_id>"
 _S = "/api/v1/steps/<int:step_id>"
+_D = "/api/v1/document-templates/<int:template_id>"
+_W = "/documents/templates/<int:template_id>"
 
 DECISIONS: dict[tuple[str, str], str] = {
     # sign-in, account, invitations
@@ -92,6 +94,7 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("/account/password", "POST"): SIGNED_IN,
     ("/account/tokens", "POST"): SIGNED_IN,
     ("/account/tokens/<int:token_id>/revoke", "POST"): OWN_TOKEN,
+    ("/account/calendar", "POST"): SIGNED_IN,
     ("/api/v1/tokens", "POST"): SIGNED_IN,
     ("/api/v1/tokens/<int:token_id>", "DELETE"): OWN_TOKEN,
     # notifications and email preferences: one's own; the link in every email
@@ -103,6 +106,9 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("/api/v1/me/preferences", "PATCH"): SIGNED_IN,
     ("/preferences/email/<token>", "POST"): LINK,
     # the admin area and its API
+    ("/admin/firm", "POST"): ADMIN,
+    ("/admin/firm/closures", "POST"): ADMIN,
+    ("/admin/firm/closures/<int:closure_id>/delete", "POST"): ADMIN,
     ("/admin/jobs/<int:job_id>/retry", "POST"): ADMIN,
     ("/admin/providers", "POST"): ADMIN,
     ("/admin/tokens/<int:token_id>/revoke", "POST"): ADMIN,
@@ -208,6 +214,16 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("/api/v1/templates/<int:template_id>/migrations", "POST"): STAFF,
     ("/api/v1/templates/<int:template_id>/publish", "POST"): STAFF,
     ("/workflows/templates", "POST"): STAFF,
+    # document templates: the firm's, authored by admins and lawyers; a preview renders a
+    # matter's data, for admins and the matter's lawyers
+    ("/api/v1/document-templates", "POST"): STAFF,
+    (f"{_D}", "PATCH"): STAFF,
+    (f"{_D}/publish", "POST"): STAFF,
+    (f"{_D}/render", "POST"): STARTERS,
+    ("/documents/templates", "POST"): STAFF,
+    (f"{_W}", "POST"): STAFF,
+    (f"{_W}/new-version", "POST"): STAFF,
+    (f"{_W}/publish", "POST"): STAFF,
     (f"{_T}/archive", "POST"): STAFF,
     (f"{_T}/details", "POST"): STAFF,
     (f"{_T}/migrations", "POST"): STAFF,
@@ -233,6 +249,7 @@ PARAMETERS = {
     "user_id": "user",
     "document_id": "document",
     "notification_id": "notification",
+    "closure_id": "closure",
 }
 TARGETS: dict[str, dict[str, str]] = {
     "/api/v1/matters/<int:matter_id>/members/<int:user_id>": {"user_id": "member"},
@@ -249,6 +266,12 @@ TARGETS: dict[str, dict[str, str]] = {
     "/api/v1/templates/<int:template_id>/instantiate": {"template_id": "template"},
     "/api/v1/templates/<int:template_id>/migrations": {"template_id": "template"},
     f"{_T}/migrations": {"template_id": "template"},
+    _D: {"template_id": "document template"},
+    f"{_D}/publish": {"template_id": "document template"},
+    f"{_D}/render": {"template_id": "document template"},
+    _W: {"template_id": "document template"},
+    f"{_W}/new-version": {"template_id": "document template"},
+    f"{_W}/publish": {"template_id": "document template"},
     f"{_T}/new-version": {"template_id": "template"},
     f"{_T}/steps/<int:step_id>/move": {"step_id": "draft step"},
     f"{_T}/steps/<int:step_id>/remove": {"step_id": "draft step"},
@@ -293,6 +316,12 @@ def body_for(rule: str, method: str, ids: dict[str, int]) -> dict[str, Any]:
         return {"name": "MATRIX_KEY", "value": "matrix value"}
     if rule.endswith("/triggers"):
         return {"name": "New hook", "kind": "webhook", "templateKey": "matrix_intake"}
+    if rule.endswith("/document-templates"):
+        return {"name": "New letter", "format": "html", "body": "<p>{{ matter.title }}</p>"}
+    if rule.endswith("/render"):
+        return {"matterId": ids["matter"], "format": "pdf"}
+    if rule == _D and method == "PATCH":
+        return {"name": "Changed", "body": "<p>{{ matter.reference }}</p>"}
     if rule.endswith("/templates"):
         return {"name": "New template", "steps": [step]}
     if rule.endswith("/steps") and "instances" in rule:

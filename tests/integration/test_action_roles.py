@@ -286,7 +286,14 @@ def test_builder_groups_the_action_picker_by_catalog_category_when_shown(draft, 
     page = lawyer_web.get(f"/workflows/templates/{draft.id}").get_data(as_text=True)
     picker = re.search(r'<select id="add-type"[^>]*>(.*?)</select>', page, re.S).group(1)
     groups = dict(re.findall(r'<optgroup label="([^"]+)">(.*?)</optgroup>', picker, re.S))
-    assert list(groups) == ["People", "Notifications", "Integrations", "Flow control", "Data"]
+    assert list(groups) == [
+        "People",
+        "Notifications",
+        "Documents",
+        "Integrations",
+        "Flow control",
+        "Data",
+    ]
     for entry in catalog():
         group = groups[CATEGORY_LABELS[entry.category]]
         assert f'value="{entry.type}" title="{escape(entry.description)}"' in group

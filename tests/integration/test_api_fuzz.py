@@ -81,6 +81,12 @@ CROSS_FIELD_RULES = [
     ("POST", "/api/v1/instances/{instance_id}/steps/reorder"),
     ("PUT", "/api/v1/instances/{instance_id}/definition"),
     ("POST", "/api/v1/steps/{step_id}/complete"),
+    # A document template's text must parse in the sandbox and a Word file be a .docx; its
+    # fields must be ones the merge data provides to publish; a render reads the matter.
+    ("POST", "/api/v1/document-templates"),
+    ("PATCH", "/api/v1/document-templates/{template_id}"),
+    ("POST", "/api/v1/document-templates/{template_id}/publish"),
+    ("POST", "/api/v1/document-templates/{template_id}/render"),
 ]
 ACCEPTED = ["2xx", "401", "403", "404", "409", "429"]
 

@@ -112,9 +112,18 @@ def test_step_key_is_refused_in_plain_words_when_it_is_not_a_slug(demo, api_as):
     assert refused.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
     assert refused.json["error"]["details"] == [
         {
+            "step": 0,
+            "key": "Client Facts",
+            "title": "Gather the client's facts",
             "field": "steps.0.key",
             "message": "Use lower-case letters, digits, hyphens and underscores, "
             "starting with a letter.",
         },
-        {"field": "steps.1.title", "message": "Enter a value."},
+        {
+            "step": 1,
+            "key": "review-a",
+            "title": "",
+            "field": "steps.1.title",
+            "message": "Enter a value.",
+        },
     ]

@@ -1,14 +1,17 @@
-"""The demo firm's "Engagement letter" template: an approval that branches into automation."""
+"""The demo firm's "Engagement letter" template: an approval that branches into automation,
+the letter rendered from the demo's Word template and emailed as a PDF attachment."""
 
+import hashlib
 from http import HTTPStatus
 
 import pytest
 from sqlalchemy import select
 
+from tests.integration.document_template_support import text_of_pdf
 from tests.integration.engine_support import by_key, reload, run_worker, smtp_server, states
 from webapp.engine.roles import Role
 from webapp.extensions import db
-from webapp.models import WorkflowTemplate
+from webapp.models import Document, DocumentSource, WorkflowTemplate
 
 
 @pytest.fixture
@@ -32,8 +35,8 @@ def decide(lawyer, instance, approved: bool, comment: str = "") -> None:
     assert response.status_code == HTTPStatus.OK, response.json
 
 
-def test_approving_emails_the_letter_and_waits_three_days_when_the_demo_runs(
-    app, letter, monkeypatch
+def test_approving_renders_the_word_letter_and_emails_it_as_a_pdf_when_the_demo_runs(
+    app, demo, letter, monkeypatch
 ):
     lawyer, instance = letter
     assert by_key(instance, "approve_letter")["actionConfig"]["message"] == (
@@ -46,14 +49,50 @@ def test_approving_emails_the_letter_and_waits_three_days_when_the_demo_runs(
         assert inbox.received.wait(5)
     message = inbox.messages[0]
     assert message["rcpt"] == ["client@demo.test"]
-    assert message["message"]["Subject"] == "Your engagement letter — Acme Corp v. Widget Ltd"
-    assert states(reload(lawyer, instance["id"])) == {
+    email = message["message"]
+    assert email["Subject"] == "Your engagement letter — Acme Corp v. Widget Ltd"
+    after = reload(lawyer, instance["id"])
+    assert states(after) == {
         "approve_letter": "COMPLETED",
+        "render_letter": "COMPLETED",
         "send_letter": "COMPLETED",
         "explain_decision": "SKIPPED",
         "wait_for_reply": "IN_PROGRESS",
         "follow_up_call": "PENDING",
     }
+
+    # The letter was rendered from the demo's Word template and filed on the matter…
+    rendered = after["stepData"]["render_letter"]
+    document = db.session.get(Document, rendered["documentId"])
+    assert document.matter_id == demo.matter.id and document.source == DocumentSource.RENDER
+    assert document.step_id == by_key(after, "render_letter")["id"]
+    assert document.name == "Engagement letter DEMO-001.pdf" == rendered["name"]
+    assert document.sha256 == rendered["sha256"] and document.shared_with_client
+
+    # …and the email carries that PDF, and says so.
+    attachments = list(email.iter_attachments())
+    assert [a.get_filename() for a in attachments] == ["Engagement letter DEMO-001.pdf"]
+    assert attachments[0].get_content_type() == "application/pdf"
+    pdf = attachments[0].get_content()
+    assert hashlib.sha256(pdf).hexdigest() == document.sha256
+    text = text_of_pdf(pdf)
+    for value in ("Demo Law LLP", "Acme Corp v. Widget Ltd", "DEMO-001", "Casey Client"):
+        assert value in text
+    assert "Lee Lawyer" in text and "Pat Paralegal will assist" in text
+    assert "{{" not in text
+    body = email.get_body(("plain",)).get_content()
+    assert "Please find attached our engagement letter for DEMO-001" in body
+    assert "(Engagement letter DEMO-001.pdf)" in body
+
+
+def test_the_demo_letter_template_is_published_with_only_known_fields_when_seeded(demo, api_as):
+    lawyer = api_as(demo.user(Role.LAWYER))
+    listed = lawyer.get("/document-templates").json["items"]
+    letter = next(t for t in listed if t["key"] == "engagement_letter")
+    assert letter["status"] == "PUBLISHED" and letter["format"] == "docx"
+    paths = {f["path"] for f in letter["fields"]}
+    assert {"matter.parties[].name", "matter.members.paralegals[].name", "today"} <= paths
+    assert all(f["known"] for f in letter["fields"])
 
 
 def test_rejecting_explains_with_the_lawyers_comment_when_the_demo_runs(app, letter, monkeypatch):
@@ -69,6 +108,7 @@ def test_rejecting_explains_with_the_lawyers_comment_when_the_demo_runs(app, let
     after = reload(lawyer, instance["id"])
     assert states(after) == {
         "approve_letter": "COMPLETED",
+        "render_letter": "SKIPPED",
         "send_letter": "SKIPPED",
         "explain_decision": "COMPLETED",
         "wait_for_reply": "SKIPPED",

@@ -338,10 +338,10 @@ def test_preferences_through_the_api_the_page_and_the_email_link(app, firm, logi
     assert api.get("/me/preferences").json["email"] == "immediate"
 
 
-def test_digest_hour_is_counted_in_the_firms_timezone(app, firm, monkeypatch, clock: Clock):
+def test_digest_hour_is_counted_in_the_firms_timezone(app, firm, clock: Clock):
     from webapp.services.notifications import next_digest
 
-    monkeypatch.setitem(app.config, "FIRM_TIMEZONE", "Europe/Paris")
+    firm.owner.org.timezone = "Europe/Paris"  # the firm's own (Admin → Firm)
     firm.owner.digest_hour = 17
     clock.at = clock.at.replace(hour=8, minute=0)  # 09:00 in Paris in December
     assert next_digest(firm.owner, clock.at).isoformat() == "2026-12-07T16:00:00+00:00"

@@ -65,7 +65,7 @@ def test_signing_in_the_sandbox_completes_the_step_when_the_client_signs(
     copy = db.session.get(Document, step.action_data["documentId"])
     assert (copy.lineage_id, copy.version, copy.source) == (original.id, 2, "signature")
     assert copy.shared_with_client and copy.step_id == step.id
-    with storage.store().open(copy.storage_path) as stream:
+    with storage.backend().open(copy.storage_path) as stream:
         signed_pdf = stream.read()
     assert hashlib.sha256(signed_pdf).hexdigest() == copy.sha256
     reader = PdfReader(io.BytesIO(signed_pdf))

@@ -8,6 +8,7 @@ from typing import Any
 
 from webapp.adapters.http import call_http
 from webapp.adapters.mail import send_email
+from webapp.adapters.rendering import render_to_storage
 from webapp.adapters.slack import post_message
 from webapp.engine.actions.automated import ActionFailed
 
@@ -17,6 +18,7 @@ def execute(effect: str, request: dict[str, Any]) -> dict[str, Any]:
         "http": call_http,
         "email": send_email,
         "slack": post_message,
+        "render": render_to_storage,
     }
     if effect not in executors:
         raise ActionFailed(f"No executor for {effect!r}.")

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import current_app
 
+from webapp.adapters import storage
 from webapp.adapters.http import failure_reason
 from webapp.engine.actions.automated import ActionFailed
 from webapp.engine.text import one_line
@@ -23,14 +24,30 @@ def send_email(request: dict[str, Any]) -> dict[str, Any]:
         cc=request.get("cc") or [],
         reply_to=request.get("replyTo"),
     )
+    attached = attach(message, request.get("attachments") or [])
     deliver(message)
-    return {
+    result = {
         "sent": True,
         "to": list(request["to"]),
         "cc": list(request.get("cc") or []),
         "subject": request["subject"],
         "messageId": message["Message-ID"],
     }
+    return {**result, "attachments": attached} if attached else result
+
+
+def attach(message: EmailMessage, files: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The matter's documents the step resolved (services/attachments.py), read from
+    storage; what the step records of each."""
+    attached = []
+    for file in files:
+        data = (storage.root() / file["storagePath"]).read_bytes()
+        maintype, _, subtype = (file.get("contentType") or "").partition("/")
+        if not maintype or not subtype:
+            maintype, subtype = "application", "octet-stream"
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=file["name"])
+        attached.append({"documentId": file["documentId"], "name": file["name"]})
+    return attached
 
 
 def build_message(

@@ -192,7 +192,7 @@ BACKENDS: dict[str, Callable[[Any], Storage]] = {
 }
 
 
-def store() -> Storage:
+def backend() -> Storage:
     """The configured store (STORAGE_BACKEND). Only the local folder exists today; another
     backend implements `Storage` and registers here."""
     name = current_app.config.get("STORAGE_BACKEND", "local")
@@ -205,7 +205,7 @@ def store() -> Storage:
 def receiving(incoming: IncomingFile, max_bytes: int) -> Iterator[Received]:
     """The upload copied to a temporary file for the time of the block, then removed
     unless the block stored it."""
-    received = store().receive(incoming.stream(), max_bytes)
+    received = backend().receive(incoming.stream(), max_bytes)
     try:
         yield received
     finally:
@@ -239,6 +239,12 @@ def file_response(
     response.headers["Content-Security-Policy"] = INLINE_PDF_POLICY if inline else ATTACHMENT_POLICY
     response.headers["X-Frame-Options"] = "SAMEORIGIN" if inline else "DENY"
     return response
+
+
+def store(data: bytes) -> tuple[str, str]:
+    """Bytes the app made itself (a rendered document), stored: their digest and key."""
+    stored = backend().put_bytes(data)
+    return stored.sha256, stored.key
 
 
 def root() -> Path:

@@ -67,6 +67,7 @@ def register_api(app: Flask) -> None:
         actions,
         audit,
         docs,
+        document_templates,
         documents,
         instances,
         jobs,

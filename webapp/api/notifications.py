@@ -15,7 +15,7 @@ from webapp.api.serialize import respond
 from webapp.api.spec import PAGE, Query, endpoint
 from webapp.engine.errors import Invalid
 from webapp.models import User
-from webapp.services import notifications
+from webapp.services import calendar_feeds, notifications
 
 TAG = "Notifications"
 EmailChoice = Literal["immediate", "digest", "off"]
@@ -108,7 +108,7 @@ def preferences_out(person: User) -> PreferencesOut:
     return PreferencesOut(
         email=person.email_preference,
         digest_hour=person.digest_hour,
-        calendar_url=notifications.calendar_url_for(person),
+        calendar_url=calendar_feeds.calendar_url_for(person),
     )
 
 

@@ -92,6 +92,9 @@ class RouteSpec:
     also: dict[int, str] = field(default_factory=dict)
     media: tuple[str, ...] = ("application/json",)
     document: type[BaseModel] | None = None
+    # A multipart body's fields beside its `file` parts, and the ones it must carry.
+    form: dict[str, dict[str, Any]] = field(default_factory=dict)
+    form_required: tuple[str, ...] = ()
 
 
 ROUTES: list[RouteSpec] = []
@@ -108,7 +111,26 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        raise Unprocessable("The request body is not valid.", validation_details(error)) from error
+        details = [naming_the_step(d, data) for d in validation_details(error)]
+        raise Unprocessable("The request body is not valid.", details) from error
+
+
+def naming_the_step(detail: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """A problem of `steps.N.…` names the step as the engine's own checks do (`step`,
+    `key`, `title`): the person finds it by what they called it, not by its place."""
+    parts = str(detail.get("field", "")).split(".")
+    steps = data.get("steps")
+    if (
+        len(parts) < 2
+        or parts[0] != "steps"
+        or not parts[1].isdigit()
+        or not isinstance(steps, list)
+    ):
+        return detail
+    index = int(parts[1])
+    written = steps[index] if index < len(steps) and isinstance(steps[index], dict) else {}
+    named = {"step": index, "key": written.get("key"), "title": written.get("title")}
+    return {**named, **detail}
 
 
 def check_query(declared: dict[str, Query]) -> None:
@@ -148,6 +170,8 @@ def endpoint(
     also: dict[int, str] | None = None,
     media: tuple[str, ...] = ("application/json",),
     document: type[BaseModel] | None = None,
+    form: dict[str, dict[str, Any]] | None = None,
+    form_required: tuple[str, ...] = (),
 ) -> Callable:
     """Register a route and describe it. `also`: other success statuses it answers with
     the same body (e.g. 201 when a PATCH creates a version), with why; `media`: the media
@@ -178,6 +202,8 @@ def endpoint(
                 also or {},
                 media,
                 document,
+                form or {},
+                form_required,
             )
         )
         blueprint.add_url_rule(rule, endpoint=fn.__name__, view_func=view, methods=[method])
@@ -272,14 +298,16 @@ def _request_body(route: RouteSpec, refs: dict) -> dict[str, Any]:
     if route.body is not None:
         content["application/json"] = {"schema": refs[(route.body, "validation")]}
     if route.multipart:
-        content["multipart/form-data"] = {
-            "schema": {
-                "type": "object",
-                "properties": {
-                    "file": {"type": "array", "items": {"type": "string", "format": "binary"}}
-                },
-            }
+        form: dict[str, Any] = {
+            "type": "object",
+            "properties": {
+                "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                **route.form,
+            },
         }
+        if route.form_required:
+            form["required"] = list(route.form_required)
+        content["multipart/form-data"] = {"schema": form}
     required = route.body is not None and not route.multipart and not _empty_is_enough(route.body)
     return {"required": required, "content": content}
 

@@ -52,7 +52,9 @@ class StepDefinition(CamelModel):
     on_failure: str | None = Field(default=None, description="Key of the step handling a failure")
     retry: RetryPolicy | None = None
     due_in: str | None = Field(
-        default=None, max_length=50, description="ISO-8601 duration or words: 3 days"
+        default=None,
+        max_length=50,
+        description="ISO-8601 duration, words (3 days), or N business days / N court days",
     )
 
     @field_validator("title")
@@ -66,8 +68,8 @@ class StepDefinition(CamelModel):
 
     @field_validator("due_in")
     @classmethod
-    def due_in_is_duration(cls, value: str | None) -> str | None:
-        return normalize_duration(value) if value and value.strip() else None
+    def due_in_is_due_time(cls, value: str | None) -> str | None:
+        return normalize_due_in(value) if value and value.strip() else None
 
     @field_validator("condition")
     @classmethod
@@ -149,6 +151,36 @@ def normalize_duration(value: str) -> str:
     if seconds <= 0:
         raise ValueError(f"{value!r} is not a duration: it must be longer than zero")
     return iso_duration(timedelta(seconds=seconds))
+
+
+# Counts of open days in the firm's calendar (engine/calendars.py counts them).
+_OPEN_DAYS = re.compile(r"^(?P<count>\d+)\s+(?P<kind>business|court)\s+days?$")
+MAX_OPEN_DAYS = 3650  # ten years of open days: anything longer is a typing slip
+
+
+def open_days_in(text: str) -> tuple[str, int] | None:
+    """("court", 10) for "10 Court Days", ("business", 1) for "1 business day"; None when
+    the text is not a count of open days. ValueError for a count out of range."""
+    match = _OPEN_DAYS.match(" ".join(text.strip().lower().split()))
+    if not match:
+        return None
+    count = int(match["count"])
+    if not 1 <= count <= MAX_OPEN_DAYS:
+        raise ValueError(f"{text!r}: count between 1 and {MAX_OPEN_DAYS} {match['kind']} days")
+    return match["kind"], count
+
+
+def normalize_due_in(value: str) -> str:
+    """A step's due time as the engine stores it: "10 Court Days" -> "10 court days",
+    "3 days" -> "P3D"; ValueError with a sentence for the person otherwise."""
+    counted = open_days_in(value)
+    if counted:
+        kind, count = counted
+        return f"{count} {kind} {'day' if count == 1 else 'days'}"
+    try:
+        return normalize_duration(value)
+    except ValueError as error:
+        raise ValueError(f"{error}; or count open days: 10 business days, 5 court days") from None
 
 
 def slugify(text: str) -> str:

@@ -423,3 +423,42 @@ def _message(error: TemplateError) -> str:
     line = getattr(error, "lineno", None)
     text = error.message or error.__class__.__name__
     return f"{text} (line {line})" if line and line > 1 else text
+
+
+# --- document templates -------------------------------------------------------------------
+
+
+class _DocumentSandbox(_Sandbox):
+    """The same sandbox for whole documents (a letter's HTML, a Word file's XML). docxtpl
+    compiles the text itself (`from_string`), so the checks and the meter apply at parse."""
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        ast = super()._parse(source, name, filename)
+        _check_constructs(ast)
+        metered: nodes.Template = _Meter().visit(ast)
+        return metered
+
+
+def document_environment(filters: Mapping[str, Callable[..., Any]]) -> _Sandbox:
+    """Strict undefined, escaping on (HTML and Word's XML alike), the safe filters and
+    `filters`; no size cap on the source, which is a whole document."""
+    env = _DocumentSandbox(undefined=StrictUndefined, autoescape=True)
+    safe = {name: env.filters[name] for name in SAFE_FILTERS}
+    safe |= {"join": _safe_join, "replace": _safe_replace, **filters}
+    env.filters = {name: _metered(run) for name, run in safe.items()}
+    env.globals = {"range": _safe_range, "dict": dict, **HELPERS}
+    return env
+
+
+@contextmanager
+def document_budget(seconds: float) -> Iterator[None]:
+    """One document's render: the work budget, and its refusals as TemplatingError."""
+    with _budget(Budget(seconds=seconds)):
+        try:
+            yield
+        except SecurityError as error:
+            raise TemplatingError(f"not allowed: {error}") from None
+        except TemplateError as error:
+            raise TemplatingError(_message(error)) from None
+        except (ArithmeticError, TypeError, ValueError, RecursionError) as error:
+            raise TemplatingError(f"cannot render: {error}") from None

@@ -1,4 +1,10 @@
+from webapp.models.calendars import CalendarFeed, FirmClosure
 from webapp.models.client_links import ClientLink
+from webapp.models.document_templates import (
+    DocumentFormat,
+    DocumentTemplate,
+    DocumentTemplateStatus,
+)
 from webapp.models.documents import Document, DocumentSource
 from webapp.models.events import InstanceChange, WorkflowEvent
 from webapp.models.form_tokens import FormToken
@@ -25,15 +31,20 @@ from webapp.models.workers import WorkerHeartbeat
 
 __all__ = [
     "ApiToken",
+    "CalendarFeed",
     "ClientLink",
     "DeliveryKind",
     "DeliveryState",
     "Document",
+    "DocumentFormat",
     "DocumentSource",
+    "DocumentTemplate",
+    "DocumentTemplateStatus",
     "EmailDelivery",
     "EmailItem",
     "EmailItemKind",
     "EmailPreference",
+    "FirmClosure",
     "FormToken",
     "InstanceChange",
     "InstanceStep",

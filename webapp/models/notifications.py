@@ -44,6 +44,10 @@ class EmailItemKind(StrEnum):
     READY = "ready"
     ASSIGNED = "assigned"
     RECEIPT = "receipt"
+    # A step's due time (services/deadlines.py): before it, at it, and to the matter owner.
+    DUE_SOON = "due_soon"
+    OVERDUE = "overdue"
+    ESCALATED = "escalated"
 
 
 class DeliveryKind(StrEnum):

@@ -21,6 +21,19 @@ class Organization(Model):
     esign_provider: Mapped[str] = mapped_column(
         String(40), default="sandbox", server_default="sandbox"
     )
+    # The firm's calendar (engine/calendars.py): due dates are counted in its timezone,
+    # skipping the public holidays of country + subdivision and the firm's closure days.
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    calendar_country: Mapped[str] = mapped_column(String(8), default="US", server_default="US")
+    calendar_subdivision: Mapped[str | None] = mapped_column(String(16))
+    # When people are reminded before a due time and the matter owner told after it;
+    # a step's actionConfig may say otherwise (remindBefore, escalateAfter). None: never.
+    remind_before: Mapped[str | None] = mapped_column(
+        String(50), default="P1D", server_default="P1D"
+    )
+    escalate_after: Mapped[str | None] = mapped_column(
+        String(50), default="PT0S", server_default="PT0S"
+    )
 
 
 class User(UserMixin, Model):

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import RequestReceipt, User
+from webapp.persistence.transaction import COMMIT_WATCHERS, transactional
 
 log = logging.getLogger("matterflow.receipts")
 
@@ -94,7 +95,7 @@ def add_pending() -> RequestReceipt | None:
 
 
 def committed(receipt: RequestReceipt | None) -> None:
-    if receipt is not None:
+    if receipt is not None and has_request_context():
         g.setdefault(_WRITTEN, receipt.id)
 
 
@@ -115,14 +116,12 @@ def keep_answer(response: Response) -> Response:
     return response
 
 
+@transactional
 def _keep(receipt_id: int, status: int, answer: Any) -> None:
-    from webapp.persistence.transaction import transactional
+    receipt = db.session.get(RequestReceipt, receipt_id)
+    if receipt is not None:
+        receipt.status_code = status
+        receipt.answer = answer
 
-    @transactional
-    def keep() -> None:
-        receipt = db.session.get(RequestReceipt, receipt_id)
-        if receipt is not None:
-            receipt.status_code = status
-            receipt.answer = answer
 
-    keep()
+COMMIT_WATCHERS.append((add_pending, committed))

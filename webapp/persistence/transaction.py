@@ -17,7 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from webapp.engine.errors import Conflict, DomainError, NotFound, OutcomeUnknown, Unavailable
 from webapp.extensions import db
-from webapp.persistence import faults, receipts
+from webapp.persistence import faults
 from webapp.persistence.journal import write_appended
 
 P = ParamSpec("P")
@@ -84,6 +84,12 @@ def configure_sqlite(engine: Engine) -> None:
             lock.release()
 
 
+# Pairs called just before the door's commit (adding rows to it) and, with what the first
+# returned, just after it: the request receipts (receipts.py) register here, so this module
+# needs to know nothing of them.
+COMMIT_WATCHERS: list[tuple[Callable[[], Any], Callable[[Any], None]]] = []
+
+
 def transactional(fn: Callable[P, R]) -> Callable[P, R]:
     """One service call, one commit. A lost optimistic-lock race or a unique-key race
     becomes a Conflict, and nothing of the failed call is kept. A database fault before the
@@ -130,11 +136,12 @@ def _one_transaction(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R
             if faults.is_transient(error) and not _sqlite_locked(error):
                 raise _Retry() from error
             raise
-        receipt = receipts.add_pending()
+        noted = [(after, before()) for before, after in COMMIT_WATCHERS]
         _commit()
         if has_request_context():
             g.changes_saved = True  # an error after this must not say "nothing was changed"
-            receipts.committed(receipt)
+        for after, value in noted:
+            after(value)
         return result
     except DomainError:
         session.rollback()

@@ -39,7 +39,7 @@ from webapp.observability import observe, tracing
 from webapp.observability.jobs import visiting
 from webapp.persistence.journal import record_event
 from webapp.persistence.transaction import savepoint, transactional
-from webapp.services import outbox, resource_links
+from webapp.services import effects, outbox, resource_links
 from webapp.services.instances import instantiate
 from webapp.services.step_secrets import masking_logs, resolve_config, reveal_all
 from webapp.services.steps.advance import (
@@ -257,13 +257,18 @@ def _run(visit: Visit, attempt: StepAttempt) -> PendingCall | None:
     elif isinstance(outcome, Spawn):
         _spawn(visit, attempt, outcome)
     elif isinstance(outcome, Call):
+        try:
+            request = effects.prepare(outcome.effect, visit.instance, visit.step, outcome.request)
+        except ActionFailed as failure:
+            _record_failure(visit, attempt, failure)
+            return None
         db.session.flush()  # the attempt's id, for `finish_step`
         return PendingCall(
             visit.job.id,
             visit.instance.id,
             attempt.id,
             outcome.effect,
-            outcome.request,
+            request,
             revealed,
         )
     return None
@@ -330,6 +335,7 @@ def finish_step(
             output = done.output
             if done.created is not None:
                 _record_link(visit, attempt, done.created)
+            output = effects.settle(call.effect, visit.instance, visit.step, output)
         except ActionFailed as error:
             failure = error
     observe(result="failed" if failure is not None else "done")

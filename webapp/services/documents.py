@@ -132,7 +132,7 @@ def _file_checked(
         org_id=user.org_id,
         matter_id=matter_id,
         name=upload.name,
-        stored=storage.store().put_received(upload.received),
+        stored=storage.backend().put_received(upload.received),
         content_type=upload.content_type,
         source=DocumentSource.UPLOAD,
         step_id=step_id,
@@ -160,7 +160,7 @@ def file_document(
     inside the caller's transaction: a new document, or with `replaces` the next version
     of that one (its lineage, shared as the lineage is)."""
     if stored is None:
-        stored = storage.store().put_bytes(data or b"")
+        stored = storage.backend().put_bytes(data or b"")
     shared = shared_with_client or (replaces is not None and replaces.shared_with_client)
     document = Document(
         org_id=org_id,
@@ -238,7 +238,7 @@ def get_document(user: User, document_id: int) -> Document:
 def open_document(user: User, document_id: int) -> tuple[Document, IO[bytes]]:
     """The document and its bytes, authorised on every call."""
     document = get_document(user, document_id)
-    store = storage.store()
+    store = storage.backend()
     if not store.exists(document.storage_path):
         raise NotFound("The file of this document is no longer stored.")
     return document, store.open(document.storage_path)
@@ -393,7 +393,7 @@ def _purge(job_id: int, worker_id: str) -> None:
             select(Document.storage_path).where(Document.storage_path.in_(keys)).distinct()
         )
     )
-    store = storage.store()
+    store = storage.backend()
     gone = [key for key in keys if key not in named and store.idle_for(key) >= RECENT_WRITE_SECONDS]
     for key in gone:
         store.delete(key)
@@ -473,7 +473,7 @@ class StepDocuments:
         facts = action_data.get("document") or {}
         original = self._on_matter(facts.get("documentId"))
         signer = db.session.get(User, self.actor_id) if self.actor_id else None
-        with storage.store().open(original.storage_path) as stream:
+        with storage.backend().open(original.storage_path) as stream:
             signed_bytes = providers.registry.esign(
                 action_data.get("provider", "sandbox")
             ).signed_copy(

@@ -195,6 +195,20 @@ def _import_trigger(
         raise
 
 
+# Accepted beside any action type's settings (engine/actions/base.py, docs/deadlines.md).
+DEADLINE_PROPERTIES = {
+    key: {
+        "type": ["string", "null"],
+        "maxLength": 50,
+        "description": f"{what}: an ISO-8601 duration, words, or N business/court days",
+    }
+    for key, what in (
+        ("remindBefore", "When the people who may act are reminded before the due time"),
+        ("escalateAfter", "When the matter's owner is told after the due time"),
+    )
+}
+
+
 def document_schema() -> dict[str, Any]:
     """The JSON Schema of a template document, as `GET /dsl/schema` publishes it: the
     TemplateDocument model's, plus each action type's config, which a step's
@@ -206,6 +220,7 @@ def document_schema() -> dict[str, Any]:
         config = handler.Config.model_json_schema(by_alias=True, ref_template="#/$defs/{model}")
         defs.update(config.pop("$defs", {}))
         name = config.get("title", handler.Config.__name__)
+        config.setdefault("properties", {}).update(DEADLINE_PROPERTIES)
         defs[name] = config
         rules.append(
             {

@@ -299,6 +299,9 @@ def subject_for(kind: DeliveryKind, entries: list[dict[str, Any]]) -> str:
 HEADLINES = {
     EmailItemKind.READY: "Ready for you",
     EmailItemKind.ASSIGNED: "Assigned to you",
+    EmailItemKind.DUE_SOON: "Due soon",
+    EmailItemKind.OVERDUE: "Overdue",
+    EmailItemKind.ESCALATED: "Overdue on a matter you own",
 }
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from webapp.engine import drift, migration, permissions
 from webapp.engine.actions import get_handler
 from webapp.engine.actions.base import validation_details
-from webapp.engine.definition import StepDefinition, assign_keys, normalize_duration
+from webapp.engine.definition import StepDefinition, assign_keys, normalize_due_in
 from webapp.engine.errors import Conflict, Invalid, NotAllowed, NotFound, Unprocessable
 from webapp.engine.roles import Role
 from webapp.engine.states import (
@@ -639,7 +639,7 @@ def _step_changes(
             value = get_handler(step.action_type).validate_config(value)
         if field == "due_in" and value:
             try:
-                value = normalize_duration(value)
+                value = normalize_due_in(value)
             except ValueError as error:
                 raise Unprocessable(
                     "This step is not valid.", [{"field": "dueIn", "message": str(error)}]

@@ -287,15 +287,8 @@ def mark_all_read(user: User) -> int:
 
 
 def firm_timezone(org: Organization) -> ZoneInfo:
-    """The firm's timezone, for digest hours: FIRM_TIMEZONE until firms carry their own
-    (then this one function reads the firm's)."""
-    return ZoneInfo(current_app.config["FIRM_TIMEZONE"])
-
-
-def calendar_url_for(user: User) -> str | None:
-    """The person's private calendar feed, or None while there are no feeds (the one
-    place the preferences read it from)."""
-    return None
+    """The firm's timezone (Admin → Firm), for digest hours and the times emails show."""
+    return ZoneInfo(org.timezone or "UTC")
 
 
 def preferences_token(user: User) -> str:

@@ -237,5 +237,5 @@ def matter_document(instance: WorkflowInstance, document_id: str) -> Document:
 
 
 def document_bytes(document: Document) -> bytes:
-    with storage.store().open(document.storage_path) as stream:
+    with storage.backend().open(document.storage_path) as stream:
         return stream.read()

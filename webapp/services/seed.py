@@ -1,10 +1,12 @@
-"""Demo data: the firm, its four people, a matter, published templates, a running
-instance, and one trigger of each kind."""
+"""Demo data: the firm, its four people, a matter, published templates (the engagement
+letter's Word template among them), a running instance, and one trigger of each kind."""
 
 import functools
+from pathlib import Path
 
 from sqlalchemy import func, select
 
+from webapp.adapters.storage import IncomingFile
 from webapp.engine.definition import StepDefinition
 from webapp.engine.roles import Role
 from webapp.extensions import db
@@ -12,6 +14,10 @@ from webapp.models import DocumentSource, MatterMember, Organization, User
 from webapp.persistence.transaction import transactional
 from webapp.services import triggers
 from webapp.services.auth import new_user
+from webapp.services.document_templates import (
+    create_document_template,
+    publish_document_template,
+)
 from webapp.services.documents import file_document
 from webapp.services.instances import instantiate
 from webapp.services.matters import create_matter
@@ -73,7 +79,11 @@ ONBOARDING_STEPS = [
 
 
 APPROVED = "steps.approve_letter.approved"
-# Automation and branching: a decision, then email, a wait and a call — or an explanation.
+LETTER_TEMPLATE_KEY = "engagement_letter"
+# A Word template with merge fields, a loop over the parties and a condition (our own file).
+LETTER_FILE = Path(__file__).resolve().parent.parent / "demo" / "engagement_letter.docx"
+# Automation and branching: a decision, then the letter rendered from a Word template and
+# emailed with it attached, a wait and a call — or an explanation.
 ENGAGEMENT_LETTER_STEPS = [
     StepDefinition(
         key="approve_letter",
@@ -83,16 +93,33 @@ ENGAGEMENT_LETTER_STEPS = [
         role_scope=Role.LAWYER,
     ),
     StepDefinition(
+        key="render_letter",
+        title="Prepare the engagement letter",
+        action_type="core.render_document",
+        action_config={
+            "templateKey": LETTER_TEMPLATE_KEY,
+            "format": "pdf",
+            "name": "Engagement letter {{ matter.reference }}",
+            "shareWithClient": True,
+        },
+        role_scope=Role.LAWYER,
+        depends_on=["approve_letter"],
+        condition=APPROVED,
+    ),
+    StepDefinition(
         key="send_letter",
         title="Email the engagement letter",
         action_type="core.email",
         action_config={
             "to": ["client@demo.test"],
             "subject": "Your engagement letter — {{ matter.title }}",
-            "body": "Please find the terms of our engagement for {{ matter.reference }}.",
+            "body": "Please find attached our engagement letter for {{ matter.reference }} "
+            "({{ steps.render_letter.name }}): it sets out the terms on which we will act "
+            "for you.",
+            "attachments": ["{{ steps.render_letter.documentId }}"],
         },
         role_scope=Role.LAWYER,
-        depends_on=["approve_letter"],
+        depends_on=["render_letter"],
         condition=APPROVED,
     ),
     StepDefinition(
@@ -244,11 +271,17 @@ def seed_demo() -> Organization:
     )
     publish_template(lawyer, template.id)
     instantiate(lawyer, template.id, matter.id, title="Onboarding — Acme Corp")
+    letter_file = IncomingFile("engagement_letter.docx", "", LETTER_FILE.read_bytes())
+    letter_document = create_document_template(
+        lawyer, "Engagement letter", "docx", upload=letter_file, key=LETTER_TEMPLATE_KEY
+    )
+    publish_document_template(lawyer, letter_document.id)
     letter = create_template(
         lawyer,
         "Engagement letter",
         ENGAGEMENT_LETTER_STEPS,
-        description="Approve, then email the letter, wait three days and call — or explain.",
+        description="Approve, then render the letter, email it, wait three days and call — "
+        "or explain.",
         key="engagement_letter",
     )
     publish_template(lawyer, letter.id)

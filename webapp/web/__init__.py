@@ -261,9 +261,12 @@ from webapp.web import (  # noqa: E402
     admin_providers,
     auth,  # noqa: F401  (routes on `web` itself)
     builder,
+    calendar,
     client_links,
+    document_templates,
     documents,
     editor,
+    firm,
     inbox,  # noqa: F401
     matters,
     notifications,
@@ -282,6 +285,7 @@ for _area in (
     steps.bp,
     editor.bp,
     sandbox.bp,
+    document_templates.bp,
     documents.bp,
     admin.bp,
     account.bp,
@@ -291,5 +295,8 @@ for _area in (
     admin_providers.bp,
     client_links.bp,
     client_links.controls,
+    calendar.bp,
+    calendar.feeds,
+    firm.bp,
 ):
     web.register_blueprint(_area)

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from webapp.engine.definition import normalize_due_in
 from webapp.engine.errors import Unprocessable
 from webapp.engine.roles import Role
 from webapp.engine.wording import field_error_message
@@ -25,6 +26,26 @@ class Category(StrEnum):
     INTEGRATION = "integration"
     CONTROL = "control"
     DATA = "data"
+
+
+# A step's own reminder and escalation offsets (services/deadlines.py), accepted beside
+# any action type's settings: "P1D", "2 business days". Absent: the firm's defaults.
+DEADLINE_KEYS = ("remindBefore", "escalateAfter")
+
+
+def deadline_overrides(config: dict[str, Any]) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """The offsets `config` sets, stored as due times are, and the problems of the rest."""
+    found: dict[str, str] = {}
+    problems: list[dict[str, Any]] = []
+    for key in DEADLINE_KEYS:
+        value = config.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        try:
+            found[key] = normalize_due_in(str(value))
+        except ValueError as error:
+            problems.append({"field": key, "message": str(error)})
+    return found, problems
 
 
 class ActionConfig(BaseModel):
@@ -133,13 +154,15 @@ class ActionHandler:
         return f"{self.performed_by}: choose {names} as who acts."
 
     def validate_config(self, config: dict[str, Any] | None) -> dict[str, Any]:
+        settings = {k: v for k, v in (config or {}).items() if k not in DEADLINE_KEYS}
+        deadlines, problems = deadline_overrides(config or {})
         try:
-            model = self.Config.model_validate(config or {})
+            model = self.Config.model_validate(settings)
         except ValidationError as error:
-            raise Unprocessable(
-                f"The {self.label} configuration is invalid.", validation_details(error)
-            ) from error
-        return model.model_dump(mode="json", by_alias=True, exclude_none=True)
+            problems += validation_details(error)
+        if problems:
+            raise Unprocessable(f"The {self.label} configuration is invalid.", problems)
+        return {**model.model_dump(mode="json", by_alias=True, exclude_none=True), **deadlines}
 
     def config_schema(self) -> dict[str, Any]:
         return copy.deepcopy(_schema_of(self.Config))  # a copy: callers may change theirs

@@ -1,5 +1,7 @@
+from typing import Annotated
+
 from email_validator import EmailNotValidError, validate_email
-from pydantic import Field, field_validator
+from pydantic import BeforeValidator, Field, field_validator
 
 from webapp.engine.actions.automated import AutomatedHandler, Call, RunContext
 from webapp.engine.actions.base import ActionConfig, Category
@@ -24,12 +26,29 @@ def _addresses(values: list[str]) -> list[str]:
     return values
 
 
+def _id_as_text(value: object) -> object:
+    """A document id may be sent as a number; it is kept as text, as a template gives it."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value.strip() if isinstance(value, str) else value
+
+
+# A document of the matter: its id, or a template that gives one when the step is ready.
+DocumentRef = Annotated[str, BeforeValidator(_id_as_text), Field(min_length=1, max_length=500)]
+
+
 class EmailConfig(ActionConfig):
     to: list[str] = Field(min_length=1, max_length=50, description="Recipients")
     cc: list[str] = Field(default_factory=list, max_length=50, description="Copied")
     subject: str = Field(min_length=1, max_length=500, description="Subject line")
     body: str = Field(default="", max_length=100_000, description="Plain-text body")
     reply_to: str | None = Field(default=None, alias="replyTo", description="Reply address")
+    attachments: list[DocumentRef] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Documents of the matter to attach, one a line: ids, or templates "
+        "giving one (e.g. {{ steps.letter.documentId }})",
+    )
 
     @field_validator("to", "cc")
     @classmethod
@@ -43,6 +62,14 @@ class EmailConfig(ActionConfig):
             raise ValueError(one_line_problem("The subject"))
         return value
 
+    @field_validator("attachments")
+    @classmethod
+    def attachments_are_documents(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not is_template(value) and not (value.isdigit() and int(value) > 0):
+                raise ValueError(f"{value!r} is not a document id")
+        return values
+
     @field_validator("reply_to")
     @classmethod
     def reply_to_is_valid(cls, value: str | None) -> str | None:
@@ -54,7 +81,7 @@ class EmailHandler(AutomatedHandler):
     type = "core.email"
     category = Category.NOTIFICATION
     label = "Email"
-    description = "Sends a plain-text email over SMTP."
+    description = "Sends a plain-text email over SMTP, with documents of the matter attached."
     Config = EmailConfig
     example = {
         "to": ["{{ context.clientEmail }}"],
@@ -62,6 +89,7 @@ class EmailHandler(AutomatedHandler):
         "subject": "Your matter {{ matter.reference }}",
         "body": "Dear client,\n\nWe have opened your matter.",
         "replyTo": "intake@firm.example",
+        "attachments": ["{{ steps.letter.documentId }}"],
     }
     default_retry = RetryPolicy(max_attempts=3, backoff_seconds=30, backoff_factor=2)
 

@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import bindparam, func, literal, null, select, union_all, update
 
 from webapp.engine.actions import automated_types, get_handler
-from webapp.engine.definition import parse_duration
 from webapp.engine.errors import DomainError
 from webapp.engine.expressions import ExpressionError
 from webapp.engine.graph import Graph
@@ -49,6 +48,7 @@ from webapp.models.base import utcnow
 from webapp.observability import metrics
 from webapp.persistence.journal import enqueue, record_event
 from webapp.services import notifications
+from webapp.services.deadlines import start_clock
 from webapp.services.events import emit_for_instance
 from webapp.services.steps.conditions import evaluate_condition, render_step
 from webapp.services.steps.outputs import record_output
@@ -59,6 +59,8 @@ CHILD_FINISHED = "subworkflow.finished"
 # When a step left READY in this transaction (an attribute of the loaded row, never stored):
 # its cycle time counts from there; a step claimed in an earlier request counts from its start.
 READY_SINCE = "_metrics_ready_since"
+# The events that put a step (back) to work: its due time counts from then.
+RESTARTS = frozenset({StepEvent.ACTIVATE, StepEvent.RETRY, StepEvent.UNBLOCK})
 # The instance statuses event triggers can wait for.
 FINISHED_EVENTS: dict[str, str] = {
     InstanceStatus.COMPLETED: "instance.completed",
@@ -95,6 +97,8 @@ def step_event(
         new_status=step.action_state,
         payload={"key": step.key, **(payload or {})},
     )
+    if event in RESTARTS:
+        start_clock(instance, step)
     ready_since = getattr(step, READY_SINCE, None) or step.started_at
     metrics.step_moved(step.action_type, event.value, step.action_state, ready_since, now)
 
@@ -154,8 +158,6 @@ def activate(instance: WorkflowInstance, step: InstanceStep, payload: dict | Non
         fail_step(instance, step, error.message)
         return
     step_event(instance, step, StepEvent.ACTIVATE, None, payload)
-    if step.due_in:
-        step.due_at = utcnow() + parse_duration(step.due_in)
     if get_handler(step.action_type).automated:
         enqueue_run(instance, step)
     else:

@@ -11,6 +11,7 @@ action the same read builds only the groups the action changed (`states`)."""
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any, NamedTuple
 
@@ -237,6 +238,7 @@ class Shape(NamedTuple):
     title: str
     role_scope: str
     action_state: str
+    due_at: datetime | None
 
 
 _SHAPE = select(
@@ -246,6 +248,7 @@ _SHAPE = select(
     InstanceStep.title,
     InstanceStep.role_scope,
     InstanceStep.action_state,
+    InstanceStep.due_at,
     # The revision of the step graph, asked once with the rows (the door's graph cache).
     latest_change_id(bindparam("instance_id")).label("revision"),
 ).order_by(InstanceStep.order)
@@ -258,6 +261,11 @@ def _shapes(instance_id: int) -> tuple[list[Shape], int | None]:
         {"instance_id": instance_id},
     ).all()
     return [Shape(*row[:-1]) for row in rows], (rows[0].revision if rows else None)
+
+
+def due_first(shape: Shape) -> tuple[bool, datetime, int]:
+    """Dated steps by due time, then the undated in workflow order."""
+    return (shape.due_at is None, shape.due_at or datetime.max.replace(tzinfo=UTC), shape.order)
 
 
 def _sees(user: User, shape: Shape | Any) -> bool:
@@ -291,6 +299,8 @@ def runner_view(
     members: dict[str, list[Shape]] = defaultdict(list)
     for shape in visible:
         members[shape.action_state].append(shape)
+    for state in OPEN_STATES:  # open work as the inbox orders it: soonest due first
+        members[state].sort(key=due_first)
     shown_ids = [
         s.id for state in wanted for s in _shown(state, members.get(state, []), state in expanded)
     ]
