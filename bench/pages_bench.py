@@ -9,6 +9,9 @@ inflates less than the wall clock; PostgreSQL's own work is not in it) and the S
 statements the request sent. The sizes' requests are taken in turn, so a busy moment
 weighs on all of them alike and the ratios stay fair.
 
+The Documents tab of a matter holding DOCUMENTS documents (a fifth of them a second
+version of another) is timed as the lawyer opens it.
+
 The runner's instances are half done (their completed and pending groups both long);
 each completion completes the READY step of a chain, never an instance's last step."""
 
@@ -29,14 +32,16 @@ from bench.stats import percentile
 from webapp.engine.definition import StepDefinition
 from webapp.engine.roles import Role
 from webapp.extensions import db
-from webapp.models import InstanceStep, User
+from webapp.models import Document, DocumentSource, InstanceStep, User
 from webapp.persistence.transaction import transactional
 from webapp.services.auth import new_user
-from webapp.services.matters import add_member
+from webapp.services.documents import file_document
+from webapp.services.matters import add_member, create_matter
 from webapp.services.steps import Complete, perform
 
 SIZES = (5, 200, 400)
 INBOX_READY = 300
+DOCUMENTS = 500
 WARMUP = 3
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 OOB = re.compile(r'hx-swap-oob="true"')
@@ -44,6 +49,7 @@ OOB = re.compile(r'hx-swap-oob="true"')
 # The targets of issue 11 (docs/benchmark.md, section (d)).
 RUNNER_MS = 50.0
 INBOX_MS = 50.0
+DOCUMENTS_MS = 50.0
 HTMX_MS = 30.0
 HTMX_RATIO = 1.5
 EXTRA_STATEMENTS = 2  # an HTMX completion over the API's, besides one read per region
@@ -158,6 +164,16 @@ class PagesResult:
                     f"inbox, {INBOX_READY} ready steps ≤ {INBOX_MS:.0f} ms",
                     f"{inbox.median:.1f} ms (p95 {inbox.p95:.1f})",
                     inbox.median <= INBOX_MS,
+                )
+            )
+        tab = self.find("documents tab", DOCUMENTS)
+        if tab:
+            found.append(
+                Verdict(
+                    f"documents tab, {DOCUMENTS} documents ≤ {DOCUMENTS_MS:.0f} ms",
+                    f"{tab.median:.1f} ms (p95 {tab.p95:.1f}), "
+                    f"{tab.statements_per_request} statements",
+                    tab.median <= DOCUMENTS_MS,
                 )
             )
         return found
@@ -331,4 +347,41 @@ def bench_pages(app: Flask, firm: seed.Firm, label: str, samples: int) -> PagesR
     inbox = Figure("inbox", None)
     measure(app, [inbox], [[lambda: person.get("/inbox")] * calls])
     figures.append(inbox)
+    figures.append(bench_documents_tab(app, firm, browser, samples))
     return PagesResult(label, figures)
+
+
+@transactional
+def _documents(firm: seed.Firm, count: int) -> int:
+    """A matter of its own holding `count` documents: every fifth a new version of the
+    one before it. One stored file for all (storage is by content)."""
+    lawyer = db.session.get(User, firm.lawyer_id)
+    matter = create_matter(lawyer, "BENCH-DOCS", "Bench documents")
+    db.session.flush()
+    previous: Document | None = None
+    for n in range(count):
+        previous = file_document(
+            org_id=firm.org_id,
+            matter_id=matter.id,
+            name=f"exhibit-{n}.pdf",
+            data=b"%PDF-1.4\n%bench\n",
+            content_type="application/pdf",
+            source=DocumentSource.UPLOAD,
+            uploaded_by_id=lawyer.id,
+            shared_with_client=n % 2 == 0,
+            replaces=previous if n % 5 == 4 else None,
+        )
+    return matter.id
+
+
+def bench_documents_tab(
+    app: Flask, firm: seed.Firm, browser: FlaskClient, samples: int, count: int = DOCUMENTS
+) -> Figure:
+    with app.app_context():
+        matter_id = _documents(firm, count)
+        seed.refresh_statistics()
+        db.session.remove()
+    tab = Figure("documents tab", count)
+    url = f"/matters/{matter_id}/documents"
+    measure(app, [tab], [[lambda: browser.get(url)] * (WARMUP + samples)])
+    return tab

@@ -81,6 +81,13 @@ class Config:
     MIGRATION_DATABASE_URL = os.environ.get("MIGRATION_DATABASE_URL") or None
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(ROOT / "instance" / "uploads"))
     MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
+    # The largest request body (Flask's MAX_CONTENT_LENGTH): a few files at the cap. A
+    # larger one is refused with 413 before it is read, whoever sends it.
+    MAX_CONTENT_LENGTH = int(
+        os.environ.get("MAX_REQUEST_BYTES", str(5 * MAX_UPLOAD_BYTES + 1024 * 1024))
+    )
+    # Where documents' bytes live (adapters/storage.py): "local", the UPLOAD_DIR folder.
+    STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "local")
     WEBHOOK_SECRET = secret("WEBHOOK_SECRET")
     # Where the payment and e-signature SDKs send their calls; empty: the SDK's own
     # address (a test or a staging proxy sets its own).

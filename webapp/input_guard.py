@@ -1,9 +1,12 @@
-"""Refuse text no database can store before any view sees it: PostgreSQL rejects the NUL
-character in text columns, so a request carrying one gets a clear 400 instead of a 500."""
+"""Refuse, before any view sees it (and before an API call's authentication), a body
+larger than MAX_CONTENT_LENGTH — by its declared length, without reading it — and text
+no database can store: PostgreSQL rejects the NUL character in text columns, so a request
+carrying one gets a clear 400 instead of a 500."""
 
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from webapp.api.errors import error_response
 from webapp.engine.text import NUL_MESSAGE, contains_nul
@@ -20,9 +23,18 @@ def request_has_nul() -> bool:
     return False
 
 
+def refuse_oversized_body() -> None:
+    """A body without a declared length is cut off by werkzeug when it passes the limit."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit is not None and (request.content_length or 0) > limit:
+        megabytes = limit // (1024 * 1024)
+        raise RequestEntityTooLarge(f"The request body is larger than {megabytes} MB.")
+
+
 def register_input_guard(app: Flask) -> None:
     @app.before_request
     def refuse_nul_characters() -> Any:
+        refuse_oversized_body()
         if not request_has_nul():
             return None
         if request.path.startswith("/api/"):

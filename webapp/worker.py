@@ -30,6 +30,7 @@ from webapp.services.automation import (
 from webapp.services.client_link_issue import LINK_JOB
 from webapp.services.client_link_mail import run_link_job
 from webapp.services.deadlines import NOTICE_JOB, run_notice_job
+from webapp.services.documents import PURGE_FILES, run_purge_job
 from webapp.services.email_delivery import run_email_job
 from webapp.services.events import EVENT_JOB
 from webapp.services.heartbeats import Heartbeat
@@ -59,6 +60,7 @@ RUNNERS: dict[str, Callable[[outbox.Claimed, str], None]] = {
     EVENT_JOB: run_event_job,
     MIGRATION_BATCH: run_migration_job,
     INVITATION_JOB: run_invitation_job,
+    PURGE_FILES: run_purge_job,
     LINK_JOB: run_link_job,
     NOTICE_JOB: run_notice_job,
 }

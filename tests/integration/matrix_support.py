@@ -13,8 +13,9 @@ from tests.conftest import CSRF_META, ApiClient, WebClient, forget_request_user
 from tests.integration.engine_support import by_key, publish, start, step
 from webapp.engine.roles import Role
 from webapp.extensions import db
-from webapp.models import ApiToken, FirmClosure, Job, MatterScreen, Notification
+from webapp.models import ApiToken, DocumentSource, FirmClosure, Job, MatterScreen, Notification
 from webapp.services.auth import create_token
+from webapp.services.documents import file_document
 
 # Tables a refused request may write to: refusals are evidence (security events, wall
 # hits), and a token's use is noted on the token even when the request is refused.
@@ -134,6 +135,15 @@ def build_world(app: Any, make_org: Any, make_user: Any, make_matter: Any) -> Wo
         .order_by(ApiToken.id.desc())
     )
     job = db.session.scalar(select(Job.id).order_by(Job.id))
+    document = file_document(
+        org_id=firm_a.id,
+        matter_id=matter.id,
+        name="matrix-letter.pdf",
+        data=b"%PDF-1.4\n",
+        content_type="application/pdf",
+        source=DocumentSource.UPLOAD,
+    )
+    db.session.commit()
     # The lawyer's: the approval became READY for them when the workflow started.
     notification = db.session.scalar(
         select(Notification.id).where(Notification.user_id == users["lawyer"].id)
@@ -160,6 +170,7 @@ def build_world(app: Any, make_org: Any, make_user: Any, make_matter: Any) -> Wo
         "owner": users["owner"].id,
         "outside matter": outside_matter.id,
         "second matter": second_matter.id,
+        "document": document.id,
     }
     secrets = ["MATRIX-SECRET-001", "Matrix run", "Matrix intake"]
     world = World(users, ids, trigger.json, secrets)

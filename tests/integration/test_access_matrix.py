@@ -49,6 +49,7 @@ STEP_LAWYERS = "members of the step's role (LAWYER), and admins"
 STEP_PARALEGALS = "members of the step's role (PARALEGAL), and admins"
 STEP_CLIENTS = "members of the step's role (CLIENT), and admins"
 SANDBOX = "the person of the sandbox session (signed in)"
+DOC_STAFF = "the matter's lawyers and paralegals, and admins (file and share documents)"
 
 ALLOWED: dict[str, Callable[[Person], bool]] = {
     ANYONE: lambda p: True,
@@ -67,12 +68,15 @@ ALLOWED: dict[str, Callable[[Person], bool]] = {
     STEP_PARALEGALS: lambda p: p.role == Role.ADMIN or (p.member and p.role == Role.PARALEGAL),
     STEP_CLIENTS: lambda p: p.role == Role.ADMIN or (p.member and p.role == Role.CLIENT),
     SANDBOX: lambda p: False,  # tried with a session reference nobody holds
+    DOC_STAFF: lambda p: (
+        p.role == Role.ADMIN or (p.member and p.role in (Role.LAWYER, Role.PARALEGAL))
+    ),
 }
 
 # Decisions about one matter: the firm's people off it (the screened lawyer among them)
 # must get the missing-id answer too.
 MATTER_BOUND = {EDITORS, MATTER_ADMIN, STARTERS, ASSIGNERS, STEP_LAWYERS, STEP_PARALEGALS}
-MATTER_BOUND |= {STEP_CLIENTS}
+MATTER_BOUND |= {STEP_CLIENTS, DOC_STAFF}
 
 _I = "/matters/<int:matter_id>/workflows/<int:instance_id>"
 _T = "/workflows/templates/<int:template_id>"
@@ -153,6 +157,11 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("/matters/<int:matter_id>/screens/<int:user_id>/lift", "POST"): ADMIN,
     ("/matters/<int:matter_id>/status", "POST"): EDITORS,
     ("/matters/<int:matter_id>/workflows", "POST"): STARTERS,
+    # a matter's documents
+    ("/matters/<int:matter_id>/documents", "POST"): DOC_STAFF,
+    ("/documents/<int:document_id>/share", "POST"): DOC_STAFF,
+    ("/api/v1/matters/<int:matter_id>/documents", "POST"): DOC_STAFF,
+    ("/api/v1/documents/<int:document_id>", "PATCH"): DOC_STAFF,
     # workflows on a matter: the runner and the editor
     (f"{_I}/edit/steps", "POST"): EDITORS,
     (f"{_I}/edit/steps/<int:step_id>/move", "POST"): EDITORS,
@@ -238,6 +247,7 @@ PARAMETERS = {
     "token_id": "token",
     "job_id": "job",
     "user_id": "user",
+    "document_id": "document",
     "notification_id": "notification",
     "closure_id": "closure",
 }
@@ -294,6 +304,8 @@ def body_for(rule: str, method: str, ids: dict[str, int]) -> dict[str, Any]:
         return {"reason": "No"}
     if rule.endswith("/users"):
         return {"email": "new.person@example.test", "name": "New Person", "role": "LAWYER"}
+    if rule.endswith("<int:document_id>") and method == "PATCH":
+        return {"sharedWithClient": True}
     if rule.endswith("<int:user_id>") and method == "PATCH":
         return {"active": False}
     if rule.endswith("/tokens"):
@@ -356,6 +368,7 @@ def form_for(rule: str, ids: dict[str, int]) -> dict[str, Any]:
         "new_password": "a long enough new password 42",
         "value": "matrix value",
         "current_password": "wrong",
+        "shared": "yes",
         "payments": "stripe",
         "esign": "dropbox_sign",
     }

@@ -135,7 +135,7 @@ def test_instance_step_edits_refuse_a_role_the_action_does_not_allow(firm) -> No
     assert "made by the client" in patched.json["error"]["message"]
     added = firm.api.post(
         f"/instances/{instance['id']}/steps",
-        json=step("sign", "SIGNATURE_CLIENT", roleScope="LAWYER", config={"documentId": "x"}),
+        json=step("sign", "SIGNATURE_CLIENT", roleScope="LAWYER", config={"documentId": 1}),
     )
     assert added.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
     assert "signature is given by the client" in added.json["error"]["message"]

@@ -24,6 +24,7 @@ from webapp.extensions import db
 from webapp.models import (
     ClientLink,
     Document,
+    DocumentSource,
     InstanceStep,
     Job,
     SecurityEvent,
@@ -32,6 +33,8 @@ from webapp.models import (
 )
 from webapp.models.base import utcnow
 from webapp.services import client_link_issue, client_links
+from webapp.services.documents import file_document
+from webapp.services.seed import demo_letter_pdf
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 LINK_IN_EMAIL = re.compile(r"http://[^\s]+/c/([A-Za-z0-9_.\-]+)")
@@ -60,7 +63,7 @@ STEPS = [
         "key": "sign",
         "title": "Sign the engagement letter",
         "actionType": "SIGNATURE_CLIENT",
-        "actionConfig": {"documentId": "engagement-letter"},
+        "actionConfig": {"documentId": 1},  # the world's letter (the fixture sets it)
         "roleScope": "CLIENT",
         "dependsOn": [],
     },
@@ -108,8 +111,21 @@ def world(make_org, make_user, make_matter, api_as) -> World:
     other = make_matter(lawyer, client, reference="HIDDEN-777")
     other.title = "Acquisition of Zebra Holdings"
     db.session.commit()
+    letter = file_document(
+        org_id=org.id,
+        matter_id=matter.id,
+        name="engagement-letter.pdf",
+        data=demo_letter_pdf(),
+        content_type="application/pdf",
+        source=DocumentSource.UPLOAD,
+        uploaded_by_id=lawyer.id,
+    )
+    db.session.commit()
+    steps = [
+        {**s, "actionConfig": {"documentId": letter.id}} if s["key"] == "sign" else s for s in STEPS
+    ]
     api = api_as(lawyer)
-    template = publish(api, "Client intake", STEPS)
+    template = publish(api, "Client intake", steps)
     instance = start(api, template, matter.id)
     start(api, template, other.id, title="Zebra takeover files")
     return World(lawyer, client, matter, other, instance, api)
@@ -233,7 +249,7 @@ def test_client_uploads_through_the_link_and_it_is_used_up_when_the_step_complet
     assert "What happens next" in html
     step = world.step("passport")
     assert step.action_state == "COMPLETED"
-    [document] = db.session.scalars(select(Document)).all()
+    [document] = db.session.scalars(select(Document).where(Document.step_id.is_not(None))).all()
     assert document.uploaded_by_id == world.client.id and document.step_id == step.id
     assert db.session.get(ClientLink, link_id).used_at is not None
     [submitted] = link_events(link_id, "client_link.submitted")
@@ -487,5 +503,5 @@ def test_two_answers_sent_at_once_through_one_link_file_one_document(app, world)
         thread.join(timeout=30)
     db.session.commit()
     assert sorted(answers) == [HTTPStatus.OK, HTTPStatus.GONE]
-    assert count(Document) == 1
+    assert count(Document, Document.step_id.is_not(None)) == 1  # besides the world's letter
     assert world.step("passport").action_state == "COMPLETED"

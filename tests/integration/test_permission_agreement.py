@@ -17,8 +17,9 @@ from webapp.engine.permissions import OFFERED, Act
 from webapp.engine.roles import Role
 from webapp.engine.states import InstanceStatus, StepState
 from webapp.extensions import db
-from webapp.models import InstanceStep, WorkflowInstance
+from webapp.models import DocumentSource, InstanceStep, WorkflowInstance
 from webapp.services import steps
+from webapp.services.documents import file_document
 from webapp.web.reads import runner as reads
 
 PDF = steps.IncomingFile("letter.pdf", "application/pdf", b"%PDF-1.4\n")
@@ -37,7 +38,7 @@ KINDS = {
         "upload", "REQUEST_DOC_CLIENT", config={"requestText": "Your ID"}, roleScope=Role.CLIENT
     ),
     "signature": step_body(
-        "signature", "SIGNATURE_CLIENT", config={"documentId": "letter"}, roleScope=Role.CLIENT
+        "signature", "SIGNATURE_CLIENT", config={"documentId": 1}, roleScope=Role.CLIENT
     ),
     "payment": step_body(
         "payment",
@@ -72,11 +73,32 @@ def world(make_org, make_user, make_matter, api_as) -> dict[str, Any]:
         "outsider": make_user(org, Role.LAWYER),
     }
     matter = make_matter(people["owner"], people["lawyer"], people["paralegal"], people["client"])
+    # The signature signs a real document of the matter: starting it looks the document up.
+    letter = file_document(
+        org_id=org.id,
+        matter_id=matter.id,
+        name="letter.pdf",
+        data=b"%PDF-1.4\n",
+        content_type="application/pdf",
+        source=DocumentSource.UPLOAD,
+    )
+    db.session.commit()
+    configs = {kind: dict(definition["actionConfig"]) for kind, definition in KINDS.items()}
+    configs["signature"] = {"documentId": letter.id}
     api = api_as(people["owner"])
-    body = [{**definition, "required": True} for definition in KINDS.values()]
+    body = [
+        {**definition, "actionConfig": configs[kind], "required": True}
+        for kind, definition in KINDS.items()
+    ]
     instance = start(api, publish(api, "Every kind", body), matter.id)
     ids = {s["key"]: s["id"] for s in instance["steps"]}
-    return {"people": people, "matter": matter, "instance_id": instance["id"], "ids": ids}
+    return {
+        "people": people,
+        "matter": matter,
+        "instance_id": instance["id"],
+        "ids": ids,
+        "configs": configs,
+    }
 
 
 situations = st.fixed_dictionaries(
@@ -96,7 +118,7 @@ situations = st.fixed_dictionaries(
 def arrange(world: dict[str, Any], situation: dict[str, Any]) -> int:
     """Put the step and its instance in the drawn situation, directly in the rows."""
     people, step_id = world["people"], world["ids"][situation["kind"]]
-    config = dict(KINDS[situation["kind"]]["actionConfig"])
+    config = dict(world["configs"][situation["kind"]])
     if situation["kind"] == "approval" and situation["approver_role"]:
         config["approverRole"] = situation["approver_role"]
     who = {name: (people[name].id if name else None) for name in (None, *PEOPLE)}

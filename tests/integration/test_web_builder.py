@@ -103,7 +103,7 @@ def test_add_step_appends_row_and_audits_when_config_is_valid(draft, lawyer_web)
             action_type="SIGNATURE_CLIENT",
             role_scope="CLIENT",
             required="on",
-            **{"config.documentId": "engagement-letter"},
+            **{"config.documentId": "12"},
         ),
         htmx=True,
     )
@@ -114,7 +114,7 @@ def test_add_step_appends_row_and_audits_when_config_is_valid(draft, lawyer_web)
     assert 'id="preview" class="card preview" hx-swap-oob="true"' in body
     assert _titles(draft.id)[-1] == "Engagement letter"
     step = db.session.scalar(select(TemplateStep).where(TemplateStep.title == "Engagement letter"))
-    assert step.action_config == {"documentId": "engagement-letter"}
+    assert step.action_config == {"documentId": 12}
     assert step.role_scope == "CLIENT" and step.order == 4
     assert _event_types(draft.id)[-1] == "template.step_added"
 

@@ -1,15 +1,20 @@
 """The sandbox provider pages: a signature and a payment complete their steps through our
 own signed webhook, with the same eligibility check as everywhere else."""
 
+import hashlib
+import io
 from http import HTTPStatus
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import func, select
 
+from webapp.adapters import storage
 from webapp.engine.roles import Role
 from webapp.extensions import db
-from webapp.models import InstanceStep, WorkflowEvent, WorkflowInstance
+from webapp.models import Document, InstanceStep, WorkflowEvent, WorkflowInstance
 from webapp.services import steps
+from webapp.services.seed import demo_letter_pdf
 
 
 def _step(key: str) -> InstanceStep:
@@ -38,7 +43,11 @@ def test_signing_in_the_sandbox_completes_the_step_when_the_client_signs(
     session = _step("engagement_letter").external_ref
     assert opened.headers["HX-Redirect"] == f"/sandbox/esign/{session}"
     page = web.get(f"/sandbox/esign/{session}").get_data(as_text=True)
-    assert "Sandbox — no real signature." in page and "engagement-letter" in page
+    original = db.session.scalar(select(Document).where(Document.name == "Engagement letter.pdf"))
+    assert "Sandbox — no real signature." in page and "Engagement letter.pdf" in page
+    assert f'src="/documents/{original.id}?inline=1"' in page  # the document itself
+    shown = web.get(f"/documents/{original.id}?inline=1")
+    assert shown.status_code == 200 and shown.headers["Content-Type"] == "application/pdf"
     signed = web.post(f"/sandbox/esign/{session}")
     instance = db.session.scalar(select(WorkflowInstance))
     assert signed.status_code == HTTPStatus.SEE_OTHER
@@ -52,6 +61,19 @@ def test_signing_in_the_sandbox_completes_the_step_when_the_client_signs(
     )
     assert complete.actor_id == demo.user(Role.CLIENT).id
     assert _step("retainer").action_state == "READY"
+
+    copy = db.session.get(Document, step.action_data["documentId"])
+    assert (copy.lineage_id, copy.version, copy.source) == (original.id, 2, "signature")
+    assert copy.shared_with_client and copy.step_id == step.id
+    with storage.backend().open(copy.storage_path) as stream:
+        signed_pdf = stream.read()
+    assert hashlib.sha256(signed_pdf).hexdigest() == copy.sha256
+    reader = PdfReader(io.BytesIO(signed_pdf))
+    last_page = reader.pages[-1].extract_text()
+    assert "Casey Client" in last_page and original.sha256 in last_page
+    assert len(reader.pages) == len(PdfReader(io.BytesIO(demo_letter_pdf())).pages) + 1
+    audited = complete.payload["signedDocument"]
+    assert (audited["originalSha256"], audited["sha256"]) == (original.sha256, copy.sha256)
 
 
 def test_paying_in_the_sandbox_completes_the_workflow_when_the_client_pays(

@@ -12,6 +12,8 @@ from typing import Any, Protocol
 
 from flask import current_app
 
+from webapp.adapters import signature_page
+from webapp.adapters.signature_page import Signer
 from webapp.engine.errors import Invalid, NotAllowed
 
 SIGNATURE_HEADER = "X-Matterflow-Signature"
@@ -20,6 +22,11 @@ MAX_SKEW_SECONDS = 300
 
 class EsignProvider(Protocol):
     def open_session(self, step_id: int, document_id: str) -> dict[str, Any]: ...
+
+    def signed_copy(self, session_id: str, original: bytes, signer: Signer) -> bytes:
+        """The signed PDF once the provider reported the signature (a real provider
+        downloads it; the sandbox stamps a signature page on the original)."""
+        ...
 
 
 class PaymentProvider(Protocol):
@@ -36,6 +43,9 @@ class SandboxEsign:
             "documentId": document_id,
             "url": f"/sandbox/esign/{session_id}",
         }
+
+    def signed_copy(self, session_id: str, original: bytes, signer: Signer) -> bytes:
+        return signature_page.stamp(original, signer, session_id)
 
 
 class SandboxPayments:

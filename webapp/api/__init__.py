@@ -68,6 +68,7 @@ def register_api(app: Flask) -> None:
         audit,
         docs,
         document_templates,
+        documents,
         instances,
         jobs,
         matters,

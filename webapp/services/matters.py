@@ -14,7 +14,7 @@ from webapp.models import Document, Matter, MatterMember, MatterScreen, User, Wo
 from webapp.observability import traced
 from webapp.persistence.journal import record_event
 from webapp.persistence.transaction import transactional
-from webapp.services import events, team, walls
+from webapp.services import documents, events, team, walls
 from webapp.services.access import load_matter, require_editor, visible_matters
 
 MATTER_STATUSES = ("OPEN", "CLOSED", "ARCHIVED")
@@ -293,6 +293,7 @@ def delete_matter(user: User, matter_id: int) -> DeletedMatter:
     for instance in instances:
         db.session.delete(instance)
     db.session.flush()
+    documents.purge_files_later(user.org_id, documents.storage_keys_of_matter(matter.id))
     db.session.execute(delete(Document).where(Document.matter_id == matter.id))
     db.session.delete(matter)
     record_event(

@@ -9,7 +9,6 @@ looked up first, so a retried request or a rescued run reuses what exists."""
 
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from flask import url_for
@@ -238,4 +237,5 @@ def matter_document(instance: WorkflowInstance, document_id: str) -> Document:
 
 
 def document_bytes(document: Document) -> bytes:
-    return Path(storage.root() / document.storage_path).read_bytes()
+    with storage.backend().open(document.storage_path) as stream:
+        return stream.read()

@@ -1,6 +1,7 @@
 """Demo data: the firm, its four people, a matter, published templates (the engagement
 letter's Word template among them), a running instance, and one trigger of each kind."""
 
+import functools
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -9,7 +10,7 @@ from webapp.adapters.storage import IncomingFile
 from webapp.engine.definition import StepDefinition
 from webapp.engine.roles import Role
 from webapp.extensions import db
-from webapp.models import MatterMember, Organization, User
+from webapp.models import DocumentSource, MatterMember, Organization, User
 from webapp.persistence.transaction import transactional
 from webapp.services import triggers
 from webapp.services.auth import new_user
@@ -17,6 +18,7 @@ from webapp.services.document_templates import (
     create_document_template,
     publish_document_template,
 )
+from webapp.services.documents import file_document
 from webapp.services.instances import instantiate
 from webapp.services.matters import create_matter
 from webapp.services.templates import create_template, publish_template
@@ -61,7 +63,9 @@ ONBOARDING_STEPS = [
         key="engagement_letter",
         title="Sign the engagement letter",
         action_type="SIGNATURE_CLIENT",
-        action_config={"documentId": "engagement-letter"},
+        # seed_demo points it at a real document (signing_steps); this names the step a
+        # render action would be, so the template reads sensibly on its own.
+        action_config={"documentFrom": "draft_letter"},
         role_scope=Role.CLIENT,
     ),
     StepDefinition(
@@ -192,6 +196,45 @@ def demo_triggers(admin: User, lawyer: User) -> None:
         triggers.perform(admin, None, triggers.Create(definition))
 
 
+RENDER_ACTION = "core.render_document"
+DEMO_LETTER = """<html><head><style>
+@page { size: A4; margin: 25mm; } body { font-family: serif; font-size: 12pt; line-height: 1.5; }
+h1 { font-size: 16pt; } .from { color: #555; }
+</style></head><body>
+<p class="from">Demo Law LLP</p>
+<h1>Engagement letter — DEMO-001, Acme Corp v. Widget Ltd</h1>
+<p>Dear Casey Client,</p>
+<p>Thank you for asking us to act for Acme Corp. This letter sets out the scope of our work,
+who will do it and how we charge: Lee Lawyer is responsible for the matter, at the hourly
+rates attached, with a retainer of USD 1,500.00 held on account.</p>
+<p>Please sign this letter to confirm that you accept these terms.</p>
+<p>Yours sincerely,<br>Lee Lawyer</p>
+</body></html>"""
+
+
+@functools.cache
+def demo_letter_pdf() -> bytes:
+    """The demo's engagement letter as a PDF, made once per process."""
+    from weasyprint import HTML  # loaded on first use: it takes a second to import
+
+    return bytes(HTML(string=DEMO_LETTER).write_pdf())
+
+
+def signing_steps(steps: list[StepDefinition], document_id: int) -> list[StepDefinition]:
+    """The signature step signs what the render step before it made, when the template
+    has one (documentFrom); otherwise the document `document_id` of the demo matter."""
+    rendered: str | None = None
+    chosen = []
+    for step in steps:
+        if step.action_type == RENDER_ACTION:
+            rendered = step.key
+        if step.action_type == "SIGNATURE_CLIENT":
+            source = {"documentFrom": rendered} if rendered else {"documentId": document_id}
+            step = step.model_copy(update={"action_config": source})
+        chosen.append(step)
+    return chosen
+
+
 def database_is_empty() -> bool:
     return not db.session.scalar(select(func.count()).select_from(Organization))
 
@@ -209,10 +252,20 @@ def seed_demo() -> Organization:
     matter = create_matter(lawyer, "DEMO-001", "Acme Corp v. Widget Ltd")
     for role in (Role.ADMIN, Role.PARALEGAL, Role.CLIENT):
         matter.members.append(MatterMember(user_id=people[role].id, role=role))
+    letter_pdf = file_document(
+        org_id=org.id,
+        matter_id=matter.id,
+        name="Engagement letter.pdf",
+        data=demo_letter_pdf(),
+        content_type="application/pdf",
+        source=DocumentSource.UPLOAD,
+        uploaded_by_id=lawyer.id,
+        shared_with_client=True,
+    )
     template = create_template(
         lawyer,
         "Client onboarding",
-        ONBOARDING_STEPS,
+        signing_steps(ONBOARDING_STEPS, letter_pdf.id),
         description="Conflict check, engagement approval, ID, engagement letter and retainer.",
         key="client_onboarding",
     )

@@ -64,6 +64,7 @@ class ActionContext:
     matter_id: int = 0
     actor_id: int | None = None
     providers: Any = None  # provider adapters (e-sign, payments), given by the service
+    documents: Any = None  # the matter's documents (services.documents.StepDocuments)
 
 
 @dataclass

@@ -8,17 +8,6 @@ from webapp.engine.actions.registry import register
 from webapp.engine.errors import Unprocessable
 from webapp.engine.roles import Role
 
-# Magic numbers of the formats clients send most; a file claiming one of these
-# extensions must start with the matching bytes.
-SIGNATURES = {
-    ".pdf": (b"%PDF-",),
-    ".png": (b"\x89PNG\r\n\x1a\n",),
-    ".jpg": (b"\xff\xd8\xff",),
-    ".jpeg": (b"\xff\xd8\xff",),
-    ".docx": (b"PK\x03\x04",),
-    ".xlsx": (b"PK\x03\x04",),
-}
-
 
 class RequestDocConfig(ActionConfig):
     request_text: str = Field(
@@ -36,10 +25,6 @@ def normalize_type(value: str) -> str:
     return value if value.startswith(".") else f".{value}"
 
 
-def extension_of(filename: str) -> str:
-    return "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-
-
 @register
 class RequestDocHandler(ActionHandler):
     type = "REQUEST_DOC_CLIENT"
@@ -54,17 +39,19 @@ class RequestDocHandler(ActionHandler):
     roles = (Role.CLIENT,)
     performed_by = "A document request is answered by the client"
 
-    def check_file(self, ctx: ActionContext, filename: str, head: bytes) -> str | None:
-        """Why this file is refused, or None when it is acceptable."""
-        extension = extension_of(filename)
-        accepted = [normalize_type(t) for t in ctx.config.get("acceptedTypes") or []]
-        if accepted and extension not in accepted:
+    def accepted_types(self, ctx: ActionContext) -> tuple[str, ...]:
+        """The extensions the step names (".pdf"), none when it accepts every kind."""
+        return tuple(normalize_type(t) for t in ctx.config.get("acceptedTypes") or [])
+
+    def check_file(self, ctx: ActionContext, filename: str, kinds: tuple[str, ...]) -> str | None:
+        """Why this file is refused by the step's accepted types, or None. `kinds`: the
+        extensions of the kind its content was found to be (read from the bytes, never
+        from the name), which must meet the step's list."""
+        accepted = self.accepted_types(ctx)
+        if accepted and not set(accepted) & set(kinds):
             return (
                 f"{filename}: only {', '.join(a.lstrip('.') for a in accepted)} files are accepted."
             )
-        magic = SIGNATURES.get(extension)
-        if magic and not head.startswith(magic):
-            return f"{filename}: the content is not a valid {extension.lstrip('.')} file."
         return None
 
     def complete(self, ctx: ActionContext, payload: dict[str, Any]) -> Outcome:

@@ -38,7 +38,7 @@ from webapp.services.steps.loading import Loaded, context_for, step_view
 E = StepEvent
 MAX_REASON = 2000
 AUDITED_OUTPUT = {"approved", "comment", "files", "paid", "signed", "signedDocumentId"}
-AUDITED_OUTPUT |= {"originalSha256", "signedSha256"}
+AUDITED_OUTPUT |= {"originalSha256", "signedSha256", "signedDocument"}
 
 
 def is_repeat(loaded: Loaded, command: Command) -> bool:
@@ -192,9 +192,9 @@ def tick(loaded: Loaded, user_id: int, item: str, checked: bool) -> bool:
 def upload(loaded: Loaded, actor: User, files: list[Any]) -> None:
     handler = get_handler(loaded.step.action_type)
     assert isinstance(handler, RequestDocHandler)  # the permission table checked the kind
-    documents.check_files(files, handler, context_for(loaded, actor.id))
-    start_if_ready(loaded, actor.id)
-    stored = documents.store_for_step(actor, loaded.instance.matter_id, loaded.step.id, files)
+    with documents.checked_files(files, handler, context_for(loaded, actor.id)) as checked:
+        start_if_ready(loaded, actor.id)
+        stored = documents.store_for_step(actor, loaded.instance.matter_id, loaded.step.id, checked)
     complete(loaded, actor.id, {"files": stored})
     for document in stored:
         emit_for_instance(
@@ -207,8 +207,8 @@ def add_file(loaded: Loaded, actor: User, files: list[Any]) -> None:
     the step, listed in its data, audited; the step's state and outputs do not move."""
     handler = get_handler(loaded.step.action_type)
     assert isinstance(handler, RequestDocHandler)  # the permission table checked the kind
-    documents.check_files(files, handler, context_for(loaded, actor.id))
-    stored = documents.store_for_step(actor, loaded.instance.matter_id, loaded.step.id, files)
+    with documents.checked_files(files, handler, context_for(loaded, actor.id)) as checked:
+        stored = documents.store_for_step(actor, loaded.instance.matter_id, loaded.step.id, checked)
     data = dict(loaded.step.action_data or {})
     loaded.step.action_data = {**data, "files": [*data.get("files", []), *stored]}
     record_event(

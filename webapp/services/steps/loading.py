@@ -1,6 +1,7 @@
 """Reading the step a command is about: the instance locked first, then the step, and
 the plain view of it the permission table reads."""
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,8 +20,10 @@ from webapp.extensions import db
 from webapp.models import InstanceStep, Matter, User, WorkflowInstance
 from webapp.services import notifications
 from webapp.services.access import matter_access, refuse_if_screened
+from webapp.services.documents import StepDocuments
 from webapp.services.provider_sessions import StepProviders
 from webapp.services.steps.advance import latest_change_id
+from webapp.services.steps.outputs import outputs
 
 
 @dataclass
@@ -129,6 +132,9 @@ def context_for(loaded: Loaded, actor_id: int | None) -> ActionContext:
         matter_id=loaded.instance.matter_id,
         actor_id=actor_id,
         providers=StepProviders(loaded.instance, step, actor_id),
+        documents=StepDocuments(
+            loaded.instance, step, actor_id, functools.partial(outputs, loaded.instance)
+        ),
     )
 
 

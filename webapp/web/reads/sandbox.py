@@ -1,6 +1,7 @@
 """The sandbox provider pages: the step a session or payment intent belongs to."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 
@@ -17,6 +18,18 @@ class SandboxSession:
     step: InstanceStep
     matter: Matter
     done: bool
+
+    @property
+    def document(self) -> dict[str, Any] | None:
+        """The document being signed, as the step found it when it started: its id,
+        name, version and sha256; after signing, the signed copy too."""
+        document = (self.step.action_data or {}).get("document")
+        return document if isinstance(document, dict) else None
+
+    @property
+    def signed(self) -> dict[str, Any] | None:
+        signed = (self.step.action_data or {}).get("signedDocument")
+        return signed if isinstance(signed, dict) else None
 
 
 def sandbox_session(user: User, reference: str) -> SandboxSession:
