@@ -74,8 +74,15 @@ def test_a_payment_step_without_stripe_keys_says_so_and_stays_ready(
     step_id = payment_step(client_firm)
     web = login_as(client_firm.client)
     step = fresh_step(step_id)
-    runner = web.get(f"/matters/{client_firm.matter.id}/workflows/{step.instance_id}")
-    assert NOT_SET_UP in runner.get_data(as_text=True)
+    portal = web.get(f"/matters/{client_firm.matter.id}/workflows/{step.instance_id}")
+    # The client is told in their own words; the staff runner names the missing keys.
+    assert "Online payment is not available yet" in portal.get_data(as_text=True)
+    assert NOT_SET_UP not in portal.get_data(as_text=True)
+    staff = login_as(client_firm.lawyer).get(
+        f"/matters/{client_firm.matter.id}/workflows/{step.instance_id}"
+    )
+    assert NOT_SET_UP in staff.get_data(as_text=True)
+    web = login_as(client_firm.client)
     before = event_count()
     pressed = web.post(f"/steps/{step_id}/provider", htmx=True)
     assert pressed.status_code == HTTPStatus.UNPROCESSABLE_ENTITY

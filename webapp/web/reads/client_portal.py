@@ -12,6 +12,7 @@ from webapp.engine.roles import Role
 from webapp.engine.states import StepState
 from webapp.extensions import db
 from webapp.models import Document, InstanceStep, Matter, Organization, User, WorkflowInstance
+from webapp.services import providers as provider_service
 from webapp.services.steps import available_acts
 from webapp.web.reads.common import instance_and_access
 
@@ -54,6 +55,8 @@ class PortalStep:
     step: InstanceStep
     events: list[str]  # what this client may do (the permission table)
     documents: list[Document] = field(default_factory=list)
+    # A payment or signature the firm has not set up yet (its provider lacks its keys).
+    unavailable: str | None = None
 
     @property
     def ask(self) -> str:
@@ -116,11 +119,16 @@ def portal_view(user: User, matter_id: int, instance_id: int) -> PortalView:
         ):
             if document.step_id is not None:
                 documents[document.step_id].append(document)
+    firm = db.session.get(Organization, instance.org_id)
     cards = [
-        PortalStep(step, available_acts(step, instance, user, access), documents.get(step.id, []))
+        PortalStep(
+            step,
+            available_acts(step, instance, user, access),
+            documents.get(step.id, []),
+            _unavailable(firm, step),
+        )
         for step in rows
     ]
-    firm = db.session.get(Organization, instance.org_id)
     return PortalView(
         instance=instance,
         matter=instance.matter,
@@ -129,4 +137,21 @@ def portal_view(user: User, matter_id: int, instance_id: int) -> PortalView:
         to_do=[c for c in cards if c.step.action_state in TO_DO],
         done=[c for c in cards if c.step.action_state in DONE],
         later=[c for c in cards if c.step.action_state == StepState.PENDING],
+    )
+
+
+def _unavailable(firm: Organization | None, step: InstanceStep) -> str | None:
+    """Why a payment or signature cannot start yet, in a client's words (the staff runner
+    names the missing keys)."""
+    if firm is None or step.action_state != StepState.READY:
+        return None
+    if step.action_type not in provider_service.PROVIDER_STEP_TYPES:
+        return None
+    configured = (step.action_config or {}).get("provider")
+    if provider_service.step_setup_problem(firm, step.action_type, configured) is None:
+        return None
+    what = "Online payment" if step.action_type == "PAYMENT_CLIENT" else "Online signing"
+    return (
+        f"{what} is not available yet: {firm.name} still has to set it up. "
+        "Please check back later, or contact them."
     )
