@@ -238,6 +238,20 @@
     }
   });
 
+  // ---- the header's Admin menu: closes on a click elsewhere and on Escape -------------------
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("details.nav-admin[open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) menu.removeAttribute("open");
+    });
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    document.querySelectorAll("details.nav-admin[open]").forEach(function (menu) {
+      menu.removeAttribute("open");
+      menu.querySelector("summary").focus();
+    });
+  });
+
   // ---- form helpers ---------------------------------------------------------------------------
   // A title edited in a row saves on change; Enter saves it too instead of submitting a form.
   document.addEventListener("keydown", function (event) {

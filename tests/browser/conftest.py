@@ -197,3 +197,9 @@ def screenshot(pytestconfig: pytest.Config) -> Callable[[Page, str], Path]:
         return path
 
     return take
+
+
+def admin_link(page: Page, name: str) -> Any:
+    """An area of the firm's administration, in the header's Admin menu (opened first)."""
+    page.locator("details.nav-admin > summary").click()
+    return page.locator(".nav-admin-menu").get_by_role("link", name=name, exact=True)

@@ -4,7 +4,7 @@ fits a phone, with no CSP violation."""
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PHONE, LiveServer, fits_phone
+from tests.browser.conftest import PHONE, LiveServer, admin_link, fits_phone
 
 VALUE = "sk-browser-secret-value-123"
 
@@ -13,7 +13,7 @@ def test_admin_adds_and_deletes_a_secret_on_a_laptop_and_reads_the_page_on_a_pho
     page_as, live_server: LiveServer, console, screenshot
 ) -> None:
     admin = page_as("admin@demo.test", viewport={"width": 1280, "height": 900})
-    admin.get_by_role("link", name="Secrets").click()
+    admin_link(admin, "Secrets").click()
     expect(admin.get_by_role("heading", name="Secrets", exact=True)).to_be_visible()
     admin.get_by_label("Name").fill("CRM_TOKEN")
     admin.get_by_label("Value").fill(VALUE)

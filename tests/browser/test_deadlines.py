@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import SMALL_TARGETS
+from tests.browser.conftest import SMALL_TARGETS, admin_link
 from tests.browser.test_accessibility import serious_violations
 
 LAPTOP = {"width": 1280, "height": 900}
@@ -24,7 +24,7 @@ def fits(page) -> bool:
 
 def test_admin_sets_the_firms_calendar_and_a_closure_day(page_as, screenshot):
     admin = page_as("admin@demo.test", viewport=LAPTOP)
-    admin.get_by_role("link", name="Firm", exact=True).click()
+    admin_link(admin, "Firm").click()
     expect(admin.get_by_role("heading", name="Firm calendar")).to_be_visible()
     admin.get_by_label("Timezone", exact=True).fill("America/New_York")
     admin.get_by_label("State or region").fill("NY")

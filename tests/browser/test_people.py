@@ -4,7 +4,7 @@ signed in. The people, token and account pages on a laptop and a phone."""
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PHONE, fits_phone
+from tests.browser.conftest import PHONE, admin_link, fits_phone
 from tests.browser.test_accessibility import serious_violations
 from tests.integration.engine_support import smtp_server
 from tests.integration.people_support import LINK
@@ -30,7 +30,7 @@ def test_admin_invites_a_colleague_who_sets_a_password_from_the_email(
     page_as, live_server, browser, console, screenshot
 ):
     admin = page_as("admin@demo.test", viewport={"width": 1280, "height": 900})
-    admin.get_by_role("link", name="People").click()
+    admin_link(admin, "People").click()
     expect(admin.get_by_role("heading", name="People", exact=True)).to_be_visible()
     admin.get_by_role("link", name="Invite someone").click()
     admin.locator("#invite-email").fill(COLLEAGUE)

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from tests.browser.conftest import LiveServer, fits_phone
+from tests.browser.conftest import LiveServer, admin_link, fits_phone
 from tests.integration.provider_standins import StripeStandIn
 from webapp.engine.roles import Role
 from webapp.extensions import db
@@ -64,7 +64,7 @@ def test_admin_picks_stripe_and_the_client_pays_on_a_laptop_and_a_phone(
     page_as, live_server: LiveServer, stripe_api: StripeStandIn, console, screenshot
 ) -> None:
     admin = page_as("admin@demo.test", viewport=LAPTOP)
-    admin.get_by_role("link", name="Providers").click()
+    admin_link(admin, "Providers").click()
     expect(admin.get_by_role("heading", name="Providers")).to_be_visible()
     expect(admin.get_by_text("Sandbox — no real money")).to_be_visible()
     admin.get_by_label("Stripe").check()

@@ -3,7 +3,7 @@ laptop and a phone, filtered by kind from the keyboard, with no CSP violation.""
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import PHONE, LiveServer, fits_phone
+from tests.browser.conftest import PHONE, LiveServer, admin_link, fits_phone
 
 
 def test_security_page_lists_and_filters_events_on_a_laptop_and_a_phone(
@@ -17,7 +17,7 @@ def test_security_page_lists_and_filters_events_on_a_laptop_and_a_phone(
     expect(page.get_by_text("That email and password do not match an account.")).to_be_visible()
 
     admin = page_as("admin@demo.test", viewport={"width": 1280, "height": 900})
-    admin.get_by_role("link", name="Security").click()
+    admin_link(admin, "Security").click()
     expect(admin.get_by_role("heading", name="Security events")).to_be_visible()
     rows = admin.locator("#event-rows tbody tr")
     expect(rows.filter(has_text="Wrong password").filter(has_text="Lee Lawyer")).to_have_count(1)

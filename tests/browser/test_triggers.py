@@ -6,7 +6,7 @@ import time
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PHONE, fits_phone
+from tests.browser.conftest import PHONE, admin_link, fits_phone
 from webapp.extensions import db
 from webapp.models import Trigger
 from webapp.services.triggers.hooks import receive, signature
@@ -29,7 +29,7 @@ def fire_demo_hook(live_server) -> None:
 def test_the_triggers_page_on_a_laptop_and_a_phone(page_as, live_server, screenshot):
     fire_demo_hook(live_server)
     page = page_as("admin@demo.test", viewport={"width": 1280, "height": 900})
-    page.get_by_role("link", name="Triggers").click()
+    admin_link(page, "Triggers").click()
     expect(page.get_by_role("heading", name="Triggers", exact=True)).to_be_visible()
     for name in ("New intake", "Matter review", "Matter opened → onboarding"):
         expect(page.get_by_role("heading", name=name)).to_be_visible()
