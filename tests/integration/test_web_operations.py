@@ -18,6 +18,7 @@ from webapp.models import InstanceStep, Job, WorkflowEvent, WorkflowInstance
 from webapp.services import dead_letters, instances
 from webapp.services.templates import create_template, publish_template
 from webapp.web.htmx import INLINE_ERROR_HEADER
+from webapp.web.reads.operations import job_counts
 
 
 @pytest.fixture
@@ -183,7 +184,11 @@ def test_jobs_page_lists_counts_and_dead_letters_when_an_admin_opens_it(
 ) -> None:
     page = login_as(demo.user(Role.ADMIN)).get("/admin/jobs").get_data(as_text=True)
     assert 'href="/admin/jobs" aria-current="page">Jobs</a>' in page
-    assert re.search(r'id="count-dead">1<', page) and re.search(r'id="count-pending">0<', page)
+    pending = job_counts(demo.user(Role.ADMIN).org_id)[
+        "PENDING"
+    ]  # emails and deadline notices waiting
+    assert re.search(r'id="count-dead">1<', page)
+    assert re.search(rf'id="count-pending">{pending}<', page)
     row = page[page.index(f'id="job-{_dead_job().id}"') :].split("</tr>")[0]
     assert "Automated step" in row and "Notify the e-filing service" in row
     assert f'href="{_runner(failed)}#step-{_webhook_step().id}"' in row
@@ -208,13 +213,15 @@ def test_retry_from_the_jobs_page_requeues_and_swaps_the_list_when_admin_clicks(
     demo, failed, login_as
 ) -> None:
     job = _dead_job()
+    pending = job_counts(demo.user(Role.ADMIN).org_id)["PENDING"]
     response = login_as(demo.user(Role.ADMIN)).post(f"/admin/jobs/{job.id}/retry", htmx=True)
     body = response.get_data(as_text=True)
     assert response.status_code == HTTPStatus.OK
     assert body.lstrip().startswith('<section id="dead-letters"')
     assert f"Job #{job.id} is queued again" in body and "No dead letters" in body
     assert re.search(r'id="job-summary"[^>]*hx-swap-oob="true"', body)
-    assert re.search(r'id="count-dead">0<', body) and re.search(r'id="count-pending">1<', body)
+    assert re.search(r'id="count-dead">0<', body)
+    assert re.search(rf'id="count-pending">{pending + 1}<', body)
     db.session.expire_all()
     assert job.status == "PENDING" and _webhook_step().action_state == "READY"
 

@@ -43,8 +43,10 @@ class EmailConfig(ActionConfig):
     subject: str = Field(min_length=1, max_length=500, description="Subject line")
     body: str = Field(default="", max_length=100_000, description="Plain-text body")
     reply_to: str | None = Field(default=None, alias="replyTo", description="Reply address")
-    attachments: list[DocumentRef] = Field(
-        default_factory=list,
+    # None, not an empty list: a config without attachments reads as it was written (an
+    # exported template from before attachments imports and exports unchanged).
+    attachments: list[DocumentRef] | None = Field(
+        default=None,
         max_length=20,
         description="Documents of the matter to attach, one a line: ids, or templates "
         "giving one (e.g. {{ steps.letter.documentId }})",
@@ -64,8 +66,8 @@ class EmailConfig(ActionConfig):
 
     @field_validator("attachments")
     @classmethod
-    def attachments_are_documents(cls, values: list[str]) -> list[str]:
-        for value in values:
+    def attachments_are_documents(cls, values: list[str] | None) -> list[str] | None:
+        for value in values or []:
             if not is_template(value) and not (value.isdigit() and int(value) > 0):
                 raise ValueError(f"{value!r} is not a document id")
         return values
