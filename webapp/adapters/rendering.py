@@ -6,6 +6,7 @@ in a plain layout). Every template renders in the Jinja sandbox with strict unde
 Rendering reads no URL: WeasyPrint's fetcher refuses every resource but inline `data:`
 ones, so a template cannot make the server fetch a file or an address."""
 
+import functools
 import io
 import re
 import shutil
@@ -15,13 +16,10 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import mammoth
 from docx.opc.exceptions import PackageNotFoundError
 from docxtpl import DocxTemplate
 from jinja2 import TemplateSyntaxError
 from lxml import etree
-from weasyprint import HTML
-from weasyprint.urls import URLFetcher
 
 from webapp.adapters import storage
 from webapp.engine.actions.automated import ActionFailed
@@ -45,14 +43,21 @@ class RenderError(Exception):
     """The template cannot be rendered with this data; the message is for people."""
 
 
-class _InlineOnly(URLFetcher):
-    """Loads `data:` URLs only (a logo written into the template, the images mammoth
-    inlines from a Word file); anything else is refused, and the page renders without it."""
+@functools.cache
+def _inline_only() -> Any:
+    """A fetcher that loads `data:` URLs only (a logo written into the template, the images
+    mammoth inlines from a Word file); anything else is refused, and the page renders
+    without it. WeasyPrint is imported here, on first use: it takes about a second, which
+    every process start (servers, workers, tests) would otherwise pay."""
+    from weasyprint.urls import URLFetcher
 
-    def fetch(self, url: str, headers: Any = None) -> Any:
-        if not url.lower().startswith("data:"):
-            raise ValueError(f"documents do not load outside resources ({url[:80]})")
-        return super().fetch(url, headers)
+    class InlineOnly(URLFetcher):
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            if not url.lower().startswith("data:"):
+                raise ValueError(f"documents do not load outside resources ({url[:80]})")
+            return super().fetch(url, headers)
+
+    return InlineOnly
 
 
 def check_syntax(source: str) -> None:
@@ -73,7 +78,9 @@ def render_html(body: str, data: dict[str, Any]) -> str:
 
 
 def html_to_pdf(html: str) -> bytes:
-    pdf: bytes = HTML(string=html, url_fetcher=_InlineOnly()).write_pdf()
+    from weasyprint import HTML
+
+    pdf: bytes = HTML(string=html, url_fetcher=_inline_only()()).write_pdf()
     return pdf
 
 
@@ -143,6 +150,8 @@ def _by_libreoffice(command: str, data: bytes) -> bytes:
 
 
 def _by_mammoth(data: bytes) -> bytes:
+    import mammoth  # on first use, as WeasyPrint is
+
     converted = mammoth.convert_to_html(io.BytesIO(_used_styles_only(data)))
     page = (
         f'<!doctype html><html><head><meta charset="utf-8"><style>{PLAIN_STYLE}</style>'
