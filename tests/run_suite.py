@@ -1,8 +1,10 @@
 """`make test`: the whole suite (unit, integration on every reachable database, browser),
 then a line saying which databases it ran on. The tests are spread over one process per
-CPU (pytest-xdist; at most 4): each process has its own PostgreSQL database, SQLite files
+CPU and one more per CPU (pytest-xdist; at most 4: many tests wait on servers, workers
+and browsers they started, so a CPU runs two of them): each process has its own PostgreSQL database, SQLite files
 and live servers (tests/databases.py, tests/conftest.py), so they never share a row."""
 
+import os
 import sys
 
 import pytest
@@ -12,7 +14,8 @@ from tests.databases import PG_URL, available_databases, describe
 
 def main() -> int:
     databases = available_databases()
-    code = pytest.main(["tests", "--numprocesses=auto", "--maxprocesses=4", *sys.argv[1:]])
+    processes = min(4, 2 * (os.cpu_count() or 1))
+    code = pytest.main(["tests", f"--numprocesses={processes}", *sys.argv[1:]])
     names = ["SQLite"] + ([describe(PG_URL)] if "postgresql" in databases else [])
     print(f"\nMatterflow suite ran on: {', '.join(names)}")
     if "postgresql" not in databases:
