@@ -27,7 +27,7 @@ from webapp.extensions import db
 from webapp.services.auth import create_token
 
 FUZZ = settings(
-    max_examples=20, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    max_examples=10, deadline=None, database=None, suppress_health_check=list(HealthCheck)
 )
 
 
