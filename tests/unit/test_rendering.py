@@ -83,3 +83,19 @@ def test_html_is_laid_out_without_fetching_anything_but_inline_images(tmp_path):
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 )
+
+
+def test_a_zip_that_is_not_word_is_refused_in_plain_words() -> None:
+    """Found by the API fuzz: a ZIP without Word's parts was a 500."""
+    import io
+    import zipfile
+
+    import pytest
+
+    from webapp.adapters.rendering import RenderError, docx_source
+
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("notes.txt", "not a Word document")
+    with pytest.raises(RenderError, match="not a Word document"):
+        docx_source(archive.getvalue())

@@ -89,7 +89,9 @@ def open_docx(data: bytes) -> DocxTemplate:
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise RenderError("The file is not a Word document (.docx).")
     try:
-        return DocxTemplate(io.BytesIO(data))
+        template = DocxTemplate(io.BytesIO(data))
+        template.init_docx()  # opens the package: a ZIP that is not Word fails here
+        return template
     except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile):
         raise RenderError("The file is not a Word document (.docx).") from None
 
