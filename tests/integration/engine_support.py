@@ -136,15 +136,23 @@ def http_server(script: HttpScript) -> Iterator[str]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    with serving(Handler, script.hold) as url:
+        yield url
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler], hold: threading.Event | None) -> Iterator[str]:
+    """A threaded HTTP server on loopback answering with `handler`; its URL. On leaving, a
+    request still held (`hold`) is let go before the server stops."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
-        if script.hold is not None:
-            script.hold.set()
+        if hold is not None:
+            hold.set()
         server.shutdown()
         server.server_close()
 

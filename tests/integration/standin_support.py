@@ -7,8 +7,10 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.integration.engine_support import serving
 
 Reply = tuple[int, dict[str, str], Any]  # status, headers, JSON body
 
@@ -69,14 +71,5 @@ def stand_in(script: StandIn) -> Iterator[str]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        if script.hold is not None:
-            script.hold.set()
-        server.shutdown()
-        server.server_close()
+    with serving(Handler, script.hold) as url:
+        yield url
