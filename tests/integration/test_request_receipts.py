@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, update
 
+from tests.conftest import ApiClient
 from tests.integration.engine_support import by_key, make_firm, reload
 from tests.integration.test_database_faults import (
     checklist_instance,
@@ -15,8 +16,9 @@ from tests.integration.test_database_faults import (
     dropped_connections,
 )
 from webapp.extensions import db
-from webapp.models import RequestReceipt
+from webapp.models import RequestReceipt, SecurityEvent, SecurityEventKind
 from webapp.services import retention
+from webapp.services.auth import create_token
 
 
 @pytest.fixture
@@ -69,6 +71,29 @@ def test_a_refused_change_leaves_no_receipt_and_may_be_sent_again(firm):
     assert refused.status_code == 422
     assert db.session.scalar(select(func.count()).select_from(RequestReceipt)) == 0
     assert complete(firm, step_id, "fix-and-retry").status_code == 200
+    assert completions_recorded(step_id) == 1
+
+
+def test_a_note_written_after_a_refused_change_carries_no_receipt(firm, app):
+    """Found by the chaos test: a token's first use is noted after the answer, in a commit
+    of its own. The refused change's receipt must not ride along with that note, or its
+    retry would be told "already made" while nothing was."""
+    _, step_id = checklist_instance(firm)
+    first_use = ApiClient(app.test_client(), create_token(firm.lawyer.email))
+    refused = first_use.post(
+        f"/steps/{step_id}/complete", json={"checkedItems": []}, headers={"X-Request-ID": "n1"}
+    )
+    assert refused.status_code == 422
+    noted = select(func.count()).where(SecurityEvent.kind == SecurityEventKind.TOKEN_USED)
+    assert db.session.scalar(noted) >= 1  # the note was written after the refusal
+    assert db.session.scalar(select(func.count()).select_from(RequestReceipt)) == 0
+    retried = first_use.post(
+        f"/steps/{step_id}/complete",
+        json={"checkedItems": ["Read it"]},
+        headers={"X-Request-ID": "n1"},
+    )
+    assert retried.status_code == 200, retried.json
+    assert "Idempotent-Replayed" not in retried.headers
     assert completions_recorded(step_id) == 1
 
 

@@ -101,8 +101,13 @@ def committed(receipt: RequestReceipt | None) -> None:
 
 def keep_answer(response: Response) -> Response:
     """After the request: the answer beside its receipt, when the change was made. A fault
-    here costs only the kept answer (the replay then says the change was made)."""
-    receipt_id = g.get(_WRITTEN) if has_request_context() else None
+    here costs only the kept answer (the replay then says the change was made). The
+    request's later commits (its security notes, written after the answer) carry no
+    receipt: a refused or failed change has none, and its retry must carry it out."""
+    if not has_request_context():
+        return response
+    g.pop(_EXPECTED, None)
+    receipt_id = g.get(_WRITTEN)
     if receipt_id is None or response.status_code >= 400 or not response.is_json:
         return response
     body = response.get_data()

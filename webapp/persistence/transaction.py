@@ -131,12 +131,12 @@ def _one_transaction(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R
         try:
             result = fn(*args, **kwargs)
             session.flush()  # a fault while writing the rows is still before the commit
+            noted = [(after, before()) for before, after in COMMIT_WATCHERS]
         except DBAPIError as error:
             session.rollback()
             if faults.is_transient(error) and not _sqlite_locked(error):
                 raise _Retry() from error
             raise
-        noted = [(after, before()) for before, after in COMMIT_WATCHERS]
         _commit()
         if has_request_context():
             g.changes_saved = True  # an error after this must not say "nothing was changed"
