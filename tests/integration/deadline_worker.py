@@ -1,8 +1,9 @@
 """A worker process of the deadline test: it drains the queue with the app's clock set to
-the time it is given. It says "ready" once connected and starts when told "go" on its
-input, so two of them race for the same jobs.
+the time it is told. It says "ready" once connected; then each line "go <clock time, ISO>"
+on its input sets the clock, drains the queue and answers "ran <jobs>", so two of them race
+for the same jobs, round after round, without a process start between rounds.
 
-    python -m tests.integration.deadline_worker <clock time, ISO> <worker id>
+    python -m tests.integration.deadline_worker <worker id>
 """
 
 import sys
@@ -15,20 +16,23 @@ from webapp.extensions import db
 from webapp.worker import drain
 
 
-def main(at: str, worker_id: str) -> int:
+def main(worker_id: str) -> int:
     app = create_app()
-    moment = datetime.fromisoformat(at)
+    moment = datetime.now()
     app.config["CLOCK"] = lambda: moment
     with app.app_context():
         db.session.execute(text("SELECT 1"))
         db.session.commit()
         print("ready", flush=True)
-        if sys.stdin.readline().strip() != "go":
-            return 1
-        ran = drain(worker_id, until_idle=True)
-    print(f"ran {ran}", flush=True)
+        for line in sys.stdin:
+            word, _, at = line.strip().partition(" ")
+            if word != "go":
+                return 1
+            moment = datetime.fromisoformat(at)
+            ran = drain(worker_id, until_idle=True)
+            print(f"ran {ran}", flush=True)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], sys.argv[2]))
+    sys.exit(main(sys.argv[1]))

@@ -6,6 +6,8 @@ moves the clock past its time."""
 
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -203,13 +205,22 @@ def test_a_bad_due_time_is_refused_naming_the_step(app, dfirm):
     assert "actionConfig.remindBefore" in str(response.json["error"]["details"])
 
 
-def race(app, at: datetime) -> list[int]:
-    """Two worker processes drain the queue together with the clock at `at`."""
+def answer(worker: subprocess.Popen) -> str:
+    """The worker's next answer, past its log lines (one JSON line per job)."""
+    for line in worker.stdout:
+        if not line.startswith("{"):
+            return line.strip()
+    raise AssertionError(f"the worker ended without answering (exit {worker.wait(10)})")
+
+
+@contextmanager
+def racers(app) -> Iterator[Callable[[datetime], list[int]]]:
+    """Two worker processes; each call has them drain the queue together with the clock at
+    the time it is given, and says how many jobs each ran."""
     db.session.remove()  # the processes have connections of their own
-    command = [sys.executable, "-m", "tests.integration.deadline_worker", at.isoformat()]
     workers = [
         subprocess.Popen(
-            [*command, name],
+            [sys.executable, "-m", "tests.integration.deadline_worker", name],
             cwd=ROOT,
             env=worker_env(app),
             stdin=subprocess.PIPE,
@@ -219,11 +230,24 @@ def race(app, at: datetime) -> list[int]:
         )
         for name in ("w1", "w2")
     ]
-    for worker in workers:
-        assert worker.stdout.readline().strip() == "ready"
-    outputs = [worker.communicate("go\n", timeout=120)[0] for worker in workers]
-    assert [worker.returncode for worker in workers] == [0, 0], outputs
-    return [int(output.split("ran ")[1].split()[0]) for output in outputs]
+
+    def race(at: datetime) -> list[int]:
+        for worker in workers:
+            worker.stdin.write(f"go {at.isoformat()}\n")
+            worker.stdin.flush()
+        return [int(answer(worker).split()[1]) for worker in workers]
+
+    try:
+        for worker in workers:
+            assert answer(worker) == "ready"
+        yield race
+        outputs = [worker.communicate("", timeout=60)[0] for worker in workers]
+        assert [worker.returncode for worker in workers] == [0, 0], outputs
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait(10)
 
 
 def test_two_worker_processes_give_each_notice_once(app, dialect, dfirm, clock):
@@ -236,10 +260,11 @@ def test_two_worker_processes_give_each_notice_once(app, dialect, dfirm, clock):
         instantiate(dfirm.lawyer, template, dfirm.matter.id)
     fresh()
 
-    race(app, datetime(2030, 12, 4, 9, 0, 1, tzinfo=UTC))
-    assert notified() == [("step.due_soon", paralegal)] * 15
-    assert sum(race(app, datetime(2030, 12, 5, 9, 0, 1, tzinfo=UTC))) == 30
-    assert race(app, datetime(2030, 12, 5, 9, 0, 1, tzinfo=UTC)) == [0, 0]  # nothing more
+    with racers(app) as race:
+        race(datetime(2030, 12, 4, 9, 0, 1, tzinfo=UTC))
+        assert notified() == [("step.due_soon", paralegal)] * 15
+        assert sum(race(datetime(2030, 12, 5, 9, 0, 1, tzinfo=UTC))) == 30
+        assert race(datetime(2030, 12, 5, 9, 0, 1, tzinfo=UTC)) == [0, 0]  # nothing more
     assert notified() == (
         [("step.due_soon", paralegal)] * 15
         + [("step.escalated", owner)] * 15

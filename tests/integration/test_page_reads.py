@@ -118,11 +118,19 @@ def test_htmx_completion_sends_as_many_statements_at_400_steps_as_at_5(firm) -> 
     counts = {}
     for size in (5, 400):
         instance = started(lawyer, matter, chain(size), done=size // 2)
-        ready = open_chain(instance.id)[0]
-        with statements() as sent:
-            response = web.post(f"/steps/{ready}/complete", data={"checkedItems": ITEMS}, htmx=True)
-        assert response.status_code == HTTPStatus.OK
-        counts[size] = len(sent)
+        # Two completions in turn, the fewer counted: a statement that grows with the
+        # instance shows in both; an extra one seen now and then on a busy machine (the
+        # full suite, never alone) shows in one at most.
+        sent_each = []
+        for _ in range(2):
+            ready = open_chain(instance.id)[0]
+            with statements() as sent:
+                response = web.post(
+                    f"/steps/{ready}/complete", data={"checkedItems": ITEMS}, htmx=True
+                )
+            assert response.status_code == HTTPStatus.OK
+            sent_each.append(len(sent))
+        counts[size] = min(sent_each)
     assert counts[400] == counts[5]
 
 
