@@ -87,7 +87,11 @@ class _GuardedRunner(celpy.InterpretedRunner):
         return evaluator.evaluate(context)
 
 
-_ENVIRONMENT = celpy.Environment(runner_class=_GuardedRunner)
+@functools.cache
+def _environment() -> celpy.Environment:
+    """Made on first use: building CEL's parser takes a third of a second, which every
+    process start (a worker, a CLI command) would otherwise pay."""
+    return celpy.Environment(runner_class=_GuardedRunner)
 
 
 @functools.lru_cache(maxsize=2048)
@@ -96,7 +100,7 @@ def compile_expression(text: str) -> celpy.Runner:
     if len(text) > MAX_LENGTH:
         raise ExpressionError(f"the expression is longer than {MAX_LENGTH} characters")
     try:
-        ast = _ENVIRONMENT.compile(text)
+        ast = _environment().compile(text)
     except CELParseError as error:
         raise ExpressionError(_syntax_message(text, error)) from None
     except RecursionError:
@@ -104,7 +108,7 @@ def compile_expression(text: str) -> celpy.Runner:
     unknown = sorted(unknown_names(ast))
     if unknown:
         raise ExpressionError(hyphen_hint(text) or unknown_name_message(unknown[0]))
-    return _ENVIRONMENT.program(ast)
+    return _environment().program(ast)
 
 
 def unknown_name_message(name: str) -> str:
@@ -144,7 +148,7 @@ def step_references(text: str) -> set[str]:
 def compile_tree(text: str) -> lark.Tree[Any]:
     """The syntax tree of a valid expression (compile_expression has checked it)."""
     compile_expression(text)
-    return _ENVIRONMENT.compile(text)
+    return _environment().compile(text)
 
 
 def _is_steps(member: Any) -> bool:
