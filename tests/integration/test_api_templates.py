@@ -40,7 +40,7 @@ def test_template_search_matches_name_key_or_description_when_q_is_given(lawyer)
     assert names("HOLD") == ["Litigation hold"]
     assert names("share_purchase") == ["Share purchase"]
     assert names("diligence") == ["Share purchase"]
-    assert names("on") == ["Client onboarding", "Litigation hold"]
+    assert names("on") == ["Client onboarding", "Litigation hold", "New matter onboarding"]
     assert names("nothing like it") == []
 
 

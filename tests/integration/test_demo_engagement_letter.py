@@ -2,6 +2,7 @@
 the letter rendered from the demo's Word template and emailed as a PDF attachment."""
 
 import hashlib
+import io
 from http import HTTPStatus
 
 import pytest
@@ -9,9 +10,11 @@ from sqlalchemy import select
 
 from tests.integration.document_template_support import text_of_pdf
 from tests.integration.engine_support import by_key, reload, run_worker, smtp_server, states
+from tests.integration.support import PDF
 from webapp.engine.roles import Role
 from webapp.extensions import db
 from webapp.models import Document, DocumentSource, WorkflowTemplate
+from webapp.services.documents import open_document
 
 
 @pytest.fixture
@@ -115,3 +118,48 @@ def test_rejecting_explains_with_the_lawyers_comment_when_the_demo_runs(app, let
         "follow_up_call": "SKIPPED",
     }
     assert after["status"] == "Completed"
+
+
+def test_a_matter_opened_in_the_demo_gets_onboarding_with_its_own_letter_to_sign(app, demo, api_as):
+    """The demo's "Matter opened → onboarding" trigger: the onboarding it starts renders the
+    engagement letter for the new matter, so the client signs that, not DEMO-001's."""
+    people = {role: demo.user(role) for role in (Role.LAWYER, Role.PARALEGAL, Role.CLIENT)}
+    lawyer, paralegal, client = (api_as(person) for person in people.values())
+    opened = lawyer.post(
+        "/matters",
+        json={
+            "reference": "NEW-7",
+            "title": "Beta Ltd v. Gamma plc",
+            "ownerId": people[Role.LAWYER].id,
+            "clientId": people[Role.CLIENT].id,
+            "team": [{"userId": people[Role.PARALEGAL].id, "role": "PARALEGAL"}],
+        },
+    )
+    assert opened.status_code == HTTPStatus.CREATED, opened.json
+    run_worker()  # the event fires after the commit
+    [instance] = lawyer.get(f"/instances?matterId={opened.json['id']}").json["items"]
+    instance = reload(lawyer, instance["id"])
+
+    def complete(api, key: str, **body) -> None:
+        response = api.post(f"/steps/{by_key(instance, key)['id']}/complete", **body)
+        assert response.status_code == HTTPStatus.OK, response.json
+
+    items = by_key(instance, "conflict_check")["actionConfig"]["items"]
+    complete(paralegal, "conflict_check", json={"checkedItems": items})
+    complete(lawyer, "engagement_approval", json={"approved": True, "comment": ""})
+    complete(
+        client,
+        "identity_documents",
+        data={"file": (io.BytesIO(PDF), "passport.pdf", "application/pdf")},
+        content_type="multipart/form-data",
+    )
+    run_worker()  # renders the letter for this matter
+
+    after = reload(lawyer, instance["id"])
+    assert states(after)["prepare_letter"] == "COMPLETED"
+    assert states(after)["engagement_letter"] == "READY"
+    letter = db.session.get(Document, after["stepData"]["prepare_letter"]["documentId"])
+    assert letter.matter_id == opened.json["id"] and letter.name == "Engagement letter NEW-7.pdf"
+    _, stored = open_document(people[Role.LAWYER], letter.id)
+    with stored:
+        assert "Beta Ltd v. Gamma plc" in text_of_pdf(stored.read())

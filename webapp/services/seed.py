@@ -80,6 +80,7 @@ ONBOARDING_STEPS = [
 
 APPROVED = "steps.approve_letter.approved"
 LETTER_TEMPLATE_KEY = "engagement_letter"
+NEW_MATTER_ONBOARDING_KEY = "new_matter_onboarding"
 # A Word template with merge fields, a loop over the parties and a condition (our own file).
 LETTER_FILE = Path(__file__).resolve().parent.parent / "demo" / "engagement_letter.docx"
 # Automation and branching: a decision, then the letter rendered from a Word template and
@@ -188,7 +189,7 @@ def demo_triggers(admin: User, lawyer: User) -> None:
         triggers.Definition(
             name="Matter opened → onboarding",
             kind="event",
-            template_key="client_onboarding",
+            template_key=NEW_MATTER_ONBOARDING_KEY,
             event={"type": "matter.created"},
         ),
     ]
@@ -220,7 +221,7 @@ def demo_letter_pdf() -> bytes:
     return bytes(HTML(string=DEMO_LETTER).write_pdf())
 
 
-def signing_steps(steps: list[StepDefinition], document_id: int) -> list[StepDefinition]:
+def signing_steps(steps: list[StepDefinition], document_id: int | None) -> list[StepDefinition]:
     """The signature step signs what the render step before it made, when the template
     has one (documentFrom); otherwise the document `document_id` of the demo matter."""
     rendered: str | None = None
@@ -233,6 +234,30 @@ def signing_steps(steps: list[StepDefinition], document_id: int) -> list[StepDef
             step = step.model_copy(update={"action_config": source})
         chosen.append(step)
     return chosen
+
+
+def new_matter_onboarding_steps() -> list[StepDefinition]:
+    """Onboarding for a matter the demo did not seed (the "matter opened" trigger starts
+    it): the engagement letter is rendered for that matter just before the client signs
+    it, where the seeded onboarding signs the letter already on DEMO-001."""
+    prepare = StepDefinition(
+        key="prepare_letter",
+        title="Prepare the engagement letter",
+        action_type=RENDER_ACTION,
+        action_config={
+            "templateKey": LETTER_TEMPLATE_KEY,
+            "format": "pdf",
+            "name": "Engagement letter {{ matter.reference }}",
+            "shareWithClient": True,
+        },
+        role_scope=Role.LAWYER,
+    )
+    steps: list[StepDefinition] = []
+    for step in ONBOARDING_STEPS:
+        if step.action_type == "SIGNATURE_CLIENT":
+            steps.append(prepare)
+        steps.append(step)
+    return signing_steps(steps, None)
 
 
 def database_is_empty() -> bool:
@@ -276,6 +301,15 @@ def seed_demo() -> Organization:
         lawyer, "Engagement letter", "docx", upload=letter_file, key=LETTER_TEMPLATE_KEY
     )
     publish_document_template(lawyer, letter_document.id)
+    onboarding = create_template(
+        lawyer,
+        "New matter onboarding",
+        new_matter_onboarding_steps(),
+        description="Started for each new matter: the onboarding, with the engagement letter "
+        "prepared for the matter before the client signs it.",
+        key=NEW_MATTER_ONBOARDING_KEY,
+    )
+    publish_template(lawyer, onboarding.id)
     letter = create_template(
         lawyer,
         "Engagement letter",
