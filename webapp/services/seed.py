@@ -81,6 +81,13 @@ ONBOARDING_STEPS = [
 APPROVED = "steps.approve_letter.approved"
 LETTER_TEMPLATE_KEY = "engagement_letter"
 NEW_MATTER_ONBOARDING_KEY = "new_matter_onboarding"
+# The render step's config wherever a demo template prepares the letter for its matter.
+LETTER_RENDERING = {
+    "templateKey": LETTER_TEMPLATE_KEY,
+    "format": "pdf",
+    "name": "Engagement letter {{ matter.reference }}",
+    "shareWithClient": True,
+}
 # A Word template with merge fields, a loop over the parties and a condition (our own file).
 LETTER_FILE = Path(__file__).resolve().parent.parent / "demo" / "engagement_letter.docx"
 # Automation and branching: a decision, then the letter rendered from a Word template and
@@ -97,12 +104,7 @@ ENGAGEMENT_LETTER_STEPS = [
         key="render_letter",
         title="Prepare the engagement letter",
         action_type="core.render_document",
-        action_config={
-            "templateKey": LETTER_TEMPLATE_KEY,
-            "format": "pdf",
-            "name": "Engagement letter {{ matter.reference }}",
-            "shareWithClient": True,
-        },
+        action_config=LETTER_RENDERING,
         role_scope=Role.LAWYER,
         depends_on=["approve_letter"],
         condition=APPROVED,
@@ -244,12 +246,7 @@ def new_matter_onboarding_steps() -> list[StepDefinition]:
         key="prepare_letter",
         title="Prepare the engagement letter",
         action_type=RENDER_ACTION,
-        action_config={
-            "templateKey": LETTER_TEMPLATE_KEY,
-            "format": "pdf",
-            "name": "Engagement letter {{ matter.reference }}",
-            "shareWithClient": True,
-        },
+        action_config=LETTER_RENDERING,
         role_scope=Role.LAWYER,
     )
     steps: list[StepDefinition] = []
