@@ -17,6 +17,7 @@ from webapp.engine.errors import NotAllowed
 from webapp.extensions import db
 from webapp.models import ApiToken, SecurityEvent, SecurityEventKind, User
 from webapp.models.base import utcnow
+from webapp.persistence import faults
 from webapp.persistence.transaction import transactional
 
 PENDING = "security_events_pending"
@@ -60,7 +61,9 @@ def write_pending() -> None:
     the request left uncommitted is dropped first: a record never carries a change along."""
     rows = g.pop(PENDING, None)
     if rows:
-        db.session.rollback()
+        # A connection the database ended may refuse even the ROLLBACK: raised here, in
+        # the teardown, it would replace the answer with the server's HTML error page.
+        faults.drop_session()
         _write(rows)
 
 
