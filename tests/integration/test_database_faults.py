@@ -23,7 +23,7 @@ from tests.integration.engine_support import (
     step,
 )
 from webapp.extensions import db
-from webapp.models import Job, StepAttempt, WorkflowEvent
+from webapp.models import Job, SecurityEvent, SecurityEventKind, StepAttempt, WorkflowEvent
 
 
 @pytest.fixture(autouse=True)
@@ -203,3 +203,34 @@ def test_a_fault_after_the_change_was_saved_never_spoils_its_answer(firm, api_as
     assert response.status_code == 200, response.json
     assert by_key(reload(firm.api, instance_id), "review")["actionState"] == "COMPLETED"
     assert completions_recorded(step_id) == 1
+
+
+def test_a_connection_ended_before_the_teardown_never_turns_the_answer_into_a_500(firm, api_as):
+    """The token's first use is noted at the very end of the request, after a ROLLBACK of
+    what the request left open. A connection the database ended just before refuses even
+    that ROLLBACK; raised from the teardown, it replaced the JSON answer with the server's
+    HTML error page (the chaos test found it)."""
+    checklist_instance(firm)
+    fresh_token = api_as(firm.lawyer)  # its first use is noted
+    admin = create_engine(db.engine.url, poolclass=NullPool)
+    ended: list[int] = []
+
+    def after_statement(connection: Any, cursor: Any, sql: str, *args: Any) -> None:
+        if not ended and sql.startswith("SELECT api_tokens.id, api_tokens.name"):
+            pid = connection.connection.dbapi_connection.info.backend_pid
+            with admin.connect() as own:
+                own.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
+            ended.append(pid)
+
+    event.listen(db.engine, "after_cursor_execute", after_statement)
+    try:
+        response = fresh_token.get("/instances")
+    finally:
+        event.remove(db.engine, "after_cursor_execute", after_statement)
+        admin.dispose()
+    assert len(ended) == 1
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    assert response.json["items"]
+    fresh()
+    noted = select(func.count()).where(SecurityEvent.kind == SecurityEventKind.TOKEN_USED)
+    assert db.session.scalar(noted) >= 1  # the note was still written, on a new connection
