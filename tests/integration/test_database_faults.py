@@ -38,9 +38,12 @@ def firm(make_org, make_user, make_matter, api_as):
 
 
 @contextmanager
-def dropped_connections(statement: str, times: int, at_commit: bool = False) -> Iterator[list]:
-    """The database ends the connection that is about to send `statement` (or, with
-    `at_commit`, its COMMIT), the first `times` times; yields the ended backends' pids."""
+def dropped_connections(
+    statement: str, times: int, at_commit: bool = False, after: bool = False
+) -> Iterator[list]:
+    """The database ends the connection that is about to send `statement` (with `after`,
+    that has just run it; with `at_commit`, that is about to COMMIT), the first `times`
+    times; yields the ended backends' pids."""
     engine = db.engine
     admin = create_engine(engine.url, poolclass=NullPool)
     ended: list[int] = []
@@ -60,12 +63,13 @@ def dropped_connections(statement: str, times: int, at_commit: bool = False) -> 
         if at_commit and len(ended) < times:
             end(connection)
 
-    event.listen(engine, "before_cursor_execute", before_statement)
+    statement_event = "after_cursor_execute" if after else "before_cursor_execute"
+    event.listen(engine, statement_event, before_statement)
     event.listen(engine, "commit", before_commit)
     try:
         yield ended
     finally:
-        event.remove(engine, "before_cursor_execute", before_statement)
+        event.remove(engine, statement_event, before_statement)
         event.remove(engine, "commit", before_commit)
         admin.dispose()
 
@@ -212,22 +216,8 @@ def test_a_connection_ended_before_the_teardown_never_turns_the_answer_into_a_50
     HTML error page (the chaos test found it)."""
     checklist_instance(firm)
     fresh_token = api_as(firm.lawyer)  # its first use is noted
-    admin = create_engine(db.engine.url, poolclass=NullPool)
-    ended: list[int] = []
-
-    def after_statement(connection: Any, cursor: Any, sql: str, *args: Any) -> None:
-        if not ended and sql.startswith("SELECT api_tokens.id, api_tokens.name"):
-            pid = connection.connection.dbapi_connection.info.backend_pid
-            with admin.connect() as own:
-                own.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
-            ended.append(pid)
-
-    event.listen(db.engine, "after_cursor_execute", after_statement)
-    try:
+    with dropped_connections("SELECT api_tokens.id, api_tokens.name", times=1, after=True) as ended:
         response = fresh_token.get("/instances")
-    finally:
-        event.remove(db.engine, "after_cursor_execute", after_statement)
-        admin.dispose()
     assert len(ended) == 1
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     assert response.json["items"]
