@@ -72,24 +72,33 @@ def test_string_repetition_is_refused_when_an_expression_multiplies_text():
 @pytest.fixture
 def parser_built() -> None:
     """The timed tests time the evaluation, not the parser built on first use (a third of
-    a second, more on a busy machine)."""
+    a second, more on a busy machine). They count this process's CPU time, which other
+    work on a shared machine does not stretch the way it stretches the wall clock."""
     evaluate_condition("true", VARIABLES)
 
 
 def test_doubling_is_stopped_when_reduce_grows_a_string(parser_built):
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(ExpressionError, match="grew beyond"):
         evaluate_condition(f"size({NUMBERS}.reduce(r, i, 'xx', r + r)) > 0", VARIABLES)
-    assert time.perf_counter() - started < 2
+    assert time.process_time() - started < 2
 
 
 def test_work_is_bounded_when_comprehensions_nest(parser_built):
+    # 100,000 sums: evaluated in full they take many seconds of CPU; the step budget
+    # stops them in under one.
     ten = "[1,2,3,4,5,6,7,8,9,10]"
-    text = f"size({ten}.map(a, {ten}.map(b, {ten}.map(c, {ten}.map(d, a + b + c + d))))) > 0"
-    started = time.perf_counter()
+    sums = f"{ten}.map(d, {ten}.map(e, a + b + c + d + e))"
+    text = f"size({ten}.map(a, {ten}.map(b, {ten}.map(c, {sums})))) > 0"
+    started = time.process_time()
     with pytest.raises(ExpressionError, match="too much work"):
         evaluate_condition(text, VARIABLES)
-    assert time.perf_counter() - started < 2
+    assert time.process_time() - started < 10
+
+
+def test_ordinary_comprehensions_fit_the_work_budget_when_lists_nest_twice(parser_built):
+    ten = "[1,2,3,4,5,6,7,8,9,10]"
+    assert evaluate_condition(f"size({ten}.map(a, {ten}.map(b, a + b))) == 10", VARIABLES)
 
 
 def test_deep_nesting_is_refused_when_parentheses_pile_up():
@@ -98,9 +107,9 @@ def test_deep_nesting_is_refused_when_parentheses_pile_up():
 
 
 def test_regular_expressions_cannot_backtrack_catastrophically_when_matching(parser_built):
-    started = time.perf_counter()
+    started = time.process_time()
     assert not evaluate_condition("'" + "a" * 40 + "!'.matches('(a+)+$')", VARIABLES)
-    assert time.perf_counter() - started < 1
+    assert time.process_time() - started < 1
 
 
 def test_condition_must_be_boolean_when_it_evaluates_to_a_number():

@@ -112,10 +112,10 @@ def test_python_internals_are_unreachable_when_a_template_walks_attributes(text)
     ],
 )
 def test_resource_exhaustion_is_refused_quickly_when_a_template_grows_without_bound(text):
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(TemplatingError):
         render(text, VARIABLES)
-    assert time.perf_counter() - started < 2
+    assert time.process_time() - started < 2
 
 
 def test_template_strings_are_found_with_their_paths_when_a_config_is_checked():
