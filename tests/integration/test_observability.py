@@ -13,8 +13,9 @@ from flask import Flask
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind
-from sqlalchemy import select
+from opentelemetry.trace import SpanKind, StatusCode
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 
 from tests.integration.engine_support import by_key, make_firm, publish, reload, run_worker
 from tests.integration.engine_support import start as start_workflow
@@ -31,10 +32,7 @@ def spans(app: Flask) -> Iterator[InMemorySpanExporter]:
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    # The suite's app has served requests already; production installs before the first.
-    served, app._got_first_request = app._got_first_request, False
     tracing.install(app, provider)
-    app._got_first_request = served
     try:
         yield exporter
     finally:
@@ -221,3 +219,65 @@ def test_each_request_without_an_id_gets_its_own(app, login_as, demo) -> None:
     first = web.client.get("/inbox").headers["X-Request-ID"]
     second = web.client.get("/api/v1/templates").headers["X-Request-ID"]
     assert first != second and len(first) == len(second) == 32
+
+
+CALLER_TRACE, CALLER_SPAN = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+
+
+def test_a_request_that_carries_a_traceparent_joins_the_callers_trace(
+    app, login_as, demo, spans
+) -> None:
+    web = login_as(demo.user("LAWYER"))
+    spans.clear()
+    response = web.client.get(
+        "/inbox", headers={"traceparent": f"00-{CALLER_TRACE}-{CALLER_SPAN}-01"}
+    )
+    assert response.status_code == 200
+
+    [request] = [s for s in spans.get_finished_spans() if s.kind == SpanKind.SERVER]
+    assert format(request.context.trace_id, "032x") == CALLER_TRACE
+    assert format(request.parent.span_id, "016x") == CALLER_SPAN
+    assert request.name == "GET /inbox"
+    assert request.attributes["http.route"] == "/inbox"
+    assert request.attributes["http.status_code"] == 200
+    assert request.attributes["http.method"] == "GET"
+    sql = [s for s in spans.get_finished_spans() if _is_sql(s)]
+    assert sql and {s.parent.span_id for s in sql} == {request.context.span_id}
+    # SQLite's BEGIN, which our begin hook issues, is not a span (PostgreSQL has none).
+    assert not [s.name for s in sql if s.name.startswith("BEGIN")]
+
+
+def test_a_request_without_a_traceparent_starts_a_trace_and_probes_make_none(
+    app, login_as, demo, spans
+) -> None:
+    web = login_as(demo.user("LAWYER"))
+    spans.clear()
+    assert web.client.get("/health").status_code == 200
+    assert web.client.get("/static/css/app.css").status_code == 200
+    assert spans.get_finished_spans() == ()
+
+    assert web.client.get("/api/v1/matters/999999").status_code == 404
+    [request] = [s for s in spans.get_finished_spans() if s.kind == SpanKind.SERVER]
+    assert request.parent is None
+    assert request.name == "GET /api/v1/matters/<int:matter_id>"
+    assert request.attributes["http.status_code"] == 404
+    assert request.attributes["http.target"] == "/api/v1/matters/999999"
+
+
+def test_a_failed_statement_is_an_error_span_that_shows_no_parameter(app, spans) -> None:
+    with pytest.raises(DBAPIError):
+        db.session.execute(text("SELECT * FROM no_such_table WHERE secret = :s"), {"s": "hunter2"})
+    db.session.rollback()
+
+    [failed] = [
+        s
+        for s in spans.get_finished_spans()
+        if "no_such_table" in s.attributes.get("db.statement", "")
+    ]
+    assert failed.kind == SpanKind.CLIENT and failed.name.startswith("SELECT")
+    assert failed.status.status_code == StatusCode.ERROR
+    assert "hunter2" not in (failed.status.description or "")
+    assert "hunter2" not in json.dumps(dict(failed.attributes))
+    assert failed.attributes["db.system"] == db.engine.dialect.name
+    # The database's name, never the path of a SQLite file.
+    assert "/" not in failed.attributes["db.name"]

@@ -19,9 +19,8 @@ from opentelemetry.propagate import extract, inject
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode, Tracer
 
 EXTENSION = "matterflow.tracer"
+INSTRUMENTS = "matterflow.instruments"
 TRACER_NAME = "matterflow"
-# Requests whose spans say nothing an operator needs.
-EXCLUDED_URLS = "/static/,/health,/metrics"
 # Prefix of our own span attributes.
 PREFIX = "matterflow."
 
@@ -99,44 +98,34 @@ class DroppingExporter:
 
 def install(app: Flask, provider: Any) -> None:
     """Trace this app's requests and SQL, and outgoing HTTP, into `provider`."""
-    from opentelemetry.instrumentation.flask import FlaskInstrumentor
     from opentelemetry.instrumentation.requests import RequestsInstrumentor
 
     from webapp.extensions import db
+    from webapp.observability.instruments import RequestSpans, StatementSpans
 
-    app.extensions[EXTENSION] = provider.get_tracer(TRACER_NAME)
-    FlaskInstrumentor.instrument_app(
-        app, tracer_provider=provider, excluded_urls=EXCLUDED_URLS, enable_commenter=False
-    )
+    tracer = provider.get_tracer(TRACER_NAME)
+    app.extensions[EXTENSION] = tracer
     with app.app_context():
-        _trace_engine(db.engine, provider)
+        instruments: list[RequestSpans | StatementSpans] = [
+            RequestSpans(app, tracer),
+            StatementSpans(db.engine, tracer),
+        ]
+    for instrument in instruments:
+        instrument.install()
+    app.extensions[INSTRUMENTS] = instruments
     requests_instrumentor = RequestsInstrumentor()
     if requests_instrumentor.is_instrumented_by_opentelemetry:
         requests_instrumentor.uninstrument()  # a test's provider replaces the last one
     requests_instrumentor.instrument(tracer_provider=provider)
 
 
-def _trace_engine(engine: Any, provider: Any) -> None:
-    # One EngineTracer per engine: the instrumentor's `instrument()` runs once per
-    # process, and tests build an app per database.
-    from opentelemetry.instrumentation.sqlalchemy import __version__
-    from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
-    from opentelemetry.metrics import NoOpMeter
-
-    tracer = trace.get_tracer("opentelemetry.instrumentation.sqlalchemy", __version__, provider)
-    usage = NoOpMeter("matterflow").create_up_down_counter("db.client.connections.usage")
-    EngineTracer(tracer, engine, usage)
-
-
 def uninstall(app: Flask) -> None:
     """Undo `install` (tests switch tracing on for one test)."""
-    from opentelemetry.instrumentation.flask import FlaskInstrumentor
     from opentelemetry.instrumentation.requests import RequestsInstrumentor
-    from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
 
     app.extensions.pop(EXTENSION, None)
-    FlaskInstrumentor.uninstrument_app(app)
-    EngineTracer.remove_all_event_listeners()
+    for instrument in app.extensions.pop(INSTRUMENTS, []):
+        instrument.uninstall()
     requests_instrumentor = RequestsInstrumentor()
     if requests_instrumentor.is_instrumented_by_opentelemetry:
         requests_instrumentor.uninstrument()
