@@ -3,9 +3,10 @@ and database conventions.
 
 Ours rather than opentelemetry-instrumentation-flask's and -sqlalchemy's: those build their
 attributes anew on every request and statement (the WSGI environ walked, the engine's URL
-parsed, each attribute set apart) and were most of tracing's cost in bench (a), where a
-transition runs thirteen statements. Here what does not change is worked out once, and a
-span is made in one call with its attributes. Only built when tracing is on."""
+parsed, each attribute set apart), and cost more in bench (a), where a transition runs a
+dozen statements (docs/observability.md, "What it costs"). Here what does not change is
+worked out once, and a span is made in one call with its attributes. Only built when
+tracing is on."""
 
 from collections.abc import Callable, Iterable
 from typing import Any
