@@ -38,10 +38,11 @@ class RequestSpans:
         self.tracer = tracer
 
     def install(self) -> None:
-        self.app.wsgi_app = self  # type: ignore[method-assign]
+        # Flask's documented way to add WSGI middleware: wrap `app.wsgi_app`.
+        self.app.wsgi_app = self  # type: ignore[method-assign]  # a callable, as Flask's docs do
 
     def uninstall(self) -> None:
-        self.app.wsgi_app = self.inner  # type: ignore[method-assign]
+        self.app.wsgi_app = self.inner  # type: ignore[method-assign]  # Flask's own method back
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
