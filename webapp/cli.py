@@ -86,16 +86,16 @@ def register_cli(app: Flask) -> None:
         """Run outbox jobs: automated steps, notifications, sub-workflow results."""
         from webapp.adapters.cipher import CipherUnavailable
         from webapp.services.secrets import check_keys
-        from webapp.worker import default_worker_id, drain
-
-        try:
-            check_keys()  # a wrong key refuses here, not in each step that needs a secret
-        except CipherUnavailable as error:
-            raise click.ClickException(f"The worker will not start: {error}") from None
+        from webapp.worker import check_when_reachable, default_worker_id, drain
 
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())  # finish the current job, then exit
+        try:
+            # A wrong key refuses here, not in each step that needs a secret.
+            check_when_reachable(check_keys, stop)
+        except CipherUnavailable as error:
+            raise click.ClickException(f"The worker will not start: {error}") from None
         name = worker_id or default_worker_id()
         processed = drain(name, until_idle=until_idle, poll=poll, stop=stop)
         click.echo(f"Worker {name} ran {processed} job(s).")

@@ -115,6 +115,22 @@ def drain(
 RECONNECT_MAX_SECONDS = 30.0  # the longest a worker waits before looking again
 
 
+def check_when_reachable(check: Callable[[], None], stop: threading.Event) -> None:
+    """Run the worker's start-up `check`, waiting for the database as the loop does when
+    it is away (a restart, a failover): a worker started meanwhile must not exit, since
+    nothing would start it again. Errors of the check itself still stop the start."""
+    tries = 0
+    while not stop.is_set():
+        try:
+            check()
+            return
+        except Exception as error:
+            if not faults.database_fault(error):
+                raise
+            tries += 1
+            _wait_for_database(error, tries, stop)
+
+
 def _wait_for_database(error: BaseException, tries: int, stop: threading.Event) -> None:
     first = current_app.config["WORKER_RECONNECT_SECONDS"]
     delay = min(RECONNECT_MAX_SECONDS, first * 2.0 ** (tries - 1))

@@ -163,6 +163,20 @@ def test_the_worker_outlives_a_database_that_drops_it_and_counts_no_attempt(app,
     assert max(job.attempts for job in jobs) == 1
 
 
+def test_a_worker_started_while_the_database_drops_it_waits_and_then_runs(app, firm, monkeypatch):
+    """A worker's start-up check (the secret keys) once let a dropped connection end the
+    process; in the chaos test both restarted workers died that way and nothing ran."""
+    monkeypatch.setitem(app.config, "WORKER_RECONNECT_SECONDS", 0.01)
+    template = publish(firm.api, "Automated", [step("echo")])
+    instance = start(firm.api, template, firm.matter.id)
+    with dropped_connections("FROM secrets", times=2) as ended:
+        result = app.test_cli_runner().invoke(args=["worker", "--until-idle"])
+    assert len(ended) == 2
+    assert result.exception is None, result.output
+    assert "ran 1 job(s)" in result.output
+    assert reload(firm.api, instance["id"])["status"] == "Completed"
+
+
 @contextmanager
 def dropped_after_commits(commits: int) -> Iterator[list]:
     """The database ends the connection of the first statement sent after the `commits`-th
